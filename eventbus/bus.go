@@ -1,0 +1,370 @@
+package eventbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Handler handles one event. ctx carries the event's correlation id, so
+// anything published with it is tied to the event; it is cancelled when the
+// bus closes. A panic in a handler is recovered and logged.
+type Handler func(ctx context.Context, ev *Event)
+
+// Bus is a connection to NATS speaking the Rosey wire contract. It is safe
+// for concurrent use.
+type Bus struct {
+	nc       *nats.Conn
+	prefix   string
+	source   string
+	timeout  time.Duration
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	closed   chan struct{}
+	panics   atomic.Uint64
+	received atomic.Uint64
+	sent     atomic.Uint64
+}
+
+// Stats counts what a bus has done.
+type Stats struct {
+	// Published counts messages sent (events, requests and replies).
+	Published uint64
+	// Received counts messages delivered to handlers.
+	Received uint64
+	// Panics counts handler panics that were recovered.
+	Panics uint64
+}
+
+// Connect opens a bus. It fails fast when no server is reachable.
+func Connect(ctx context.Context, cfg Config) (*Bus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts, err := cfg.natsOptions()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	closed := make(chan struct{})
+	opts = append(opts,
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			subj := ""
+			if s != nil {
+				subj = s.Subject
+			}
+			log.Error("nats async error", "subject", subj, "err", err)
+		}),
+	)
+	if dl, ok := ctx.Deadline(); ok {
+		opts = append(opts, nats.Timeout(time.Until(dl)))
+	}
+	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("eventbus: connect: %w", err)
+	}
+	b := &Bus{
+		nc:      nc,
+		source:  cfg.Source,
+		timeout: cfg.RequestTimeout,
+		log:     log,
+		closed:  closed,
+	}
+	if b.source == "" {
+		b.source = cfg.Name
+	}
+	if cfg.Prefix != "" {
+		b.prefix = cfg.Prefix + "."
+	}
+	if b.timeout == 0 {
+		b.timeout = DefaultRequestTimeout
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	return b, nil
+}
+
+// Conn returns the underlying NATS connection, for features the bus does not
+// wrap (such as nats.go/micro services). Subjects used on it directly must
+// be passed through Subject.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Subject returns subject with the bus's prefix applied.
+func (b *Bus) Subject(subject string) string { return b.prefix + subject }
+
+// Prefix returns the configured subject prefix with its trailing dot, or "".
+func (b *Bus) Prefix() string { return b.prefix }
+
+// Source returns the name put in Rosey-Source.
+func (b *Bus) Source() string { return b.source }
+
+// Logger returns the bus's logger.
+func (b *Bus) Logger() *slog.Logger { return b.log }
+
+// Stats returns counters of the bus's activity.
+func (b *Bus) Stats() Stats {
+	return Stats{Published: b.sent.Load(), Received: b.received.Load(), Panics: b.panics.Load()}
+}
+
+// Option changes an outgoing event's envelope.
+type Option func(*Event)
+
+// WithPriority sets the event's priority.
+func WithPriority(p Priority) Option { return func(e *Event) { e.Priority = p } }
+
+// WithCorrelationID sets the correlation id, overriding the context's.
+func WithCorrelation(id string) Option { return func(e *Event) { e.CorrelationID = id } }
+
+// WithSource overrides the Rosey-Source header for one event.
+func WithSource(source string) Option { return func(e *Event) { e.Source = source } }
+
+// WithMetadata adds one metadata pair. Keys should be header-safe tokens.
+func WithMetadata(key, value string) Option {
+	return func(e *Event) {
+		if e.Metadata == nil {
+			e.Metadata = map[string]string{}
+		}
+		e.Metadata[key] = value
+	}
+}
+
+// Encode turns data into a JSON body: []byte and json.RawMessage pass
+// through unchanged, anything else is marshalled.
+func Encode(data any) ([]byte, error) {
+	switch d := data.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case json.RawMessage:
+		return d, nil
+	case []byte:
+		return d, nil
+	}
+	body, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("eventbus: encode: %w", err)
+	}
+	return body, nil
+}
+
+// NewMsg builds the NATS message for an event on subject, filling the
+// envelope from ctx and opts. It is exported for code that talks to NATS
+// directly (such as micro service replies) but wants the Rosey envelope.
+func (b *Bus) NewMsg(ctx context.Context, subject string, data any, opts ...Option) (*nats.Msg, *Event, error) {
+	if err := checkSubject(subject); err != nil {
+		return nil, nil, err
+	}
+	body, err := Encode(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := &Event{
+		Subject:       subject,
+		Data:          body,
+		Timestamp:     time.Now(),
+		Priority:      PriorityNormal,
+		CorrelationID: CorrelationID(ctx),
+		Source:        b.source,
+	}
+	for _, o := range opts {
+		o(ev)
+	}
+	if ev.CorrelationID == "" {
+		ev.CorrelationID = NewCorrelationID()
+	}
+	return &nats.Msg{Subject: b.prefix + subject, Data: body, Header: ev.header()}, ev, nil
+}
+
+// Header returns the envelope headers for a message published with ctx,
+// for code replying through another API (such as micro.Request.Respond).
+func (b *Bus) Header(ctx context.Context, opts ...Option) nats.Header {
+	ev := &Event{Timestamp: time.Now(), Priority: PriorityNormal, CorrelationID: CorrelationID(ctx), Source: b.source}
+	for _, o := range opts {
+		o(ev)
+	}
+	return ev.header()
+}
+
+// Publish sends an event. data is marshalled to JSON (see Encode). The
+// correlation id comes from ctx (or opts), or a new one is made.
+func (b *Bus) Publish(ctx context.Context, subject string, data any, opts ...Option) error {
+	msg, _, err := b.NewMsg(ctx, subject, data, opts...)
+	if err != nil {
+		return err
+	}
+	if err := b.nc.PublishMsg(msg); err != nil {
+		return b.wrap("publish "+subject, err)
+	}
+	b.sent.Add(1)
+	return nil
+}
+
+// Request sends data to subject and waits for one reply, until ctx is done or,
+// without a deadline, the bus's request timeout passes.
+func (b *Bus) Request(ctx context.Context, subject string, data any, opts ...Option) (*Event, error) {
+	msg, _, err := b.NewMsg(ctx, subject, data, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+	}
+	b.sent.Add(1)
+	reply, err := b.nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		return nil, b.wrap("request "+subject, err)
+	}
+	return FromMsg(reply, b.prefix), nil
+}
+
+// Respond replies to a request event. The reply keeps the request's
+// correlation id. Replying to an event that is not a request is an error.
+func (b *Bus) Respond(ctx context.Context, req *Event, data any, opts ...Option) error {
+	if req.Reply == "" {
+		return fmt.Errorf("eventbus: respond to %s: not a request", req.Subject)
+	}
+	body, err := Encode(data)
+	if err != nil {
+		return err
+	}
+	ev := &Event{Timestamp: time.Now(), Priority: PriorityNormal, CorrelationID: req.CorrelationID, Source: b.source}
+	if ev.CorrelationID == "" {
+		ev.CorrelationID = CorrelationID(ctx)
+	}
+	for _, o := range opts {
+		o(ev)
+	}
+	// The reply subject is an inbox; it is never prefixed.
+	if err := b.nc.PublishMsg(&nats.Msg{Subject: req.Reply, Data: body, Header: ev.header()}); err != nil {
+		return b.wrap("respond "+req.Subject, err)
+	}
+	b.sent.Add(1)
+	return nil
+}
+
+// Subscription is an active subscription.
+type Subscription struct {
+	sub *nats.Subscription
+}
+
+// Unsubscribe stops delivery, after the messages already received are handled.
+func (s *Subscription) Unsubscribe() error {
+	if err := s.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
+		return fmt.Errorf("eventbus: unsubscribe %s: %w", s.sub.Subject, err)
+	}
+	return nil
+}
+
+// Subject returns the subscribed subject, prefix included.
+func (s *Subscription) Subject() string { return s.sub.Subject }
+
+// Subscribe delivers every event on subject (wildcards allowed) to h, one at a
+// time and in order.
+func (b *Bus) Subscribe(subject string, h Handler) (*Subscription, error) {
+	return b.QueueSubscribe(subject, "", h)
+}
+
+// QueueSubscribe is Subscribe within a queue group: each event goes to one
+// member of the group, so copies of a component share the load.
+func (b *Bus) QueueSubscribe(subject, queue string, h Handler) (*Subscription, error) {
+	if err := checkSubject(subject); err != nil {
+		return nil, err
+	}
+	sub, err := b.nc.QueueSubscribe(b.prefix+subject, queue, func(m *nats.Msg) {
+		b.received.Add(1)
+		b.Dispatch(FromMsg(m, b.prefix), h)
+	})
+	if err != nil {
+		return nil, b.wrap("subscribe "+subject, err)
+	}
+	// Generous pending limits: a burst of chat must not be dropped as a slow consumer.
+	_ = sub.SetPendingLimits(1<<20, 256<<20)
+	return &Subscription{sub: sub}, nil
+}
+
+// Dispatch runs h for ev with the bus's context, the event's correlation id
+// and panic recovery. Code that receives messages through another API (such
+// as a micro endpoint) uses it to get the same guarantees.
+func (b *Bus) Dispatch(ev *Event, h Handler) {
+	ctx := b.ctx
+	if ev.CorrelationID != "" {
+		ctx = WithCorrelationID(ctx, ev.CorrelationID)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.panics.Add(1)
+			b.log.Error("handler panic recovered", "subject", ev.Subject, "panic", r, "correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
+		}
+	}()
+	h(ctx, ev)
+}
+
+// Flush waits until the server has processed everything sent so far.
+func (b *Bus) Flush(ctx context.Context) error {
+	if err := b.nc.FlushWithContext(ctx); err != nil {
+		return b.wrap("flush", err)
+	}
+	return nil
+}
+
+// Close drains the connection: subscriptions stop taking new messages, the
+// ones received are handled, pending publishes are flushed, then the
+// connection closes. It waits until that is done or ctx ends.
+func (b *Bus) Close(ctx context.Context) error {
+	defer b.cancel()
+	if b.nc.IsClosed() {
+		return nil
+	}
+	if err := b.nc.Drain(); err != nil {
+		b.nc.Close()
+		return b.wrap("close", err)
+	}
+	select {
+	case <-b.closed:
+		return nil
+	case <-ctx.Done():
+		b.nc.Close()
+		return fmt.Errorf("eventbus: close: %w", ctx.Err())
+	}
+}
+
+// Closed reports a channel that is closed once the connection is closed for good.
+func (b *Bus) Closed() <-chan struct{} { return b.closed }
+
+func (b *Bus) wrap(op string, err error) error {
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return fmt.Errorf("eventbus: %s: %w", op, ErrNoResponders)
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("eventbus: %s: %w", op, ErrTimeout)
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
+		return fmt.Errorf("eventbus: %s: %w", op, ErrClosed)
+	}
+	return fmt.Errorf("eventbus: %s: %w", op, err)
+}
+
+func checkSubject(s string) error {
+	if s == "" || strings.ContainsAny(s, " \t\r\n") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+		return fmt.Errorf("%w: %q", ErrInvalidSubject, s)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package eventbus
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Header names of the wire envelope. The body of every message is the plain
+// JSON payload; everything else travels in these headers so that a plugin in
+// any language can read msg.data directly.
+const (
+	HeaderCorrelationID = "Rosey-Correlation-Id"
+	HeaderPriority      = "Rosey-Priority"
+	HeaderTimestamp     = "Rosey-Timestamp"
+	HeaderSource        = "Rosey-Source"
+	// HeaderMetaPrefix starts every metadata header: metadata key "channel"
+	// travels as "Rosey-Meta-Channel".
+	HeaderMetaPrefix = "Rosey-Meta-"
+)
+
+// Priority is an event's urgency. It is advisory: the bus delivers every
+// priority the same way, but consumers may order or drop by it.
+type Priority string
+
+// The four priorities of the wire contract.
+const (
+	PriorityLow      Priority = "low"
+	PriorityNormal   Priority = "normal"
+	PriorityHigh     Priority = "high"
+	PriorityCritical Priority = "critical"
+)
+
+// Valid reports whether p is one of the four known priorities.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityLow, PriorityNormal, PriorityHigh, PriorityCritical:
+		return true
+	}
+	return false
+}
+
+// Event is one message on the bus: the seed's Event with subject, data,
+// timestamp, priority, correlation id and metadata.
+type Event struct {
+	// Subject is the subject without the bus's configured prefix.
+	Subject string
+	// Data is the raw JSON payload. Use Decode to read it.
+	Data json.RawMessage
+	// Timestamp is when the event was published (from Rosey-Timestamp).
+	Timestamp time.Time
+	// Priority defaults to PriorityNormal.
+	Priority Priority
+	// CorrelationID ties related events together: a reply and every event
+	// published while handling a request carry the request's id.
+	CorrelationID string
+	// Source names the component or plugin that published the event.
+	Source string
+	// Metadata holds free-form string pairs (Rosey-Meta-<Key> headers).
+	Metadata map[string]string
+	// Reply is the reply subject when the event is a request.
+	Reply string
+}
+
+// Decode unmarshals the event's JSON payload into v. A payload that is not
+// valid JSON for v gives an error wrapping ErrMalformed.
+func (e *Event) Decode(v any) error {
+	if len(e.Data) == 0 {
+		return fmt.Errorf("%w: %s: empty body", ErrMalformed, e.Subject)
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, e.Subject, err)
+	}
+	return nil
+}
+
+// IsRequest reports whether the sender waits for a reply.
+func (e *Event) IsRequest() bool { return e.Reply != "" }
+
+// header renders the envelope as NATS headers.
+func (e *Event) header() nats.Header {
+	h := nats.Header{}
+	if e.CorrelationID != "" {
+		h.Set(HeaderCorrelationID, e.CorrelationID)
+	}
+	if e.Priority != "" && e.Priority != PriorityNormal {
+		h.Set(HeaderPriority, string(e.Priority))
+	}
+	h.Set(HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano))
+	if e.Source != "" {
+		h.Set(HeaderSource, e.Source)
+	}
+	for k, v := range e.Metadata {
+		h.Set(HeaderMetaPrefix+k, v)
+	}
+	return h
+}
+
+// FromMsg builds an Event from a received NATS message. prefix is the bus
+// subject prefix to strip ("" for none). Missing or unparsable envelope
+// headers get defaults; they never make a message unreadable.
+func FromMsg(m *nats.Msg, prefix string) *Event {
+	ev := &Event{
+		Subject:  strings.TrimPrefix(m.Subject, prefix),
+		Data:     m.Data,
+		Reply:    m.Reply,
+		Priority: PriorityNormal,
+	}
+	fromHeader(ev, m.Header)
+	return ev
+}
+
+func fromHeader(ev *Event, h nats.Header) {
+	if h == nil {
+		return
+	}
+	ev.CorrelationID = h.Get(HeaderCorrelationID)
+	ev.Source = h.Get(HeaderSource)
+	if p := Priority(strings.ToLower(h.Get(HeaderPriority))); p.Valid() {
+		ev.Priority = p
+	}
+	if ts := h.Get(HeaderTimestamp); ts != "" {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			ev.Timestamp = t
+		}
+	}
+	for k, vs := range h {
+		if len(vs) == 0 || len(k) <= len(HeaderMetaPrefix) || !strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix) {
+			continue
+		}
+		if ev.Metadata == nil {
+			ev.Metadata = map[string]string{}
+		}
+		ev.Metadata[k[len(HeaderMetaPrefix):]] = vs[0]
+	}
+}
