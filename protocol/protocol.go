@@ -1,0 +1,146 @@
+package protocol
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Subjects of the wire contract, without any configured prefix.
+const (
+	// Chat carries ChatMessage events: a line said in the channel.
+	Chat = "cytube.chat"
+	// PM carries ChatMessage events: a private message to the bot.
+	PM = "cytube.pm"
+	// UserJoin carries UserJoin events.
+	UserJoin = "cytube.user.join"
+	// UserLeave carries UserLeave events.
+	UserLeave = "cytube.user.leave"
+	// MediaChange carries MediaChange events.
+	MediaChange = "cytube.media.change"
+	// Connection carries Connection events (connector state).
+	Connection = "cytube.connection"
+	// SendChat asks the connector to say SendChat in the channel.
+	SendChat = "cytube.send.chat"
+	// SendPM asks the connector to send a SendPM private message.
+	SendPM = "cytube.send.pm"
+	// Startup and Shutdown carry Platform events.
+	Startup  = "platform.startup"
+	Shutdown = "platform.shutdown"
+)
+
+// PluginCommand returns the request subject of a plugin's commands:
+// plugin.<name>.command.
+func PluginCommand(plugin string) string { return "plugin." + plugin + ".command" }
+
+// PluginState returns the lifecycle subject platform.plugin.<name>.<state>.
+func PluginState(plugin, state string) string { return "platform.plugin." + plugin + "." + state }
+
+// Ranks as CyTube defines them. Ranks may be fractional (leader is 1.5).
+const (
+	RankAnonymous = -1
+	RankGuest     = 0
+	RankUser      = 1
+	RankLeader    = 1.5
+	RankModerator = 2
+	RankAdmin     = 3
+	RankOwner     = 4
+	RankFounder   = 5
+	RankSiteAdmin = 255
+)
+
+// ChatMessage is the payload of cytube.chat and cytube.pm. Message is plain
+// text: tags stripped, entities decoded. Time is milliseconds since the
+// epoch, as CyTube sends it.
+type ChatMessage struct {
+	User    string  `json:"user"`
+	Message string  `json:"message"`
+	Channel string  `json:"channel"`
+	Rank    float64 `json:"rank"`
+	Time    int64   `json:"time"`
+}
+
+// UserJoin is the payload of cytube.user.join.
+type UserJoinEvent struct {
+	User    string  `json:"user"`
+	Channel string  `json:"channel"`
+	Rank    float64 `json:"rank"`
+}
+
+// UserLeaveEvent is the payload of cytube.user.leave.
+type UserLeaveEvent struct {
+	User    string `json:"user"`
+	Channel string `json:"channel"`
+}
+
+// MediaChangeEvent is the payload of cytube.media.change. URL is rebuilt
+// from Type and ID; Duration is in seconds.
+type MediaChangeEvent struct {
+	Title    string  `json:"title"`
+	URL      string  `json:"url"`
+	Duration float64 `json:"duration"`
+	Type     string  `json:"type"`
+	ID       string  `json:"id"`
+	Channel  string  `json:"channel"`
+}
+
+// Connection states.
+const (
+	StateConnecting   = "connecting"
+	StateConnected    = "connected"
+	StateDisconnected = "disconnected"
+	StateReconnecting = "reconnecting"
+	StateKicked       = "kicked"
+	StateFailed       = "failed"
+)
+
+// ConnectionEvent is the payload of cytube.connection. User is the name the
+// bot is logged in as, when known.
+type ConnectionEvent struct {
+	Channel string `json:"channel"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+	User    string `json:"user,omitempty"`
+}
+
+// SendChatRequest is the payload of cytube.send.chat.
+type SendChatRequest struct {
+	Message string `json:"message"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// SendPMRequest is the payload of cytube.send.pm.
+type SendPMRequest struct {
+	To      string `json:"to"`
+	Message string `json:"message"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// UnmarshalJSON accepts "result" as a stand-in for "message": the seed's
+// standalone plugin example publishes {"result": "..."} on cytube.send.chat.
+func (r *SendChatRequest) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Message *string `json:"message"`
+		Result  *string `json:"result"`
+		Channel string  `json:"channel"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*r = SendChatRequest{Channel: raw.Channel}
+	switch {
+	case raw.Message != nil:
+		r.Message = *raw.Message
+	case raw.Result != nil:
+		r.Message = *raw.Result
+	}
+	return nil
+}
+
+// PlatformEvent is the payload of platform.startup and platform.shutdown.
+type PlatformEvent struct {
+	Version    string   `json:"version"`
+	Components []string `json:"components"`
+}
+
+// SameUser compares CyTube user names, which are case-insensitive.
+func SameUser(a, b string) bool { return strings.EqualFold(a, b) }
