@@ -1,0 +1,146 @@
+package database
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// Client talks to the database service over the bus. It is safe for
+// concurrent use and holds no state besides the bus.
+type Client struct {
+	bus *eventbus.Bus
+}
+
+// NewClient returns a client that sends its requests on bus.
+func NewClient(bus *eventbus.Bus) *Client { return &Client{bus: bus} }
+
+// Set stores doc (marshalled to a JSON object) in collection under id,
+// replacing what was there. With the zero ID the service assigns the next
+// integer of the collection. It returns the id used.
+func (c *Client) Set(ctx context.Context, collection string, id ID, doc any) (ID, error) {
+	data, err := marshalDoc("set", doc)
+	if err != nil {
+		return ID{}, err
+	}
+	var res SetResult
+	err = c.call(ctx, "set", SubjectSet, SetRequest{Collection: collection, ID: id, Data: data}, &res)
+	return res.ID, err
+}
+
+// Get loads the document under id into out (anything json.Unmarshal
+// accepts). A missing document gives an error matching ErrNotFound.
+func (c *Client) Get(ctx context.Context, collection string, id ID, out any) error {
+	return c.call(ctx, "get", SubjectGet, GetRequest{Collection: collection, ID: id}, out)
+}
+
+// Query returns the documents of q.Collection matching q.Filter, sorted,
+// limited and offset as q says, with the total count of matches.
+func (c *Client) Query(ctx context.Context, q QueryRequest) (*QueryResult, error) {
+	var res QueryResult
+	if err := c.call(ctx, "query", SubjectQuery, q, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Count returns how many documents of collection match filter (nil for all).
+func (c *Client) Count(ctx context.Context, collection string, filter Filter) (int64, error) {
+	var res CountResult
+	err := c.call(ctx, "count", SubjectCount, CountRequest{Collection: collection, Filter: filter}, &res)
+	return res.Count, err
+}
+
+// Delete removes the document under id and reports whether one was there.
+func (c *Client) Delete(ctx context.Context, collection string, id ID) (bool, error) {
+	var res DeleteResult
+	err := c.call(ctx, "delete", SubjectDelete, DeleteRequest{Collection: collection, ID: id}, &res)
+	return res.Deleted, err
+}
+
+// Update applies u to the document under id atomically and loads the
+// result into out (which may be nil). A missing document gives an error
+// matching ErrNotFound.
+func (c *Client) Update(ctx context.Context, collection string, id ID, u Update, out any) error {
+	return c.call(ctx, "update", SubjectUpdate, UpdateRequest{Collection: collection, ID: id, Update: u}, out)
+}
+
+// Upsert is Update that creates a missing document from u (its $inc fields
+// start at 0).
+func (c *Client) Upsert(ctx context.Context, collection string, id ID, u Update, out any) error {
+	return c.call(ctx, "update", SubjectUpdate, UpdateRequest{Collection: collection, ID: id, Update: u, Upsert: true}, out)
+}
+
+// RegisterSchema makes every later write to collection satisfy schema, a
+// JSON Schema given as a string, []byte, json.RawMessage or anything that
+// marshals to one. A nil schema removes the collection's schema.
+func (c *Client) RegisterSchema(ctx context.Context, collection string, schema any) error {
+	var raw json.RawMessage
+	switch s := schema.(type) {
+	case nil:
+		raw = json.RawMessage("null")
+	case string:
+		raw = json.RawMessage(s)
+	case []byte:
+		raw = s
+	case json.RawMessage:
+		raw = s
+	default:
+		b, err := json.Marshal(s)
+		if err != nil {
+			return &Error{Op: "schema.register", Code: CodeInvalidRequest, Message: err.Error(), Err: err}
+		}
+		raw = b
+	}
+	if !json.Valid(raw) {
+		return &Error{Op: "schema.register", Code: CodeMalformed, Message: "schema is not valid JSON"}
+	}
+	return c.call(ctx, "schema.register", SubjectSchemaRegister, SchemaRequest{Collection: collection, Schema: raw}, nil)
+}
+
+func marshalDoc(op string, doc any) (json.RawMessage, error) {
+	switch d := doc.(type) {
+	case json.RawMessage:
+		return d, nil
+	case []byte:
+		return d, nil
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, &Error{Op: op, Code: CodeInvalidRequest, Message: err.Error(), Err: err}
+	}
+	return b, nil
+}
+
+// call sends req and decodes a successful reply's data into out.
+func (c *Client) call(ctx context.Context, op, subject string, req, out any) error {
+	ev, err := c.bus.Request(ctx, subject, req)
+	if err != nil {
+		code := CodeUnavailable
+		if errors.Is(err, eventbus.ErrInvalidSubject) {
+			code = CodeInvalidRequest
+		}
+		return &Error{Op: op, Code: code, Err: err}
+	}
+	var rep Reply
+	if err := json.Unmarshal(ev.Data, &rep); err != nil {
+		return &Error{Op: op, Code: CodeInternal, Message: fmt.Sprintf("unreadable reply: %v", err), Err: err}
+	}
+	if !rep.Success {
+		code := rep.Code
+		if code == "" {
+			code = CodeInternal
+		}
+		return &Error{Op: op, Code: code, Message: rep.Error}
+	}
+	if out == nil || len(rep.Data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(rep.Data, out); err != nil {
+		return &Error{Op: op, Code: CodeInternal, Message: fmt.Sprintf("decode reply data: %v", err), Err: err}
+	}
+	return nil
+}

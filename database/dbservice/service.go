@@ -1,0 +1,269 @@
+package dbservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// Version is reported by the micro service.
+const Version = "1.0.0"
+
+// Service answers the database subjects over NATS. It is a NATS micro
+// service named "database", so `nats micro info database` shows its
+// endpoints and stats. Several copies may run against one PostgreSQL
+// database; they share the load through the micro queue group.
+type Service struct {
+	bus   *eventbus.Bus
+	store *Store
+	svc   micro.Service
+	sem   chan struct{}
+
+	mu       sync.Mutex
+	stopping bool
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type handlerFunc func(ctx context.Context, s *Store, body []byte) (any, error)
+
+// Start opens the database cfg names and starts answering on bus.
+func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error) {
+	store, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Serve(ctx, bus, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Serve answers the database subjects on bus from an open store. Stop
+// closes the store.
+func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, error) {
+	s := &Service{bus: bus, store: store, sem: make(chan struct{}, store.cfg.MaxConcurrency)}
+	svc, err := micro.AddService(bus.Conn(), micro.Config{
+		Name:        database.ServiceName,
+		Version:     Version,
+		Description: "Rosey document store",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dbservice: add micro service: %w", err)
+	}
+	s.svc = svc
+	endpoints := []struct {
+		name, subject string
+		h             handlerFunc
+	}{
+		{"set", database.SubjectSet, handleSet},
+		{"get", database.SubjectGet, handleGet},
+		{"query", database.SubjectQuery, handleQuery},
+		{"delete", database.SubjectDelete, handleDelete},
+		{"update", database.SubjectUpdate, handleUpdate},
+		{"count", database.SubjectCount, handleCount},
+		{"schema-register", database.SubjectSchemaRegister, handleSchema},
+	}
+	for _, e := range endpoints {
+		if err := svc.AddEndpoint(e.name, s.endpoint(e.h), micro.WithEndpointSubject(bus.Subject(e.subject))); err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", e.subject, err)
+		}
+	}
+	// Make sure the server has the subscriptions before Start returns, so
+	// a request sent right after never meets "no responders".
+	fctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	if err := bus.Flush(fctx); err != nil {
+		_ = svc.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Store returns the service's store.
+func (s *Service) Store() *Store { return s.store }
+
+// Info returns the micro service's description (id, endpoints, subjects).
+func (s *Service) Info() micro.Info { return s.svc.Info() }
+
+// Stop stops taking requests, waits for those in flight, and closes the
+// database. It is safe to call more than once.
+func (s *Service) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		var errs []error
+		if err := s.svc.Stop(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("dbservice: stop micro service: %w", err))
+		}
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
+		done := make(chan struct{})
+		go func() { s.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			// Closing the database under running requests makes them fail
+			// cleanly; their goroutines finish on their own.
+			errs = append(errs, fmt.Errorf("dbservice: stop: %w", ctx.Err()))
+		}
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
+
+// Run starts the service alone and serves until ctx ends, then stops it.
+// It is what a process running only the database component calls.
+func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
+	s, err := Start(ctx, bus, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Stop(context.WithoutCancel(ctx))
+}
+
+// endpoint adapts h to a micro handler. The micro subscription delivers
+// one message at a time, so each request runs in its own goroutine (at
+// most MaxConcurrency at once) to let reads and writes overlap.
+func (s *Service) endpoint(h handlerFunc) micro.Handler {
+	return micro.HandlerFunc(func(req micro.Request) {
+		ev := eventbus.FromMsg(&nats.Msg{Subject: req.Subject(), Data: req.Data(), Reply: req.Reply(), Header: nats.Header(req.Headers())}, s.bus.Prefix())
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			s.respond(context.Background(), req, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.sem <- struct{}{}
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.sem }()
+			s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
+				replied := false
+				defer func() {
+					if r := recover(); r != nil {
+						if !replied {
+							s.respond(ctx, req, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
+						}
+						panic(r) // let Dispatch log and count it
+					}
+				}()
+				data, err := h(ctx, s.store, ev.Data)
+				replied = true
+				s.respond(ctx, req, data, err)
+			})
+		}()
+	})
+}
+
+func (s *Service) respond(ctx context.Context, req micro.Request, data any, err error) {
+	var rep database.Reply
+	if err != nil {
+		code := database.CodeOf(err)
+		rep.Code = code
+		rep.Error = err.Error()
+		if code == database.CodeInternal {
+			s.store.log.Error("database request failed", "subject", req.Subject(), "err", err, "correlation_id", eventbus.CorrelationID(ctx))
+			rep.Error = "internal error (see the service log)"
+		}
+	} else {
+		rep.Success = true
+		switch d := data.(type) {
+		case json.RawMessage:
+			rep.Data = d
+		default:
+			b, merr := json.Marshal(d)
+			if merr != nil {
+				rep = database.Reply{Code: database.CodeInternal, Error: "internal error (see the service log)"}
+				s.store.log.Error("encode reply", "err", merr)
+			} else {
+				rep.Data = b
+			}
+		}
+	}
+	body, _ := json.Marshal(rep)
+	if rerr := req.Respond(body, micro.WithHeaders(micro.Headers(s.bus.Header(ctx)))); rerr != nil {
+		s.store.log.Warn("database reply failed", "subject", req.Subject(), "err", rerr)
+	}
+}
+
+// decode reads a request body strictly: malformed JSON and unknown fields
+// are refused, so a typo never silently becomes a different request.
+func decode(body []byte, v any) error {
+	if len(body) == 0 {
+		return fmt.Errorf("%w: empty body", database.ErrMalformed)
+	}
+	if !json.Valid(body) {
+		return fmt.Errorf("%w: the body is not valid JSON", database.ErrMalformed)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return invalid("%s: wrong type (got JSON %s)", te.Field, te.Value)
+		}
+		return invalid("%v", err)
+	}
+	return nil
+}
+
+func handleSet(ctx context.Context, st *Store, body []byte) (any, error) {
+	var req database.SetRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Set(ctx, req)
+}
+
+func handleGet(ctx context.Context, st *Store, body []byte) (any, error) {
+	var req database.GetRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Get(ctx, req)
+}
+
+func handleDelete(ctx context.Context, st *Store, body []byte) (any, error) {
+	var req database.DeleteRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Delete(ctx, req)
+}
+
+func handleQuery(ctx context.Context, st *Store, body []byte) (any, error) {
+	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+}
+
+func handleCount(ctx context.Context, st *Store, body []byte) (any, error) {
+	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+}
+
+func handleUpdate(ctx context.Context, st *Store, body []byte) (any, error) {
+	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+}
+
+func handleSchema(ctx context.Context, st *Store, body []byte) (any, error) {
+	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+}

@@ -1,0 +1,176 @@
+package dbservice
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/roseybot/rosey/database"
+)
+
+// Store is the storage behind the service: documents, id sequences and
+// schemas in SQL through bun. It is safe for concurrent use; the Service
+// is a thin NATS layer over it.
+type Store struct {
+	cfg Config
+	log *slog.Logger
+	pg  bool
+	// w takes every write. On SQLite it has a single connection, so write
+	// transactions are serialised in-process instead of failing with
+	// SQLITE_BUSY; r is a pool of read-only connections that WAL lets run
+	// beside the writer. On PostgreSQL both are the same pool.
+	w, r *bun.DB
+
+	schemaMu sync.RWMutex
+	schemas  map[string]*compiledSchema
+}
+
+// Open opens (creating if needed) the database cfg names and brings its
+// tables up to date with the service's migrations.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{cfg: cfg, log: cfg.Logger, schemas: map[string]*compiledSchema{}}
+	var err error
+	if cfg.URL != "" {
+		err = s.openPostgres(ctx)
+	} else {
+		err = s.openSQLite(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateUp(ctx, s.w, s.pg); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("dbservice: migrate: %w", err)
+	}
+	if err := s.loadSchemas(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openSQLite(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.Dir, 0o750); err != nil {
+		return fmt.Errorf("dbservice: dir: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(s.cfg.Dir, FileName))
+	if err != nil {
+		return fmt.Errorf("dbservice: dir: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(s.cfg.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+strings.ToUpper(s.cfg.Synchronous)+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	// IMMEDIATE takes the write lock at BEGIN, so a transaction never has to
+	// upgrade a read lock (which fails at once, busy timeout or not) when
+	// another process writes the same file.
+	q.Set("_txlock", "immediate")
+	dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}).String()
+
+	wdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("dbservice: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	wdb.SetConnMaxLifetime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		return fmt.Errorf("dbservice: open %s: %w", path, err)
+	}
+	q.Add("_pragma", "query_only(1)")
+	rdb, err := sql.Open("sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}).String())
+	if err != nil {
+		wdb.Close()
+		return fmt.Errorf("dbservice: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(8)
+	rdb.SetMaxIdleConns(8)
+	s.w = bun.NewDB(wdb, sqlitedialect.New())
+	s.r = bun.NewDB(rdb, sqlitedialect.New())
+	return nil
+}
+
+func (s *Store) openPostgres(ctx context.Context) error {
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(s.cfg.URL)))
+	sqldb.SetMaxOpenConns(16)
+	sqldb.SetMaxIdleConns(16)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return fmt.Errorf("dbservice: connect to postgres: %w: %w", database.ErrUnavailable, err)
+	}
+	s.pg = true
+	s.w = bun.NewDB(sqldb, pgdialect.New())
+	s.r = s.w
+	return nil
+}
+
+// DB returns the bun handle that takes writes, for tools and benchmarks.
+func (s *Store) DB() *bun.DB { return s.w }
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.pg }
+
+// Close closes the database. On SQLite it checkpoints the WAL first.
+func (s *Store) Close() error {
+	var errs []error
+	if !s.pg {
+		if err := s.r.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		// Fold the WAL back into the main file so the directory is tidy; a
+		// failure here loses nothing.
+		_, _ = s.w.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	if err := s.w.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dbservice: close: %w", err)
+	}
+	return nil
+}
+
+// rebind turns the ? placeholders of q into PostgreSQL's $n. Queries here
+// never contain a literal ? (and never use jsonb's ? operators).
+func (s *Store) rebind(q string) string {
+	if !s.pg {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func now() int64 { return time.Now().UnixMicro() }

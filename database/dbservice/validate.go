@@ -1,0 +1,93 @@
+package dbservice
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/roseybot/rosey/database"
+)
+
+// Names are checked against strict patterns even though they only ever
+// reach SQL as bound parameters: it keeps odd input out of logs and paths.
+var (
+	collectionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{database.ErrInvalidRequest}, args...)...)
+}
+
+func checkCollection(c string) error {
+	if c == "" {
+		return invalid("collection: required")
+	}
+	if !collectionPattern.MatchString(c) {
+		return invalid("collection: %q is not a valid name (letters, digits and _ . : -, at most 64, starting with a letter or digit)", truncate(c))
+	}
+	return nil
+}
+
+func checkID(id database.ID) error {
+	if id.IsZero() {
+		return invalid("id: required")
+	}
+	if id.IsInt() {
+		return nil
+	}
+	s := id.String()
+	if len(s) > database.MaxIDLen || !utf8.ValidString(s) {
+		return invalid("id: strings must be valid UTF-8 of at most %d bytes", database.MaxIDLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return invalid("id: control characters are not allowed")
+		}
+	}
+	return nil
+}
+
+func checkField(where, f string) error {
+	if !fieldPattern.MatchString(f) {
+		return invalid("%s: field %q is not a valid name (letters, digits and _, at most 64, not starting with a digit)", where, truncate(f))
+	}
+	return nil
+}
+
+// checkDoc checks that raw is a JSON object within the size limit and
+// returns it compacted.
+func (s *Store) checkDoc(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) > s.cfg.MaxDocumentSize {
+		return nil, fmt.Errorf("%w: data: %d bytes, the limit is %d", database.ErrTooLarge, len(raw), s.cfg.MaxDocumentSize)
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, invalid("data: required (a JSON object)")
+	}
+	if raw[0] != '{' {
+		return nil, invalid("data: must be a JSON object")
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, fmt.Errorf("%w: data: %v", database.ErrMalformed, err)
+	}
+	// PostgreSQL's jsonb cannot hold NUL characters; refuse them everywhere
+	// so both backends accept the same documents.
+	if bytes.Contains(b.Bytes(), []byte(`\u0000`)) {
+		return nil, invalid("data: strings must not contain NUL (\\u0000)")
+	}
+	if !utf8.Valid(b.Bytes()) {
+		return nil, invalid("data: not valid UTF-8")
+	}
+	return b.Bytes(), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,26 @@
+// Package database is the client side of Rosey's database service, and the
+// wire contract it speaks.
+//
+// Plugins never touch SQL. They store documents (JSON objects) in named
+// collections by sending requests over NATS to the database service (package
+// database/dbservice), on the subjects database.set, database.get,
+// database.query, database.delete, database.update, database.count and
+// database.schema.register. Every reply has the shape
+//
+//	{"success": true|false, "data": ..., "error": "...", "code": "..."}
+//
+// where code is machine-readable (see [Code]). A plugin in another language
+// sends the request structs of this package as plain JSON.
+//
+// [Client] wraps those requests for Go: it (un)marshals structs, and every
+// error it returns can be tested with errors.Is against the sentinels
+// ([ErrNotFound], [ErrValidation], ...) or inspected with errors.As as an
+// [*Error] carrying the code.
+//
+// Ids are integers or strings ([IntID], [StringID]). A set without an id gets
+// the next integer of its collection (a quote plugin says "Quote #42").
+// An integer id and the string of the same digits name the same document.
+//
+// This package does not import bun or any SQL driver, so plugin binaries that
+// use it stay small.
+package database

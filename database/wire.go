@@ -1,0 +1,160 @@
+package database
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Subjects of the database service, without any configured prefix.
+const (
+	SubjectSet            = "database.set"
+	SubjectGet            = "database.get"
+	SubjectQuery          = "database.query"
+	SubjectDelete         = "database.delete"
+	SubjectUpdate         = "database.update"
+	SubjectCount          = "database.count"
+	SubjectSchemaRegister = "database.schema.register"
+)
+
+// ServiceName is the NATS micro service name of the database service.
+const ServiceName = "database"
+
+// Limits of the wire contract.
+const (
+	// DefaultLimit is the query limit when none is given.
+	DefaultLimit = 100
+	// MaxLimit is the largest query limit.
+	MaxLimit = 1000
+	// DefaultMaxDocumentSize is the default bound on a document's JSON size.
+	DefaultMaxDocumentSize = 256 << 10
+	// MaxCollectionLen and MaxIDLen bound collection names and string ids.
+	MaxCollectionLen = 64
+	MaxIDLen         = 256
+)
+
+// Reply is every reply of the service. On success Data holds the result;
+// on failure Error holds a message and Code its machine-readable kind.
+type Reply struct {
+	Success bool            `json:"success"`
+	Data    json.RawMessage `json:"data"`
+	Error   string          `json:"error,omitempty"`
+	Code    Code            `json:"code,omitempty"`
+}
+
+// SetRequest is the body of database.set: store Data (a JSON object) under
+// ID, replacing any document there. Without an ID the next integer of the
+// collection is assigned. Reply data: SetResult.
+type SetRequest struct {
+	Collection string          `json:"collection"`
+	ID         ID              `json:"id,omitzero"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// SetResult is the data of a database.set reply.
+type SetResult struct {
+	ID ID `json:"id"`
+}
+
+// GetRequest is the body of database.get. Reply data: the stored object.
+type GetRequest struct {
+	Collection string `json:"collection"`
+	ID         ID     `json:"id"`
+}
+
+// Filter selects documents by their top-level fields. A field maps to a
+// value (equality) or to an object of operators: $gt $gte $lt $lte $ne $in
+// $like, for example {"score": {"$gte": 10}, "user": "alice"}. Values are
+// JSON scalars ($in takes an array of them); $like takes a SQL LIKE pattern
+// with % and _.
+type Filter map[string]any
+
+// QueryRequest is the body of database.query. Sort lists field names, each
+// optionally prefixed with "-" for descending order; documents are otherwise
+// in insertion order. Limit defaults to DefaultLimit and is at most MaxLimit.
+// Reply data: QueryResult.
+type QueryRequest struct {
+	Collection string   `json:"collection"`
+	Filter     Filter   `json:"filter,omitempty"`
+	Sort       []string `json:"sort,omitempty"`
+	Limit      int      `json:"limit,omitempty"`
+	Offset     int      `json:"offset,omitempty"`
+}
+
+// QueryResult is the data of a database.query reply. Total counts every
+// document matching the filter, regardless of limit and offset.
+type QueryResult struct {
+	Items []Item `json:"items"`
+	Total int64  `json:"total"`
+}
+
+// Item is one document of a query result.
+type Item struct {
+	ID        ID              `json:"id"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Decode unmarshals the item's data into v.
+func (it Item) Decode(v any) error {
+	if err := json.Unmarshal(it.Data, v); err != nil {
+		return &Error{Op: "decode", Code: CodeInternal, Message: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// DeleteRequest is the body of database.delete. Reply data: DeleteResult.
+type DeleteRequest struct {
+	Collection string `json:"collection"`
+	ID         ID     `json:"id"`
+}
+
+// DeleteResult is the data of a database.delete reply: whether a document
+// was there to delete.
+type DeleteResult struct {
+	Deleted bool `json:"deleted"`
+}
+
+// Update changes top-level fields of one document atomically: Inc adds
+// numbers to fields (a missing field counts as 0), Set replaces fields.
+// A field may not appear in both.
+type Update struct {
+	Inc map[string]any `json:"$inc,omitempty"`
+	Set map[string]any `json:"$set,omitempty"`
+}
+
+// UpdateRequest is the body of database.update. With Upsert a missing
+// document is created from the update. Reply data: the object after the
+// update.
+type UpdateRequest struct {
+	Collection string `json:"collection"`
+	ID         ID     `json:"id"`
+	Update     Update `json:"update"`
+	Upsert     bool   `json:"upsert,omitempty"`
+}
+
+// CountRequest is the body of database.count. Reply data: CountResult.
+type CountRequest struct {
+	Collection string `json:"collection"`
+	Filter     Filter `json:"filter,omitempty"`
+}
+
+// CountResult is the data of a database.count reply.
+type CountResult struct {
+	Count int64 `json:"count"`
+}
+
+// SchemaRequest is the body of database.schema.register: Schema is a JSON
+// Schema (draft 2020-12 unless it says otherwise) that every later write to
+// the collection must satisfy; null removes the collection's schema.
+// Documents already stored are not re-checked. Reply data: SchemaResult.
+type SchemaRequest struct {
+	Collection string          `json:"collection"`
+	Schema     json.RawMessage `json:"schema"`
+}
+
+// SchemaResult is the data of a database.schema.register reply.
+type SchemaResult struct {
+	Collection string `json:"collection"`
+	Registered bool   `json:"registered"`
+}
