@@ -320,6 +320,11 @@ func (b *Bus) Dispatch(ev *Event, h Handler) {
 
 // Flush waits until the server has processed everything sent so far.
 func (b *Bus) Flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+	}
 	if err := b.nc.FlushWithContext(ctx); err != nil {
 		return b.wrap("flush", err)
 	}

@@ -1,0 +1,230 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// Defaults for Config.
+const (
+	DefaultUser    = "you"
+	DefaultChannel = "console"
+	DefaultBotName = "rosey"
+	// DefaultRank lets the console user try admin commands.
+	DefaultRank = protocol.RankAdmin
+)
+
+// ErrInvalidConfig means a Config failed validation.
+var ErrInvalidConfig = errors.New("console: invalid config")
+
+// Config configures the console connector.
+type Config struct {
+	// User is who the typed lines come from; default "you".
+	User string `json:"user,omitempty"`
+	// Rank is the user's rank; nil means DefaultRank (3, admin).
+	Rank *float64 `json:"rank,omitempty"`
+	// Channel is put in events; default "console".
+	Channel string `json:"channel,omitempty"`
+	// BotName labels the bot's lines; default "rosey".
+	BotName string `json:"bot_name,omitempty"`
+	// In is read line by line; Out receives the bot's messages. Required.
+	In  io.Reader `json:"-"`
+	Out io.Writer `json:"-"`
+	// Idle is how long the console waits for late answers after In ends
+	// (so `echo '!roll 2d6' | rosey console` prints its answer); default 1s.
+	Idle time.Duration `json:"-"`
+	// Logger receives errors; nil is silent.
+	Logger *slog.Logger `json:"-"`
+}
+
+// Connector is a console stand-in for the CyTube connector: each line read
+// from In becomes a cytube.chat event from Config.User ("/pm <line>" becomes
+// a cytube.pm), and cytube.send.chat / cytube.send.pm are written to Out.
+type Connector struct {
+	bus  *eventbus.Bus
+	cfg  Config
+	rank float64
+	log  *slog.Logger
+
+	outMu sync.Mutex
+	subs  []*eventbus.Subscription
+
+	activity chan struct{}
+	done     chan struct{}
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New returns a console connector.
+func New(bus *eventbus.Bus, cfg Config) (*Connector, error) {
+	if bus == nil {
+		return nil, fmt.Errorf("%w: bus is required", ErrInvalidConfig)
+	}
+	if cfg.In == nil || cfg.Out == nil {
+		return nil, fmt.Errorf("%w: in and out are required", ErrInvalidConfig)
+	}
+	if cfg.User == "" {
+		cfg.User = DefaultUser
+	}
+	if strings.ContainsAny(cfg.User, " \t\r\n") {
+		return nil, fmt.Errorf("%w: user: %q must be one word", ErrInvalidConfig, cfg.User)
+	}
+	if cfg.Channel == "" {
+		cfg.Channel = DefaultChannel
+	}
+	if cfg.BotName == "" {
+		cfg.BotName = DefaultBotName
+	}
+	if cfg.Idle == 0 {
+		cfg.Idle = time.Second
+	}
+	rank := float64(DefaultRank)
+	if cfg.Rank != nil {
+		rank = *cfg.Rank
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{bus: bus, cfg: cfg, rank: rank, log: log, activity: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}, nil
+}
+
+// Start prints the bot's messages and begins reading lines.
+func (c *Connector) Start(ctx context.Context) error {
+	print := func(format string) eventbus.Handler {
+		return func(_ context.Context, ev *eventbus.Event) {
+			var msg, to string
+			if ev.Subject == protocol.SendPM {
+				var pm protocol.SendPMRequest
+				if err := ev.Decode(&pm); err != nil {
+					c.log.Error("malformed pm request", "err", err)
+					return
+				}
+				msg, to = pm.Message, pm.To
+			} else {
+				var ch protocol.SendChatRequest
+				if err := ev.Decode(&ch); err != nil {
+					c.log.Error("malformed chat request", "err", err)
+					return
+				}
+				msg = ch.Message
+			}
+			c.outMu.Lock()
+			fmt.Fprintf(c.cfg.Out, format, c.cfg.BotName, to, msg)
+			c.outMu.Unlock()
+			c.touch()
+		}
+	}
+	for subject, h := range map[string]eventbus.Handler{
+		protocol.SendChat: print("%s>%.0s %s\n"),
+		protocol.SendPM:   print("%s (pm to %s)> %s\n"),
+	} {
+		sub, err := c.bus.Subscribe(subject, h)
+		if err != nil {
+			c.unsubscribe()
+			return err
+		}
+		c.subs = append(c.subs, sub)
+	}
+	if err := c.bus.Publish(ctx, protocol.Connection, protocol.ConnectionEvent{Channel: c.cfg.Channel, State: protocol.StateConnected, User: c.cfg.BotName}); err != nil {
+		c.log.Warn("could not announce connection", "err", err)
+	}
+	c.wg.Add(1)
+	go c.read()
+	return nil
+}
+
+func (c *Connector) touch() {
+	select {
+	case c.activity <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Connector) read() {
+	defer c.wg.Done()
+	defer close(c.done)
+	sc := bufio.NewScanner(c.cfg.In)
+	sc.Buffer(make([]byte, 64*1024), 64*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if line == "/quit" || line == "/exit" {
+			return
+		}
+		subject := protocol.Chat
+		if rest, ok := strings.CutPrefix(line, "/pm "); ok {
+			subject, line = protocol.PM, strings.TrimSpace(rest)
+		}
+		ev := protocol.ChatMessage{User: c.cfg.User, Message: line, Channel: c.cfg.Channel, Rank: c.rank, Time: time.Now().UnixMilli()}
+		if err := c.bus.Publish(context.Background(), subject, ev); err != nil {
+			c.log.Error("could not publish line", "err", err)
+		}
+		c.touch()
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+	}
+	if err := sc.Err(); err != nil {
+		c.log.Error("console input failed", "err", err)
+	}
+	// Let answers to the last lines arrive before reporting the end.
+	t := time.NewTimer(c.cfg.Idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.activity:
+			t.Reset(c.cfg.Idle)
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// Done is closed when input has ended (end of file or "/quit") and the
+// answers to the last lines had time to arrive.
+func (c *Connector) Done() <-chan struct{} { return c.done }
+
+// Stop stops printing. The reading goroutine ends at once unless it is
+// blocked reading In; close In (as a pipe) to end it, or let the process exit.
+func (c *Connector) Stop(ctx context.Context) error {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	c.unsubscribe()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(100 * time.Millisecond):
+		// Blocked on a read that nothing can interrupt (a terminal): the
+		// goroutine ends with the process.
+	}
+	return nil
+}
+
+func (c *Connector) unsubscribe() {
+	for _, s := range c.subs {
+		_ = s.Unsubscribe()
+	}
+	c.subs = nil
+}

@@ -1,0 +1,182 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// Control subjects answered by a Manager (request/reply, before any prefix).
+const (
+	// ControlList answers {"plugins": [Status…]}.
+	ControlList = "platform.plugins.list"
+	// ControlReload takes {"name"} and answers {"ok"} or {"error"}.
+	ControlReload = "platform.plugins.reload"
+	// ControlEnable takes {"name"} and answers {"ok"} or {"error"}.
+	ControlEnable = "platform.plugins.enable"
+	// ControlDisable takes {"name"} and answers {"ok"} or {"error"}.
+	ControlDisable = "platform.plugins.disable"
+)
+
+// stateCollection keeps which plugins an admin disabled.
+const stateCollection = "rosey_plugin_state"
+
+type controlRequest struct {
+	Name string `json:"name"`
+}
+
+type controlReply struct {
+	OK      bool     `json:"ok,omitempty"`
+	Error   string   `json:"error,omitempty"`
+	Plugins []Status `json:"plugins,omitempty"`
+}
+
+func (m *Manager) startControl() error {
+	bus := m.cfg.Bus
+	svc, err := micro.AddService(bus.Conn(), micro.Config{
+		Name:        "plugin-manager",
+		Version:     "1.0.0",
+		Description: "Lists, reloads, enables and disables Rosey plugins",
+		QueueGroup:  "rosey.plugin-manager",
+	})
+	if err != nil {
+		return fmt.Errorf("%w: control service: %w", ErrManager, err)
+	}
+	add := func(name, subject string, fn func(ctx context.Context, req controlRequest) controlReply) error {
+		return svc.AddEndpoint(name, micro.HandlerFunc(func(r micro.Request) {
+			ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Data: r.Data(), Header: nats.Header(r.Headers())}, bus.Prefix())
+			// Reloads wait on plugins; never block the subscription.
+			go bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
+				var req controlRequest
+				var rep controlReply
+				if len(ev.Data) > 0 && ev.Decode(&req) != nil {
+					rep.Error = "malformed request"
+				} else {
+					rep = fn(ctx, req)
+				}
+				body, _ := json.Marshal(rep)
+				_ = r.Respond(body, micro.WithHeaders(micro.Headers(bus.Header(ctx))))
+			})
+		}), micro.WithEndpointSubject(bus.Subject(subject)))
+	}
+	act := func(do func(ctx context.Context, name string) error) func(context.Context, controlRequest) controlReply {
+		return func(ctx context.Context, req controlRequest) controlReply {
+			if req.Name == "" {
+				return controlReply{Error: "name is required"}
+			}
+			if err := do(ctx, req.Name); err != nil {
+				return controlReply{Error: err.Error()}
+			}
+			return controlReply{OK: true}
+		}
+	}
+	errs := errors.Join(
+		add("list", ControlList, func(context.Context, controlRequest) controlReply { return controlReply{OK: true, Plugins: m.Status()} }),
+		add("reload", ControlReload, act(m.Reload)),
+		add("enable", ControlEnable, act(func(ctx context.Context, n string) error { return m.SetEnabled(ctx, n, true) })),
+		add("disable", ControlDisable, act(func(ctx context.Context, n string) error { return m.SetEnabled(ctx, n, false) })),
+	)
+	if errs != nil {
+		_ = svc.Stop()
+		return fmt.Errorf("%w: control service: %w", ErrManager, errs)
+	}
+	m.mu.Lock()
+	m.ctl = svc
+	m.mu.Unlock()
+	return nil
+}
+
+type enabledDoc struct {
+	Enabled bool `json:"enabled"`
+}
+
+// loadEnabledState applies enable/disable choices saved by an admin. It
+// is best effort: without a database the config's Disabled list rules.
+func (m *Manager) loadEnabledState(ctx context.Context) {
+	if m.cfg.DB == nil {
+		return
+	}
+	res, err := m.cfg.DB.Query(ctx, database.QueryRequest{Collection: stateCollection, Limit: 1000})
+	if err != nil {
+		m.log.Debug("no saved plugin state", "err", err)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, it := range res.Items {
+		var d enabledDoc
+		if it.Decode(&d) != nil {
+			continue
+		}
+		if s, ok := m.slots[it.ID.String()]; ok {
+			s.disabled = !d.Enabled
+		}
+	}
+}
+
+func (m *Manager) saveEnabledState(ctx context.Context, name string, enabled bool) {
+	if m.cfg.DB == nil {
+		return
+	}
+	if _, err := m.cfg.DB.Set(ctx, stateCollection, database.StringID(name), enabledDoc{Enabled: enabled}); err != nil {
+		m.log.Warn("could not save plugin state", "plugin", name, "err", err)
+	}
+}
+
+// Control is a client for a Manager's control subjects, usable from any
+// process on the bus (the admin and help plugins use it).
+type Control struct {
+	bus *eventbus.Bus
+}
+
+// NewControl returns a Control on bus.
+func NewControl(bus *eventbus.Bus) *Control { return &Control{bus: bus} }
+
+// List returns the status of every plugin.
+func (c *Control) List(ctx context.Context) ([]Status, error) {
+	rep, err := c.call(ctx, ControlList, "")
+	if err != nil {
+		return nil, err
+	}
+	return rep.Plugins, nil
+}
+
+// Reload stops, reconfigures and restarts a plugin.
+func (c *Control) Reload(ctx context.Context, name string) error {
+	_, err := c.call(ctx, ControlReload, name)
+	return err
+}
+
+// Enable starts a plugin and remembers it as enabled.
+func (c *Control) Enable(ctx context.Context, name string) error {
+	_, err := c.call(ctx, ControlEnable, name)
+	return err
+}
+
+// Disable stops a plugin and remembers it as disabled.
+func (c *Control) Disable(ctx context.Context, name string) error {
+	_, err := c.call(ctx, ControlDisable, name)
+	return err
+}
+
+func (c *Control) call(ctx context.Context, subject, name string) (*controlReply, error) {
+	ev, err := c.bus.Request(ctx, subject, controlRequest{Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrManager, err)
+	}
+	var rep controlReply
+	if err := ev.Decode(&rep); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrManager, err)
+	}
+	if rep.Error != "" {
+		return nil, fmt.Errorf("plugin: %s %s: %s", subject, name, rep.Error)
+	}
+	return &rep, nil
+}

@@ -1,0 +1,291 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// Entry is one plugin known to a Directory.
+type Entry struct {
+	Info Info `json:"info"`
+	// Local is true for plugins run by this process's Manager.
+	Local bool `json:"local"`
+	// Instances are the ids of the plugin's running micro service copies.
+	Instances []string `json:"instances"`
+}
+
+// Directory knows every plugin on the bus, in this process or any other, and
+// which plugin answers which command. It learns from lifecycle events
+// (platform.plugin.*.*) and from micro service discovery ($SRV.INFO), so
+// external plugins are seen exactly like in-process ones.
+type Directory struct {
+	bus *eventbus.Bus
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	plugins map[string]*Entry
+	byWord  map[string]string // command or alias -> plugin name
+	sub     *eventbus.Subscription
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// NewDirectory returns a Directory on bus. Call Start to begin listening.
+func NewDirectory(bus *eventbus.Bus) *Directory {
+	return &Directory{
+		bus:     bus,
+		log:     bus.Logger().With("component", "plugin-directory"),
+		plugins: map[string]*Entry{},
+		byWord:  map[string]string{},
+	}
+}
+
+// DefaultSweepInterval is how often a Directory asks NATS for plugins it
+// may have missed (started before it, or gone without a word).
+const DefaultSweepInterval = 30 * time.Second
+
+// Start subscribes to lifecycle events and begins periodic discovery. The
+// first discovery sweep runs in the background; call Refresh to wait for one.
+func (d *Directory) Start(ctx context.Context, sweepEvery time.Duration) error {
+	sub, err := d.bus.Subscribe("platform.plugin.*.*", d.onLifecycle)
+	if err != nil {
+		return err
+	}
+	d.sub = sub
+	if sweepEvery <= 0 {
+		sweepEvery = DefaultSweepInterval
+	}
+	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	go d.loop(sweepEvery, d.stop, d.done)
+	return nil
+}
+
+func (d *Directory) loop(every time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if err := d.Refresh(ctx, 500*time.Millisecond); err != nil && ctx.Err() == nil {
+			d.log.Debug("plugin discovery failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// Stop ends listening and discovery.
+func (d *Directory) Stop() {
+	if d.sub != nil {
+		_ = d.sub.Unsubscribe()
+	}
+	if d.stop != nil {
+		close(d.stop)
+		<-d.done
+		d.stop = nil
+	}
+}
+
+func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
+	var a Announcement
+	if err := ev.Decode(&a); err != nil {
+		d.log.Warn("bad plugin announcement", "subject", ev.Subject, "err", err)
+		return
+	}
+	parts := strings.Split(ev.Subject, ".")
+	state := parts[len(parts)-1]
+	switch state {
+	case StateStarted, StateReloaded:
+		if a.Info.Validate() == nil {
+			d.add(a.Info, a.Instance, false)
+		}
+	case StateStopped, StateFailed:
+		if len(parts) == 4 {
+			d.remove(parts[2], a.Instance)
+		}
+	}
+}
+
+// Add records a plugin instance. The Manager adds its own plugins this way
+// before announcing them, so a router in the same process never misses one.
+func (d *Directory) Add(info Info, instance string, local bool) { d.add(info, instance, local) }
+
+func (d *Directory) add(info Info, instance string, local bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.plugins[info.Name]
+	if e == nil {
+		e = &Entry{}
+		d.plugins[info.Name] = e
+	} else {
+		d.unindex(e.Info)
+	}
+	e.Info = info
+	e.Local = e.Local || local
+	if instance != "" && !slices.Contains(e.Instances, instance) {
+		e.Instances = append(e.Instances, instance)
+	}
+	for _, c := range info.Commands {
+		for _, w := range append([]string{c.Name}, c.Aliases...) {
+			if owner, taken := d.byWord[w]; taken && owner != info.Name {
+				d.log.Warn("command claimed by two plugins; the first keeps it", "command", w, "owner", owner, "other", info.Name)
+				continue
+			}
+			d.byWord[w] = info.Name
+		}
+	}
+}
+
+func (d *Directory) unindex(info Info) {
+	for w, owner := range d.byWord {
+		if owner == info.Name {
+			delete(d.byWord, w)
+		}
+	}
+}
+
+// Remove forgets one instance of a plugin (or all, with instance ""). The
+// plugin is dropped once no instance is left.
+func (d *Directory) Remove(name, instance string) { d.remove(name, instance) }
+
+func (d *Directory) remove(name, instance string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.plugins[name]
+	if e == nil {
+		return
+	}
+	if instance != "" {
+		e.Instances = slices.DeleteFunc(e.Instances, func(s string) bool { return s == instance })
+		if len(e.Instances) > 0 {
+			return
+		}
+	}
+	d.unindex(e.Info)
+	delete(d.plugins, name)
+}
+
+// Lookup finds the plugin answering word (a command name or alias, any case).
+func (d *Directory) Lookup(word string) (plugin string, cmd Command, ok bool) {
+	word = strings.ToLower(word)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	name, ok := d.byWord[word]
+	if !ok {
+		return "", Command{}, false
+	}
+	cmd, ok = d.plugins[name].Info.Find(word)
+	return name, cmd, ok
+}
+
+// Plugins lists the known plugins by name.
+func (d *Directory) Plugins() []Entry {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Entry, 0, len(d.plugins))
+	for _, e := range d.plugins {
+		c := *e
+		c.Instances = slices.Clone(e.Instances)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Info.Name, b.Info.Name) })
+	return out
+}
+
+// Get returns the entry of one plugin.
+func (d *Directory) Get(name string) (Entry, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e, ok := d.plugins[name]
+	if !ok {
+		return Entry{}, false
+	}
+	c := *e
+	c.Instances = slices.Clone(e.Instances)
+	return c, true
+}
+
+// Refresh asks every micro service on the bus for its info and records the
+// Rosey plugins among them (those with the same subject prefix). It
+// collects answers until wait passes or ctx ends. Plugins that no longer
+// answer are forgotten, unless they are local.
+func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
+	nc := d.bus.Conn()
+	inbox := nc.NewRespInbox()
+	ch := make(chan *nats.Msg, 256)
+	sub, err := nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := nc.PublishRequest("$SRV.INFO", inbox, nil); err != nil {
+		return err
+	}
+	seen := map[string][]string{}
+	infos := map[string]Info{}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+collect:
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			break collect
+		case m := <-ch:
+			var si micro.Info
+			if json.Unmarshal(m.Data, &si) != nil || si.Metadata[MetaInfo] == "" || si.Metadata[MetaPrefix] != d.bus.Prefix() {
+				continue
+			}
+			var info Info
+			if json.Unmarshal([]byte(si.Metadata[MetaInfo]), &info) != nil || info.Validate() != nil {
+				continue
+			}
+			infos[info.Name] = info
+			seen[info.Name] = append(seen[info.Name], si.ID)
+		}
+	}
+	for name, info := range infos {
+		for _, id := range seen[name] {
+			d.add(info, id, false)
+		}
+	}
+	d.mu.Lock()
+	for name, e := range d.plugins {
+		if e.Local {
+			continue
+		}
+		ids, ok := seen[name]
+		if !ok {
+			d.unindex(e.Info)
+			delete(d.plugins, name)
+			continue
+		}
+		e.Instances = slices.DeleteFunc(e.Instances, func(id string) bool { return !slices.Contains(ids, id) })
+	}
+	d.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,159 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// Host is a plugin's handle on the bot: its bus, database client, logger,
+// config section and command registration. The same Host type serves a
+// plugin in the bot's process, in its own process (Serve) and in roseytest.
+//
+// Subscriptions and goroutines made through the Host end when the plugin
+// stops, so a reload leaves nothing behind.
+type Host struct {
+	name   string
+	bus    *eventbus.Bus
+	db     *database.Client
+	log    *slog.Logger
+	config json.RawMessage
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	handlers map[string]CommandHandler
+	subs     []*eventbus.Subscription
+}
+
+func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage) *Host {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Host{
+		name:     name,
+		bus:      bus,
+		db:       db,
+		log:      log.With("plugin", name),
+		config:   config,
+		ctx:      ctx,
+		cancel:   cancel,
+		handlers: map[string]CommandHandler{},
+	}
+}
+
+// Name returns the plugin's name.
+func (h *Host) Name() string { return h.name }
+
+// Bus returns the event bus.
+func (h *Host) Bus() *eventbus.Bus { return h.bus }
+
+// DB returns the database client (requests go over NATS to the database service).
+func (h *Host) DB() *database.Client { return h.db }
+
+// Logger returns a logger tagged with the plugin's name.
+func (h *Host) Logger() *slog.Logger { return h.log }
+
+// Config returns the plugin's raw config section, or nil.
+func (h *Host) Config() json.RawMessage { return h.config }
+
+// DecodeConfig unmarshals the plugin's config section into v. With no
+// section, v is left as it is (holding the plugin's defaults).
+func (h *Host) DecodeConfig(v any) error {
+	if len(h.config) == 0 || string(h.config) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(h.config)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("plugin %s: config: %w", h.name, err)
+	}
+	return nil
+}
+
+// Context is cancelled when the plugin stops.
+func (h *Host) Context() context.Context { return h.ctx }
+
+// Handle registers fn for the command named command (its canonical name from
+// Info). Registering a name twice replaces the handler.
+func (h *Host) Handle(command string, fn CommandHandler) {
+	h.mu.Lock()
+	h.handlers[strings.ToLower(command)] = fn
+	h.mu.Unlock()
+}
+
+func (h *Host) handler(command string) (CommandHandler, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn, ok := h.handlers[strings.ToLower(command)]
+	return fn, ok
+}
+
+// Subscribe listens on subject for as long as the plugin runs.
+func (h *Host) Subscribe(subject string, fn eventbus.Handler) error {
+	sub, err := h.bus.Subscribe(subject, fn)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.subs = append(h.subs, sub)
+	h.mu.Unlock()
+	return nil
+}
+
+// Go runs fn in a goroutine that the plugin's stop waits for. fn must return
+// once ctx (the Host's context) is cancelled. A panic in fn is logged.
+func (h *Host) Go(fn func(ctx context.Context)) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				h.log.Error("plugin goroutine panic recovered", "panic", r)
+			}
+		}()
+		fn(h.ctx)
+	}()
+}
+
+// Say publishes a chat line (cytube.send.chat).
+func (h *Host) Say(ctx context.Context, message string) error {
+	return h.bus.Publish(ctx, protocol.SendChat, protocol.SendChatRequest{Message: message})
+}
+
+// PM publishes a private message (cytube.send.pm).
+func (h *Host) PM(ctx context.Context, to, message string) error {
+	return h.bus.Publish(ctx, protocol.SendPM, protocol.SendPMRequest{To: to, Message: message})
+}
+
+// shutdown cancels the Host's context, ends its subscriptions and waits
+// for its goroutines.
+func (h *Host) shutdown(ctx context.Context) error {
+	h.cancel()
+	h.mu.Lock()
+	subs := h.subs
+	h.subs = nil
+	h.mu.Unlock()
+	var errs []error
+	for _, s := range subs {
+		if err := s.Unsubscribe(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("plugin %s: goroutines still running: %w", h.name, ctx.Err()))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,334 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// Bus is required.
+	Bus *eventbus.Bus
+	// DB is handed to plugins through Host.DB; it may be nil when the bot
+	// runs without a database.
+	DB *database.Client
+	// Configs holds each plugin's config section by plugin name.
+	Configs map[string]json.RawMessage
+	// ConfigSource, when set, is asked for a plugin's config section on every
+	// start, so a reload picks up an edited config file. It overrides Configs.
+	ConfigSource func(ctx context.Context, name string) (json.RawMessage, error)
+	// Disabled names plugins that are registered but not started.
+	Disabled []string
+	// StopTimeout bounds each plugin's stop; zero means 10 seconds.
+	StopTimeout time.Duration
+	// SweepInterval is how often external plugins are looked for; zero
+	// means DefaultSweepInterval.
+	SweepInterval time.Duration
+	// Logger receives the manager's and plugins' logs; nil is silent.
+	Logger *slog.Logger
+}
+
+// Status is one plugin's state as the Manager sees it.
+type Status struct {
+	Info     Info   `json:"info"`
+	State    string `json:"state"`
+	External bool   `json:"external"`
+	// Instances counts running copies (for external plugins, as discovered).
+	Instances int    `json:"instances"`
+	Requests  int    `json:"requests"`
+	Errors    int    `json:"errors"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+type slot struct {
+	p        Plugin
+	info     Info
+	state    string
+	disabled bool
+	lastErr  string
+	in       *instance
+}
+
+// Manager runs in-process plugins, each as a NATS micro service, and keeps a
+// Directory of every plugin on the bus, in-process or external. It also
+// answers the plugin-manager control subjects (see ControlList and friends),
+// so a plugin such as admin can list, reload, enable and disable plugins
+// over NATS.
+type Manager struct {
+	cfg ManagerConfig
+	log *slog.Logger
+	dir *Directory
+
+	mu      sync.Mutex
+	slots   map[string]*slot
+	order   []string
+	ctl     micro.Service
+	started bool
+}
+
+// NewManager returns a Manager. Register plugins, then Start.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	if cfg.Bus == nil {
+		return nil, fmt.Errorf("%w: bus is required", ErrManager)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	return &Manager{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "plugin-manager"),
+		dir:   NewDirectory(cfg.Bus),
+		slots: map[string]*slot{},
+	}, nil
+}
+
+// Directory returns the directory of every plugin on the bus.
+func (m *Manager) Directory() *Directory { return m.dir }
+
+// Register adds a plugin in state loaded. Names must be unique.
+func (m *Manager) Register(p Plugin) error {
+	info := p.Info()
+	if err := info.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.slots[info.Name]; dup {
+		return fmt.Errorf("%w: %s", ErrDuplicate, info.Name)
+	}
+	m.slots[info.Name] = &slot{p: p, info: info, state: StateLoaded, disabled: slices.Contains(m.cfg.Disabled, info.Name)}
+	m.order = append(m.order, info.Name)
+	return nil
+}
+
+// Start starts the directory, the control service and every registered,
+// enabled plugin. A plugin that fails to start is marked failed and logged;
+// it does not stop the others or the bot.
+func (m *Manager) Start(ctx context.Context) error {
+	if err := m.dir.Start(ctx, m.cfg.SweepInterval); err != nil {
+		return err
+	}
+	if err := m.startControl(); err != nil {
+		m.dir.Stop()
+		return err
+	}
+	m.mu.Lock()
+	m.started = true
+	names := slices.Clone(m.order)
+	m.mu.Unlock()
+	m.loadEnabledState(ctx)
+	for _, name := range names {
+		m.mu.Lock()
+		disabled := m.slots[name].disabled
+		m.mu.Unlock()
+		if disabled {
+			continue
+		}
+		if err := m.StartPlugin(ctx, name); err != nil {
+			m.log.Error("plugin failed to start", "plugin", name, "err", err)
+		}
+	}
+	return nil
+}
+
+// StartPlugin starts one registered plugin.
+func (m *Manager) StartPlugin(ctx context.Context, name string) error {
+	m.mu.Lock()
+	s, ok := m.slots[name]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	if s.in != nil {
+		m.mu.Unlock()
+		return nil
+	}
+	m.mu.Unlock()
+
+	config := m.cfg.Configs[name]
+	if m.cfg.ConfigSource != nil {
+		c, err := m.cfg.ConfigSource(ctx, name)
+		if err != nil {
+			m.setFailed(ctx, s, err)
+			return fmt.Errorf("%w: %s: config: %w", ErrStartFailed, name, err)
+		}
+		config = c
+	}
+	in, err := startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
+	if err != nil {
+		m.setFailed(ctx, s, err)
+		return err
+	}
+	m.mu.Lock()
+	s.in, s.state, s.lastErr, s.info = in, StateStarted, "", in.info
+	m.mu.Unlock()
+	m.dir.Add(in.info, in.id(), true)
+	in.announce(ctx, StateStarted, "")
+	m.log.Info("plugin started", "plugin", name, "version", in.info.Version)
+	return nil
+}
+
+func (m *Manager) setFailed(ctx context.Context, s *slot, err error) {
+	m.mu.Lock()
+	s.state, s.lastErr = StateFailed, err.Error()
+	info := s.info
+	m.mu.Unlock()
+	a := Announcement{Info: info, State: StateFailed, Error: err.Error()}
+	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+info.Name+"."+StateFailed, a); perr != nil {
+		m.log.Warn("announce failed", "err", perr)
+	}
+}
+
+// StopPlugin stops one running plugin. Stopping a plugin that is not
+// running does nothing.
+func (m *Manager) StopPlugin(ctx context.Context, name string) error {
+	m.mu.Lock()
+	s, ok := m.slots[name]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	in := s.in
+	s.in = nil
+	m.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
+	defer cancel()
+	id := in.id()
+	err := in.stop(ctx)
+	m.dir.Remove(name, id)
+	m.mu.Lock()
+	s.state = StateStopped
+	if err != nil {
+		s.lastErr = err.Error()
+	}
+	m.mu.Unlock()
+	a := Announcement{Info: in.info, Instance: id, State: StateStopped}
+	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+name+"."+StateStopped, a); perr != nil {
+		m.log.Warn("announce failed", "err", perr)
+	}
+	if err != nil {
+		m.log.Warn("plugin stopped with errors", "plugin", name, "err", err)
+	}
+	return err
+}
+
+// Reload stops a plugin, re-reads its config and starts it fresh.
+func (m *Manager) Reload(ctx context.Context, name string) error {
+	if err := m.StopPlugin(ctx, name); err != nil && errors.Is(err, ErrUnknownPlugin) {
+		return err
+	}
+	if err := m.StartPlugin(ctx, name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	in := m.slots[name].in
+	m.mu.Unlock()
+	if in != nil {
+		in.announce(ctx, StateReloaded, "")
+	}
+	return nil
+}
+
+// SetEnabled enables (and starts) or disables (and stops) a plugin. With a
+// database the choice is remembered across restarts.
+func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) error {
+	m.mu.Lock()
+	s, ok := m.slots[name]
+	if ok {
+		s.disabled = !enabled
+	}
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	m.saveEnabledState(ctx, name, enabled)
+	if enabled {
+		return m.StartPlugin(ctx, name)
+	}
+	return m.StopPlugin(ctx, name)
+}
+
+// Status lists every plugin this manager runs and every external plugin in
+// its directory, by name.
+func (m *Manager) Status() []Status {
+	m.mu.Lock()
+	out := make([]Status, 0, len(m.slots))
+	for _, name := range m.order {
+		s := m.slots[name]
+		st := Status{Info: s.info, State: s.state, LastError: s.lastErr}
+		if s.disabled && s.in == nil {
+			st.State = StateStopped
+		}
+		if s.in != nil {
+			st.Instances = 1
+			st.Requests, st.Errors, _ = s.in.stats()
+		}
+		out = append(out, st)
+	}
+	m.mu.Unlock()
+	for _, e := range m.dir.Plugins() {
+		if e.Local {
+			continue
+		}
+		m.mu.Lock()
+		_, mine := m.slots[e.Info.Name]
+		m.mu.Unlock()
+		if mine {
+			continue
+		}
+		out = append(out, Status{Info: e.Info, State: StateStarted, External: true, Instances: len(e.Instances)})
+	}
+	slices.SortFunc(out, func(a, b Status) int { return compareStrings(a.Info.Name, b.Info.Name) })
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Stop stops every plugin in reverse order of registration, then the
+// control service and the directory.
+func (m *Manager) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	names := slices.Clone(m.order)
+	ctl := m.ctl
+	m.ctl = nil
+	m.started = false
+	m.mu.Unlock()
+	var errs []error
+	if ctl != nil {
+		if err := ctl.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if err := m.StopPlugin(ctx, names[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.dir.Stop()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,11 @@
+// Package roseytest is a test harness for plugin authors, in the spirit of
+// net/http/httptest: New starts a real bot core (an in-process NATS server,
+// the database service on SQLite in t.TempDir(), the plugin manager and the
+// router) with your plugins, and stands in for the CyTube connector. Say and
+// PM send lines as users with the ranks you give them; Expect, ExpectPM and
+// ExpectNone check what the bot answers. Everything is cleaned up with
+// t.Cleanup.
+//
+// Tests written this way go through the same NATS contract as the real
+// bot, so they test what users see, not a plugin's internals.
+package roseytest

@@ -1,0 +1,267 @@
+package roseytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// DefaultTimeout is how long Expect waits for a reply.
+const DefaultTimeout = 10 * time.Second
+
+// Channel is the channel name put in the harness's chat events.
+const Channel = "test"
+
+// Reply is one message the bot sent: to the channel, or by PM.
+type Reply struct {
+	// PM is true for a private message, sent To a user.
+	PM      bool
+	To      string
+	Message string
+	Channel string
+	// CorrelationID ties the reply to the line that caused it.
+	CorrelationID string
+}
+
+func (r Reply) String() string {
+	if r.PM {
+		return fmt.Sprintf("PM to %s: %q", r.To, r.Message)
+	}
+	return fmt.Sprintf("chat: %q", r.Message)
+}
+
+// Option changes the harness's bot configuration.
+type Option func(*rosey.Config)
+
+// WithPlugins runs plugins in the harness's bot.
+func WithPlugins(ps ...plugin.Plugin) Option {
+	return func(c *rosey.Config) { c.Plugins = append(c.Plugins, ps...) }
+}
+
+// WithPluginConfig sets a plugin's config section; cfg is marshalled to JSON.
+func WithPluginConfig(name string, cfg any) Option {
+	return func(c *rosey.Config) {
+		raw, err := json.Marshal(cfg)
+		if err != nil {
+			panic(fmt.Sprintf("roseytest: plugin config for %s: %v", name, err))
+		}
+		if c.PluginConfig == nil {
+			c.PluginConfig = map[string]json.RawMessage{}
+		}
+		c.PluginConfig[name] = raw
+	}
+}
+
+// WithConfig edits the bot's configuration directly (router settings,
+// admins, a listening NATS server for external plugins, …).
+func WithConfig(fn func(*rosey.Config)) Option { return fn }
+
+// WithoutDatabase runs no database service.
+func WithoutDatabase() Option { return func(c *rosey.Config) { c.Database.Disabled = true } }
+
+// Harness is a real bot core for tests: an in-process NATS server, the
+// database service on SQLite in a temporary directory, the plugin manager
+// and the router, with the harness standing in for the CyTube connector.
+// Everything stops when the test ends.
+type Harness struct {
+	t       testing.TB
+	bot     *rosey.Bot
+	bus     *eventbus.Bus
+	prefix  string
+	replies chan Reply
+	timeout time.Duration
+
+	mu    sync.Mutex
+	ranks map[string]float64
+	probe int
+}
+
+// New starts a harness bot with the given options.
+func New(t testing.TB, opts ...Option) *Harness {
+	t.Helper()
+	cfg := rosey.Config{}
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Dir = t.TempDir()
+	cfg.Router.HintEvery = rosey.Duration(time.Hour)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.Plugins = append(cfg.Plugins, probePlugin{})
+	h := &Harness{t: t, replies: make(chan Reply, 1024), timeout: DefaultTimeout, ranks: map[string]float64{}, prefix: cfg.Router.Prefix}
+	if h.prefix == "" {
+		h.prefix = "!"
+	}
+	h.bot = rosey.New(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.bot.Start(ctx); err != nil {
+		t.Fatalf("roseytest: start bot: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.bot.Stop(ctx); err != nil {
+			t.Errorf("roseytest: stop bot: %v", err)
+		}
+	})
+	h.bus = h.bot.Bus()
+	for _, subject := range []string{protocol.SendChat, protocol.SendPM} {
+		if _, err := h.bus.Subscribe(subject, h.collect); err != nil {
+			t.Fatalf("roseytest: subscribe: %v", err)
+		}
+	}
+	if err := h.bus.Flush(ctx); err != nil {
+		t.Fatalf("roseytest: flush: %v", err)
+	}
+	return h
+}
+
+func (h *Harness) collect(_ context.Context, ev *eventbus.Event) {
+	r := Reply{CorrelationID: ev.CorrelationID}
+	if ev.Subject == protocol.SendPM {
+		var pm protocol.SendPMRequest
+		if err := ev.Decode(&pm); err != nil {
+			h.t.Errorf("roseytest: bot sent a malformed PM: %v", err)
+			return
+		}
+		r.PM, r.To, r.Message, r.Channel = true, pm.To, pm.Message, pm.Channel
+	} else {
+		var c protocol.SendChatRequest
+		if err := ev.Decode(&c); err != nil {
+			h.t.Errorf("roseytest: bot sent a malformed chat line: %v", err)
+			return
+		}
+		r.Message, r.Channel = c.Message, c.Channel
+	}
+	select {
+	case h.replies <- r:
+	default:
+		h.t.Errorf("roseytest: more than %d unread replies; dropping %v", cap(h.replies), r)
+	}
+}
+
+// Bot returns the bot under test.
+func (h *Harness) Bot() *rosey.Bot { return h.bot }
+
+// Bus returns the bot's event bus.
+func (h *Harness) Bus() *eventbus.Bus { return h.bus }
+
+// DB returns a database client on the bot's bus.
+func (h *Harness) DB() *database.Client { return database.NewClient(h.bus) }
+
+// SetTimeout changes how long Expect waits.
+func (h *Harness) SetTimeout(d time.Duration) { h.timeout = d }
+
+// SetRank gives user a CyTube rank for the lines the harness sends as them
+// (default 0, a guest).
+func (h *Harness) SetRank(user string, rank float64) {
+	h.mu.Lock()
+	h.ranks[strings.ToLower(user)] = rank
+	h.mu.Unlock()
+}
+
+func (h *Harness) rank(user string) float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ranks[strings.ToLower(user)]
+}
+
+// Say publishes line as said by user in the channel (cytube.chat) and
+// returns the event's correlation id.
+func (h *Harness) Say(user, line string) string { return h.send(protocol.Chat, user, line) }
+
+// PM publishes line as a private message from user to the bot (cytube.pm).
+func (h *Harness) PM(user, line string) string { return h.send(protocol.PM, user, line) }
+
+func (h *Harness) send(subject, user, line string) string {
+	h.t.Helper()
+	id := eventbus.NewCorrelationID()
+	msg := protocol.ChatMessage{User: user, Message: line, Channel: Channel, Rank: h.rank(user), Time: time.Now().UnixMilli()}
+	if err := h.bus.Publish(context.Background(), subject, msg, eventbus.WithCorrelation(id)); err != nil {
+		h.t.Fatalf("roseytest: publish %s: %v", subject, err)
+	}
+	return id
+}
+
+// Next returns the next reply, failing the test if none comes in time.
+func (h *Harness) Next() Reply {
+	h.t.Helper()
+	select {
+	case r := <-h.replies:
+		return r
+	case <-time.After(h.timeout):
+		h.t.Fatalf("roseytest: no reply within %s", h.timeout)
+		return Reply{}
+	}
+}
+
+// Expect returns the next reply and fails the test unless it is a channel
+// message containing want.
+func (h *Harness) Expect(want string) Reply {
+	h.t.Helper()
+	r := h.Next()
+	if r.PM || !strings.Contains(r.Message, want) {
+		h.t.Fatalf("roseytest: want a chat reply containing %q, got %v", want, r)
+	}
+	return r
+}
+
+// ExpectPM returns the next reply and fails the test unless it is a PM to
+// user containing want.
+func (h *Harness) ExpectPM(user, want string) Reply {
+	h.t.Helper()
+	r := h.Next()
+	if !r.PM || !protocol.SameUser(r.To, user) || !strings.Contains(r.Message, want) {
+		h.t.Fatalf("roseytest: want a PM to %s containing %q, got %v", user, want, r)
+	}
+	return r
+}
+
+// ExpectNone fails the test if the bot sent anything in answer to the
+// lines said so far. It sends a probe command through the router and
+// checks that the probe's answer is the next reply: the router answers in
+// order, so anything owed to earlier commands would come first. Messages a
+// plugin publishes on its own schedule (timers) are not covered.
+func (h *Harness) ExpectNone() {
+	h.t.Helper()
+	h.mu.Lock()
+	h.probe++
+	n := h.probe
+	h.mu.Unlock()
+	token := fmt.Sprintf("probe-%d", n)
+	h.Say(probeUser, h.prefix+probeCommand+" "+token)
+	r := h.Next()
+	if r.Message != token {
+		h.t.Fatalf("roseytest: want no reply, got %v", r)
+	}
+}
+
+const (
+	probeUser    = "roseytest-probe"
+	probeCommand = "roseytest-probe"
+)
+
+// probePlugin echoes its argument; ExpectNone uses it as a barrier.
+type probePlugin struct{}
+
+func (probePlugin) Info() plugin.Info {
+	return plugin.Info{Name: "roseytest", Version: "1.0.0", Description: "roseytest's barrier for ExpectNone",
+		Commands: []plugin.Command{{Name: probeCommand, Usage: "<token>"}}}
+}
+
+func (probePlugin) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle(probeCommand, func(_ context.Context, req *plugin.Request) (string, error) { return req.Text, nil })
+	return nil
+}
+
+func (probePlugin) Stop(context.Context) error { return nil }
