@@ -112,9 +112,9 @@ type Router struct {
 	gate   sync.RWMutex
 	closed bool
 	out    chan *pending
-	sem  chan struct{}
-	wg   sync.WaitGroup // workers
-	emit sync.WaitGroup // the emitter
+	sem    chan struct{}
+	wg     sync.WaitGroup // workers
+	emit   sync.WaitGroup // the emitter
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
