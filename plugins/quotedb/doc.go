@@ -1,0 +1,19 @@
+// Package quotedb is the quote-db plugin: a channel's collection of
+// memorable lines, stored through the database service.
+//
+// Commands (one command word, "quote", with sub-commands):
+//
+//	!quote add <text> [— author]   store a quote (author defaults to the caller; "-- author" works too)
+//	!quote [id]                    show quote #id, or a random one
+//	!quote random                  show a random quote
+//	!quote search <words>          find quotes containing every word
+//	!quote del <id>                delete a quote (moderators, or whoever added it)
+//	!quote count                   how many quotes there are
+//
+// Quotes are shown as the seed shows them: Quote #42: 'Hello!' - alice.
+// Ids are integers assigned by the database service, so they survive a
+// restart and several bot processes sharing one database agree on them.
+//
+// The plugin's config section (JSON) may set "collection" and
+// "max_length"; see Config.
+package quotedb

@@ -1,0 +1,352 @@
+package quotedb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// Name is the plugin's name.
+const Name = "quote-db"
+
+// Defaults for Config.
+const (
+	DefaultCollection = "quotes"
+	DefaultMaxLength  = 400
+	maxAuthorLen      = 64
+	maxSearchShown    = 10
+	// searchScan bounds how many candidates a search looks at.
+	searchScan = database.MaxLimit
+)
+
+// Config configures the plugin. The JSON fields can also come from the
+// plugin's config section, which overrides what New was given.
+type Config struct {
+	// Collection is the database collection holding the quotes.
+	Collection string `json:"collection,omitempty"`
+	// MaxLength bounds a quote's text, in characters.
+	MaxLength int `json:"max_length,omitempty"`
+	// Rand picks random quotes; nil uses a randomly seeded source. Inject a
+	// seeded one to make tests deterministic.
+	Rand *rand.Rand `json:"-"`
+}
+
+// Quote is a stored quote, the document kept in the collection.
+type Quote struct {
+	Text    string    `json:"text"`
+	Author  string    `json:"author"`
+	AddedBy string    `json:"added_by"`
+	AddedAt time.Time `json:"added_at"`
+	Channel string    `json:"channel,omitempty"`
+}
+
+// Plugin is the quote-db plugin. Create it with New.
+type Plugin struct {
+	base Config
+
+	mu   sync.Mutex // guards cfg and rnd
+	cfg  Config
+	rnd  *rand.Rand
+	host *plugin.Host
+}
+
+// New returns a quote-db plugin.
+func New(cfg Config) *Plugin { return &Plugin{base: cfg} }
+
+var command = plugin.Command{
+	Name:        "quote",
+	Usage:       "[id] | random | add <text> [— author] | search <words> | del <id> | count",
+	Description: "Store and recall memorable quotes",
+	Aliases:     []string{"quotes"},
+}
+
+// Info describes the plugin.
+func (p *Plugin) Info() plugin.Info {
+	return plugin.Info{Name: Name, Version: "1.0.0", Description: "A quote database for the channel", Commands: []plugin.Command{command}}
+}
+
+// Start reads the config section and registers the command.
+func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
+	cfg := p.base
+	if err := h.DecodeConfig(&cfg); err != nil {
+		return err
+	}
+	if cfg.Collection == "" {
+		cfg.Collection = DefaultCollection
+	}
+	if cfg.MaxLength <= 0 {
+		cfg.MaxLength = DefaultMaxLength
+	}
+	rnd := cfg.Rand
+	if rnd == nil {
+		rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	p.mu.Lock()
+	p.cfg, p.rnd, p.host = cfg, rnd, h
+	p.mu.Unlock()
+	h.Handle(command.Name, p.handle)
+	return nil
+}
+
+// Stop has nothing to release: the Host ends the registrations.
+func (p *Plugin) Stop(context.Context) error { return nil }
+
+func (p *Plugin) config() (Config, *plugin.Host) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg, p.host
+}
+
+func (p *Plugin) intn(n int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rnd.IntN(n)
+}
+
+func (p *Plugin) handle(ctx context.Context, req *plugin.Request) (string, error) {
+	if len(req.Args) == 0 {
+		return p.random(ctx)
+	}
+	sub := strings.ToLower(req.Args[0])
+	rest := strings.TrimSpace(strings.TrimPrefix(req.Text, req.Args[0]))
+	switch sub {
+	case "add":
+		return p.add(ctx, req, rest)
+	case "random", "rand":
+		if rest != "" {
+			return "", plugin.Usage(command)
+		}
+		return p.random(ctx)
+	case "search", "find":
+		return p.search(ctx, rest)
+	case "del", "delete", "rm":
+		return p.del(ctx, req, rest)
+	case "count":
+		if rest != "" {
+			return "", plugin.Usage(command)
+		}
+		return p.count(ctx)
+	}
+	if id, ok := parseID(req.Text); ok {
+		return p.show(ctx, id)
+	}
+	return "", plugin.Usage(command)
+}
+
+// parseID reads "42" or "#42".
+func parseID(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(s), "#"), 10, 64)
+	return n, err == nil && n > 0
+}
+
+// authorRE splits "text — author" or "text -- author" at the last dash.
+var authorRE = regexp.MustCompile(`^(.*\S)\s*(?:—|--)\s*([^—]*?)$`)
+
+// quotePairs are the quote marks stripped from around a quote's text.
+var quotePairs = [][2]string{{`"`, `"`}, {"'", "'"}, {"“", "”"}, {"‘", "’"}, {"«", "»"}}
+
+func (p *Plugin) add(ctx context.Context, req *plugin.Request, rest string) (string, error) {
+	addUsage := plugin.UserError("❌ Usage: !quote add <text> [— author]")
+	cfg, h := p.config()
+	text, author := rest, req.User
+	if m := authorRE.FindStringSubmatch(rest); m != nil && strings.TrimSpace(m[2]) != "" {
+		text, author = m[1], strings.TrimSpace(m[2])
+	} else if strings.HasPrefix(rest, "--") || strings.HasPrefix(rest, "—") {
+		return "", addUsage // an author with no text
+	}
+	text = strings.TrimSpace(text)
+	for _, q := range quotePairs {
+		if len(text) >= len(q[0])+len(q[1]) && strings.HasPrefix(text, q[0]) && strings.HasSuffix(text, q[1]) {
+			text = strings.TrimSpace(text[len(q[0]) : len(text)-len(q[1])])
+			break
+		}
+	}
+	switch {
+	case text == "":
+		return "", addUsage
+	case utf8.RuneCountInString(text) > cfg.MaxLength:
+		return "", plugin.UserError("❌ That quote is too long (at most %d characters).", cfg.MaxLength)
+	case utf8.RuneCountInString(author) > maxAuthorLen:
+		return "", plugin.UserError("❌ That author name is too long (at most %d characters).", maxAuthorLen)
+	}
+	q := Quote{Text: text, Author: author, AddedBy: req.User, AddedAt: time.Now().UTC(), Channel: req.Channel}
+	id, err := h.DB().Set(ctx, cfg.Collection, database.ID{}, q)
+	if err != nil {
+		return "", fmt.Errorf("quote add: %w", err)
+	}
+	h.Logger().Info("quote added", "id", id.String(), "by", req.User)
+	return fmt.Sprintf("✅ Added quote #%s", id), nil
+}
+
+func (p *Plugin) get(ctx context.Context, id int64) (Quote, error) {
+	cfg, h := p.config()
+	var q Quote
+	err := h.DB().Get(ctx, cfg.Collection, database.IntID(id), &q)
+	if errors.Is(err, database.ErrNotFound) {
+		return q, plugin.UserError("❌ There is no quote #%d.", id)
+	}
+	if err != nil {
+		return q, fmt.Errorf("quote get %d: %w", id, err)
+	}
+	return q, nil
+}
+
+func (p *Plugin) show(ctx context.Context, id int64) (string, error) {
+	q, err := p.get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return format(strconv.FormatInt(id, 10), q), nil
+}
+
+// format renders the seed's reply: Quote #42: 'Hello!' - alice.
+func format(id string, q Quote) string {
+	return fmt.Sprintf("Quote #%s: '%s' - %s", id, q.Text, q.Author)
+}
+
+func (p *Plugin) random(ctx context.Context) (string, error) {
+	cfg, h := p.config()
+	n, err := h.DB().Count(ctx, cfg.Collection, nil)
+	if err != nil {
+		return "", fmt.Errorf("quote count: %w", err)
+	}
+	if n == 0 {
+		return "📭 No quotes yet. Add one with !quote add <text>", nil
+	}
+	// A count then an offset: the collection may change in between, so an
+	// empty page is retried once against the new size.
+	for range 2 {
+		res, err := h.DB().Query(ctx, database.QueryRequest{Collection: cfg.Collection, Limit: 1, Offset: p.intn(int(min(n, 1<<31-1)))})
+		if err != nil {
+			return "", fmt.Errorf("quote random: %w", err)
+		}
+		if len(res.Items) == 1 {
+			var q Quote
+			if err := res.Items[0].Decode(&q); err != nil {
+				return "", fmt.Errorf("quote random: %w", err)
+			}
+			return format(res.Items[0].ID.String(), q), nil
+		}
+		if n = res.Total; n == 0 {
+			return "📭 No quotes yet. Add one with !quote add <text>", nil
+		}
+	}
+	return "", fmt.Errorf("quote random: collection keeps changing")
+}
+
+func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
+	words := strings.Fields(strings.ToLower(rest))
+	if len(words) == 0 {
+		return "", plugin.UserError("❌ Usage: !quote search <words>")
+	}
+	// The database filters on the longest word; the others are checked
+	// here. LIKE wildcards in the word become "_" (any one character), so
+	// the pattern still matches and the exact check below decides.
+	longest := words[0]
+	for _, w := range words {
+		if utf8.RuneCountInString(w) > utf8.RuneCountInString(longest) {
+			longest = w
+		}
+	}
+	pattern := "%" + strings.NewReplacer("%", "_", "_", "_", `\`, "_").Replace(longest) + "%"
+	cfg, h := p.config()
+	res, err := h.DB().Query(ctx, database.QueryRequest{
+		Collection: cfg.Collection,
+		Filter:     database.Filter{"text": database.Filter{"$like": pattern}},
+		Limit:      searchScan,
+	})
+	if err != nil {
+		return "", fmt.Errorf("quote search: %w", err)
+	}
+	var ids []string
+	var first Quote
+	// Newest first: items come in insertion order.
+	for i := len(res.Items) - 1; i >= 0; i-- {
+		it := res.Items[i]
+		var q Quote
+		if err := it.Decode(&q); err != nil {
+			continue
+		}
+		hay := strings.ToLower(q.Text)
+		all := true
+		for _, w := range words {
+			if !strings.Contains(hay, w) {
+				all = false
+				break
+			}
+		}
+		if !all {
+			continue
+		}
+		if len(ids) == 0 {
+			first = q
+		}
+		ids = append(ids, it.ID.String())
+	}
+	switch len(ids) {
+	case 0:
+		return fmt.Sprintf("🔎 No quote contains %q.", clip(rest, 50)), nil
+	case 1:
+		return format(ids[0], first), nil
+	}
+	shown := ids
+	more := ""
+	if len(shown) > maxSearchShown {
+		shown, more = shown[:maxSearchShown], fmt.Sprintf(" and %d more", len(ids)-maxSearchShown)
+	}
+	return fmt.Sprintf("🔎 %d quotes match: #%s%s. Newest: %s", len(ids), strings.Join(shown, ", #"), more, format(ids[0], first)), nil
+}
+
+func (p *Plugin) del(ctx context.Context, req *plugin.Request, rest string) (string, error) {
+	id, ok := parseID(rest)
+	if !ok {
+		return "", plugin.UserError("❌ Usage: !quote del <id>")
+	}
+	q, err := p.get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if req.Rank < protocol.RankModerator && !protocol.SameUser(req.User, q.AddedBy) {
+		return "", plugin.UserError("⛔ Only a moderator or %s (who added it) can delete quote #%d.", q.AddedBy, id)
+	}
+	cfg, h := p.config()
+	deleted, err := h.DB().Delete(ctx, cfg.Collection, database.IntID(id))
+	if err != nil {
+		return "", fmt.Errorf("quote del %d: %w", id, err)
+	}
+	if !deleted {
+		return "", plugin.UserError("❌ There is no quote #%d.", id)
+	}
+	h.Logger().Info("quote deleted", "id", id, "by", req.User)
+	return fmt.Sprintf("🗑️ Deleted quote #%d", id), nil
+}
+
+func (p *Plugin) count(ctx context.Context) (string, error) {
+	cfg, h := p.config()
+	n, err := h.DB().Count(ctx, cfg.Collection, nil)
+	if err != nil {
+		return "", fmt.Errorf("quote count: %w", err)
+	}
+	if n == 1 {
+		return "📚 There is 1 quote.", nil
+	}
+	return fmt.Sprintf("📚 There are %d quotes.", n), nil
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
