@@ -1,6 +1,7 @@
 package dbservice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,7 +219,10 @@ func decode(body []byte, v any) error {
 	if !json.Valid(body) {
 		return fmt.Errorf("%w: the body is not valid JSON", database.ErrMalformed)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // filter and update numbers keep their exact digits
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return invalid("%s: wrong type (got JSON %s)", te.Field, te.Value)
@@ -253,17 +257,33 @@ func handleDelete(ctx context.Context, st *Store, body []byte) (any, error) {
 }
 
 func handleQuery(ctx context.Context, st *Store, body []byte) (any, error) {
-	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+	var req database.QueryRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Query(ctx, req)
 }
 
 func handleCount(ctx context.Context, st *Store, body []byte) (any, error) {
-	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+	var req database.CountRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Count(ctx, req)
 }
 
 func handleUpdate(ctx context.Context, st *Store, body []byte) (any, error) {
-	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+	var req database.UpdateRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.Update(ctx, req)
 }
 
 func handleSchema(ctx context.Context, st *Store, body []byte) (any, error) {
-	return nil, fmt.Errorf("%w: not implemented yet", database.ErrInternal)
+	var req database.SchemaRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return st.RegisterSchema(ctx, req)
 }

@@ -36,8 +36,9 @@ type Store struct {
 	// beside the writer. On PostgreSQL both are the same pool.
 	w, r *bun.DB
 
-	schemaMu sync.RWMutex
-	schemas  map[string]*compiledSchema
+	schemaReg sync.Mutex // serialises RegisterSchema
+	schemaMu  sync.RWMutex
+	schemas   map[string]*compiledSchema
 }
 
 // Open opens (creating if needed) the database cfg names and brings its

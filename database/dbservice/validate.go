@@ -79,6 +79,9 @@ func (s *Store) checkDoc(raw json.RawMessage) (json.RawMessage, error) {
 	if bytes.Contains(b.Bytes(), []byte(`\u0000`)) {
 		return nil, invalid("data: strings must not contain NUL (\\u0000)")
 	}
+	if jsonDepth(b.Bytes()) > maxDepth {
+		return nil, invalid("data: nested deeper than %d levels", maxDepth)
+	}
 	if !utf8.Valid(b.Bytes()) {
 		return nil, invalid("data: not valid UTF-8")
 	}
@@ -90,4 +93,29 @@ func truncate(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// maxDepth bounds nesting: SQLite's JSON functions stop at 1000 levels, and
+// a document they cannot read would break every query of its collection.
+const maxDepth = 64
+
+// jsonDepth returns the deepest nesting of valid, compact JSON.
+func jsonDepth(b []byte) int {
+	depth, deepest, inStr := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }

@@ -1,0 +1,299 @@
+package dbservice
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/roseybot/rosey/database"
+)
+
+// Query returns one page of the documents matching the filter, and the
+// number of all matches.
+func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.QueryResult, error) {
+	res := database.QueryResult{Items: []database.Item{}}
+	if err := checkCollection(req.Collection); err != nil {
+		return res, err
+	}
+	limit := req.Limit
+	switch {
+	case limit < 0:
+		return res, invalid("limit: must not be negative")
+	case limit == 0:
+		limit = database.DefaultLimit
+	case limit > database.MaxLimit:
+		return res, invalid("limit: at most %d", database.MaxLimit)
+	}
+	if req.Offset < 0 {
+		return res, invalid("offset: must not be negative")
+	}
+	where, wargs, err := s.where(req.Filter)
+	if err != nil {
+		return res, err
+	}
+	order, oargs, err := s.orderBy(req.Sort)
+	if err != nil {
+		return res, err
+	}
+	args := append([]any{req.Collection}, wargs...)
+	args = append(args, oargs...)
+	args = append(args, limit, req.Offset)
+	// The window count gives the total with the page in one statement.
+	rows, err := s.r.DB.QueryContext(ctx, s.rebind(`SELECT id, int_id, data, created_at, updated_at, COUNT(*) OVER ()
+		FROM rosey_documents WHERE collection = ?`+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`), args...)
+	if err != nil {
+		return res, internal("query", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			text     string
+			intID    sql.NullInt64
+			data     []byte
+			cat, uat int64
+		)
+		if err := rows.Scan(&text, &intID, &data, &cat, &uat, &res.Total); err != nil {
+			return res, internal("query", err)
+		}
+		res.Items = append(res.Items, database.Item{
+			ID:        scanID(text, intID),
+			Data:      json.RawMessage(data),
+			CreatedAt: time.UnixMicro(cat).UTC(),
+			UpdatedAt: time.UnixMicro(uat).UTC(),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return res, internal("query", err)
+	}
+	if len(res.Items) == 0 && req.Offset > 0 {
+		// Past the end: the page is empty but the total is not.
+		n, err := s.count(ctx, req.Collection, where, wargs)
+		if err != nil {
+			return res, err
+		}
+		res.Total = n
+	}
+	return res, nil
+}
+
+// Count counts the documents matching the filter.
+func (s *Store) Count(ctx context.Context, req database.CountRequest) (database.CountResult, error) {
+	if err := checkCollection(req.Collection); err != nil {
+		return database.CountResult{}, err
+	}
+	where, wargs, err := s.where(req.Filter)
+	if err != nil {
+		return database.CountResult{}, err
+	}
+	n, err := s.count(ctx, req.Collection, where, wargs)
+	return database.CountResult{Count: n}, err
+}
+
+func (s *Store) count(ctx context.Context, collection, where string, wargs []any) (int64, error) {
+	var n int64
+	err := s.r.DB.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
+		append([]any{collection}, wargs...)...).Scan(&n)
+	if err != nil {
+		return 0, internal("count", err)
+	}
+	return n, nil
+}
+
+// Update applies $inc and $set to one document in a transaction: on
+// PostgreSQL the row is locked (SELECT ... FOR UPDATE), on SQLite the
+// single writer connection and BEGIN IMMEDIATE serialise writers, so
+// concurrent increments never get lost.
+func (s *Store) Update(ctx context.Context, req database.UpdateRequest) (json.RawMessage, error) {
+	if err := checkCollection(req.Collection); err != nil {
+		return nil, err
+	}
+	if err := checkID(req.ID); err != nil {
+		return nil, err
+	}
+	inc, set, err := checkUpdate(req.Update)
+	if err != nil {
+		return nil, err
+	}
+	text, intID := idArgs(req.ID)
+	var out []byte
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		ts := now()
+		if req.Upsert {
+			res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)
+				VALUES (?, ?, ?, `+s.jsonParam()+`, ?, ?) ON CONFLICT (collection, id) DO NOTHING`),
+				req.Collection, text, intID, "{}", ts, ts)
+			if err != nil {
+				return internal("update", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 && req.ID.IsInt() {
+				if err := s.bumpSequence(ctx, tx, req.Collection, req.ID); err != nil {
+					return internal("update", err)
+				}
+			}
+		}
+		lock := ""
+		if s.pg {
+			lock = " FOR UPDATE"
+		}
+		var cur []byte
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`+lock), req.Collection, text).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
+		}
+		if err != nil {
+			return internal("update", err)
+		}
+		doc, err := decodeObject(cur)
+		if err != nil {
+			return internal("update", err)
+		}
+		if err := applyUpdate(doc, inc, set); err != nil {
+			return err
+		}
+		if out, err = json.Marshal(doc); err != nil {
+			return internal("update", err)
+		}
+		if _, err := s.checkDoc(out); err != nil {
+			return err
+		}
+		if err := s.validateSchema(req.Collection, out); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE rosey_documents SET data = `+s.jsonParam()+`, updated_at = ? WHERE collection = ? AND id = ?`),
+			string(out), ts, req.Collection, text); err != nil {
+			return internal("update", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if database.CodeOf(err) == database.CodeInternal && !errors.Is(err, database.ErrInternal) {
+			err = internal("update", err) // a failed commit
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func decodeObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	return doc, nil
+}
+
+// checkUpdate validates an update and returns its normalised parts.
+func checkUpdate(u database.Update) (inc map[string]json.Number, set map[string]any, err error) {
+	if len(u.Inc) == 0 && len(u.Set) == 0 {
+		return nil, nil, invalid("update: needs $inc or $set")
+	}
+	if len(u.Inc)+len(u.Set) > 256 {
+		return nil, nil, invalid("update: at most 256 fields")
+	}
+	inc = map[string]json.Number{}
+	for f, v := range u.Inc {
+		if err := checkField("update $inc", f); err != nil {
+			return nil, nil, err
+		}
+		nv, err := normalize(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		n, ok := nv.(json.Number)
+		if !ok {
+			return nil, nil, invalid("update: $inc.%s: needs a number", f)
+		}
+		inc[f] = n
+	}
+	set = map[string]any{}
+	for f, v := range u.Set {
+		if err := checkField("update $set", f); err != nil {
+			return nil, nil, err
+		}
+		if _, dup := inc[f]; dup {
+			return nil, nil, invalid("update: field %s is in both $inc and $set", f)
+		}
+		nv, err := normalize(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		set[f] = nv
+	}
+	return inc, set, nil
+}
+
+func applyUpdate(doc map[string]any, inc map[string]json.Number, set map[string]any) error {
+	fields := make([]string, 0, len(inc))
+	for f := range inc {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		var cur json.Number = "0"
+		switch v := doc[f].(type) {
+		case nil:
+		case json.Number:
+			cur = v
+		default:
+			return fmt.Errorf("%w: field %s: $inc needs a number, the document holds %s", database.ErrValidation, f, jsonType(v))
+		}
+		sum, err := addNumbers(cur, inc[f])
+		if err != nil {
+			return fmt.Errorf("%w: field %s: %v", database.ErrValidation, f, err)
+		}
+		doc[f] = sum
+	}
+	for f, v := range set {
+		doc[f] = v
+	}
+	return nil
+}
+
+// addNumbers adds exactly when both are integers, in float64 otherwise.
+func addNumbers(a, b json.Number) (json.Number, error) {
+	ai, aerr := a.Int64()
+	bi, berr := b.Int64()
+	if aerr == nil && berr == nil {
+		sum := ai + bi
+		if (bi > 0 && sum < ai) || (bi < 0 && sum > ai) {
+			return "", errors.New("$inc overflows a 64-bit integer")
+		}
+		return json.Number(strconv.FormatInt(sum, 10)), nil
+	}
+	af, err1 := a.Float64()
+	bf, err2 := b.Float64()
+	if err1 != nil || err2 != nil {
+		return "", errors.New("$inc: number out of range")
+	}
+	sum := af + bf
+	if math.IsInf(sum, 0) || math.IsNaN(sum) {
+		return "", errors.New("$inc overflows")
+	}
+	return json.Number(strconv.FormatFloat(sum, 'g', -1, 64)), nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "null"
+}
