@@ -1,0 +1,171 @@
+package cytube
+
+import (
+	"html"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// PlainText turns CyTube's chat HTML into plain text: tags are removed and
+// entities decoded. CyTube escapes & < > in what users type, so every
+// literal '<' in msg starts a tag.
+func PlainText(msg string) string {
+	if !strings.ContainsAny(msg, "<&") {
+		return msg
+	}
+	var b strings.Builder
+	b.Grow(len(msg))
+	inTag := false
+	for i := 0; i < len(msg); i++ {
+		switch ch := msg[i]; {
+		case inTag:
+			if ch == '>' {
+				inTag = false
+			}
+		case ch == '<':
+			inTag = true
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return html.UnescapeString(b.String())
+}
+
+// noCommand is put in front of a line that would otherwise start with '/'
+// and be run by CyTube as a command. A zero-width space survives CyTube's
+// trimming and is invisible in chat.
+const noCommand = "\u200b"
+
+// SplitMessage cuts text into chat lines CyTube will accept whole: one per
+// input line, each at most max UTF-16 code units (how CyTube measures),
+// broken at the last space where possible. Blank lines are dropped, control
+// characters become spaces, and a line starting with '/' is prefixed with a
+// zero-width space so it is never run as a command. At most maxParts lines
+// are returned; when text is longer the last ends with "…". The second
+// result reports whether anything was cut.
+func SplitMessage(text string, max, maxParts int) ([]string, bool) {
+	if max < 2 {
+		max = 2
+	}
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	var out []string
+	cut := false
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, line)
+		line = strings.TrimRight(line, " ")
+		for strings.TrimSpace(line) != "" {
+			if len(out) == maxParts {
+				cut = true
+				break
+			}
+			piece, rest := cutLine(line, max)
+			out = append(out, piece)
+			line = strings.TrimLeft(rest, " ")
+		}
+	}
+	if cut && len(out) > 0 {
+		last := out[len(out)-1]
+		piece, _ := cutLine(last, max-1)
+		out[len(out)-1] = strings.TrimRight(piece, " ") + "…"
+	}
+	return out, cut
+}
+
+// cutLine returns the longest head of line within max UTF-16 units (max-1
+// when a command guard must be added), preferring a break at a space.
+func cutLine(line string, max int) (string, string) {
+	guard := strings.HasPrefix(line, "/")
+	if guard {
+		max -= utf16Len(noCommand)
+	}
+	n, end := 0, len(line)
+	for i, r := range line {
+		n += utf16.RuneLen(r)
+		if n > max {
+			end = i
+			break
+		}
+	}
+	if end < len(line) {
+		if sp := strings.LastIndexByte(line[:end], ' '); sp > 0 {
+			end = sp
+		}
+	}
+	if end == 0 { // max smaller than one rune: take one rune anyway
+		_, end = utf8.DecodeRuneInString(line)
+	}
+	head := line[:end]
+	if guard {
+		head = noCommand + head
+	}
+	return head, line[end:]
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// MediaURL rebuilds a media URL from CyTube's type and id (CyTube sends no
+// URL). It returns "" for types without a public URL.
+func MediaURL(typ, id string) string {
+	if id == "" {
+		return ""
+	}
+	two := func() (string, string, bool) {
+		a, b, ok := strings.Cut(id, ";")
+		return a, b, ok
+	}
+	switch typ {
+	case "yt":
+		return "https://youtu.be/" + id
+	case "yp":
+		return "https://www.youtube.com/playlist?list=" + id
+	case "vi":
+		return "https://vimeo.com/" + id
+	case "dm":
+		return "https://dailymotion.com/video/" + id
+	case "tw":
+		return "https://twitch.tv/" + id
+	case "tv":
+		return "https://www.twitch.tv/videos/" + strings.TrimPrefix(id, "v")
+	case "tc":
+		return "https://clips.twitch.tv/" + id
+	case "sb":
+		return "https://streamable.com/" + id
+	case "gd":
+		return "https://docs.google.com/file/d/" + id
+	case "pt":
+		if d, u, ok := two(); ok {
+			return "https://" + d + "/videos/watch/" + u
+		}
+	case "bc":
+		return "https://www.bitchute.com/video/" + id + "/"
+	case "od":
+		if u, v, ok := two(); ok {
+			return "https://odysee.com/@" + u + "/" + v
+		}
+	case "bn":
+		if a, t, ok := two(); ok {
+			return "https://" + a + ".bandcamp.com/track/" + t
+		}
+	case "nv":
+		return "https://www.nicovideo.jp/watch/" + id
+	case "li":
+		if a, e, ok := two(); ok {
+			return "https://livestream.com/accounts/" + a + "/events/" + e
+		}
+	case "fi", "cm", "hl", "rt":
+		return id
+	}
+	return ""
+}
