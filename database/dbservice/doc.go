@@ -15,4 +15,15 @@
 // names are also checked against strict patterns. The service's own tables
 // are created and upgraded with bun migrations (tables rosey_migrations,
 // rosey_documents, rosey_sequences, rosey_schemas).
+//
+// Query semantics worth knowing: comparisons only match values of the
+// operand's JSON type (1 never equals true or "1"); $like is SQL LIKE with %
+// and _ and backslash as escape, case-insensitive (ASCII on SQLite, full
+// Unicode on PostgreSQL); sorting puts missing fields last, and values of
+// different JSON types in one sorted field order differently on the two
+// backends.
+//
+// Compiled schemas are cached by each service instance and reloaded at
+// start; with several instances on one PostgreSQL database, a schema
+// registered through one is enforced by the others after their restart.
 package dbservice
