@@ -86,9 +86,11 @@ func (b *Bot) Stop(ctx context.Context) error {
 func (b *Bot) stopAll(ctx context.Context) error {
 	var errs []error
 	for i := len(b.stops) - 1; i >= 0; i-- {
+		t := time.Now()
 		if err := b.stops[i](ctx); err != nil {
 			errs = append(errs, fmt.Errorf("rosey: stop %s: %w", b.started[i], err))
 		}
+		b.log.Debug("component stopped", "component", b.started[i], "took", time.Since(t))
 	}
 	b.stops, b.started = nil, nil
 	return errors.Join(errs...)

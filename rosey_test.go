@@ -224,3 +224,19 @@ func TestMalformedJSONIsLoggedNotFatal(t *testing.T) {
 	h.Say("alice", "!echo alive")
 	h.Expect("alice said alive")
 }
+
+func TestOddlyShapedChatJSONStillRouted(t *testing.T) {
+	is := is.New(t)
+	h := roseytest.New(t, roseytest.WithPlugins(&echo{}))
+	nc := h.Bus().Conn()
+	for _, body := range []string{
+		`{ "message" : "!echo spaced", "user": "alice", "channel": "test" }`,
+		`{"user":"alice","message":"\u0021echo escaped","channel":"test"}`,
+		`{"meta":{"message":"hi"},"message":"!echo nested","user":"alice","channel":"test"}`,
+	} {
+		is.NoErr(nc.Publish(protocol.Chat, []byte(body)))
+	}
+	h.Expect("alice said spaced")
+	h.Expect("alice said escaped")
+	h.Expect("alice said nested")
+}

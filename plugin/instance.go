@@ -51,8 +51,14 @@ type Announcement struct {
 	Error string `json:"error,omitempty"`
 }
 
-// maxInFlight bounds the commands one plugin instance handles at once.
-const maxInFlight = 64
+// workers is how many commands one plugin instance handles at once. A
+// fixed pool (rather than a goroutine per command) keeps grown stacks warm.
+const workers = 16
+
+type job struct {
+	r  micro.Request
+	ev *eventbus.Event
+}
 
 // instance is one running plugin: its Host and its micro service.
 type instance struct {
@@ -61,7 +67,7 @@ type instance struct {
 	host *Host
 	bus  *eventbus.Bus
 	svc  micro.Service
-	sem  chan struct{}
+	jobs chan job
 	wg   sync.WaitGroup
 }
 
@@ -73,7 +79,7 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
-	in = &instance{p: p, info: info, bus: bus, sem: make(chan struct{}, maxInFlight)}
+	in = &instance{p: p, info: info, bus: bus, jobs: make(chan job, 256)}
 	in.host = newHost(info.Name, bus, db, log, config)
 	if err := safeCall(func() error { return p.Start(ctx, in.host) }); err != nil {
 		_ = in.host.shutdown(ctx)
@@ -97,6 +103,10 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 		_ = safeCall(func() error { return p.Stop(ctx) })
 		return nil, fmt.Errorf("%w: %s: micro service: %w", ErrStartFailed, info.Name, err)
 	}
+	for range workers {
+		in.wg.Add(1)
+		go in.work()
+	}
 	return in, nil
 }
 
@@ -109,16 +119,18 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 	}
 }
 
-// receive runs on the endpoint's subscription; each command is served in
-// its own goroutine so a slow command does not hold up the next.
+// receive runs on the endpoint's subscription and hands each command to the
+// worker pool, so a slow command does not hold up the next.
 func (in *instance) receive(r micro.Request) {
 	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
-	in.sem <- struct{}{}
-	in.wg.Add(1)
-	go func() {
-		defer func() { <-in.sem; in.wg.Done() }()
-		in.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) { in.serve(ctx, r, ev) })
-	}()
+	in.jobs <- job{r, ev}
+}
+
+func (in *instance) work() {
+	defer in.wg.Done()
+	for j := range in.jobs {
+		in.bus.Dispatch(j.ev, func(ctx context.Context, ev *eventbus.Event) { in.serve(ctx, j.r, ev) })
+	}
 }
 
 func (in *instance) serve(ctx context.Context, r micro.Request, ev *eventbus.Event) {
@@ -172,6 +184,8 @@ func (in *instance) stop(ctx context.Context) error {
 	if err := in.svc.Stop(); err != nil {
 		errs = append(errs, err)
 	}
+	// The service's subscription is gone, so nothing sends on jobs any more.
+	close(in.jobs)
 	done := make(chan struct{})
 	go func() { in.wg.Wait(); close(done) }()
 	select {

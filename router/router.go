@@ -1,16 +1,21 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
@@ -107,14 +112,22 @@ type Router struct {
 	bot    atomic.Pointer[string]
 
 	subs []*eventbus.Subscription
-	// gate keeps Stop from closing out while a handler may still send on it
-	// (a drained subscription can deliver after Unsubscribe returns).
+	// gate keeps Stop from racing a handler that is still delivering (a
+	// drained subscription can deliver after Unsubscribe returns).
 	gate   sync.RWMutex
 	closed bool
-	out    chan *pending
-	sem    chan struct{}
-	wg     sync.WaitGroup // workers
-	emit   sync.WaitGroup // the emitter
+
+	// Plugin answers arrive on one inbox subscription of the router's own
+	// rather than one request each: fewer goroutine hand-offs per command.
+	inbox    string
+	replies  *nats.Subscription
+	inflight chan struct{} // bounds commands in flight
+	wg       sync.WaitGroup
+	seq      atomic.Uint64
+
+	qmu     sync.Mutex
+	queue   []*pending // answers in arrival order
+	waiting map[string]*pending
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
@@ -130,13 +143,17 @@ type cooldownEntry struct {
 	notified bool
 }
 
-// pending is one command's answer, filled in by a worker and sent by the
-// emitter in arrival order.
+// pending is one command's answer slot. Answers are sent in the order the
+// slots were queued; a slot is ready once its answer is known.
 type pending struct {
-	ctx  context.Context
-	done chan struct{}
-	to   target
-	text string
+	ctx    context.Context
+	to     target
+	text   string
+	ready  bool
+	name   string // plugin
+	cmd    string
+	static bool
+	timer  *time.Timer
 }
 
 type target struct {
@@ -181,6 +198,7 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 		routes:   map[string]string{},
 		cooldown: map[cooldownKey]*cooldownEntry{},
 		hinted:   map[string]time.Time{},
+		waiting:  map[string]*pending{},
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
@@ -208,10 +226,14 @@ func (r *Router) Start(ctx context.Context) error {
 		r.own = true
 	}
 	r.closed = false
-	r.out = make(chan *pending, 4096)
-	r.sem = make(chan struct{}, r.cfg.MaxConcurrent)
-	r.emit.Add(1)
-	go r.emitter()
+	r.inflight = make(chan struct{}, r.cfg.MaxConcurrent)
+	nc := r.bus.Conn()
+	r.inbox = nc.NewInbox()
+	replies, err := nc.Subscribe(r.inbox+".*", r.onReply)
+	if err != nil {
+		return fmt.Errorf("router: subscribe replies: %w", err)
+	}
+	r.replies = replies
 	for subject, h := range map[string]eventbus.Handler{
 		protocol.Chat:       r.onLine(plugin.SourceChat),
 		protocol.PM:         r.onLine(plugin.SourcePM),
@@ -240,20 +262,16 @@ func (r *Router) Stop(ctx context.Context) error {
 	r.gate.Lock()
 	r.closed = true
 	r.gate.Unlock()
-	if r.out != nil {
-		done := make(chan struct{})
-		go func() {
-			r.wg.Wait()
-			close(r.out)
-			r.emit.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			errs = append(errs, fmt.Errorf("router: stop: %w", ctx.Err()))
-		}
-		r.out = nil
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("router: stop: %w", ctx.Err()))
+	}
+	if r.replies != nil {
+		_ = r.replies.Unsubscribe()
+		r.replies = nil
 	}
 	if r.own {
 		r.dir.Stop()
@@ -278,6 +296,9 @@ func (r *Router) onConnection(_ context.Context, ev *eventbus.Event) {
 
 func (r *Router) onLine(source string) eventbus.Handler {
 	return func(ctx context.Context, ev *eventbus.Event) {
+		if notCommand(ev.Data, r.cfg.Prefix) {
+			return
+		}
 		var m protocol.ChatMessage
 		if err := ev.Decode(&m); err != nil {
 			r.log.Error("malformed chat event", "subject", ev.Subject, "err", err, "correlation_id", ev.CorrelationID)
@@ -297,6 +318,33 @@ func (r *Router) onLine(source string) eventbus.Handler {
 		}
 		r.route(ctx, source, m)
 	}
+}
+
+var messageKey = []byte(`"message"`)
+
+// notCommand reports, without decoding, that body is surely a chat line
+// whose message does not start with prefix. Most chat is not a command, so
+// this keeps the router's cost per line near NATS's own. Anything unusual
+// (escapes, several "message" keys, bad JSON) answers false and gets a
+// full decode, which also logs malformed input.
+func notCommand(body []byte, prefix string) bool {
+	i := bytes.Index(body, messageKey)
+	if i < 0 || bytes.Index(body[i+len(messageKey):], messageKey) >= 0 {
+		return false
+	}
+	before := bytes.TrimRight(body[:i], " \t\r\n")
+	if len(before) == 0 || (before[len(before)-1] != '{' && before[len(before)-1] != ',') {
+		return false
+	}
+	rest := bytes.TrimLeft(body[i+len(messageKey):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) < 2 || rest[0] != '"' || rest[1] == '\\' {
+		return false
+	}
+	return !bytes.HasPrefix(rest[1:], []byte(prefix)) && !bytes.ContainsAny([]byte(prefix), `"\\`)
 }
 
 // parse splits "!Roll 2d6  +1" into "roll", "2d6  +1" and ["2d6", "+1"].
@@ -341,75 +389,139 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 	}
 	r.commands.Add(1)
 	req := plugin.Request{Command: cmd.Name, Args: args, Text: text, User: m.User, Channel: m.Channel, Rank: rank, Source: source}
-	p := &pending{ctx: ctx, done: make(chan struct{}), to: to}
-	r.out <- p
-	r.sem <- struct{}{}
-	r.wg.Add(1)
-	go func() {
-		defer func() { <-r.sem; r.wg.Done(); close(p.done) }()
-		p.text = r.call(ctx, name, req, static)
-	}()
+	r.ask(ctx, to, name, req, static)
 }
 
-// call asks the plugin and returns what to answer ("" for nothing).
-func (r *Router) call(ctx context.Context, name string, req plugin.Request, static bool) string {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	ev, err := r.bus.Request(ctx, protocol.PluginCommand(name), req)
-	switch {
-	case err == nil:
-	case errors.Is(err, eventbus.ErrTimeout) && static:
-		return "" // a fire-and-forget plugin; it speaks for itself
-	case errors.Is(err, eventbus.ErrTimeout):
-		r.log.Warn("plugin did not answer in time", "plugin", name, "command", req.Command, "timeout", r.cfg.Timeout)
-		return fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", name)
-	case errors.Is(err, eventbus.ErrNoResponders):
-		r.log.Warn("plugin not running", "plugin", name, "command", req.Command)
-		return fmt.Sprintf("⚠️ %s is not running right now.", name)
-	default:
-		r.log.Error("plugin request failed", "plugin", name, "err", err)
-		return fmt.Sprintf("⚠️ %s could not be reached.", name)
+// ask sends the command to the plugin; the answer arrives in onReply, or
+// the timer fires first.
+func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Request, static bool) {
+	msg, _, err := r.bus.NewMsg(ctx, protocol.PluginCommand(name), req)
+	if err != nil {
+		r.log.Error("could not encode command", "err", err)
+		return
 	}
+	token := strconv.FormatUint(r.seq.Add(1), 36)
+	msg.Reply = r.inbox + "." + token
+	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static}
+	r.inflight <- struct{}{}
+	r.enqueue(p)
+	r.qmu.Lock()
+	r.waiting[token] = p
+	p.timer = time.AfterFunc(r.cfg.Timeout, func() { r.timeout(token) })
+	r.qmu.Unlock()
+	if err := r.bus.Conn().PublishMsg(msg); err != nil {
+		r.log.Error("could not send command", "plugin", name, "err", err)
+		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name))
+	}
+}
+
+func (r *Router) timeout(token string) {
+	r.qmu.Lock()
+	p := r.waiting[token]
+	r.qmu.Unlock()
+	if p == nil {
+		return
+	}
+	text := ""
+	if !p.static { // a fire-and-forget plugin speaks for itself
+		r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
+		text = fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name)
+	}
+	r.settle(token, text)
+}
+
+func (r *Router) onReply(m *nats.Msg) {
+	token := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	r.qmu.Lock()
+	p := r.waiting[token]
+	r.qmu.Unlock()
+	if p == nil {
+		return // too late: already timed out
+	}
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
+		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name))
+		return
+	}
+	r.settle(token, r.answer(p, eventbus.FromMsg(m, r.bus.Prefix())))
+}
+
+// answer turns a plugin's reply into what the user sees.
+func (r *Router) answer(p *pending, ev *eventbus.Event) string {
 	var resp plugin.Response
 	if err := ev.Decode(&resp); err != nil {
-		r.log.Error("malformed plugin reply", "plugin", name, "err", err)
-		return fmt.Sprintf("⚠️ %s answered something I could not read.", name)
+		r.log.Error("malformed plugin reply", "plugin", p.name, "err", err)
+		return fmt.Sprintf("⚠️ %s answered something I could not read.", p.name)
 	}
 	if resp.Error != "" {
 		if strings.HasPrefix(resp.Error, "❌") || strings.HasPrefix(resp.Error, "⚠") || strings.HasPrefix(resp.Error, "⛔") {
 			return resp.Error
 		}
 		if resp.Error == "internal error" {
-			return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, req.Command)
+			return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd)
 		}
 		return "❌ " + resp.Error
 	}
 	return resp.Result
 }
 
-// answerNow queues an answer that needs no plugin, keeping the order.
-func (r *Router) answerNow(ctx context.Context, to target, text string) {
-	p := &pending{ctx: ctx, done: make(chan struct{}), to: to, text: text}
-	close(p.done)
-	r.out <- p
+// settle records the answer for token, once.
+func (r *Router) settle(token, text string) {
+	r.qmu.Lock()
+	p := r.waiting[token]
+	delete(r.waiting, token)
+	r.qmu.Unlock()
+	if p == nil {
+		return
+	}
+	p.timer.Stop()
+	<-r.inflight
+	r.complete(p, text)
 }
 
-func (r *Router) emitter() {
-	defer r.emit.Done()
-	for p := range r.out {
-		<-p.done
-		if p.text == "" {
-			continue
-		}
-		var err error
-		if p.to.source == plugin.SourcePM {
-			err = r.bus.Publish(p.ctx, protocol.SendPM, protocol.SendPMRequest{To: p.to.user, Message: p.text, Channel: p.to.channel})
-		} else {
-			err = r.bus.Publish(p.ctx, protocol.SendChat, protocol.SendChatRequest{Message: p.text, Channel: p.to.channel})
-		}
-		if err != nil {
-			r.log.Error("could not send answer", "err", err)
-		}
+// answerNow queues an answer that needs no plugin, keeping the order.
+func (r *Router) answerNow(ctx context.Context, to target, text string) {
+	p := &pending{ctx: ctx, to: to}
+	r.enqueue(p)
+	r.complete(p, text)
+}
+
+func (r *Router) enqueue(p *pending) {
+	r.wg.Add(1)
+	r.qmu.Lock()
+	r.queue = append(r.queue, p)
+	r.qmu.Unlock()
+}
+
+// complete marks p answered and sends every answer at the head of the
+// queue that is ready. Sending under the lock keeps the order; a publish
+// only buffers, so the lock is held briefly.
+func (r *Router) complete(p *pending, text string) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	p.text, p.ready = text, true
+	n := 0
+	for ; n < len(r.queue) && r.queue[n].ready; n++ {
+		r.send(r.queue[n])
+		r.wg.Done()
+	}
+	if n > 0 {
+		r.queue = slices.Delete(r.queue, 0, n)
+	}
+}
+
+func (r *Router) send(p *pending) {
+	if p.text == "" {
+		return
+	}
+	var err error
+	if p.to.source == plugin.SourcePM {
+		err = r.bus.Publish(p.ctx, protocol.SendPM, protocol.SendPMRequest{To: p.to.user, Message: p.text, Channel: p.to.channel})
+	} else {
+		err = r.bus.Publish(p.ctx, protocol.SendChat, protocol.SendChatRequest{Message: p.text, Channel: p.to.channel})
+	}
+	if err != nil {
+		r.log.Error("could not send answer", "err", err)
 	}
 }
 
