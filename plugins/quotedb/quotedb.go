@@ -250,16 +250,15 @@ func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
 	if len(words) == 0 {
 		return "", plugin.UserError("❌ Usage: !quote search <words>")
 	}
-	// The database filters on the longest word; the others are checked
-	// here. LIKE wildcards in the word become "_" (any one character), so
-	// the pattern still matches and the exact check below decides.
+	// The database filters on the longest word (LIKE wildcards escaped
+	// with the service's "\\" escape); the others are checked here.
 	longest := words[0]
 	for _, w := range words {
 		if utf8.RuneCountInString(w) > utf8.RuneCountInString(longest) {
 			longest = w
 		}
 	}
-	pattern := "%" + strings.NewReplacer("%", "_", "_", "_", `\`, "_").Replace(longest) + "%"
+	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(longest) + "%"
 	cfg, h := p.config()
 	res, err := h.DB().Query(ctx, database.QueryRequest{
 		Collection: cfg.Collection,
