@@ -251,7 +251,7 @@ func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
 		return "", plugin.UserError("❌ Usage: !quote search <words>")
 	}
 	// The database filters on the longest word (LIKE wildcards escaped
-	// with the service's "\\" escape); the others are checked here.
+	// with a backslash, as the service expects); the others are checked here.
 	longest := words[0]
 	for _, w := range words {
 		if utf8.RuneCountInString(w) > utf8.RuneCountInString(longest) {
