@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/console"
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/database/dbservice"
@@ -142,7 +143,9 @@ func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, 
 	var c connector
 	switch {
 	case b.cfg.CyTube.Channel != "":
-		conn, err := newCyTube(b.parts.bus, b.cfg.CyTube, b.cfg.Logger)
+		cc := b.cfg.CyTube
+		cc.Logger = b.cfg.Logger
+		conn, err := cytube.New(b.parts.bus, cc)
 		if err != nil {
 			return nil, err
 		}

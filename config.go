@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/console"
 	"github.com/roseybot/rosey/database/dbservice"
 	"github.com/roseybot/rosey/eventbus"
@@ -42,7 +43,7 @@ type Config struct {
 	Database DatabaseConfig `json:"database"`
 	Router   RouterConfig   `json:"router"`
 	// CyTube connects to a channel when CyTube.Channel is set.
-	CyTube CyTubeConfig `json:"cytube"`
+	CyTube cytube.Config `json:"cytube"`
 	// Console is used when no CyTube channel is set and Console.Enabled is true.
 	Console ConsoleConfig `json:"console"`
 	// PluginConfig holds each plugin's own section, by plugin name.
@@ -148,13 +149,10 @@ const (
 	EnvNATSToken       = "ROSEY_NATS_TOKEN"
 	EnvNATSCreds       = "ROSEY_NATS_CREDS"
 	EnvDatabaseURL     = "ROSEY_DATABASE_URL"
-	EnvCyTubeUser      = "ROSEY_CYTUBE_USER"
-	EnvCyTubePassword  = "ROSEY_CYTUBE_PASSWORD"
-	EnvChannelPassword = "ROSEY_CYTUBE_CHANNEL_PASSWORD"
 )
 
 // ApplyEnv fills fields from environment variables that are set; getenv is
-// usually os.Getenv.
+// usually os.Getenv. The CyTube variables are cytube.EnvPassword and friends.
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	set := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -171,9 +169,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv(EnvDatabaseURL); v != "" {
 		c.Database.URL, c.Database.Dir = v, ""
 	}
-	set(&c.CyTube.User, EnvCyTubeUser)
-	set(&c.CyTube.Password, EnvCyTubePassword)
-	set(&c.CyTube.ChannelPassword, EnvChannelPassword)
+	c.CyTube.FromLookup(func(k string) (string, bool) { v := getenv(k); return v, v != "" })
 }
 
 // Validate reports the first problem, naming the field as it is written
@@ -192,6 +188,11 @@ func (c Config) Validate() error {
 	if c.runs(ComponentDatabase) && !c.Database.Disabled {
 		if err := c.databaseConfig().Validate(); err != nil {
 			return fmt.Errorf("%w: database: %w", ErrConfig, err)
+		}
+	}
+	if c.CyTube.Channel != "" && c.runs(ComponentConnector) {
+		if err := c.CyTube.Validate(); err != nil {
+			return fmt.Errorf("%w: cytube: %w", ErrConfig, err)
 		}
 	}
 	if err := c.routerConfig().Validate(); err != nil {

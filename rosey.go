@@ -97,12 +97,18 @@ func (b *Bot) stopAll(ctx context.Context) error {
 }
 
 // Run starts the bot and runs it until ctx is done or the connector ends
-// (console input closed, or a fatal CyTube error), then stops it, giving
-// shutdown up to ten seconds. It returns the connector's fatal error, if any.
+// (console input closed, or a fatal CyTube error), then stops it. It
+// returns the connector's fatal error, if any.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := b.Start(ctx); err != nil {
 		return err
 	}
+	return b.Wait(ctx)
+}
+
+// Wait blocks until ctx is done or the connector ends, then stops the
+// started bot, giving shutdown up to ten seconds.
+func (b *Bot) Wait(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():

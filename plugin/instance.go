@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"hash/fnv"
 	"regexp"
+	"strings"
 	"runtime/debug"
 	"sync"
 
@@ -53,11 +55,16 @@ type Announcement struct {
 
 // workers is how many commands one plugin instance handles at once. A
 // fixed pool (rather than a goroutine per command) keeps grown stacks warm.
+// Each user's commands go to the same worker, so one user's commands run in
+// the order they were said ("!quote add …" then "!quote 1" works), while
+// different users' commands run side by side.
 const workers = 16
 
 type job struct {
-	r  micro.Request
-	ev *eventbus.Event
+	r   micro.Request
+	ev  *eventbus.Event
+	req Request
+	err error // the request could not be decoded
 }
 
 // instance is one running plugin: its Host and its micro service.
@@ -67,7 +74,7 @@ type instance struct {
 	host *Host
 	bus  *eventbus.Bus
 	svc  micro.Service
-	jobs chan job
+	jobs []chan job
 	wg   sync.WaitGroup
 }
 
@@ -79,7 +86,7 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
-	in = &instance{p: p, info: info, bus: bus, jobs: make(chan job, 256)}
+	in = &instance{p: p, info: info, bus: bus, jobs: make([]chan job, workers)}
 	in.host = newHost(info.Name, bus, db, log, config)
 	if err := safeCall(func() error { return p.Start(ctx, in.host) }); err != nil {
 		_ = in.host.shutdown(ctx)
@@ -103,9 +110,10 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 		_ = safeCall(func() error { return p.Stop(ctx) })
 		return nil, fmt.Errorf("%w: %s: micro service: %w", ErrStartFailed, info.Name, err)
 	}
-	for range workers {
+	for i := range in.jobs {
+		in.jobs[i] = make(chan job, 64)
 		in.wg.Add(1)
-		go in.work()
+		go in.work(in.jobs[i])
 	}
 	return in, nil
 }
@@ -123,17 +131,22 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 // worker pool, so a slow command does not hold up the next.
 func (in *instance) receive(r micro.Request) {
 	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
-	in.jobs <- job{r, ev}
+	j := job{r: r, ev: ev}
+	j.err = ev.Decode(&j.req)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(strings.ToLower(j.req.User)))
+	in.jobs[h.Sum32()%workers] <- j
 }
 
-func (in *instance) work() {
+func (in *instance) work(jobs <-chan job) {
 	defer in.wg.Done()
-	for j := range in.jobs {
-		in.bus.Dispatch(j.ev, func(ctx context.Context, ev *eventbus.Event) { in.serve(ctx, j.r, ev) })
+	for j := range jobs {
+		in.bus.Dispatch(j.ev, func(ctx context.Context, _ *eventbus.Event) { in.serve(ctx, j) })
 	}
 }
 
-func (in *instance) serve(ctx context.Context, r micro.Request, ev *eventbus.Event) {
+func (in *instance) serve(ctx context.Context, j job) {
+	r, ev, req := j.r, j.ev, j.req
 	log := in.host.log
 	hdr := micro.WithHeaders(micro.Headers(in.bus.Header(ctx)))
 	fail := func(code, text string) {
@@ -142,8 +155,7 @@ func (in *instance) serve(ctx context.Context, r micro.Request, ev *eventbus.Eve
 			log.Warn("reply failed", "err", err)
 		}
 	}
-	var req Request
-	if err := ev.Decode(&req); err != nil {
+	if err := j.err; err != nil {
 		log.Error("malformed command request", "err", err, "correlation_id", ev.CorrelationID)
 		fail("400", "malformed request: "+err.Error())
 		return
@@ -185,7 +197,9 @@ func (in *instance) stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	// The service's subscription is gone, so nothing sends on jobs any more.
-	close(in.jobs)
+	for _, jobs := range in.jobs {
+		close(jobs)
+	}
 	done := make(chan struct{})
 	go func() { in.wg.Wait(); close(done) }()
 	select {

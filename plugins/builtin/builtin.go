@@ -1,0 +1,46 @@
+// Package builtin lists the plugins that ship with Rosey, so a program can
+// run all of them with one call. It is a plain function, not a registry:
+// every call returns fresh instances with their default configuration
+// (each plugin reads its own section of the bot's config when it starts).
+package builtin
+
+import (
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/countdown"
+	"github.com/roseybot/rosey/plugins/dice"
+	"github.com/roseybot/rosey/plugins/eightball"
+	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/quotedb"
+	"github.com/roseybot/rosey/plugins/trivia"
+)
+
+// All returns a new instance of every built-in plugin.
+func All() []plugin.Plugin {
+	return []plugin.Plugin{
+		help.New(help.Config{}),
+		dice.New(dice.Config{}),
+		eightball.New(eightball.Config{}),
+		quotedb.New(quotedb.Config{}),
+		trivia.New(trivia.Config{}),
+		countdown.New(countdown.Config{}),
+	}
+}
+
+// Names returns the names of the built-in plugins, in the order of All.
+func Names() []string {
+	var names []string
+	for _, p := range All() {
+		names = append(names, p.Info().Name)
+	}
+	return names
+}
+
+// ByName returns a new instance of the built-in plugin called name.
+func ByName(name string) (plugin.Plugin, bool) {
+	for _, p := range All() {
+		if p.Info().Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
