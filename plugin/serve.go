@@ -1,0 +1,183 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
+)
+
+// Environment variables read by Serve (flags of the same meaning win).
+const (
+	EnvNATSURL      = "ROSEY_NATS_URL" // comma-separated for a cluster
+	EnvNATSUser     = "ROSEY_NATS_USER"
+	EnvNATSPassword = "ROSEY_NATS_PASSWORD"
+	EnvNATSToken    = "ROSEY_NATS_TOKEN"
+	EnvNATSCreds    = "ROSEY_NATS_CREDS"
+	EnvNATSNKey     = "ROSEY_NATS_NKEY"
+	EnvNATSPrefix   = "ROSEY_NATS_PREFIX"
+	// EnvPluginConfig holds the plugin's config section as JSON, or @file.
+	EnvPluginConfig = "ROSEY_PLUGIN_CONFIG"
+	EnvLogLevel     = "ROSEY_LOG_LEVEL"
+)
+
+// DefaultNATSURL is where Serve connects when nothing else is said: the
+// embedded server of `rosey console`.
+const DefaultNATSURL = "nats://127.0.0.1:4222"
+
+// ServeConfig configures ServeContext.
+type ServeConfig struct {
+	// Bus says how to reach NATS. Its Name defaults to "rosey-plugin-<name>".
+	Bus eventbus.Config
+	// Config is the plugin's config section.
+	Config json.RawMessage
+	// StopTimeout bounds the plugin's stop; zero means 10 seconds.
+	StopTimeout time.Duration
+	// Logger receives the plugin's logs; nil is silent.
+	Logger *slog.Logger
+}
+
+// Serve runs p as its own process: it reads flags (-nats, -user,
+// -password, -token, -creds, -nkey, -prefix, -config, -log-level) and the
+// matching ROSEY_* environment variables, connects to NATS, registers the
+// plugin (its micro service and commands), and runs until SIGINT or SIGTERM
+// (then drains and stops) or until the connection is closed for good.
+// Call it from main:
+//
+//	func main() {
+//		if err := plugin.Serve(myplugin.New()); err != nil {
+//			log.Fatal(err)
+//		}
+//	}
+func Serve(p Plugin) error {
+	cfg, err := ServeConfigFromArgs(p.Info().Name, os.Args[1:], os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return ServeContext(ctx, p, cfg)
+}
+
+// ServeConfigFromArgs builds a ServeConfig from command-line arguments and
+// the environment (getenv, usually os.Getenv), as Serve does.
+func ServeConfigFromArgs(name string, args []string, getenv func(string) string) (ServeConfig, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	url := fs.String("nats", env(EnvNATSURL, DefaultNATSURL), "NATS server URL(s), comma-separated [$"+EnvNATSURL+"]")
+	user := fs.String("user", env(EnvNATSUser, ""), "NATS user [$"+EnvNATSUser+"]")
+	password := fs.String("password", env(EnvNATSPassword, ""), "NATS password [$"+EnvNATSPassword+"]")
+	token := fs.String("token", env(EnvNATSToken, ""), "NATS token [$"+EnvNATSToken+"]")
+	creds := fs.String("creds", env(EnvNATSCreds, ""), "NATS credentials file [$"+EnvNATSCreds+"]")
+	nkey := fs.String("nkey", env(EnvNATSNKey, ""), "NATS nkey seed file [$"+EnvNATSNKey+"]")
+	prefix := fs.String("prefix", env(EnvNATSPrefix, ""), "subject prefix shared with the bot [$"+EnvNATSPrefix+"]")
+	config := fs.String("config", env(EnvPluginConfig, ""), "the plugin's config as JSON, or @file [$"+EnvPluginConfig+"]")
+	level := fs.String("log-level", env(EnvLogLevel, "info"), "log level: debug, info, warn, error [$"+EnvLogLevel+"]")
+	if err := fs.Parse(args); err != nil {
+		return ServeConfig{}, err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return ServeConfig{}, fmt.Errorf("plugin %s: -log-level: %q is not debug, info, warn or error", name, *level)
+	}
+	raw := *config
+	if file, ok := strings.CutPrefix(raw, "@"); ok {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return ServeConfig{}, fmt.Errorf("plugin %s: -config: %w", name, err)
+		}
+		raw = string(b)
+	}
+	if raw != "" && !json.Valid([]byte(raw)) {
+		return ServeConfig{}, fmt.Errorf("plugin %s: -config: not valid JSON", name)
+	}
+	return ServeConfig{
+		Bus: eventbus.Config{
+			URLs: strings.Split(*url, ","), User: *user, Password: *password, Token: *token,
+			CredentialsFile: *creds, NKeyFile: *nkey, Prefix: *prefix,
+		},
+		Config: json.RawMessage(raw),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
+	}, nil
+}
+
+// ServeContext runs p on the bus cfg describes until ctx ends or the
+// connection closes for good, then stops the plugin and drains.
+func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
+	info := p.Info()
+	if err := info.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bc := cfg.Bus
+	if bc.Name == "" {
+		bc.Name = "rosey-plugin-" + info.Name
+	}
+	if bc.Logger == nil {
+		bc.Logger = log
+	}
+	if bc.MaxReconnects == 0 && bc.InProcess == nil {
+		// About four minutes of trying (2 s apart) before giving up for good.
+		bc.MaxReconnects = 120
+	}
+	bus, err := eventbus.Connect(ctx, bc)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", info.Name, err)
+	}
+	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config)
+	if err != nil {
+		_ = bus.Close(context.Background())
+		return err
+	}
+	in.announce(ctx, StateStarted, "")
+	log.Info("plugin serving", "plugin", info.Name, "version", info.Version, "nats", bus.Conn().ConnectedUrl())
+
+	var closedForGood bool
+	select {
+	case <-ctx.Done():
+	case <-bus.Closed():
+		closedForGood = true
+	}
+	timeout := cfg.StopTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	id := in.id()
+	stopErr := in.stop(stopCtx)
+	if !closedForGood {
+		a := Announcement{Info: info, Instance: id, State: StateStopped}
+		if err := bus.Publish(stopCtx, "platform.plugin."+info.Name+"."+StateStopped, a); err != nil {
+			log.Warn("announce failed", "err", err)
+		}
+	}
+	closeErr := bus.Close(stopCtx)
+	log.Info("plugin stopped", "plugin", info.Name)
+	if closedForGood {
+		return errors.Join(fmt.Errorf("plugin %s: %w", info.Name, ErrConnectionLost), stopErr)
+	}
+	return errors.Join(stopErr, closeErr)
+}
+
+// ErrConnectionLost means the NATS connection closed for good (the server
+// went away and reconnecting gave up).
+var ErrConnectionLost = errors.New("plugin: NATS connection lost")
