@@ -1,0 +1,375 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// Name is the plugin's name.
+const Name = "admin"
+
+// DefaultMaxChat is the longest answer said in the channel; a longer one
+// goes to the caller by PM. CyTube cuts chat lines at 320 characters.
+const DefaultMaxChat = 320
+
+// Config configures the plugin.
+type Config struct {
+	// MinRank is the rank !admin needs; zero means protocol.RankAdmin (3).
+	// The router also raises its configured admins to rank 3.
+	MinRank float64
+	// MaxChat is the longest answer said in the channel; default DefaultMaxChat.
+	MaxChat int
+	// Now returns the current time; nil is time.Now.
+	Now func() time.Time
+}
+
+// Plugin is the admin plugin.
+type Plugin struct {
+	cfg Config
+}
+
+// New returns an admin plugin.
+func New(cfg Config) *Plugin {
+	if cfg.MinRank == 0 {
+		cfg.MinRank = protocol.RankAdmin
+	}
+	if cfg.MaxChat <= 0 {
+		cfg.MaxChat = DefaultMaxChat
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Plugin{cfg: cfg}
+}
+
+const usage = "plugins | status | reload <plugin> | enable <plugin> | disable <plugin>"
+
+func (p *Plugin) command() plugin.Command {
+	return plugin.Command{
+		Name:        "admin",
+		Usage:       usage,
+		Description: "Lists, reloads, enables and disables plugins; shows the bot's status",
+		MinRank:     p.cfg.MinRank,
+	}
+}
+
+// Info describes the plugin.
+func (p *Plugin) Info() plugin.Info {
+	return plugin.Info{
+		Name:        Name,
+		Version:     "1.0.0",
+		Description: "Bot administration: plugins and status",
+		Commands:    []plugin.Command{p.command()},
+	}
+}
+
+// Start begins counting traffic and registers !admin.
+func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
+	s := &server{
+		cfg:     p.cfg,
+		cmd:     p.command(),
+		host:    h,
+		ctl:     plugin.NewControl(h.Bus()),
+		started: p.cfg.Now(),
+		done:    map[string]bool{},
+		changed: make(chan struct{}),
+	}
+	// One subscription sees chat, PMs, sends and connection events in the
+	// order they were published.
+	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
+		return fmt.Errorf("admin: subscribe: %w", err)
+	}
+	h.Handle("admin", s.admin)
+	return nil
+}
+
+// Stop has nothing to release: the Host ends the subscription.
+func (p *Plugin) Stop(context.Context) error { return nil }
+
+type server struct {
+	cfg     Config
+	cmd     plugin.Command
+	host    *plugin.Host
+	ctl     *plugin.Control
+	started time.Time
+
+	in, out atomic.Int64
+
+	mu      sync.Mutex
+	conn    protocol.ConnectionEvent
+	connAt  time.Time
+	done    map[string]bool // correlation ids of lines counted
+	order   []string
+	changed chan struct{}
+}
+
+func (s *server) onEvent(_ context.Context, ev *eventbus.Event) {
+	switch ev.Subject {
+	case protocol.Chat, protocol.PM:
+		s.in.Add(1)
+		s.markDone(ev.CorrelationID)
+	case protocol.SendChat, protocol.SendPM:
+		s.out.Add(1)
+	case protocol.Connection:
+		var c protocol.ConnectionEvent
+		if err := ev.Decode(&c); err != nil {
+			s.host.Logger().Warn("malformed connection event", "err", err)
+			return
+		}
+		s.mu.Lock()
+		s.conn, s.connAt = c, s.cfg.Now()
+		s.mu.Unlock()
+	}
+}
+
+func (s *server) markDone(id string) {
+	if id == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done[id] = true
+	s.order = append(s.order, id)
+	if len(s.order) > 1024 {
+		delete(s.done, s.order[0])
+		s.order = s.order[1:]
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor waits (briefly) until the line with correlation id was counted,
+// so !admin status includes every line up to its own.
+func (s *server) waitFor(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		ok, ch := s.done[id], s.changed
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		}
+	}
+}
+
+func (s *server) admin(ctx context.Context, req *plugin.Request) (string, error) {
+	if len(req.Args) == 0 {
+		return "", plugin.Usage(s.cmd)
+	}
+	sub := strings.ToLower(req.Args[0])
+	switch sub {
+	case "plugins", "list":
+		if len(req.Args) != 1 {
+			break
+		}
+		return s.plugins(ctx, req)
+	case "status":
+		if len(req.Args) != 1 {
+			break
+		}
+		s.waitFor(ctx, eventbus.CorrelationID(ctx))
+		return s.status(ctx), nil
+	case "reload", "enable", "disable":
+		if len(req.Args) != 2 {
+			return "", plugin.UserError("❌ Usage: !admin %s <plugin>", sub)
+		}
+		return s.act(ctx, sub, req.Args[1])
+	}
+	return "", plugin.Usage(s.cmd)
+}
+
+func (s *server) plugins(ctx context.Context, req *plugin.Request) (string, error) {
+	list, err := s.ctl.List(ctx)
+	if err != nil {
+		return "", fmt.Errorf("admin: list plugins: %w", err)
+	}
+	parts := make([]string, 0, len(list))
+	for _, st := range list {
+		where := "in-process"
+		if st.External {
+			where = fmt.Sprintf("external ×%d", st.Instances)
+		}
+		part := fmt.Sprintf("%s %s %s %s", stateIcon(st.State), st.Info.Name, st.Info.Version, where)
+		if !st.External {
+			part += fmt.Sprintf(" %d req %d err", st.Requests, st.Errors)
+		}
+		parts = append(parts, part)
+	}
+	head := fmt.Sprintf("🔌 %d plugins: ", len(list))
+	if line := head + strings.Join(parts, " · "); utf8.RuneCountInString(line) <= s.cfg.MaxChat {
+		return line, nil
+	}
+	// Too long for one line: PM it in lines that each fit.
+	var lines []string
+	cur := head
+	for _, p := range parts {
+		sep := " · "
+		if cur == head {
+			sep = ""
+		}
+		if utf8.RuneCountInString(cur+sep+p) > s.cfg.MaxChat {
+			lines, cur, sep = append(lines, cur), "", ""
+		}
+		cur += sep + p
+	}
+	lines = append(lines, cur)
+	for _, l := range lines {
+		if err := s.host.PM(ctx, req.User, l); err != nil {
+			return "", fmt.Errorf("admin: pm %s: %w", req.User, err)
+		}
+	}
+	if req.Source == plugin.SourcePM {
+		return "", nil
+	}
+	return fmt.Sprintf("📬 %s, I sent you the plugin list by PM.", req.User), nil
+}
+
+func stateIcon(state string) string {
+	switch state {
+	case plugin.StateStarted:
+		return "🟢"
+	case plugin.StateFailed:
+		return "🔴"
+	case plugin.StateStopped:
+		return "⚪"
+	}
+	return "🟡"
+}
+
+func (s *server) status(ctx context.Context) string {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	conn, at := s.conn, s.connAt
+	s.mu.Unlock()
+	cs := "unknown (no connector has reported)"
+	if conn.State != "" {
+		cs = conn.State
+		if conn.Channel != "" {
+			cs += " to " + conn.Channel
+		}
+		if conn.Reason != "" {
+			cs += " (" + conn.Reason + ")"
+		}
+		cs += ", for " + human(now.Sub(at))
+	}
+	running, total := 0, 0
+	if list, err := s.ctl.List(ctx); err == nil {
+		for _, st := range list {
+			total++
+			if st.State == plugin.StateStarted {
+				running++
+			}
+		}
+	}
+	return fmt.Sprintf("📊 Uptime %s · CyTube: %s · messages in %d, out %d · plugins running %d/%d",
+		human(now.Sub(s.started)), cs, s.in.Load(), s.out.Load(), running, total)
+}
+
+func (s *server) act(ctx context.Context, verb, name string) (string, error) {
+	list, err := s.ctl.List(ctx)
+	if err != nil {
+		return "", fmt.Errorf("admin: list plugins: %w", err)
+	}
+	var st *plugin.Status
+	for i := range list {
+		if list[i].Info.Name == name {
+			st = &list[i]
+			break
+		}
+	}
+	if st == nil {
+		for i := range list {
+			if strings.EqualFold(list[i].Info.Name, name) {
+				st = &list[i]
+				break
+			}
+		}
+	}
+	if st == nil {
+		return "", plugin.UserError("❌ No plugin named %s. See !admin plugins.", clip(name, 64))
+	}
+	name = st.Info.Name
+	if name == Name && verb != "enable" {
+		// The manager would wait for this very command to finish before
+		// stopping us, while we wait for the manager: a deadlock.
+		return "", plugin.UserError("❌ I can't %s admin from admin itself (it would cut off !admin); restart the bot instead.", verb)
+	}
+	if st.External {
+		return "", plugin.UserError("❌ %s runs in another process; %s it there.", name, verb)
+	}
+	switch verb {
+	case "reload":
+		err = s.ctl.Reload(ctx, name)
+	case "enable":
+		if st.State == plugin.StateStarted {
+			return fmt.Sprintf("▶️ %s is already running.", name), nil
+		}
+		err = s.ctl.Enable(ctx, name)
+	case "disable":
+		err = s.ctl.Disable(ctx, name)
+	}
+	if err != nil {
+		s.host.Logger().Warn("plugin control failed", "verb", verb, "plugin", name, "err", err)
+		return "", plugin.UserError("❌ Could not %s %s: %s", verb, name, clip(err.Error(), 200))
+	}
+	s.host.Logger().Info("plugin control", "verb", verb, "plugin", name)
+	switch verb {
+	case "reload":
+		return fmt.Sprintf("🔄 Reloaded %s.", name), nil
+	case "enable":
+		return fmt.Sprintf("▶️ Enabled %s.", name), nil
+	}
+	return fmt.Sprintf("⏹️ Disabled %s. It stays off across restarts until !admin enable %s.", name, name), nil
+}
+
+// human writes a duration as its two largest units: "3h 12m".
+func human(d time.Duration) string {
+	if d < time.Second {
+		return "0s"
+	}
+	units := []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
+	for i, u := range units {
+		n := d / u.d
+		if n == 0 {
+			continue
+		}
+		out := fmt.Sprintf("%d%s", n, u.name)
+		if i+1 < len(units) {
+			if m := d % u.d / units[i+1].d; m > 0 {
+				out += fmt.Sprintf(" %d%s", m, units[i+1].name)
+			}
+		}
+		return out
+	}
+	return "0s"
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

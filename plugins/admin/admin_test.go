@@ -1,0 +1,153 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/admin"
+	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/roseytest"
+)
+
+// counter is a plugin with a subscription and a command, to reload.
+type counter struct{}
+
+func (counter) Info() plugin.Info {
+	return plugin.Info{Name: "counter", Version: "1.2.3", Commands: []plugin.Command{{Name: "count"}}}
+}
+
+func (counter) Start(_ context.Context, h *plugin.Host) error {
+	n := 0
+	if err := h.Subscribe(protocol.UserJoin, func(context.Context, *eventbus.Event) {}); err != nil {
+		return err
+	}
+	h.Handle("count", func(context.Context, *plugin.Request) (string, error) { n++; return fmt.Sprintf("count %d", n), nil })
+	return nil
+}
+
+func (counter) Stop(context.Context) error { return nil }
+
+func start(t *testing.T, opts ...roseytest.Option) *roseytest.Harness {
+	opts = append([]roseytest.Option{
+		roseytest.WithPlugins(admin.New(admin.Config{}), counter{}),
+		roseytest.WithConfig(func(c *rosey.Config) { c.Router.Admins = []string{"boss"} }),
+	}, opts...)
+	return roseytest.New(t, opts...)
+}
+
+func TestNeedsAdminRank(t *testing.T) {
+	h := start(t)
+	h.SetRank("mod", protocol.RankModerator)
+	h.Say("mod", "!admin plugins")
+	h.Expect("⛔ !admin needs rank admin")
+	h.Say("Boss", "!admin plugins")
+	h.Expect("🔌")
+	h.SetRank("owner", protocol.RankOwner)
+	h.Say("owner", "!admin plugins")
+	h.Expect("🔌")
+}
+
+func TestPluginsList(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	h.Say("alice", "!count")
+	h.Expect("count 1")
+	h.Say("boss", "!admin plugins")
+	r := h.Expect("🔌 3 plugins: ")
+	is.True(strings.Contains(r.Message, "🟢 admin 1.0.0 in-process"))
+	is.True(strings.Contains(r.Message, "🟢 counter 1.2.3 in-process 1 req 0 err"))
+}
+
+func TestReloadEnableDisable(t *testing.T) {
+	h := start(t)
+	h.Say("alice", "!count")
+	h.Expect("count 1")
+	h.Say("boss", "!admin reload counter")
+	h.Expect("🔄 Reloaded counter.")
+	h.Say("alice", "!count")
+	h.Expect("count 1") // a fresh start
+	h.Say("boss", "!admin disable counter")
+	h.Expect("⏹️ Disabled counter.")
+	h.Say("alice", "!count")
+	h.Expect("Unknown command !count") // its commands are gone
+	h.Say("boss", "!admin plugins")
+	h.Expect("⚪ counter 1.2.3")
+	h.Say("boss", "!admin enable counter")
+	h.Expect("▶️ Enabled counter.")
+	h.Say("boss", "!admin enable counter")
+	h.Expect("▶️ counter is already running.")
+	h.Say("alice", "!count")
+	h.Expect("count 1")
+	h.ExpectNone()
+}
+
+func TestRefusesToStopItself(t *testing.T) {
+	h := start(t)
+	h.Say("boss", "!admin reload admin")
+	h.Expect("❌ I can't reload admin")
+	h.Say("boss", "!admin disable Admin")
+	h.Expect("❌ I can't disable admin")
+	h.Say("boss", "!admin status")
+	h.Expect("📊 Uptime")
+}
+
+func TestBadArguments(t *testing.T) {
+	h := start(t)
+	for _, c := range []struct{ line, want string }{
+		{"!admin", "❌ Usage: !admin plugins | status | reload <plugin>"},
+		{"!admin dance", "❌ Usage: !admin plugins"},
+		{"!admin reload", "❌ Usage: !admin reload <plugin>"},
+		{"!admin enable a b", "❌ Usage: !admin enable <plugin>"},
+		{"!admin reload nope", "❌ No plugin named nope."},
+		{"!admin status now", "❌ Usage: !admin"},
+	} {
+		h.Say("boss", c.line)
+		h.Expect(c.want)
+	}
+	h.ExpectNone()
+}
+
+func TestStatus(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection, protocol.ConnectionEvent{Channel: "lounge", State: protocol.StateConnected}))
+	h.Say("alice", "hello")
+	h.Say("bob", "hi")
+	h.PM("carol", "psst")
+	h.Say("boss", "!admin status")
+	r := h.Expect("📊 Uptime ")
+	is.True(strings.Contains(r.Message, "CyTube: connected to lounge, for "))
+	is.True(strings.Contains(r.Message, "messages in 4, out ")) // 3 lines and the command
+	is.True(strings.Contains(r.Message, "plugins running 3/3"))
+	h.Say("boss", "!admin status")
+	r = h.Expect("messages in 5, out ")
+	is.True(!strings.Contains(r.Message, "out 0")) // at least the first status
+}
+
+// Reloading a plugin many times leaves no subscription behind and still
+// gives exactly one reply per command.
+func TestReloadLeavesNoSubscriptions(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	// Warm up: the first request and reload create the bus's shared inbox.
+	h.Say("boss", "!admin reload counter")
+	h.Expect("🔄 Reloaded counter.")
+	h.Say("alice", "!count")
+	h.Expect("count 1")
+	before := h.Bus().Conn().NumSubscriptions()
+	for range 100 {
+		h.Say("boss", "!admin reload counter")
+		h.Expect("🔄 Reloaded counter.")
+	}
+	is.Equal(h.Bus().Conn().NumSubscriptions(), before)
+	h.Say("alice", "!count")
+	h.Expect("count 1")
+	h.ExpectNone()
+}
