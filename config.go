@@ -192,7 +192,7 @@ func (c Config) Validate() error {
 	}
 	if c.CyTube.Channel != "" && c.runs(ComponentConnector) {
 		if err := c.CyTube.Validate(); err != nil {
-			return fmt.Errorf("%w: cytube: %w", ErrConfig, err)
+			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
 	if err := c.routerConfig().Validate(); err != nil {
