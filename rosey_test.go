@@ -240,3 +240,31 @@ func TestOddlyShapedChatJSONStillRouted(t *testing.T) {
 	h.Expect("alice said escaped")
 	h.Expect("alice said nested")
 }
+
+// cool has a cooldown and a usage error.
+type cool struct{}
+
+func (cool) Info() plugin.Info {
+	return plugin.Info{Name: "cool", Version: "1.0.0", Commands: []plugin.Command{{Name: "cool", Usage: "<text>", Cooldown: time.Hour}}}
+}
+func (c cool) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("cool", func(_ context.Context, r *plugin.Request) (string, error) {
+		if r.Text == "" {
+			return "", plugin.Usage(c.Info().Commands[0])
+		}
+		return "cool " + r.Text, nil
+	})
+	return nil
+}
+func (cool) Stop(context.Context) error { return nil }
+
+func TestFailedCommandDoesNotStartCooldown(t *testing.T) {
+	h := roseytest.New(t, roseytest.WithPlugins(cool{}))
+	// A usage error must not use up the one-hour cooldown.
+	h.Say("alice", "!cool")
+	h.Expect("❌ Usage: !cool <text>")
+	h.Say("alice", "!cool now")
+	h.Expect("cool now")
+	h.Say("alice", "!cool again")
+	h.Expect("⏳ alice, wait")
+}

@@ -25,6 +25,8 @@ const (
 	ControlDisable = "platform.plugins.disable"
 )
 
+const codeUnknownPlugin = "unknown_plugin"
+
 // stateCollection keeps which plugins an admin disabled.
 const stateCollection = "rosey_plugin_state"
 
@@ -33,8 +35,10 @@ type controlRequest struct {
 }
 
 type controlReply struct {
-	OK      bool     `json:"ok,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	OK    bool   `json:"ok,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Code is "unknown_plugin" when the name matches no plugin.
+	Code    string   `json:"code,omitempty"`
 	Plugins []Status `json:"plugins,omitempty"`
 }
 
@@ -72,7 +76,11 @@ func (m *Manager) startControl() error {
 				return controlReply{Error: "name is required"}
 			}
 			if err := do(ctx, req.Name); err != nil {
-				return controlReply{Error: err.Error()}
+				rep := controlReply{Error: err.Error()}
+				if errors.Is(err, ErrUnknownPlugin) {
+					rep.Code = codeUnknownPlugin
+				}
+				return rep
 			}
 			return controlReply{OK: true}
 		}
@@ -174,6 +182,9 @@ func (c *Control) call(ctx context.Context, subject, name string) (*controlReply
 	var rep controlReply
 	if err := ev.Decode(&rep); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrManager, err)
+	}
+	if rep.Code == codeUnknownPlugin {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
 	if rep.Error != "" {
 		return nil, fmt.Errorf("plugin: %s %s: %s", subject, name, rep.Error)

@@ -93,6 +93,11 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 		_ = safeCall(func() error { return p.Stop(ctx) })
 		return nil, fmt.Errorf("%w: %s: %w", ErrStartFailed, info.Name, err)
 	}
+	// Start may have read the plugin's config, which can change its commands
+	// (cooldowns, ranks, aliases): take Info again. The name must not change.
+	if fresh := p.Info(); fresh.Name == info.Name && fresh.Validate() == nil {
+		info, in.info = fresh, fresh
+	}
 	infoJSON, _ := json.Marshal(info)
 	in.svc, err = micro.AddService(bus.Conn(), micro.Config{
 		Name:        info.Name,

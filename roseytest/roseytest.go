@@ -115,10 +115,10 @@ func New(t testing.TB, opts ...Option) *Harness {
 		}
 	})
 	h.bus = h.bot.Bus()
-	for _, subject := range []string{protocol.SendChat, protocol.SendPM} {
-		if _, err := h.bus.Subscribe(subject, h.collect); err != nil {
-			t.Fatalf("roseytest: subscribe: %v", err)
-		}
+	// One subscription for both subjects keeps chat lines and PMs in the
+	// order they were published.
+	if _, err := h.bus.Subscribe("cytube.send.*", h.collect); err != nil {
+		t.Fatalf("roseytest: subscribe: %v", err)
 	}
 	if err := h.bus.Flush(ctx); err != nil {
 		t.Fatalf("roseytest: flush: %v", err)
@@ -135,13 +135,15 @@ func (h *Harness) collect(_ context.Context, ev *eventbus.Event) {
 			return
 		}
 		r.PM, r.To, r.Message, r.Channel = true, pm.To, pm.Message, pm.Channel
-	} else {
+	} else if ev.Subject == protocol.SendChat {
 		var c protocol.SendChatRequest
 		if err := ev.Decode(&c); err != nil {
 			h.t.Errorf("roseytest: bot sent a malformed chat line: %v", err)
 			return
 		}
 		r.Message, r.Channel = c.Message, c.Channel
+	} else {
+		return
 	}
 	select {
 	case h.replies <- r:

@@ -154,6 +154,9 @@ type pending struct {
 	cmd    string
 	static bool
 	timer  *time.Timer
+	// cool is the cooldown this command started; a failed command
+	// (usage error, timeout) gives it back.
+	cool *cooldownKey
 }
 
 type target struct {
@@ -381,20 +384,25 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 		r.answerNow(ctx, to, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, rankName(cmd.MinRank)))
 		return
 	}
-	if msg, wait := r.checkCooldown(m.User, name+"/"+cmd.Name, cmd.Cooldown); wait {
-		if msg != "" {
-			r.answerNow(ctx, to, msg)
+	var cool *cooldownKey
+	if cmd.Cooldown > 0 {
+		key := cooldownKey{strings.ToLower(m.User), name + "/" + cmd.Name}
+		if msg, wait := r.checkCooldown(key, m.User, cmd.Cooldown); wait {
+			if msg != "" {
+				r.answerNow(ctx, to, msg)
+			}
+			return
 		}
-		return
+		cool = &key
 	}
 	r.commands.Add(1)
 	req := plugin.Request{Command: cmd.Name, Args: args, Text: text, User: m.User, Channel: m.Channel, Rank: rank, Source: source}
-	r.ask(ctx, to, name, req, static)
+	r.ask(ctx, to, name, req, static, cool)
 }
 
 // ask sends the command to the plugin; the answer arrives in onReply, or
 // the timer fires first.
-func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Request, static bool) {
+func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Request, static bool, cool *cooldownKey) {
 	msg, _, err := r.bus.NewMsg(ctx, protocol.PluginCommand(name), req)
 	if err != nil {
 		r.log.Error("could not encode command", "err", err)
@@ -402,7 +410,7 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	}
 	token := strconv.FormatUint(r.seq.Add(1), 36)
 	msg.Reply = r.inbox + "." + token
-	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static}
+	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool}
 	r.inflight <- struct{}{}
 	r.enqueue(p)
 	r.qmu.Lock()
@@ -411,7 +419,7 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	r.qmu.Unlock()
 	if err := r.bus.Conn().PublishMsg(msg); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
-		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name))
+		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
 	}
 }
 
@@ -422,12 +430,12 @@ func (r *Router) timeout(token string) {
 	if p == nil {
 		return
 	}
-	text := ""
-	if !p.static { // a fire-and-forget plugin speaks for itself
-		r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
-		text = fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name)
+	if p.static { // a fire-and-forget plugin speaks for itself
+		r.settle(token, "", false)
+		return
 	}
-	r.settle(token, text)
+	r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
+	r.settle(token, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true)
 }
 
 func (r *Router) onReply(m *nats.Msg) {
@@ -440,33 +448,35 @@ func (r *Router) onReply(m *nats.Msg) {
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
-		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name))
+		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
 		return
 	}
-	r.settle(token, r.answer(p, eventbus.FromMsg(m, r.bus.Prefix())))
+	text, failed := r.answer(p, eventbus.FromMsg(m, r.bus.Prefix()))
+	r.settle(token, text, failed)
 }
 
-// answer turns a plugin's reply into what the user sees.
-func (r *Router) answer(p *pending, ev *eventbus.Event) string {
+// answer turns a plugin's reply into what the user sees, and says whether
+// the command failed.
+func (r *Router) answer(p *pending, ev *eventbus.Event) (string, bool) {
 	var resp plugin.Response
 	if err := ev.Decode(&resp); err != nil {
 		r.log.Error("malformed plugin reply", "plugin", p.name, "err", err)
-		return fmt.Sprintf("⚠️ %s answered something I could not read.", p.name)
+		return fmt.Sprintf("⚠️ %s answered something I could not read.", p.name), true
 	}
-	if resp.Error != "" {
-		if strings.HasPrefix(resp.Error, "❌") || strings.HasPrefix(resp.Error, "⚠") || strings.HasPrefix(resp.Error, "⛔") {
-			return resp.Error
-		}
-		if resp.Error == "internal error" {
-			return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd)
-		}
-		return "❌ " + resp.Error
+	switch {
+	case resp.Error == "":
+		return resp.Result, false
+	case strings.HasPrefix(resp.Error, "❌") || strings.HasPrefix(resp.Error, "⚠") || strings.HasPrefix(resp.Error, "⛔"):
+		return resp.Error, true
+	case resp.Error == "internal error":
+		return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true
 	}
-	return resp.Result
+	return "❌ " + resp.Error, true
 }
 
-// settle records the answer for token, once.
-func (r *Router) settle(token, text string) {
+// settle records the answer for token, once. A failed command does not
+// count against the user's cooldown.
+func (r *Router) settle(token, text string, failed bool) {
 	r.qmu.Lock()
 	p := r.waiting[token]
 	delete(r.waiting, token)
@@ -476,6 +486,11 @@ func (r *Router) settle(token, text string) {
 	}
 	p.timer.Stop()
 	<-r.inflight
+	if failed && p.cool != nil {
+		r.mu.Lock()
+		delete(r.cooldown, *p.cool)
+		r.mu.Unlock()
+	}
 	r.complete(p, text)
 }
 
@@ -557,12 +572,8 @@ func (r *Router) unknown(ctx context.Context, to target, word string) {
 
 // checkCooldown records a use and reports whether the user must wait, with
 // the message to show (only the first refusal in a window gets one).
-func (r *Router) checkCooldown(user, command string, d time.Duration) (string, bool) {
-	if d <= 0 {
-		return "", false
-	}
+func (r *Router) checkCooldown(key cooldownKey, user string, d time.Duration) (string, bool) {
 	now := time.Now()
-	key := cooldownKey{strings.ToLower(user), command}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.cooldown[key]; ok && now.Before(e.until) {

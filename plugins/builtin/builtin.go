@@ -6,11 +6,13 @@ package builtin
 
 import (
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/admin"
 	"github.com/roseybot/rosey/plugins/countdown"
 	"github.com/roseybot/rosey/plugins/dice"
 	"github.com/roseybot/rosey/plugins/eightball"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/quotedb"
+	"github.com/roseybot/rosey/plugins/seen"
 	"github.com/roseybot/rosey/plugins/trivia"
 )
 
@@ -23,6 +25,8 @@ func All() []plugin.Plugin {
 		quotedb.New(quotedb.Config{}),
 		trivia.New(trivia.Config{}),
 		countdown.New(countdown.Config{}),
+		seen.New(seen.Config{}),
+		admin.New(admin.Config{}),
 	}
 }
 
