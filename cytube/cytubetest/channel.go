@@ -224,8 +224,7 @@ func (s *Server) broadcastChatLocked(ch *channel, from, text string, meta map[st
 	if over := len(ch.history) - s.cfg.HistoryLength; over > 0 {
 		ch.history = append([]Message(nil), ch.history[over:]...)
 	}
-	s.messages = append(s.messages, m)
-	s.notifyLocked()
+	s.recordLocked(m)
 }
 
 func (s *Server) deliverPMLocked(ch *channel, from, to *member, text string, meta map[string]any) {
@@ -237,6 +236,5 @@ func (s *Server) deliverPMLocked(ch *channel, from, to *member, text string, met
 	if to.conn != nil && to.conn != from.conn {
 		to.conn.emit("pm", payload)
 	}
-	s.messages = append(s.messages, m)
-	s.notifyLocked()
+	s.recordLocked(m)
 }

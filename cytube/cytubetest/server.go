@@ -195,6 +195,7 @@ type Server struct {
 	failDisc   int
 	silent     bool
 	messages   []Message
+	watchers   map[chan Message]struct{}
 	frames     []Frame
 	stats      Stats
 	nextID     int
@@ -480,6 +481,35 @@ func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
+}
+
+// Watch delivers every chat line and PM delivered from now on, until stop
+// is called. The channel holds buf messages; when the reader falls further
+// behind, messages are left out of the channel (Messages still has them).
+func (s *Server) Watch(buf int) (msgs <-chan Message, stop func()) {
+	ch := make(chan Message, buf)
+	s.mu.Lock()
+	if s.watchers == nil {
+		s.watchers = map[chan Message]struct{}{}
+	}
+	s.watchers[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.watchers, ch)
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) recordLocked(m Message) {
+	s.messages = append(s.messages, m)
+	for w := range s.watchers {
+		select {
+		case w <- m:
+		default:
+		}
+	}
+	s.notifyLocked()
 }
 
 // Frames returns every event clients have sent, oldest first.

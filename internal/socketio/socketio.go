@@ -196,16 +196,19 @@ func encodeEvent(id int64, name string, args []any) ([]byte, error) {
 	arr := make([]any, 0, 1+len(args))
 	arr = append(arr, name)
 	arr = append(arr, args...)
-	body, err := json.Marshal(arr)
-	if err != nil {
+	var buf bytes.Buffer
+	buf.WriteByte(EngineMessage)
+	buf.WriteByte(Event)
+	if id >= 0 {
+		buf.WriteString(strconv.FormatInt(id, 10))
+	}
+	// Like JSON.stringify, leave & < > alone: chat text is full of them.
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(arr); err != nil {
 		return nil, fmt.Errorf("socketio: encode %s: %w", name, err)
 	}
-	buf := make([]byte, 0, len(body)+12)
-	buf = append(buf, EngineMessage, Event)
-	if id >= 0 {
-		buf = strconv.AppendInt(buf, id, 10)
-	}
-	return append(buf, body...), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // EncodeAck builds "43<id>[values...]".

@@ -1,0 +1,34 @@
+// Package cytube connects a Rosey bot to a CyTube channel.
+//
+// A Connector speaks Engine.IO v4 / Socket.IO v4 over a websocket (no
+// polling), discovers the socket URL from /socketconfig/<channel>.json, logs
+// in (as a guest when Config.Password is empty) and joins the channel, and
+// translates between CyTube and the bus:
+//
+//   - chatMsg → cytube.chat and pm → cytube.pm, as plain text (tags stripped,
+//     entities decoded) with the sender's rank from the user list. The chat
+//     history CyTube replays on every join (everything before the first
+//     userlist) and the bot's own messages are skipped.
+//   - addUser/userLeave → cytube.user.join/leave (after a reconnect, the
+//     differences between the old and new user lists); changeMedia →
+//     cytube.media.change with the URL rebuilt from type and id.
+//   - cytube.send.chat and cytube.send.pm → chatMsg and pm, split at 320
+//     characters on word boundaries and at newlines, never starting with "/"
+//     by accident, and paced under CyTube's flood control. A cooldown event
+//     from the server slows the pace and resends the dropped line once.
+//   - state changes → cytube.connection (connecting, connected, disconnected,
+//     reconnecting, kicked, failed).
+//
+// The connector reconnects with capped, jittered exponential backoff that
+// also respects the server's per-IP connection limit, waits out the guest
+// login cooldown, and stops for good on errors that retrying cannot fix
+// (wrong password, ban, unknown channel, a duplicate login): Done is closed
+// and Err returns an error wrapping one of the sentinel errors.
+//
+// It subscribes to the bus once, in Start, so no number of reconnects makes
+// a command answered twice. What is published while disconnected waits in a
+// bounded queue and is sent after reconnecting; overflow is logged.
+//
+// The protocol facts behind all this are in docs/ and in the package
+// cytubetest, a fake CyTube server for tests.
+package cytube
