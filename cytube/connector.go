@@ -46,7 +46,7 @@ type Connector struct {
 	slowed       bool
 	lastCooldown time.Time
 	since        time.Time
-	seen         dedup // used only by the run goroutine
+	seen         dedup     // used only by the run goroutine
 	paceCount    int       // used only by sendLoop: CyTube's flood counter, mirrored
 	paceLast     time.Time // used only by sendLoop
 

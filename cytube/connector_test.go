@@ -30,7 +30,7 @@ func TestGuestCommandAnswered(t *testing.T) {
 	m := decodeChat(t, ev)
 	is.Equal(m.User, "alice")
 	is.Equal(m.Message, `!echo hi <b>&amp; "q" http://example.com/a?b=c&d=e`) // tags stripped, entities decoded
-	is.Equal(m.Rank, float64(protocol.RankModerator))                      // rank from the user list
+	is.Equal(m.Rank, float64(protocol.RankModerator))                         // rank from the user list
 	is.Equal(m.Channel, "test")
 	is.True(m.Time > 0)
 
