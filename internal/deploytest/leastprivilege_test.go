@@ -1,0 +1,179 @@
+package deploytest_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	"github.com/nats-io/nats.go"
+
+	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/roseytest"
+)
+
+// leastPrivilegeConf is the documented configuration under test.
+var leastPrivilegeConf = filepath.Join("..", "..", "docs", "examples", "least-privilege.conf")
+
+const (
+	botPassword     = "bot-secret"
+	greeterPassword = "greeter-secret"
+)
+
+// startLeastPrivilegeBot starts a bot whose embedded NATS server runs the
+// documented least-privilege configuration, logging in as the bot user.
+func startLeastPrivilegeBot(t *testing.T) *roseytest.Harness {
+	t.Setenv("ROSEY_BOT_PASSWORD", botPassword)
+	t.Setenv("ROSEY_GREETER_PASSWORD", greeterPassword)
+	t.Setenv("ROSEY_FORTUNE_PASSWORD", "fortune-secret")
+	return roseytest.New(t,
+		roseytest.WithPlugins(help.New(help.Config{})),
+		roseytest.WithConfig(func(c *rosey.Config) {
+			c.NATS.User, c.NATS.Password = "rosey", botPassword
+			c.NATS.Embedded.NoListen = false
+			c.NATS.Embedded.Listen = "127.0.0.1:0"
+			c.NATS.Embedded.ConfigFile = leastPrivilegeConf
+		}))
+}
+
+// TestLeastPrivilegePluginWorks runs a plugin as the greeter user: its
+// commands are answered (through the router, with the database service
+// and chat publishing), !help lists it, and discovery finds it.
+func TestLeastPrivilegePluginWorks(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t)
+	errs := &errorLog{}
+	serve(t, &counter{name: "greeter", copy: "a", log: newHandled()}, eventbus.Config{
+		URLs: []string{h.Bot().NATSURL()}, User: "greeter", Password: greeterPassword,
+		Logger: slog.New(errs),
+	})
+	waitFor(t, "greeter registered", func() bool { return instances(h, "greeter") == 1 })
+
+	h.Say("alice", "!count apples") // database.update and a reply
+	h.Expect("apples=1")
+	h.Say("alice", "!count apples")
+	h.Expect("apples=2")
+	h.Say("alice", "!tell hi all") // cytube.send.chat published by the plugin
+	h.Expect("told: hi all")
+	h.Say("alice", "!help")
+	h.Expect("greeter: !count !tell !echo")
+
+	// The bot's discovery sweep ($SRV.INFO) gets the plugin's answer.
+	is.NoErr(h.Bot().Plugins().Directory().Refresh(context.Background(), 300*time.Millisecond))
+	is.Equal(instances(h, "greeter"), 1)
+
+	// Nothing the plugin did on its own (registering, announcing, answering
+	// discovery) was refused either.
+	h.ExpectNone()
+	is.Equal(errs.String(), "")
+}
+
+// errorLog is a slog.Handler keeping the text of every error logged.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
+func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler               { return l }
+func (l *errorLog) WithGroup(string) slog.Handler                    { return l }
+
+func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	l.mu.Lock()
+	l.errs = append(l.errs, line)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *errorLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.errs, "\n")
+}
+
+// TestLeastPrivilegeRefusesEverythingElse connects as the greeter user and
+// tries what a plugin must not do; the server refuses each with a
+// permissions violation.
+func TestLeastPrivilegeRefusesEverythingElse(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t)
+	url := h.Bot().NATSURL()
+
+	violations := make(chan error, 64)
+	nc, err := nats.Connect(url, nats.UserInfo("greeter", greeterPassword),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))
+	is.NoErr(err)
+	defer nc.Close()
+
+	// expectRefused waits for the server's refusal naming what and subject.
+	expectRefused := func(what, subject string) {
+		t.Helper()
+		want := "permissions violation for " + what + ` to "` + strings.ToLower(subject) + `"`
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case err := <-violations:
+				if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(strings.ToLower(err.Error()), want) {
+					return
+				}
+				t.Logf("other error: %v", err)
+			case <-deadline:
+				t.Fatalf("no refusal: %s", want)
+			}
+		}
+	}
+
+	for _, subject := range []string{
+		"cytube.chat",            // reading the channel
+		"cytube.pm",              // reading private messages
+		"plugin.fortune.command", // answering another plugin's commands
+		"plugin.*.command",       // or every plugin's
+		"database.set",           // posing as the database service
+		">",                      // everything
+		"$SRV.INFO.fortune",      // another plugin's discovery
+	} {
+		_, err := nc.Subscribe(subject, func(*nats.Msg) {})
+		is.NoErr(err) // refused asynchronously, by the server
+		is.NoErr(nc.Flush())
+		expectRefused("subscription", subject)
+	}
+	for _, subject := range []string{
+		"cytube.chat",                     // faking chat
+		"plugin.fortune.command",          // calling another plugin directly
+		"platform.plugin.fortune.started", // posing as another plugin
+		"platform.plugins.reload",         // the plugin manager's controls
+		"platform.shutdown",               // platform events
+	} {
+		is.NoErr(nc.Publish(subject, []byte(`{}`)))
+		is.NoErr(nc.Flush())
+		expectRefused("publish", subject)
+	}
+
+	// What it may do, it can: its own subjects, the database, chat.
+	sub, err := nc.SubscribeSync("plugin.greeter.command")
+	is.NoErr(err)
+	is.NoErr(nc.Publish("cytube.send.chat", []byte(`{"message": "hello from greeter"}`)))
+	h.Expect("hello from greeter")
+	m, err := nc.Request("database.count", []byte(`{"collection": "anything"}`), 10*time.Second)
+	is.NoErr(err)
+	is.True(strings.Contains(string(m.Data), `"success":true`))
+	is.NoErr(sub.Unsubscribe())
+	select {
+	case err := <-violations:
+		t.Fatalf("allowed actions refused: %v", err)
+	default:
+	}
+
+	// A wrong password is no way in.
+	_, err = nats.Connect(url, nats.UserInfo("greeter", "guess"))
+	is.True(errors.Is(err, nats.ErrAuthorization))
+}
