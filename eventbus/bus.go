@@ -358,6 +358,12 @@ func (b *Bus) Close(ctx context.Context) error {
 	}
 	b.subs = map[*nats.Subscription]struct{}{}
 	b.subMu.Unlock()
+	if !b.nc.IsConnected() {
+		// Reconnecting: a drain could not complete; nothing more can arrive.
+		b.nc.Close()
+		<-b.closed
+		return nil
+	}
 	for _, s := range subs {
 		_ = s.Drain()
 	}
@@ -371,7 +377,11 @@ func (b *Bus) Close(ctx context.Context) error {
 			}
 		}
 	}
-	err := b.Flush(ctx)
+	// The server may have gone without the client noticing yet: do not
+	// wait long for its PONG.
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := b.Flush(fctx)
+	cancel()
 	b.nc.Close()
 	<-b.closed
 	if err != nil && !errors.Is(err, ErrClosed) {

@@ -74,7 +74,7 @@ type Config struct {
 
 // Validate reports the first problem with c, naming the field.
 func (c Config) Validate() error {
-	if c.Prefix != "" && (strings.TrimSpace(c.Prefix) != c.Prefix || utf8.RuneCountInString(c.Prefix) > 8) {
+	if c.Prefix != "" && (strings.ContainsFunc(c.Prefix, unicode.IsSpace) || utf8.RuneCountInString(c.Prefix) > 8) {
 		return fmt.Errorf("%w: prefix: %q must be 1-8 characters without spaces", ErrInvalidConfig, c.Prefix)
 	}
 	if c.Timeout < 0 {
