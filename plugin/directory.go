@@ -34,7 +34,8 @@ type Directory struct {
 
 	mu      sync.RWMutex
 	plugins map[string]*Entry
-	byWord  map[string]string // command or alias -> plugin name
+	updated map[string]time.Time // when each plugin was last added
+	byWord  map[string]string    // command or alias -> plugin name
 	sub     *eventbus.Subscription
 	stop    chan struct{}
 	done    chan struct{}
@@ -46,6 +47,7 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		bus:     bus,
 		log:     bus.Logger().With("component", "plugin-directory"),
 		plugins: map[string]*Entry{},
+		updated: map[string]time.Time{},
 		byWord:  map[string]string{},
 	}
 }
@@ -145,6 +147,7 @@ func (d *Directory) add(info Info, instance string, local bool) {
 	}
 	e.Info = info
 	e.Local = e.Local || local
+	d.updated[info.Name] = time.Now()
 	if instance != "" && !slices.Contains(e.Instances, instance) {
 		e.Instances = append(e.Instances, instance)
 	}
@@ -186,6 +189,7 @@ func (d *Directory) remove(name, instance string) {
 	}
 	d.unindex(e.Info)
 	delete(d.plugins, name)
+	delete(d.updated, name)
 }
 
 // Lookup finds the plugin answering word (a command name or alias, any case).
@@ -233,6 +237,7 @@ func (d *Directory) Get(name string) (Entry, bool) {
 // collects answers until wait passes or ctx ends. Plugins that no longer
 // answer are forgotten, unless they are local.
 func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
+	began := time.Now()
 	nc := d.bus.Conn()
 	inbox := nc.NewRespInbox()
 	ch := make(chan *nats.Msg, 256)
@@ -272,16 +277,20 @@ collect:
 		for _, id := range seen[name] {
 			d.add(info, id, false)
 		}
+		d.mu.Lock()
+		d.updated[name] = began // found by this sweep, not announced during it
+		d.mu.Unlock()
 	}
 	d.mu.Lock()
 	for name, e := range d.plugins {
-		if e.Local {
-			continue
+		if e.Local || d.updated[name].After(began) {
+			continue // ours, or announced while the sweep ran
 		}
 		ids, ok := seen[name]
 		if !ok {
 			d.unindex(e.Info)
 			delete(d.plugins, name)
+			delete(d.updated, name)
 			continue
 		}
 		e.Instances = slices.DeleteFunc(e.Instances, func(id string) bool { return !slices.Contains(ids, id) })

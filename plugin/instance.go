@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"hash/fnv"
+	"log/slog"
 	"regexp"
-	"strings"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"

@@ -44,6 +44,9 @@ type Status struct {
 	Info     Info   `json:"info"`
 	State    string `json:"state"`
 	External bool   `json:"external"`
+	// Managed is true when this manager can stop, reload and enable the
+	// plugin: it runs in-process or as a process the manager supervises.
+	Managed bool `json:"managed"`
 	// Instances counts running copies (for external plugins, as discovered).
 	Instances int    `json:"instances"`
 	Requests  int    `json:"requests"`
@@ -58,6 +61,23 @@ type slot struct {
 	disabled bool
 	lastErr  string
 	in       *instance
+	// host is set while a Supervised plugin runs (it has no instance: its
+	// process serves the commands).
+	host *Host
+}
+
+// Supervised is implemented by plugins whose commands are served elsewhere,
+// such as a Process running the plugin as a child process. The Manager
+// starts, stops and reloads them but exposes no micro service for them: the
+// process they supervise does, and announces itself.
+type Supervised interface {
+	Plugin
+	Supervised() bool
+}
+
+func isSupervised(p Plugin) bool {
+	s, ok := p.(Supervised)
+	return ok && s.Supervised()
 }
 
 // Manager runs in-process plugins, each as a NATS micro service, and keeps a
@@ -153,7 +173,7 @@ func (m *Manager) StartPlugin(ctx context.Context, name string) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
-	if s.in != nil {
+	if s.in != nil || s.host != nil {
 		m.mu.Unlock()
 		return nil
 	}
@@ -167,6 +187,20 @@ func (m *Manager) StartPlugin(ctx context.Context, name string) error {
 			return fmt.Errorf("%w: %s: config: %w", ErrStartFailed, name, err)
 		}
 		config = c
+	}
+	if isSupervised(s.p) {
+		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
+		if err := safeCall(func() error { return s.p.Start(ctx, host) }); err != nil {
+			_ = host.shutdown(ctx)
+			err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
+			m.setFailed(ctx, s, err)
+			return err
+		}
+		m.mu.Lock()
+		s.host, s.state, s.lastErr = host, StateStarted, ""
+		m.mu.Unlock()
+		m.log.Info("supervised plugin started", "plugin", name)
+		return nil
 	}
 	in, err := startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
 	if err != nil {
@@ -202,9 +236,18 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
-	in := s.in
-	s.in = nil
+	in, host := s.in, s.host
+	s.in, s.host = nil, nil
 	m.mu.Unlock()
+	if host != nil {
+		ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
+		defer cancel()
+		err := errors.Join(safeCall(func() error { return s.p.Stop(ctx) }), host.shutdown(ctx))
+		m.mu.Lock()
+		s.state = StateStopped
+		m.mu.Unlock()
+		return err
+	}
 	if in == nil {
 		return nil
 	}
@@ -246,6 +289,15 @@ func (m *Manager) Reload(ctx context.Context, name string) error {
 	return nil
 }
 
+// Supervising reports whether name is a Supervised plugin this manager
+// runs (for example a plugin process in distributed mode).
+func (m *Manager) Supervising(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.slots[name]
+	return ok && isSupervised(s.p)
+}
+
 // SetEnabled enables (and starts) or disables (and stops) a plugin. With a
 // database the choice is remembered across restarts.
 func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) error {
@@ -272,13 +324,19 @@ func (m *Manager) Status() []Status {
 	out := make([]Status, 0, len(m.slots))
 	for _, name := range m.order {
 		s := m.slots[name]
-		st := Status{Info: s.info, State: s.state, LastError: s.lastErr}
+		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true}
 		if s.disabled && s.in == nil {
 			st.State = StateStopped
 		}
 		if s.in != nil {
 			st.Instances = 1
 			st.Requests, st.Errors, _ = s.in.stats()
+		}
+		if s.host != nil {
+			st.External = true
+			if e, ok := m.dir.Get(name); ok {
+				st.Instances = len(e.Instances)
+			}
 		}
 		out = append(out, st)
 	}

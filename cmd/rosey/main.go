@@ -20,12 +20,14 @@ import (
 	"syscall"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/builtin"
 )
 
 const usage = `usage:
-  rosey console [-data DIR] [-nats-listen ADDR] [-user NAME] [-rank N] [-log-level LEVEL]
-  rosey run -config FILE [-components LIST] [-log-level LEVEL]
+  rosey console [-data DIR] [-nats-listen ADDR] [-user NAME] [-rank N] [-plugin-mode MODE] [-log-level LEVEL]
+  rosey run -config FILE [-components LIST] [-plugin-mode in-process|distributed] [-log-level LEVEL]
+  rosey plugin NAME [-nats URL] [-config JSON|@FILE] [-log-level LEVEL]   run one built-in plugin as its own process
   rosey version
 `
 
@@ -50,7 +52,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "console":
 		return console(ctx, args[1:], stdin, stdout, stderr)
 	case "run":
-		return runConfig(ctx, args[1:], stderr)
+		return runConfig(ctx, args[1:], stdin, stdout, stderr)
+	case "plugin":
+		return servePlugin(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -76,6 +80,7 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	rank := fs.Float64("rank", 3, "your CyTube rank (3 = channel admin, so admin commands work)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	configFile := fs.String("config", "", "optional config file (plugin settings, router options)")
+	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,20 +95,23 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	cfg.Logger = log
-	cfg.Plugins = builtin.All()
-	if cfg.Database.Dir == "" && cfg.Database.URL == "" {
-		cfg.Database.Dir = *data
-	}
 	if *listen == "none" {
 		cfg.NATS.Embedded.NoListen = true
 	} else {
 		cfg.NATS.Embedded.Listen = *listen
 	}
+	var bot *rosey.Bot // the plugin processes' environment reads its NATS URL at launch
+	if cfg.Plugins, err = plugins(*mode, &bot, cfg, *level); err != nil {
+		return err
+	}
+	if cfg.Database.Dir == "" && cfg.Database.URL == "" {
+		cfg.Database.Dir = *data
+	}
 	cfg.CyTube.Channel = "" // the console replaces CyTube
 	cfg.Console.Enabled = true
 	cfg.Console.User, cfg.Console.Rank = *user, rank
 	cfg.Console.In, cfg.Console.Out = stdin, stdout
-	bot := rosey.New(cfg)
+	bot = rosey.New(cfg)
 	if err := bot.Start(ctx); err != nil {
 		return err
 	}
@@ -115,12 +123,13 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return bot.Wait(ctx)
 }
 
-func runConfig(ctx context.Context, args []string, stderr io.Writer) error {
+func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configFile := fs.String("config", "", "config file (JSON); required")
 	components := fs.String("components", "", "comma-separated subset to run in this process: database, plugins, router, connector (default all)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,6 +148,72 @@ func runConfig(ctx context.Context, args []string, stderr io.Writer) error {
 	if *components != "" {
 		cfg.Components = strings.Split(*components, ",")
 	}
-	cfg.Plugins = builtin.All()
-	return rosey.New(cfg).Run(ctx)
+	if cfg.Console.Enabled {
+		cfg.Console.In, cfg.Console.Out = stdin, stdout
+	}
+	var bot *rosey.Bot
+	if cfg.Plugins, err = plugins(*mode, &bot, cfg, *level); err != nil {
+		return err
+	}
+	bot = rosey.New(cfg)
+	return bot.Run(ctx)
+}
+
+// plugins returns the built-in plugins, in-process or as supervised child
+// processes of this binary (`rosey plugin NAME`) that connect back to bot's
+// NATS server.
+func plugins(mode string, bot **rosey.Bot, cfg rosey.Config, level string) ([]plugin.Plugin, error) {
+	switch mode {
+	case "in-process", "":
+		return builtin.All(), nil
+	case "distributed":
+	default:
+		return nil, fmt.Errorf("-plugin-mode: %q is not in-process or distributed", mode)
+	}
+	if len(cfg.NATS.URLs) == 0 && cfg.NATS.Embedded.NoListen {
+		return nil, errors.New("-plugin-mode distributed: plugin processes need a NATS listener (not -nats-listen none)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("-plugin-mode distributed: %w", err)
+	}
+	env := func() []string {
+		nc := cfg.NATS
+		url := strings.Join(nc.URLs, ",")
+		if url == "" {
+			url = (*bot).NATSURL()
+		}
+		vars := []string{plugin.EnvNATSURL + "=" + url, plugin.EnvLogLevel + "=" + level}
+		for k, v := range map[string]string{
+			plugin.EnvNATSUser: nc.User, plugin.EnvNATSPassword: nc.Password, plugin.EnvNATSToken: nc.Token,
+			plugin.EnvNATSCreds: nc.CredentialsFile, plugin.EnvNATSNKey: nc.NKeyFile, plugin.EnvNATSPrefix: nc.Prefix,
+		} {
+			if v != "" {
+				vars = append(vars, k+"="+v)
+			}
+		}
+		return vars
+	}
+	var out []plugin.Plugin
+	for _, p := range builtin.All() {
+		info := p.Info()
+		out = append(out, plugin.NewProcess(plugin.ProcessConfig{Info: info, Path: self, Args: []string{"plugin", info.Name}, EnvFunc: env}))
+	}
+	return out, nil
+}
+
+// servePlugin runs one built-in plugin as its own process.
+func servePlugin(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("plugin: a plugin name is needed: %s", strings.Join(builtin.Names(), ", "))
+	}
+	p, ok := builtin.ByName(args[0])
+	if !ok {
+		return fmt.Errorf("plugin: no built-in plugin %q (have %s)", args[0], strings.Join(builtin.Names(), ", "))
+	}
+	cfg, err := plugin.ServeConfigFromArgs(args[0], args[1:], os.Getenv)
+	if err != nil {
+		return err
+	}
+	return plugin.ServeContext(ctx, p, cfg)
 }

@@ -206,13 +206,13 @@ func (s *server) plugins(ctx context.Context, req *plugin.Request) (string, erro
 	parts := make([]string, 0, len(list))
 	for _, st := range list {
 		where := "in-process"
-		if st.External {
+		switch {
+		case st.External && st.Managed:
+			where = fmt.Sprintf("process ×%d", st.Instances)
+		case st.External:
 			where = fmt.Sprintf("external ×%d", st.Instances)
 		}
-		part := fmt.Sprintf("%s %s %s %s", stateIcon(st.State), st.Info.Name, st.Info.Version, where)
-		if !st.External {
-			part += fmt.Sprintf(" %d req %d err", st.Requests, st.Errors)
-		}
+		part := fmt.Sprintf("%s %s %s %s %d req %d err", stateIcon(st.State), st.Info.Name, st.Info.Version, where, st.Requests, st.Errors)
 		parts = append(parts, part)
 	}
 	head := fmt.Sprintf("🔌 %d plugins: ", len(list))
@@ -314,7 +314,7 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 		// stopping us, while we wait for the manager: a deadlock.
 		return "", plugin.UserError("❌ I can't %s admin from admin itself (it would cut off !admin); restart the bot instead.", verb)
 	}
-	if st.External {
+	if st.External && !st.Managed {
 		return "", plugin.UserError("❌ %s runs in another process; %s it there.", name, verb)
 	}
 	switch verb {

@@ -1,0 +1,8 @@
+package plugin
+
+import "syscall"
+
+// sysProcAttr makes the kernel send the child SIGTERM when its parent dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+}
