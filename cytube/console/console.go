@@ -156,13 +156,14 @@ func (c *Connector) read() {
 	defer close(c.done)
 	sc := bufio.NewScanner(c.cfg.In)
 	sc.Buffer(make([]byte, 64*1024), 64*1024)
+scan:
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
 			continue
 		}
 		if line == "/quit" || line == "/exit" {
-			return
+			break scan // still wait for the answers, as at end of input
 		}
 		subject := protocol.Chat
 		if rest, ok := strings.CutPrefix(line, "/pm "); ok {
