@@ -143,12 +143,12 @@ func LoadConfig(path string) (Config, error) {
 // Environment variables read by ApplyEnv. Secrets belong here rather than
 // in a config file.
 const (
-	EnvNATSURL         = "ROSEY_NATS_URL" // comma-separated
-	EnvNATSUser        = "ROSEY_NATS_USER"
-	EnvNATSPassword    = "ROSEY_NATS_PASSWORD"
-	EnvNATSToken       = "ROSEY_NATS_TOKEN"
-	EnvNATSCreds       = "ROSEY_NATS_CREDS"
-	EnvDatabaseURL     = "ROSEY_DATABASE_URL"
+	EnvNATSURL      = "ROSEY_NATS_URL" // comma-separated
+	EnvNATSUser     = "ROSEY_NATS_USER"
+	EnvNATSPassword = "ROSEY_NATS_PASSWORD"
+	EnvNATSToken    = "ROSEY_NATS_TOKEN"
+	EnvNATSCreds    = "ROSEY_NATS_CREDS"
+	EnvDatabaseURL  = "ROSEY_DATABASE_URL"
 )
 
 // ApplyEnv fills fields from environment variables that are set; getenv is
@@ -214,9 +214,6 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: plugins[%d]: %q registered twice", ErrConfig, i, info.Name)
 		}
 		seen[info.Name] = true
-	}
-	if c.Console.Enabled && (c.Console.In == nil || c.Console.Out == nil) && c.CyTube.Channel == "" && c.runs(ComponentConnector) {
-		return fmt.Errorf("%w: console: In and Out must be set to use the console", ErrConfig)
 	}
 	return nil
 }
