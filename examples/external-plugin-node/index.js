@@ -151,6 +151,13 @@ async function main() {
   }
 
   const nc = await connect(opts);
+  // Report what the server refuses (permissions) and connection changes.
+  (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "error") log("error", "nats error", { err: s.data, ...(s.permissionContext ?? {}) });
+      else if (s.type === "disconnect" || s.type === "reconnect") log("warn", `nats ${s.type}`, { server: s.data });
+    }
+  })().catch(() => {});
   const commands = handlers(nc, cfg);
   const inflight = new Set();
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -144,6 +145,47 @@ func TestNodePluginAnswersInChatAndHelp(t *testing.T) {
 	})
 }
 
+// TestNodePluginUnderLeastPrivilege runs the plugin as the fortune user of
+// docs/examples/least-privilege.conf: it works, and nothing it does on its
+// own is refused by the server.
+func TestNodePluginUnderLeastPrivilege(t *testing.T) {
+	is := is.New(t)
+	node := needNode(t)
+	t.Setenv("ROSEY_BOT_PASSWORD", "bot-secret")
+	t.Setenv("ROSEY_GREETER_PASSWORD", "greeter-secret")
+	t.Setenv("ROSEY_FORTUNE_PASSWORD", "fortune-secret")
+	h := roseytest.New(t,
+		roseytest.WithPlugins(help.New(help.Config{})),
+		roseytest.WithConfig(func(c *rosey.Config) {
+			c.NATS.User, c.NATS.Password = "rosey", "bot-secret"
+			c.NATS.Embedded.NoListen = false
+			c.NATS.Embedded.Listen = "127.0.0.1:0"
+			c.NATS.Embedded.ConfigFile = filepath.Join("..", "..", "docs", "examples", "least-privilege.conf")
+		}))
+	p := start(t, node, "index.js",
+		"ROSEY_NATS_URL="+h.Bot().NATSURL(), "ROSEY_NATS_USER=fortune", "ROSEY_NATS_PASSWORD=fortune-secret",
+		`ROSEY_PLUGIN_CONFIG={"fortunes": ["Least is best."]}`)
+	dir := h.Bot().Plugins().Directory()
+	waitFor(t, "fortune registered", func() bool { return instances(dir, "fortune") == 1 })
+	waitFor(t, "fortune discovered", func() bool {
+		return dir.Refresh(context.Background(), time.Second) == nil && instances(dir, "fortune") == 1
+	})
+
+	h.Say("alice", "!fortune")
+	h.Expect("🥠 Least is best. (cookie #1)")
+	h.Say("alice", "!shout ok")
+	h.Expect("📣 OK!")
+	h.Say("alice", "!help")
+	h.Expect("fortune: !fortune !shout")
+
+	is.NoErr(p.cmd.Process.Signal(syscall.SIGTERM))
+	is.NoErr(p.wait(t))
+	for _, line := range p.out {
+		is.True(!strings.Contains(line, "level=ERROR")) // nothing refused
+	}
+	waitFor(t, "fortune forgotten", func() bool { return instances(dir, "fortune") == 0 })
+}
+
 // needNode returns the path of node, with this directory's npm packages
 // installed, or skips the test when that cannot be had.
 func needNode(t *testing.T) string {
@@ -173,6 +215,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // how it exited, once done is closed
+	out  []string      // its output lines, once done is closed
 }
 
 // start runs name with args and extra environment; its output goes to the
@@ -194,6 +237,7 @@ func start(t *testing.T, name, arg string, env ...string) *proc {
 		s := bufio.NewScanner(out)
 		for s.Scan() {
 			t.Log("node:", s.Text())
+			p.out = append(p.out, s.Text())
 		}
 		_, _ = io.Copy(io.Discard, out)
 		p.err = cmd.Wait() // after the last read of the pipe
