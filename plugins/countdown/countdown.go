@@ -140,15 +140,53 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 	alerts = slices.Compact(alerts)
 
 	items, err := load(ctx, h.DB(), cfg.Collection)
-	if err != nil {
+	pending := errors.Is(err, database.ErrUnavailable)
+	if err != nil && !pending {
 		return err
+	}
+	if pending {
+		// The database service may start after us (it can run in another
+		// process): begin empty and load once it answers.
+		h.Logger().Warn("database not reachable yet; loading countdowns when it is", "err", err)
+		items = map[string]*Countdown{}
 	}
 	p.mu.Lock()
 	p.cfg, p.host, p.alerts, p.items = cfg, h, alerts, items
 	p.mu.Unlock()
 	h.Handle(command.Name, p.handle)
+	if pending {
+		h.Go(p.loadLater)
+	}
 	h.Go(p.loop)
 	return nil
+}
+
+// loadLater retries loading until the database answers, then adds what it
+// stored to anything created in the meantime.
+func (p *Plugin) loadLater(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		p.mu.Lock()
+		db, collection := p.host.DB(), p.cfg.Collection
+		p.mu.Unlock()
+		items, err := load(ctx, db, collection)
+		if err != nil {
+			continue
+		}
+		p.mu.Lock()
+		for k, c := range items {
+			if _, ok := p.items[k]; !ok {
+				p.items[k] = c
+			}
+		}
+		p.mu.Unlock()
+		p.host.Logger().Info("countdowns loaded", "count", len(items))
+		return
+	}
 }
 
 // Stop has nothing to release: the Host ends the scheduler.
