@@ -1,0 +1,108 @@
+package plugin_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/plugin"
+)
+
+const wait = 10 * time.Second
+
+func startServer(t testing.TB) *embedded.Server {
+	t.Helper()
+	srv, err := embedded.Start(context.Background(), embedded.Config{NoListen: true})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return srv
+}
+
+func connect(t testing.TB, srv *embedded.Server, name string) *eventbus.Bus {
+	t.Helper()
+	bus, err := eventbus.Connect(context.Background(), srv.BusConfig(name))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
+	return bus
+}
+
+func receive[T any](t testing.TB, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("nothing received within %s", wait)
+		var zero T
+		return zero
+	}
+}
+
+// startManager starts a manager with ps on bus, stopped when the test ends.
+func startManager(t testing.TB, bus *eventbus.Bus, cfg plugin.ManagerConfig, ps ...plugin.Plugin) *plugin.Manager {
+	t.Helper()
+	cfg.Bus = bus
+	m, err := plugin.NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := m.Register(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Stop(context.Background()) })
+	return m
+}
+
+// lifecycle collects platform.plugin.<name>.<state> subjects.
+func lifecycle(t testing.TB, bus *eventbus.Bus) <-chan string {
+	t.Helper()
+	ch := make(chan string, 64)
+	if _, err := bus.Subscribe("platform.plugin.*.*", func(_ context.Context, ev *eventbus.Event) { ch <- ev.Subject }); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// states returns each plugin's state by name.
+func states(m *plugin.Manager) map[string]string {
+	out := map[string]string{}
+	for _, s := range m.Status() {
+		out[s.Info.Name] = s.State
+	}
+	return out
+}
+
+// serve runs p with ServeContext on its own connection to srv until the
+// returned stop is called; stop returns ServeContext's error.
+func serve(t testing.TB, srv *embedded.Server, p plugin.Plugin) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: srv.BusConfig("")}) }()
+	var err error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			err = receive(t, done)
+		}
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
