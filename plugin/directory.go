@@ -35,6 +35,7 @@ type Directory struct {
 	mu      sync.RWMutex
 	plugins map[string]*Entry
 	updated map[string]time.Time // when each plugin was last added
+	missed  map[string]int       // sweeps in a row a plugin did not answer
 	byWord  map[string]string    // command or alias -> plugin name
 	sub     *eventbus.Subscription
 	stop    chan struct{}
@@ -48,6 +49,7 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		log:     bus.Logger().With("component", "plugin-directory"),
 		plugins: map[string]*Entry{},
 		updated: map[string]time.Time{},
+		missed:  map[string]int{},
 		byWord:  map[string]string{},
 	}
 }
@@ -190,6 +192,7 @@ func (d *Directory) remove(name, instance string) {
 	d.unindex(e.Info)
 	delete(d.plugins, name)
 	delete(d.updated, name)
+	delete(d.missed, name)
 }
 
 // Lookup finds the plugin answering word (a command name or alias, any case).
@@ -288,11 +291,18 @@ collect:
 		}
 		ids, ok := seen[name]
 		if !ok {
+			// A loaded plugin may answer a sweep late: forget it only after
+			// it missed two in a row.
+			if d.missed[name]++; d.missed[name] < 2 {
+				continue
+			}
 			d.unindex(e.Info)
 			delete(d.plugins, name)
 			delete(d.updated, name)
+			delete(d.missed, name)
 			continue
 		}
+		delete(d.missed, name)
 		e.Instances = slices.DeleteFunc(e.Instances, func(id string) bool { return !slices.Contains(ids, id) })
 	}
 	d.mu.Unlock()

@@ -221,6 +221,9 @@ func ExampleDirectory() {
 
 	stop()
 	<-served
+	// A plugin that stopped without a word is forgotten once it has missed
+	// two sweeps (one late answer is forgiven).
+	_ = dir.Refresh(ctx, 200*time.Millisecond)
 	_ = dir.Refresh(ctx, 200*time.Millisecond)
 	_, _, ok = dir.Lookup("hi")
 	fmt.Println("after stop:", ok)

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -76,6 +78,11 @@ type instance struct {
 	svc  micro.Service
 	jobs []chan job
 	wg   sync.WaitGroup
+	// gate guards jobs: micro's Stop drains the endpoint in the background,
+	// so a command may still arrive after it returns.
+	gate     sync.RWMutex
+	closed   bool
+	lastRecv atomic.Int64 // unix nanoseconds of the last command received
 }
 
 // startInstance starts p and exposes it as a micro service whose command
@@ -136,10 +143,18 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 // worker pool, so a slow command does not hold up the next.
 func (in *instance) receive(r micro.Request) {
 	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
+	in.lastRecv.Store(time.Now().UnixNano())
 	j := job{r: r, ev: ev}
 	j.err = ev.Decode(&j.req)
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(strings.ToLower(j.req.User)))
+	in.gate.RLock()
+	defer in.gate.RUnlock()
+	if in.closed {
+		body, _ := json.Marshal(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
+		_ = r.Respond(body)
+		return
+	}
 	in.jobs[h.Sum32()%workers] <- j
 }
 
@@ -201,10 +216,22 @@ func (in *instance) stop(ctx context.Context) error {
 	if err := in.svc.Stop(); err != nil {
 		errs = append(errs, err)
 	}
-	// The service's subscription is gone, so nothing sends on jobs any more.
+	// micro drains the endpoint in the background: once the server has the
+	// unsubscribe (a flush) nothing new comes, but commands already
+	// delivered still reach receive. Serve them: wait until receive has
+	// been quiet for a moment before closing the workers.
+	if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
+		errs = append(errs, err)
+	}
+	for quiet := 50 * time.Millisecond; time.Since(time.Unix(0, in.lastRecv.Load())) < quiet && ctx.Err() == nil; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	in.gate.Lock()
+	in.closed = true
 	for _, jobs := range in.jobs {
 		close(jobs)
 	}
+	in.gate.Unlock()
 	done := make(chan struct{})
 	go func() { in.wg.Wait(); close(done) }()
 	select {

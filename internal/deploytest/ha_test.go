@@ -3,7 +3,6 @@ package deploytest_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,17 +76,9 @@ func TestHACopiesShareCommandsAndStoppingOneLosesNothing(t *testing.T) {
 // TestHAStoppingACopyUnderLoadLosesNothing stops one of two copies while
 // commands stream in: every command sent is answered exactly once, by the
 // copy that stops (it finishes what it has taken) or by the other.
-//
-// It is skipped until plugin/instance.go waits for its endpoint's drain
-// before closing its worker channels: micro's Service.Stop drains the
-// endpoint subscription asynchronously, so a command already delivered to
-// the stopping copy reaches instance.receive after stop closed the channels
-// ("panic: send on closed channel", the whole process dies). Set
-// ROSEY_TEST_STOP_UNDER_LOAD=1 to run it.
+// (micro's Service.Stop drains the endpoint in the background, so commands
+// already delivered reach the stopping copy after Stop returns.)
 func TestHAStoppingACopyUnderLoadLosesNothing(t *testing.T) {
-	if os.Getenv("ROSEY_TEST_STOP_UNDER_LOAD") == "" {
-		t.Skip("known bug: plugin instance panics when stopped under load (set ROSEY_TEST_STOP_UNDER_LOAD=1 to run)")
-	}
 	is := is.New(t)
 	h := startListeningBot(t)
 	bc := eventbus.Config{URLs: []string{h.Bot().NATSURL()}}
