@@ -250,7 +250,9 @@ func ExampleNewControl() {
 	admin, _ := eventbus.Connect(ctx, srv.BusConfig("admin-tool"))
 	defer admin.Close(ctx)
 	ctl := plugin.NewControl(admin)
-	_ = ctl.Disable(ctx, "calc")
+	if err := ctl.Disable(ctx, "calc"); err != nil {
+		fmt.Println(err)
+	}
 	list, err := ctl.List(ctx)
 	if err != nil {
 		fmt.Println(err)

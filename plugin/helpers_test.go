@@ -106,3 +106,17 @@ func serve(t testing.TB, srv *embedded.Server, p plugin.Plugin) (stop func() err
 	t.Cleanup(func() { _ = stop() })
 	return stop
 }
+
+// eventually waits until cond holds, failing after wait. It is for state
+// that another goroutine updates (a subscription handler), never for
+// timing.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, wait)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
