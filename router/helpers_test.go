@@ -1,0 +1,219 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/router"
+)
+
+const wait = 10 * time.Second
+
+// reply is one message the router sent.
+type reply struct {
+	PM      bool
+	To      string
+	Message string
+	Channel string
+}
+
+func (r reply) String() string {
+	if r.PM {
+		return fmt.Sprintf("PM to %s: %q", r.To, r.Message)
+	}
+	return fmt.Sprintf("chat: %q", r.Message)
+}
+
+// rig is a bus with a router on it and a recorder of what it sends.
+type rig struct {
+	t       testing.TB
+	srv     *embedded.Server
+	bus     *eventbus.Bus
+	router  *router.Router
+	replies chan reply
+	prefix  string
+	barrier int
+}
+
+func startServer(t testing.TB) *embedded.Server {
+	t.Helper()
+	srv, err := embedded.Start(context.Background(), embedded.Config{NoListen: true})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return srv
+}
+
+func connect(t testing.TB, srv *embedded.Server, name string) *eventbus.Bus {
+	t.Helper()
+	bus, err := eventbus.Connect(context.Background(), srv.BusConfig(name))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
+	return bus
+}
+
+// newRig starts a server, a manager running ps (plus the barrier plugin)
+// and a router on its directory. edit changes the router's config.
+func newRig(t testing.TB, cfg router.Config, ps ...plugin.Plugin) *rig {
+	t.Helper()
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(ps, barrierPlugin{}) {
+		if err := m.Register(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Stop(context.Background()) })
+	return startRig(t, srv, bus, m.Directory(), cfg)
+}
+
+// startRig starts a router on bus with dir (nil: its own) and records replies.
+func startRig(t testing.TB, srv *embedded.Server, bus *eventbus.Bus, dir *plugin.Directory, cfg router.Config) *rig {
+	t.Helper()
+	r := &rig{t: t, srv: srv, bus: bus, replies: make(chan reply, 1024), prefix: cfg.Prefix}
+	if r.prefix == "" {
+		r.prefix = router.DefaultPrefix
+	}
+	if cfg.HintEvery == 0 {
+		cfg.HintEvery = time.Hour
+	}
+	rt, err := router.New(bus, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Stop(context.Background()) })
+	r.router = rt
+	// One subscription for both subjects keeps their order.
+	if _, err := bus.Subscribe("cytube.send.*", func(_ context.Context, ev *eventbus.Event) {
+		var rep reply
+		if ev.Subject == protocol.SendPM {
+			var pm protocol.SendPMRequest
+			if err := ev.Decode(&pm); err != nil {
+				t.Errorf("malformed PM: %v", err)
+				return
+			}
+			rep = reply{PM: true, To: pm.To, Message: pm.Message, Channel: pm.Channel}
+		} else {
+			var c protocol.SendChatRequest
+			if err := ev.Decode(&c); err != nil {
+				t.Errorf("malformed chat: %v", err)
+				return
+			}
+			rep = reply{Message: c.Message, Channel: c.Channel}
+		}
+		r.replies <- rep
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) send(subject, user, line string) {
+	r.t.Helper()
+	msg := protocol.ChatMessage{User: user, Message: line, Channel: "room", Rank: protocol.RankUser}
+	if err := r.bus.Publish(context.Background(), subject, msg); err != nil {
+		r.t.Fatalf("publish: %v", err)
+	}
+}
+
+func (r *rig) say(user, line string) { r.t.Helper(); r.send(protocol.Chat, user, line) }
+func (r *rig) pm(user, line string)  { r.t.Helper(); r.send(protocol.PM, user, line) }
+
+func (r *rig) next() reply {
+	r.t.Helper()
+	select {
+	case rep := <-r.replies:
+		return rep
+	case <-time.After(wait):
+		r.t.Fatalf("no reply within %s", wait)
+		return reply{}
+	}
+}
+
+func (r *rig) expect(want string) reply {
+	r.t.Helper()
+	rep := r.next()
+	if rep.PM || !strings.Contains(rep.Message, want) {
+		r.t.Fatalf("want a chat reply containing %q, got %v", want, rep)
+	}
+	return rep
+}
+
+// drain sends a barrier command and returns everything answered before
+// the barrier's own answer: the router answers in arrival order, so that
+// is all that was owed to the lines said before it.
+func (r *rig) drain() []reply {
+	r.t.Helper()
+	r.barrier++
+	token := fmt.Sprintf("barrier-%d", r.barrier)
+	r.say("barrier-user", r.prefix+"barrier "+token)
+	var got []reply
+	for {
+		rep := r.next()
+		if rep.Message == token {
+			return got
+		}
+		got = append(got, rep)
+	}
+}
+
+// expectNone fails if anything was answered to the lines said so far.
+func (r *rig) expectNone() {
+	r.t.Helper()
+	if got := r.drain(); len(got) > 0 {
+		r.t.Fatalf("want no reply, got %v", got)
+	}
+}
+
+// barrierPlugin echoes its text; drain uses it.
+type barrierPlugin struct{}
+
+func (barrierPlugin) Info() plugin.Info {
+	return plugin.Info{Name: "barrier", Version: "1.0.0", Commands: []plugin.Command{{Name: "barrier"}}}
+}
+
+func (barrierPlugin) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("barrier", func(_ context.Context, req *plugin.Request) (string, error) { return req.Text, nil })
+	return nil
+}
+
+func (barrierPlugin) Stop(context.Context) error { return nil }
+
+// echo answers !echo with who said what, where.
+type echo struct{}
+
+func (echo) Info() plugin.Info {
+	return plugin.Info{Name: "echo", Version: "1.0.0", Commands: []plugin.Command{{Name: "echo", Aliases: []string{"say"}}}}
+}
+
+func (echo) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("echo", func(_ context.Context, req *plugin.Request) (string, error) {
+		return fmt.Sprintf("%s said %q via %s (args %d)", req.User, req.Text, req.Source, len(req.Args)), nil
+	})
+	return nil
+}
+
+func (echo) Stop(context.Context) error { return nil }

@@ -1,0 +1,322 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/router"
+)
+
+// serve runs p as an external plugin on its own connection to the rig's
+// server until the test ends; the returned stop ends it early.
+func serve(t *testing.T, r *rig, p plugin.Plugin) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: r.srv.BusConfig("")}) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// untilRouted says line as fresh users until the answer is not the
+// unknown-command text, and returns that answer: a router learns of a
+// plugin in another process asynchronously.
+func untilRouted(t *testing.T, r *rig, line, unknown string) reply {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for i := 0; ; i++ {
+		r.say("user"+strings.Repeat("x", i%50), line)
+		rep := r.next()
+		if !strings.Contains(rep.Message, unknown) {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q still unknown after %s", line, wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStandaloneRouterDiscoversPluginInAnotherProcess(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	// Started before the router: found by the router's first sweep.
+	early := &rig{srv: srv}
+	serve(t, early, barrierPlugin{})
+	bus := connect(t, srv, "router-process")
+	r := startRig(t, srv, bus, nil, router.Config{UnknownCommand: "unknown {command}", HintEvery: time.Nanosecond})
+	rep := untilRouted(t, r, "!barrier first", "unknown barrier")
+	is.Equal(rep.Message, "first")
+
+	// Started after the router: learned from its announcement.
+	stop := serve(t, r, echo{})
+	rep = untilRouted(t, r, "!echo hello there", "unknown echo")
+	is.True(strings.Contains(rep.Message, `said "hello there" via chat (args 2)`))
+	r.say("alice", "!SAY again")
+	r.expect(`alice said "again" via chat`)
+	r.pm("bob", "!echo secret")
+	rep = r.next()
+	is.True(rep.PM)
+	is.Equal(rep.To, "bob")
+
+	// Once it stops (and says so), its commands are unknown again.
+	stop()
+	deadline := time.Now().Add(wait)
+	for {
+		r.say("carol", "!echo anyone?")
+		if rep := r.next(); strings.Contains(rep.Message, "unknown echo") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stopped plugin still routed")
+		}
+	}
+}
+
+func TestCustomPrefixes(t *testing.T) {
+	for _, prefix := range []string{"?", "rosey:"} {
+		t.Run(prefix, func(t *testing.T) {
+			r := newRig(t, router.Config{Prefix: prefix}, echo{})
+			r.say("alice", prefix+"echo hi")
+			r.expect(`alice said "hi" via chat`)
+			r.say("alice", "!echo hi") // the default prefix means nothing now
+			r.say("alice", "echo hi")
+			r.expectNone()
+			r.say("alice", prefix+"nope")
+			r.expect("Unknown command " + prefix + "nope. Try " + prefix + "help.")
+		})
+	}
+}
+
+func TestPrefixValidation(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "b")
+	for _, p := range []string{"a b", "toolongprefix", "\t"} {
+		_, err := router.New(bus, nil, router.Config{Prefix: p})
+		is.True(errors.Is(err, router.ErrInvalidConfig))
+		is.True(strings.Contains(err.Error(), "prefix"))
+	}
+	_, err := router.New(nil, nil, router.Config{})
+	is.True(errors.Is(err, router.ErrInvalidConfig))
+	_, err = router.New(bus, nil, router.Config{Timeout: -time.Second})
+	is.True(strings.Contains(err.Error(), "timeout"))
+	_, err = router.New(bus, nil, router.Config{Routes: map[string]string{"x": "bad.name"}})
+	is.True(strings.Contains(err.Error(), "routes"))
+}
+
+func TestCommandWordIsCaseInsensitive(t *testing.T) {
+	r := newRig(t, router.Config{}, echo{})
+	for _, line := range []string{"!ECHO one", "!Echo two", "!eChO three", "!SAY four"} {
+		r.say("alice", line)
+	}
+	r.expect(`"one"`)
+	r.expect(`"two"`)
+	r.expect(`"three"`)
+	r.expect(`"four"`)
+	// Text keeps its case and spacing; args are split.
+	r.say("alice", "!echo  Mixed   Case ")
+	r.expect(`alice said "Mixed   Case" via chat (args 2)`)
+}
+
+func TestUnknownCommandCustomText(t *testing.T) {
+	r := newRig(t, router.Config{UnknownCommand: "🤷 no {command} here, {command}!"}, echo{})
+	r.say("alice", "!Frobnicate now")
+	r.expect("🤷 no frobnicate here, frobnicate!")
+	r.say("alice", "!other") // once per user per HintEvery
+	r.expectNone()
+	r.say("bob", "!"+strings.Repeat("z", 100)) // clipped
+	rep := r.next()
+	if len([]rune(rep.Message)) > 100 || !strings.Contains(rep.Message, "…") {
+		t.Fatalf("long command word not clipped: %q", rep.Message)
+	}
+}
+
+// gate blocks its first command until released.
+type gate struct {
+	release chan struct{}
+	waiting chan struct{}
+	fast    chan struct{}
+}
+
+func (gate) Info() plugin.Info {
+	return plugin.Info{Name: "gate", Version: "1.0.0", Commands: []plugin.Command{{Name: "slow"}, {Name: "fast"}}}
+}
+
+func (g gate) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("slow", func(context.Context, *plugin.Request) (string, error) {
+		close(g.waiting)
+		<-g.release
+		return "slow done", nil
+	})
+	h.Handle("fast", func(context.Context, *plugin.Request) (string, error) {
+		defer close(g.fast)
+		return "fast done", nil
+	})
+	return nil
+}
+
+func (gate) Stop(context.Context) error { return nil }
+
+func TestAnswersLeaveInArrivalOrder(t *testing.T) {
+	g := gate{release: make(chan struct{}), waiting: make(chan struct{}), fast: make(chan struct{})}
+	r := newRig(t, router.Config{}, g)
+	var once sync.Once
+	release := func() { once.Do(func() { close(g.release) }) }
+	t.Cleanup(release)
+
+	r.say("alice", "!slow")
+	receiveWithin(t, g.waiting)
+	r.say("bob", "!fast")
+	r.say("carol", "!nope")  // answered by the router itself, also in order
+	receiveWithin(t, g.fast) // bob's answer is known; alice's is not
+	select {
+	case rep := <-r.replies:
+		t.Fatalf("%v sent before the slow answer", rep)
+	default:
+	}
+	release()
+	r.expect("slow done")
+	r.expect("fast done")
+	r.expect("Unknown command !nope")
+}
+
+func receiveWithin(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(wait):
+		t.Fatalf("not within %s", wait)
+	}
+}
+
+// hang never answers until released.
+type hang struct{ release chan struct{} }
+
+func (hang) Info() plugin.Info {
+	return plugin.Info{Name: "hang", Version: "1.0.0", Commands: []plugin.Command{{Name: "hang", Cooldown: time.Hour}}}
+}
+
+func (h hang) Start(_ context.Context, host *plugin.Host) error {
+	host.Handle("hang", func(context.Context, *plugin.Request) (string, error) {
+		<-h.release
+		return "too late", nil
+	})
+	return nil
+}
+
+func (hang) Stop(context.Context) error { return nil }
+
+func TestPluginThatDoesNotAnswerInTime(t *testing.T) {
+	h := hang{release: make(chan struct{})}
+	r := newRig(t, router.Config{Timeout: 100 * time.Millisecond}, h, echo{})
+	t.Cleanup(func() { close(h.release) }) // runs before the manager stops
+	r.say("alice", "!hang")
+	r.say("bob", "!echo still fine")
+	r.expect("⏱️ hang did not answer in time. Try again later.")
+	r.expect(`bob said "still fine"`)
+	// A timed-out command gives its cooldown back.
+	r.say("alice", "!hang")
+	r.expect("did not answer in time")
+	r.expectNone() // the late answers are dropped
+}
+
+func TestStoppedPluginIsUnknownOrNotRunning(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	is.NoErr(err)
+	is.NoErr(m.Register(echo{}))
+	is.NoErr(m.Register(barrierPlugin{}))
+	is.NoErr(m.Start(context.Background()))
+	t.Cleanup(func() { _ = m.Stop(context.Background()) })
+	dir := m.Directory()
+	// A plugin the directory knows but whose process died without a word.
+	dir.Add(plugin.Info{Name: "ghost", Version: "1.0.0", Commands: []plugin.Command{{Name: "boo"}}}, "gone-instance", false)
+	r := startRig(t, srv, bus, dir, router.Config{})
+
+	r.say("alice", "!echo hi")
+	r.expect("alice said")
+	is.NoErr(m.StopPlugin(context.Background(), "echo"))
+	r.say("alice", "!echo hi")
+	r.expect("Unknown command !echo")
+	r.say("bob", "!boo")
+	r.expect("⚠️ ghost is not running right now.")
+	r.expectNone()
+}
+
+func TestPMAnsweredByPM(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{UnknownCommand: "no {command}"}, echo{})
+	r.pm("Dave", "!echo quietly")
+	rep := r.next()
+	is.True(rep.PM)
+	is.Equal(rep.To, "Dave")
+	is.Equal(rep.Channel, "room")
+	is.True(strings.Contains(rep.Message, `Dave said "quietly" via pm`))
+	r.pm("Dave", "!nope") // the router's own answers follow the same rule
+	rep = r.next()
+	is.True(rep.PM)
+	is.Equal(rep.Message, "no nope")
+	r.say("Dave", "!echo loudly")
+	rep = r.next()
+	is.True(!rep.PM)
+	is.Equal(rep.Channel, "room")
+}
+
+func TestHostileLinesGetAtMostOneAnswer(t *testing.T) {
+	r := newRig(t, router.Config{}, echo{})
+	huge := strings.Repeat("a", 64<<10)
+	lines := []string{
+		"!echo " + huge,
+		"!" + huge,
+		huge,
+		"!",
+		"!!!",
+		"!!echo",
+		"! echo",
+		"!echo\x00\x01\x02\x1b[31m",
+		"!\x00",
+		"!echo \xff\xfe\xfd",
+		"!\xff\xfe",
+		"!echo\u202e reversed",
+		"!echo\r\n!echo second line",
+		"\t!echo tabbed",
+		"!ECHO" + strings.Repeat(" ", 1000),
+	}
+	for _, line := range lines {
+		for _, user := range []string{"mallory", ""} {
+			r.say(user, line)
+			if got := r.drain(); len(got) > 1 {
+				t.Fatalf("%q from %q got %d answers: %v", clip(line), user, len(got), got)
+			}
+		}
+	}
+	// Nothing crashed: the router still answers.
+	r.say("alice", "!echo alive")
+	r.expect(`alice said "alive"`)
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
