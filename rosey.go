@@ -56,7 +56,9 @@ func (b *Bot) Start(ctx context.Context) error {
 		if !b.cfg.runs(s.name) {
 			continue
 		}
+		t := time.Now()
 		stop, err := s.start(ctx)
+		b.log.Debug("component started", "component", s.name, "took", time.Since(t))
 		if err != nil {
 			_ = b.stopAll(ctx)
 			return fmt.Errorf("rosey: start %s: %w", s.name, err)

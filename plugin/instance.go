@@ -56,7 +56,8 @@ type Announcement struct {
 }
 
 // workers is how many commands one plugin instance handles at once. A
-// fixed pool (rather than a goroutine per command) keeps grown stacks warm.
+// fixed pool (rather than a goroutine per command) keeps grown stacks warm;
+// each worker starts on first use, so a quiet plugin costs nothing.
 // Each user's commands go to the same worker, so one user's commands run in
 // the order they were said ("!quote add …" then "!quote 1" works), while
 // different users' commands run side by side.
@@ -82,6 +83,7 @@ type instance struct {
 	// so a command may still arrive after it returns.
 	gate     sync.RWMutex
 	closed   bool
+	running  [workers]atomic.Bool // workers start on first use
 	lastRecv atomic.Int64 // unix nanoseconds of the last command received
 }
 
@@ -124,8 +126,6 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	}
 	for i := range in.jobs {
 		in.jobs[i] = make(chan job, 64)
-		in.wg.Add(1)
-		go in.work(in.jobs[i])
 	}
 	return in, nil
 }
@@ -155,7 +155,12 @@ func (in *instance) receive(r micro.Request) {
 		_ = r.Respond(body)
 		return
 	}
-	in.jobs[h.Sum32()%workers] <- j
+	shard := h.Sum32() % workers
+	if in.running[shard].CompareAndSwap(false, true) {
+		in.wg.Add(1)
+		go in.work(in.jobs[shard])
+	}
+	in.jobs[shard] <- j
 }
 
 func (in *instance) work(jobs <-chan job) {
@@ -220,8 +225,10 @@ func (in *instance) stop(ctx context.Context) error {
 	// unsubscribe (a flush) nothing new comes, but commands already
 	// delivered still reach receive. Serve them: wait until receive has
 	// been quiet for a moment before closing the workers.
-	if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
-		errs = append(errs, err)
+	if in.lastRecv.Load() != 0 { // never asked anything: nothing can be draining in
+		if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	for quiet := 50 * time.Millisecond; time.Since(time.Unix(0, in.lastRecv.Load())) < quiet && ctx.Err() == nil; {
 		time.Sleep(5 * time.Millisecond)

@@ -61,6 +61,7 @@ type slot struct {
 	disabled bool
 	lastErr  string
 	in       *instance
+	starting bool
 	// host is set while a Supervised plugin runs (it has no instance: its
 	// process serves the commands).
 	host *Host
@@ -151,15 +152,29 @@ func (m *Manager) Start(ctx context.Context) error {
 	names := slices.Clone(m.order)
 	m.mu.Unlock()
 	m.loadEnabledState(ctx)
-	for _, name := range names {
+	// Plugins start side by side (their Start often waits on the
+	// database), then are recorded in registration order, so which plugin
+	// keeps a contested command word does not depend on timing.
+	runs := make([]launched, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
 		m.mu.Lock()
 		disabled := m.slots[name].disabled
 		m.mu.Unlock()
 		if disabled {
+			runs[i] = launched{name: name, skip: true}
 			continue
 		}
-		if err := m.StartPlugin(ctx, name); err != nil {
-			m.log.Error("plugin failed to start", "plugin", name, "err", err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i] = m.launch(ctx, name)
+		}()
+	}
+	wg.Wait()
+	for _, l := range runs {
+		if err := m.record(ctx, l); err != nil {
+			m.log.Error("plugin failed to start", "plugin", l.name, "err", err)
 		}
 	}
 	return nil
@@ -167,24 +182,44 @@ func (m *Manager) Start(ctx context.Context) error {
 
 // StartPlugin starts one registered plugin.
 func (m *Manager) StartPlugin(ctx context.Context, name string) error {
+	return m.record(ctx, m.launch(ctx, name))
+}
+
+// launched is a plugin whose Start has run but which is not yet recorded
+// as started (nor announced).
+type launched struct {
+	name string
+	s    *slot
+	in   *instance
+	host *Host // for a Supervised plugin
+	skip bool  // already running, or being started
+	err  error
+	took time.Duration
+}
+
+// launch runs a plugin's Start. Several launches may run at once.
+func (m *Manager) launch(ctx context.Context, name string) launched {
 	m.mu.Lock()
 	s, ok := m.slots[name]
 	if !ok {
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+		return launched{name: name, err: fmt.Errorf("%w: %s", ErrUnknownPlugin, name)}
 	}
-	if s.in != nil || s.host != nil {
+	if s.in != nil || s.host != nil || s.starting {
 		m.mu.Unlock()
-		return nil
+		return launched{name: name, s: s, skip: true}
 	}
+	s.starting = true
 	m.mu.Unlock()
+	l := launched{name: name, s: s}
+	began := time.Now()
 
 	config := m.cfg.Configs[name]
 	if m.cfg.ConfigSource != nil {
 		c, err := m.cfg.ConfigSource(ctx, name)
 		if err != nil {
-			m.setFailed(ctx, s, err)
-			return fmt.Errorf("%w: %s: config: %w", ErrStartFailed, name, err)
+			l.err = fmt.Errorf("%w: %s: config: %w", ErrStartFailed, name, err)
+			return l
 		}
 		config = c
 	}
@@ -192,27 +227,45 @@ func (m *Manager) StartPlugin(ctx context.Context, name string) error {
 		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
 		if err := safeCall(func() error { return s.p.Start(ctx, host) }); err != nil {
 			_ = host.shutdown(ctx)
-			err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
-			m.setFailed(ctx, s, err)
-			return err
+			l.err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
+			return l
 		}
+		l.host, l.took = host, time.Since(began)
+		return l
+	}
+	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
+	l.took = time.Since(began)
+	return l
+}
+
+// record marks a launched plugin started (or failed), adds it to the
+// directory and announces it.
+func (m *Manager) record(ctx context.Context, l launched) error {
+	if l.s == nil || l.skip {
+		return l.err
+	}
+	s := l.s
+	m.mu.Lock()
+	s.starting = false
+	m.mu.Unlock()
+	if l.err != nil {
+		m.setFailed(ctx, s, l.err)
+		return l.err
+	}
+	if l.host != nil {
 		m.mu.Lock()
-		s.host, s.state, s.lastErr = host, StateStarted, ""
+		s.host, s.state, s.lastErr = l.host, StateStarted, ""
 		m.mu.Unlock()
-		m.log.Info("supervised plugin started", "plugin", name)
+		m.log.Info("supervised plugin started", "plugin", l.name)
 		return nil
 	}
-	in, err := startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
-	if err != nil {
-		m.setFailed(ctx, s, err)
-		return err
-	}
+	in := l.in
 	m.mu.Lock()
 	s.in, s.state, s.lastErr, s.info = in, StateStarted, "", in.info
 	m.mu.Unlock()
 	m.dir.Add(in.info, in.id(), true)
 	in.announce(ctx, StateStarted, "")
-	m.log.Info("plugin started", "plugin", name, "version", in.info.Version)
+	m.log.Info("plugin started", "plugin", l.name, "version", in.info.Version, "took", l.took)
 	return nil
 }
 
@@ -382,11 +435,18 @@ func (m *Manager) Stop(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	for i := len(names) - 1; i >= 0; i-- {
-		if err := m.StopPlugin(ctx, names[i]); err != nil {
-			errs = append(errs, err)
-		}
+	// Plugins stop side by side: each may wait for its commands in flight.
+	stopErrs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopErrs[i] = m.StopPlugin(ctx, name)
+		}()
 	}
+	wg.Wait()
+	errs = append(errs, stopErrs...)
 	m.dir.Stop()
 	return errors.Join(errs...)
 }

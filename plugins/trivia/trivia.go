@@ -198,13 +198,23 @@ func (p *Plugin) Stop(context.Context) error {
 	return nil
 }
 
+// parsedBuiltin parses the embedded bank once per process: it is constant
+// data, and parsing it on every start made starting the bot slower.
+var parsedBuiltin = sync.OnceValues(func() ([]Question, error) {
+	var bank []Question
+	err := json.Unmarshal(builtinQuestions, &bank)
+	return bank, err
+})
+
 // loadBank reads the built-in questions, the file and the code's, checking each.
 func loadBank(cfg Config) ([]Question, error) {
 	var bank []Question
 	if !cfg.OnlyCustom {
-		if err := json.Unmarshal(builtinQuestions, &bank); err != nil {
+		builtin, err := parsedBuiltin()
+		if err != nil {
 			return nil, fmt.Errorf("trivia: built-in questions: %w", err)
 		}
+		bank = slices.Clone(builtin)
 	}
 	if cfg.QuestionsFile != "" {
 		b, err := os.ReadFile(cfg.QuestionsFile)
