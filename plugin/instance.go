@@ -84,7 +84,7 @@ type instance struct {
 	gate     sync.RWMutex
 	closed   bool
 	running  [workers]atomic.Bool // workers start on first use
-	lastRecv atomic.Int64 // unix nanoseconds of the last command received
+	lastRecv atomic.Int64         // unix nanoseconds of the last command received
 }
 
 // startInstance starts p and exposes it as a micro service whose command

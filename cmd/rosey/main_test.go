@@ -254,4 +254,3 @@ func TestKilledBotLeavesNoPluginProcesses(t *testing.T) {
 	_ = p.cmd.Wait()
 	waitGone(t, children...)
 }
-
