@@ -156,7 +156,7 @@ func (s *Store) Get(ctx context.Context, req database.GetRequest) (json.RawMessa
 		return nil, err
 	}
 	var data []byte
-	err := s.r.DB.QueryRowContext(ctx, s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`), req.Collection, req.ID.String()).Scan(&data)
+	err := s.getStmt.QueryRowContext(ctx, req.Collection, req.ID.String()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
 	}

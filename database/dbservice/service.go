@@ -27,7 +27,10 @@ type Service struct {
 	bus   *eventbus.Bus
 	store *Store
 	svc   micro.Service
-	sem   chan struct{}
+	// jobs feeds a pool of at most MaxConcurrency workers, started as
+	// needed; reusing goroutines spares each request a fresh stack.
+	jobs    chan func()
+	workers int
 
 	mu       sync.Mutex
 	stopping bool
@@ -55,7 +58,7 @@ func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error)
 // Serve answers the database subjects on bus from an open store. Stop
 // closes the store.
 func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, error) {
-	s := &Service{bus: bus, store: store, sem: make(chan struct{}, store.cfg.MaxConcurrency)}
+	s := &Service{bus: bus, store: store, jobs: make(chan func())}
 	svc, err := micro.AddService(bus.Conn(), micro.Config{
 		Name:        database.ServiceName,
 		Version:     Version,
@@ -116,7 +119,8 @@ func (s *Service) Stop(ctx context.Context) error {
 		s.stopping = true
 		s.mu.Unlock()
 		done := make(chan struct{})
-		go func() { s.wg.Wait(); close(done) }()
+		// Every job has been handed over once wg is done: the workers can go.
+		go func() { s.wg.Wait(); close(s.jobs); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -157,10 +161,8 @@ func (s *Service) endpoint(h handlerFunc) micro.Handler {
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		s.sem <- struct{}{}
-		go func() {
+		s.submit(func() {
 			defer s.wg.Done()
-			defer func() { <-s.sem }()
 			s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
 				replied := false
 				defer func() {
@@ -175,8 +177,29 @@ func (s *Service) endpoint(h handlerFunc) micro.Handler {
 				replied = true
 				s.respond(ctx, req, data, err)
 			})
-		}()
+		})
 	})
+}
+
+// submit hands job to an idle worker, starting one if none is idle and
+// fewer than MaxConcurrency run; otherwise it waits for one to be free.
+func (s *Service) submit(job func()) {
+	select {
+	case s.jobs <- job:
+		return
+	default:
+	}
+	s.mu.Lock()
+	if s.workers < s.store.cfg.MaxConcurrency {
+		s.workers++
+		go func() {
+			for job := range s.jobs {
+				job()
+			}
+		}()
+	}
+	s.mu.Unlock()
+	s.jobs <- job
 }
 
 func (s *Service) respond(ctx context.Context, req micro.Request, data any, err error) {

@@ -35,6 +35,9 @@ type Store struct {
 	// SQLITE_BUSY; r is a pool of read-only connections that WAL lets run
 	// beside the writer. On PostgreSQL both are the same pool.
 	w, r *bun.DB
+	// getStmt is the prepared statement of Get, the hottest read: preparing
+	// it once saves SQLite's parser on every request.
+	getStmt *sql.Stmt
 
 	schemaReg sync.Mutex // serialises RegisterSchema
 	schemaMu  sync.RWMutex
@@ -65,6 +68,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.loadSchemas(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.getStmt, err = s.r.DB.PrepareContext(ctx, s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`)); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("dbservice: prepare: %w", err)
 	}
 	return s, nil
 }
@@ -136,6 +143,9 @@ func (s *Store) Postgres() bool { return s.pg }
 // Close closes the database. On SQLite it checkpoints the WAL first.
 func (s *Store) Close() error {
 	var errs []error
+	if s.getStmt != nil {
+		_ = s.getStmt.Close()
+	}
 	if !s.pg {
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, err)
