@@ -48,6 +48,30 @@ const (
 	RankSiteAdmin = 255
 )
 
+// RankName names the CyTube rank r ("guest", "moderator", …); a rank
+// between two names gets the lower one.
+func RankName(r float64) string {
+	switch {
+	case r >= RankSiteAdmin:
+		return "site admin"
+	case r >= RankFounder:
+		return "founder"
+	case r >= RankOwner:
+		return "owner"
+	case r >= RankAdmin:
+		return "admin"
+	case r >= RankModerator:
+		return "moderator"
+	case r >= RankLeader:
+		return "leader"
+	case r >= RankUser:
+		return "registered user"
+	case r >= RankGuest:
+		return "guest"
+	}
+	return "anonymous"
+}
+
 // ChatMessage is the payload of cytube.chat and cytube.pm. Message is plain
 // text: tags stripped, entities decoded. Time is milliseconds since the
 // epoch, as CyTube sends it.

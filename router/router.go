@@ -381,7 +381,7 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 		cmd = plugin.Command{Name: word}
 	}
 	if rank < cmd.MinRank {
-		r.answerNow(ctx, to, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, rankName(cmd.MinRank)))
+		r.answerNow(ctx, to, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
 		return
 	}
 	var cool *cooldownKey
@@ -603,24 +603,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
-}
-
-func rankName(r float64) string {
-	switch {
-	case r >= protocol.RankSiteAdmin:
-		return "site admin"
-	case r >= protocol.RankFounder:
-		return "founder"
-	case r >= protocol.RankOwner:
-		return "owner"
-	case r >= protocol.RankAdmin:
-		return "admin"
-	case r >= protocol.RankModerator:
-		return "moderator"
-	case r >= protocol.RankLeader:
-		return "leader"
-	case r >= protocol.RankUser:
-		return "registered user"
-	}
-	return "guest"
 }

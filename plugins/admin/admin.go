@@ -80,8 +80,6 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		host:    h,
 		ctl:     plugin.NewControl(h.Bus()),
 		started: p.cfg.Now(),
-		done:    map[string]bool{},
-		changed: make(chan struct{}),
 	}
 	// One subscription sees chat, PMs, sends and connection events in the
 	// order they were published.
@@ -107,16 +105,14 @@ type server struct {
 	mu      sync.Mutex
 	conn    protocol.ConnectionEvent
 	connAt  time.Time
-	done    map[string]bool // correlation ids of lines counted
-	order   []string
-	changed chan struct{}
+	handled plugin.Handled
 }
 
 func (s *server) onEvent(_ context.Context, ev *eventbus.Event) {
 	switch ev.Subject {
 	case protocol.Chat, protocol.PM:
 		s.in.Add(1)
-		s.markDone(ev.CorrelationID)
+		s.handled.Mark(ev.CorrelationID)
 	case protocol.SendChat, protocol.SendPM:
 		s.out.Add(1)
 	case protocol.Connection:
@@ -128,47 +124,6 @@ func (s *server) onEvent(_ context.Context, ev *eventbus.Event) {
 		s.mu.Lock()
 		s.conn, s.connAt = c, s.cfg.Now()
 		s.mu.Unlock()
-	}
-}
-
-func (s *server) markDone(id string) {
-	if id == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.done[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > 1024 {
-		delete(s.done, s.order[0])
-		s.order = s.order[1:]
-	}
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// waitFor waits (briefly) until the line with correlation id was counted,
-// so !admin status includes every line up to its own.
-func (s *server) waitFor(ctx context.Context, id string) {
-	if id == "" {
-		return
-	}
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		ok, ch := s.done[id], s.changed
-		s.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			return
-		}
 	}
 }
 
@@ -187,7 +142,7 @@ func (s *server) admin(ctx context.Context, req *plugin.Request) (string, error)
 		if len(req.Args) != 1 {
 			break
 		}
-		s.waitFor(ctx, eventbus.CorrelationID(ctx))
+		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
 		return s.status(ctx), nil
 	case "reload", "enable", "disable":
 		if len(req.Args) != 2 {

@@ -157,7 +157,7 @@ func (s *server) describe(pluginName string, c plugin.Command) string {
 		b.WriteString(" · aliases: " + strings.Join(as, ", "))
 	}
 	if c.MinRank > 0 {
-		b.WriteString(" · rank: " + rankName(c.MinRank) + " or higher")
+		b.WriteString(" · rank: " + protocol.RankName(c.MinRank) + " or higher")
 	} else {
 		b.WriteString(" · rank: anyone")
 	}
@@ -247,24 +247,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-func rankName(r float64) string {
-	switch {
-	case r >= protocol.RankSiteAdmin:
-		return "site admin"
-	case r >= protocol.RankFounder:
-		return "founder"
-	case r >= protocol.RankOwner:
-		return "owner"
-	case r >= protocol.RankAdmin:
-		return "admin"
-	case r >= protocol.RankModerator:
-		return "moderator"
-	case r >= protocol.RankLeader:
-		return "leader"
-	case r >= protocol.RankUser:
-		return "registered user"
-	}
-	return "guest"
 }

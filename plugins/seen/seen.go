@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -85,7 +84,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &server{cfg: cfg, db: h.DB(), log: h.Logger(), changed: make(chan struct{}), done: map[string]bool{}}
+	s := &server{cfg: cfg, db: h.DB(), log: h.Logger()}
 	// One subscription for chat, joins and leaves keeps them in the order
 	// they were published, so a quick join-leave is never stored backwards.
 	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
@@ -103,12 +102,9 @@ type server struct {
 	db  *database.Client
 	log *slog.Logger
 
-	// The correlation ids of recent lines already stored, so !seen can wait
-	// for the lines said before it (its own line has the same id).
-	mu      sync.Mutex
-	done    map[string]bool
-	order   []string
-	changed chan struct{}
+	// The lines already stored, so !seen can wait for the lines said before
+	// it (its own line has the same correlation id).
+	handled plugin.Handled
 }
 
 func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
@@ -124,7 +120,7 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 			s.log.Warn("malformed chat event", "err", err)
 			return
 		}
-		defer s.markDone(ev.CorrelationID)
+		defer s.handled.Mark(ev.CorrelationID)
 		name = m.User
 		set = map[string]any{"here": true, "event": "chat", "message": clip(m.Message, maxMessage), "said_at": now}
 	case protocol.UserJoin:
@@ -183,47 +179,6 @@ func (s *server) resetPresence(ctx context.Context) {
 	}
 }
 
-func (s *server) markDone(id string) {
-	if id == "" {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.done[id] = true
-	s.order = append(s.order, id)
-	if len(s.order) > 1024 {
-		delete(s.done, s.order[0])
-		s.order = s.order[1:]
-	}
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// waitFor waits (briefly) until the chat line with correlation id has been
-// stored, so that everything said before a !seen is taken into account.
-func (s *server) waitFor(ctx context.Context, id string) {
-	if id == "" {
-		return
-	}
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	for {
-		s.mu.Lock()
-		ok, ch := s.done[id], s.changed
-		s.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			return // the line may not have come through cytube.chat at all
-		}
-	}
-}
-
 func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) {
 	if len(req.Args) != 1 {
 		return "", plugin.Usage(command())
@@ -236,7 +191,7 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 		return fmt.Sprintf("👋 %s, you are right here!", req.User), nil
 	}
 	if req.Source == plugin.SourceChat {
-		s.waitFor(ctx, eventbus.CorrelationID(ctx))
+		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
 	}
 	var r record
 	err := s.db.Get(ctx, s.cfg.Collection, database.StringID(strings.ToLower(who)), &r)

@@ -1,0 +1,75 @@
+package plugin
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Handled remembers the correlation ids of recent events a plugin's own
+// subscription has finished with, so that a command can wait for the line
+// that came with it. A command's request carries the correlation id of the
+// chat line that said it, but the line reaches the plugin's cytube.chat
+// subscription independently; Wait lets "!seen bob" or "!admin status"
+// include everything said up to and including the command itself.
+// The zero value is ready to use.
+type Handled struct {
+	mu      sync.Mutex
+	done    map[string]bool
+	order   []string
+	changed chan struct{}
+}
+
+// handledMemory bounds how many ids a Handled keeps.
+const handledMemory = 1024
+
+// Mark records that the event with correlation id is handled.
+func (h *Handled) Mark(id string) {
+	if id == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		h.done = map[string]bool{}
+	}
+	h.done[id] = true
+	h.order = append(h.order, id)
+	if len(h.order) > handledMemory {
+		delete(h.done, h.order[0])
+		h.order = h.order[1:]
+	}
+	if h.changed != nil {
+		close(h.changed)
+		h.changed = nil
+	}
+}
+
+// Wait returns once id is marked, ctx ends or max passes (the event may
+// never come: a command sent straight to plugin.<name>.command has no line).
+func (h *Handled) Wait(ctx context.Context, id string, max time.Duration) {
+	if id == "" {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		if h.done[id] {
+			h.mu.Unlock()
+			return
+		}
+		if h.changed == nil {
+			h.changed = make(chan struct{})
+		}
+		ch := h.changed
+		h.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		}
+	}
+}
