@@ -13,8 +13,8 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/cytube/cytubetest"
 	"github.com/roseybot/rosey/eventbus"
-	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/plugins/builtin"
+	"github.com/roseybot/rosey/protocol"
 )
 
 // TestCyTubeChannelThroughConfigFile runs the whole bot, configured by a
