@@ -563,9 +563,9 @@ func (r *Router) unknown(ctx context.Context, to target, word string) {
 	r.mu.Unlock()
 	text := r.cfg.UnknownCommand
 	if text == UnknownHint {
-		text = fmt.Sprintf("❓ Unknown command %s%s. Try %shelp.", r.cfg.Prefix, clip(word, 32), r.cfg.Prefix)
+		text = fmt.Sprintf("❓ Unknown command %s%s. Try %shelp.", r.cfg.Prefix, plugin.Clip(word, 32), r.cfg.Prefix)
 	} else {
-		text = strings.ReplaceAll(text, "{command}", clip(word, 32))
+		text = strings.ReplaceAll(text, "{command}", plugin.Clip(word, 32))
 	}
 	r.answerNow(ctx, to, text)
 }
@@ -596,11 +596,4 @@ func (r *Router) checkCooldown(key cooldownKey, user string, d time.Duration) (s
 		}
 	}
 	return "", false
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

@@ -225,7 +225,7 @@ func (s *server) status(ctx context.Context) string {
 		if conn.Reason != "" {
 			cs += " (" + conn.Reason + ")"
 		}
-		cs += ", for " + human(now.Sub(at))
+		cs += ", for " + plugin.FormatDuration(now.Sub(at))
 	}
 	running, total := 0, 0
 	if list, err := s.ctl.List(ctx); err == nil {
@@ -237,7 +237,7 @@ func (s *server) status(ctx context.Context) string {
 		}
 	}
 	return fmt.Sprintf("📊 Uptime %s · CyTube: %s · messages in %d, out %d · plugins running %d/%d",
-		human(now.Sub(s.started)), cs, s.in.Load(), s.out.Load(), running, total)
+		plugin.FormatDuration(now.Sub(s.started)), cs, s.in.Load(), s.out.Load(), running, total)
 }
 
 func (s *server) act(ctx context.Context, verb, name string) (string, error) {
@@ -261,7 +261,7 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 		}
 	}
 	if st == nil {
-		return "", plugin.UserError("❌ No plugin named %s. See !admin plugins.", clip(name, 64))
+		return "", plugin.UserError("❌ No plugin named %s. See !admin plugins.", plugin.Clip(name, 64))
 	}
 	name = st.Info.Name
 	if name == Name && verb != "enable" {
@@ -285,7 +285,7 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 	}
 	if err != nil {
 		s.host.Logger().Warn("plugin control failed", "verb", verb, "plugin", name, "err", err)
-		return "", plugin.UserError("❌ Could not %s %s: %s", verb, name, clip(err.Error(), 200))
+		return "", plugin.UserError("❌ Could not %s %s: %s", verb, name, plugin.Clip(err.Error(), 200))
 	}
 	s.host.Logger().Info("plugin control", "verb", verb, "plugin", name)
 	switch verb {
@@ -295,36 +295,4 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 		return fmt.Sprintf("▶️ Enabled %s.", name), nil
 	}
 	return fmt.Sprintf("⏹️ Disabled %s. It stays off across restarts until !admin enable %s.", name, name), nil
-}
-
-// human writes a duration as its two largest units: "3h 12m".
-func human(d time.Duration) string {
-	if d < time.Second {
-		return "0s"
-	}
-	units := []struct {
-		d    time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	for i, u := range units {
-		n := d / u.d
-		if n == 0 {
-			continue
-		}
-		out := fmt.Sprintf("%d%s", n, u.name)
-		if i+1 < len(units) {
-			if m := d % u.d / units[i+1].d; m > 0 {
-				out += fmt.Sprintf(" %d%s", m, units[i+1].name)
-			}
-		}
-		return out
-	}
-	return "0s"
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

@@ -419,7 +419,7 @@ func (p *Plugin) remove(ctx context.Context, req *plugin.Request, name string) (
 	c, ok := p.items[key]
 	if !ok {
 		p.mu.Unlock()
-		return "", plugin.UserError("❌ No countdown named %s.", clip(name, 32))
+		return "", plugin.UserError("❌ No countdown named %s.", plugin.Clip(name, 32))
 	}
 	if req.Rank < protocol.RankModerator && !protocol.SameUser(req.User, c.CreatedBy) {
 		p.mu.Unlock()
@@ -432,11 +432,4 @@ func (p *Plugin) remove(ctx context.Context, req *plugin.Request, name string) (
 		return "", fmt.Errorf("countdown delete: %w", err)
 	}
 	return fmt.Sprintf("🗑️ Deleted countdown %s", doc.Name), nil
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

@@ -3,6 +3,7 @@ package dice
 import (
 	"errors"
 	"fmt"
+	"github.com/roseybot/rosey/plugin"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func Parse(s string, lim Limits) (Expr, error) {
 			sign, rest = -1, rest[1:]
 		default:
 			if !first {
-				return Expr{}, bad("expected + or - before %q", clip(rest))
+				return Expr{}, bad("expected + or - before %q", plugin.Clip(rest, 16))
 			}
 		}
 		end := strings.IndexAny(rest, "+-")
@@ -164,7 +165,7 @@ func Parse(s string, lim Limits) (Expr, error) {
 		e.Terms = append(e.Terms, t)
 	}
 	if !slices.ContainsFunc(e.Terms, func(t Term) bool { return t.Sides > 0 }) {
-		return Expr{}, bad("%q has no dice in it (try d%s)", clip(text), clip(strings.TrimLeft(text, "+-")))
+		return Expr{}, bad("%q has no dice in it (try d%s)", plugin.Clip(text, 16), plugin.Clip(strings.TrimLeft(text, "+-"), 16))
 	}
 	return e, nil
 }
@@ -183,13 +184,13 @@ func parseTerm(w string, lim Limits) (Term, error) {
 	}
 	if rest == "" { // a constant
 		if count > MaxConstant {
-			return t, bad("%s is too big a number (at most %d)", clip(w), MaxConstant)
+			return t, bad("%s is too big a number (at most %d)", plugin.Clip(w, 16), MaxConstant)
 		}
 		t.Constant = count
 		return t, nil
 	}
 	if rest[0] != 'd' {
-		return t, bad("I don't understand %q", clip(w))
+		return t, bad("I don't understand %q", plugin.Clip(w, 16))
 	}
 	if len(rest) == len(w) { // "d20": one die
 		count = 1
@@ -212,7 +213,7 @@ func parseTerm(w string, lim Limits) (Term, error) {
 			return t, err
 		}
 		if rest == before {
-			return t, bad("%q needs a number of sides after the d", clip(w))
+			return t, bad("%q needs a number of sides after the d", plugin.Clip(w, 16))
 		}
 		if sides < 1 {
 			return t, bad("a die needs at least one side")
@@ -226,7 +227,7 @@ func parseTerm(w string, lim Limits) (Term, error) {
 		switch {
 		case rest[0] == '!':
 			if t.Explode {
-				return t, bad("%q explodes twice", clip(w))
+				return t, bad("%q explodes twice", plugin.Clip(w, 16))
 			}
 			if t.Sides < 2 {
 				return t, bad("a d%d cannot explode", t.Sides)
@@ -244,10 +245,10 @@ func parseTerm(w string, lim Limits) (Term, error) {
 				}
 			}
 			if kind == 0 {
-				return t, bad("I don't understand %q in %q", clip(rest), clip(w))
+				return t, bad("I don't understand %q in %q", plugin.Clip(rest, 16), plugin.Clip(w, 16))
 			}
 			if t.Keep != KeepAll {
-				return t, bad("%q keeps or drops twice", clip(w))
+				return t, bad("%q keeps or drops twice", plugin.Clip(w, 16))
 			}
 			before := rest
 			n, rest, err = number(rest)
@@ -282,20 +283,13 @@ func number(s string) (int, string, error) {
 		return 0, s, nil
 	}
 	if i > 7 {
-		return 0, s, bad("%s is too big a number", clip(s[:i]))
+		return 0, s, bad("%s is too big a number", plugin.Clip(s[:i], 16))
 	}
 	n, err := strconv.Atoi(s[:i])
 	if err != nil {
-		return 0, s, bad("%s is not a number", clip(s[:i]))
+		return 0, s, bad("%s is not a number", plugin.Clip(s[:i], 16))
 	}
 	return n, s[i:], nil
-}
-
-func clip(s string) string {
-	if utf8.RuneCountInString(s) <= 16 {
-		return s
-	}
-	return string([]rune(s)[:16]) + "…"
 }
 
 // kept is how many dice of n rolled a term keeps.

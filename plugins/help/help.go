@@ -137,7 +137,7 @@ func (s *server) explain(plugins []plugin.Status, word string) (string, error) {
 			return fmt.Sprintf("📖 %s %s%s. Commands: %s", st.Info.Name, st.Info.Version, desc, orNone(strings.Join(words, ", "))), nil
 		}
 	}
-	return "", plugin.UserError("❌ No command %s%s. Try %shelp for the list.", s.cfg.Prefix, clip(word, 32), s.cfg.Prefix)
+	return "", plugin.UserError("❌ No command %s%s. Try %shelp for the list.", s.cfg.Prefix, plugin.Clip(word, 32), s.cfg.Prefix)
 }
 
 func (s *server) describe(pluginName string, c plugin.Command) string {
@@ -203,7 +203,7 @@ func (s *server) list(ctx context.Context, plugins []plugin.Status, req *plugin.
 	var lines []string
 	cur := head
 	fits := func(sep, text string) bool { return utf8.RuneCountInString(cur+sep+text) <= s.cfg.MaxChat }
-	flush := func() { lines, cur = append(lines, clip(cur, s.cfg.MaxChat-1)), "" }
+	flush := func() { lines, cur = append(lines, plugin.Clip(cur, s.cfg.MaxChat-1)), "" }
 	for _, g := range groups {
 		sep, first := " · ", g.name+": "+g.words[0]
 		if cur == head {
@@ -223,7 +223,7 @@ func (s *server) list(ctx context.Context, plugins []plugin.Status, req *plugin.
 			cur += " " + w
 		}
 	}
-	lines = append(lines, clip(cur, s.cfg.MaxChat-1))
+	lines = append(lines, plugin.Clip(cur, s.cfg.MaxChat-1))
 	for _, l := range lines {
 		if err := s.host.PM(ctx, req.User, l); err != nil {
 			return "", fmt.Errorf("help: pm %s: %w", req.User, err)
@@ -233,13 +233,6 @@ func (s *server) list(ctx context.Context, plugins []plugin.Status, req *plugin.
 		return "", nil
 	}
 	return fmt.Sprintf("📬 %s, I sent you the command list by PM.", req.User), nil
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 func orNone(s string) string {

@@ -295,7 +295,7 @@ func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
 	}
 	switch len(ids) {
 	case 0:
-		return fmt.Sprintf("🔎 No quote contains %q.", clip(rest, 50)), nil
+		return fmt.Sprintf("🔎 No quote contains %q.", plugin.Clip(rest, 50)), nil
 	case 1:
 		return format(ids[0], first), nil
 	}
@@ -341,11 +341,4 @@ func (p *Plugin) count(ctx context.Context) (string, error) {
 		return "📚 There is 1 quote.", nil
 	}
 	return fmt.Sprintf("📚 There are %d quotes.", n), nil
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

@@ -122,7 +122,7 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 		}
 		defer s.handled.Mark(ev.CorrelationID)
 		name = m.User
-		set = map[string]any{"here": true, "event": "chat", "message": clip(m.Message, maxMessage), "said_at": now}
+		set = map[string]any{"here": true, "event": "chat", "message": plugin.Clip(m.Message, maxMessage), "said_at": now}
 	case protocol.UserJoin:
 		var j protocol.UserJoinEvent
 		if err := ev.Decode(&j); err != nil {
@@ -224,29 +224,5 @@ func ago(now time.Time, ms int64) string {
 	if d < time.Second {
 		return "just now"
 	}
-	units := []struct {
-		d    time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	for i, u := range units {
-		n := d / u.d
-		if n == 0 {
-			continue
-		}
-		out := fmt.Sprintf("%d%s", n, u.name)
-		if i+1 < len(units) {
-			if m := d % u.d / units[i+1].d; m > 0 {
-				out += fmt.Sprintf(" %d%s", m, units[i+1].name)
-			}
-		}
-		return out + " ago"
-	}
-	return "just now"
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
+	return plugin.FormatDuration(d) + " ago"
 }

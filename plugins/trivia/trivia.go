@@ -307,7 +307,7 @@ func (p *Plugin) start(_ context.Context, req *plugin.Request, args []string) (s
 		}
 		category = strings.ToLower(a)
 		if _, ok := p.cats[category]; !ok {
-			return "", plugin.UserError("❌ Unknown category %q. Try !trivia categories", clip(a, 32))
+			return "", plugin.UserError("❌ Unknown category %q. Try !trivia categories", plugin.Clip(a, 32))
 		}
 	}
 	if _, busy := p.games[req.Channel]; busy {
@@ -467,11 +467,4 @@ func (p *Plugin) stats(ctx context.Context, user string) (string, error) {
 		return "", fmt.Errorf("trivia stats: %w", err)
 	}
 	return fmt.Sprintf("📊 %s: %d points, %d correct, %d games", s.User, s.Points, s.Correct, s.Games), nil
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }
