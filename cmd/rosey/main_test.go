@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/internal/proctest"
 )
 
 // binary is the rosey binary built once for the tests that run it as a
@@ -24,106 +21,43 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rosey-cmd-test")
+	bin, cleanup, err := proctest.Build(".")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "rosey")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		panic(fmt.Sprintf("build rosey: %v", err))
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
-// proc is a running rosey binary whose stdout and stderr lines are watched.
-type proc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	mu    sync.Mutex
-	lines []string
-	more  chan struct{}
-	done  chan struct{}
+func start(t *testing.T, args ...string) *proctest.Proc {
+	return proctest.Start(t, "rosey", binary, args...)
 }
 
-func start(t *testing.T, args ...string) *proc {
-	t.Helper()
-	p := &proc{t: t, cmd: exec.Command(binary, args...), more: make(chan struct{}, 1), done: make(chan struct{})}
-	var err error
-	p.stdin, err = p.cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+// childPIDs returns the pids of every plugin process p started.
+func childPIDs(p *proctest.Proc) []int {
+	var pids []int
+	for _, m := range p.All(`msg="plugin process started" plugin=\S+ pid=(\d+)`) {
+		pid, _ := strconv.Atoi(m[1])
+		pids = append(pids, pid)
 	}
-	out, _ := p.cmd.StdoutPipe()
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			select {
-			case p.more <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		_ = p.cmd.Wait()
-	})
-	return p
+	return pids
 }
 
-func (p *proc) say(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
-// wait returns the first line after line number from matching re.
-func (p *proc) wait(from int, re string) (int, []string) {
-	p.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.After(60 * time.Second)
-	for {
-		p.mu.Lock()
-		for i := from; i < len(p.lines); i++ {
-			if m := rx.FindStringSubmatch(p.lines[i]); m != nil {
-				p.mu.Unlock()
-				return i + 1, m
-			}
-		}
-		p.mu.Unlock()
-		select {
-		case <-p.more:
-		case <-p.done:
-			p.t.Fatalf("rosey exited before printing %q; output:\n%s", re, p.output())
-		case <-deadline:
-			p.t.Fatalf("no line matching %q; output:\n%s", re, p.output())
-		}
-	}
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
+// alive reports whether process pid still runs. A zombie (exited, not yet
+// reaped by whoever adopted it) counts as gone.
 func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// The state follows the command name in parentheses: "123 (rosey) Z …".
+	rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
 }
 
 func waitGone(t *testing.T, pids ...int) {
@@ -180,57 +114,49 @@ func TestConsoleAnswersAndExitsAtEndOfInput(t *testing.T) {
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
 	is := is.New(t)
 	p := start(t, "console", "-nats-listen", "none", "-data", t.TempDir(), "-log-level", "info")
-	p.wait(0, "rosey started")
-	is.NoErr(p.cmd.Process.Signal(syscall.SIGTERM))
-	p.wait(0, "rosey stopped")
-	<-p.done
-	is.NoErr(p.cmd.Wait())
+	p.Wait(0, "rosey started")
+	is.NoErr(p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Wait(0, "rosey stopped")
+	<-p.Done
+	is.NoErr(p.Cmd.Wait())
 }
 
 func TestDistributedPluginMode(t *testing.T) {
 	is := is.New(t)
 	p := start(t, "console", "-plugin-mode", "distributed", "-nats-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info")
 	started := `msg="plugin process started" plugin=dice-roller pid=(\d+)`
-	n, m := p.wait(0, started)
+	n, m := p.Wait(0, started)
 	first, _ := strconv.Atoi(m[1])
-	p.wait(0, "rosey started")
+	p.Wait(0, "rosey started")
 
-	p.say("!roll 2d6")
-	n, _ = p.wait(n, `rosey> 🎲 Rolled 2d6`)
+	p.Say("!roll 2d6")
+	n, _ = p.Wait(n, `rosey> 🎲 Rolled 2d6`)
 
 	// A crashed plugin process is restarted and answers again.
 	is.NoErr(syscall.Kill(first, syscall.SIGKILL))
-	n, m = p.wait(n, started)
+	n, m = p.Wait(n, started)
 	second, _ := strconv.Atoi(m[1])
 	is.True(second != first)
-	n, _ = p.wait(n, `plugin=dice-roller line=.*plugin serving`)
-	p.say("!roll 1d4")
-	n, _ = p.wait(n, `rosey> 🎲 Rolled 1d4`)
+	n, _ = p.Wait(n, `plugin=dice-roller line=.*plugin serving`)
+	p.Say("!roll 1d4")
+	n, _ = p.Wait(n, `rosey> 🎲 Rolled 1d4`)
 
 	// !admin reload restarts the process.
-	p.say("!admin reload dice-roller")
-	n, m = p.wait(n, started)
+	p.Say("!admin reload dice-roller")
+	n, m = p.Wait(n, started)
 	third, _ := strconv.Atoi(m[1])
 	is.True(third != second)
-	n, _ = p.wait(n, `rosey> .*dice-roller`)
-	p.say("!roll 1d8")
-	n, _ = p.wait(n, `rosey> 🎲 Rolled 1d8`)
+	n, _ = p.Wait(n, `rosey> .*dice-roller`)
+	p.Say("!roll 1d8")
+	n, _ = p.Wait(n, `rosey> 🎲 Rolled 1d8`)
 
-	var children []int
-	p.mu.Lock()
-	for _, l := range p.lines {
-		if m := regexp.MustCompile(`msg="plugin process started" plugin=\S+ pid=(\d+)`).FindStringSubmatch(l); m != nil {
-			pid, _ := strconv.Atoi(m[1])
-			children = append(children, pid)
-		}
-	}
-	p.mu.Unlock()
+	children := childPIDs(p)
 	is.True(len(children) >= 8)
 
 	// End of input stops the bot, and every plugin process with it.
-	is.NoErr(p.stdin.Close())
-	<-p.done
-	is.NoErr(p.cmd.Wait())
+	is.NoErr(p.Stdin.Close())
+	<-p.Done
+	is.NoErr(p.Cmd.Wait())
 	waitGone(t, children...)
 	_ = n
 }
@@ -238,19 +164,11 @@ func TestDistributedPluginMode(t *testing.T) {
 func TestKilledBotLeavesNoPluginProcesses(t *testing.T) {
 	is := is.New(t)
 	p := start(t, "console", "-plugin-mode", "distributed", "-nats-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info")
-	p.wait(0, "rosey started")
-	var children []int
-	p.mu.Lock()
-	for _, l := range p.lines {
-		if m := regexp.MustCompile(`msg="plugin process started" plugin=\S+ pid=(\d+)`).FindStringSubmatch(l); m != nil {
-			pid, _ := strconv.Atoi(m[1])
-			children = append(children, pid)
-		}
-	}
-	p.mu.Unlock()
+	p.Wait(0, "rosey started")
+	children := childPIDs(p)
 	is.Equal(len(children), 8)
-	is.NoErr(p.cmd.Process.Kill()) // no chance to clean up
-	<-p.done
-	_ = p.cmd.Wait()
+	is.NoErr(p.Cmd.Process.Kill()) // no chance to clean up
+	<-p.Done
+	_ = p.Cmd.Wait()
 	waitGone(t, children...)
 }

@@ -4,22 +4,19 @@
 package clustertest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/internal/proctest"
 
 	"github.com/roseybot/rosey/eventbus/embedded"
 )
@@ -27,18 +24,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rosey-cluster-test")
+	bin, cleanup, err := proctest.Build("github.com/roseybot/rosey/cmd/rosey")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "rosey")
-	build := exec.Command("go", "build", "-o", binary, "github.com/roseybot/rosey/cmd/rosey")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		panic(fmt.Sprintf("build rosey: %v", err))
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -100,106 +92,15 @@ func startCluster(t *testing.T, n int) []*node {
 	return nodes
 }
 
-// proc is one rosey process whose output lines are watched.
-type proc struct {
-	t     *testing.T
-	name  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	mu    sync.Mutex
-	lines []string
-	more  chan struct{}
-	done  chan struct{}
-}
-
-func run(t *testing.T, name string, cfg map[string]any, args ...string) *proc {
+// run starts `rosey run` with cfg as its config file.
+func run(t *testing.T, name string, cfg map[string]any, args ...string) *proctest.Proc {
 	t.Helper()
 	raw, _ := json.Marshal(cfg)
 	file := filepath.Join(t.TempDir(), name+".json")
 	if err := os.WriteFile(file, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, name: name, more: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(binary, append([]string{"run", "-config", file, "-log-level", "info"}, args...)...)
-	p.stdin, _ = p.cmd.StdinPipe()
-	out, _ := p.cmd.StdoutPipe()
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			select {
-			case p.more <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		_ = p.cmd.Wait()
-		if t.Failed() {
-			t.Logf("--- %s output:\n%s", name, p.output())
-		}
-	})
-	return p
-}
-
-func (p *proc) say(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
-// wait returns the index after the first line at or after from matching re.
-func (p *proc) wait(from int, re string) int {
-	p.t.Helper()
-	rx := regexp.MustCompile(re)
-	deadline := time.After(60 * time.Second)
-	for {
-		p.mu.Lock()
-		for i := from; i < len(p.lines); i++ {
-			if rx.MatchString(p.lines[i]) {
-				p.mu.Unlock()
-				return i + 1
-			}
-		}
-		p.mu.Unlock()
-		select {
-		case <-p.more:
-		case <-p.done:
-			p.t.Fatalf("%s exited before printing %q", p.name, re)
-		case <-deadline:
-			p.t.Fatalf("%s printed no line matching %q", p.name, re)
-		}
-	}
-}
-
-// count returns how many lines from from match re.
-func (p *proc) count(from int, re string) int {
-	rx := regexp.MustCompile(re)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, l := range p.lines[from:] {
-		if rx.MatchString(l) {
-			n++
-		}
-	}
-	return n
+	return proctest.Start(t, name, binary, append([]string{"run", "-config", file, "-log-level", "info"}, args...)...)
 }
 
 func urls(n *node) []string { return []string{n.client} }
@@ -224,39 +125,39 @@ func TestClusterRoundTripAndFailover(t *testing.T) {
 	pluginsB := run(t, "plugins-b", map[string]any{
 		"nats": map[string]any{"urls": urls(n3)},
 	}, "-components", "plugins")
-	for _, p := range []*proc{front, db, pluginsA, pluginsB} {
-		p.wait(0, "rosey started")
+	for _, p := range []*proctest.Proc{front, db, pluginsA, pluginsB} {
+		p.Wait(0, "rosey started")
 	}
-	is.Equal(pluginsA.count(0, "plugin failed to start"), 0)
+	is.Equal(pluginsA.Count(0, "plugin failed to start"), 0)
 
 	// A command round trip crossing all three nodes, with the database.
 	at := 0
-	front.say("!quote add Clusters are fun -- bob")
-	at = front.wait(at, `rosey> ✅ Added quote #1`)
-	front.say("!quote 1")
-	at = front.wait(at, `rosey> Quote #1: 'Clusters are fun' - bob`)
+	front.Say("!quote add Clusters are fun -- bob")
+	at, _ = front.Wait(at, `rosey> ✅ Added quote #1`)
+	front.Say("!quote 1")
+	at, _ = front.Wait(at, `rosey> Quote #1: 'Clusters are fun' - bob`)
 
 	// Kill the plugins' node: both plugin processes move to another node.
 	is.NoErr(n3.srv.Shutdown(context.Background()))
-	pluginsA.wait(0, "nats reconnected")
-	pluginsB.wait(0, "nats reconnected")
+	pluginsA.Wait(0, "nats reconnected")
+	pluginsB.Wait(0, "nats reconnected")
 	for i := range 5 {
-		front.say(fmt.Sprintf("!roll %dd6", i+1))
-		at = front.wait(at, fmt.Sprintf(`rosey> 🎲 Rolled %dd6`, i+1))
+		front.Say(fmt.Sprintf("!roll %dd6", i+1))
+		at, _ = front.Wait(at, fmt.Sprintf(`rosey> 🎲 Rolled %dd6`, i+1))
 	}
 
 	// Kill one of the two plugin copies without warning: nothing is lost.
-	is.NoErr(pluginsB.cmd.Process.Kill())
-	<-pluginsB.done
+	is.NoErr(pluginsB.Cmd.Process.Kill())
+	<-pluginsB.Done
 	mark := at
 	const n = 30
 	for i := range n {
-		front.say(fmt.Sprintf("!roll 1d%d", i+2))
+		front.Say(fmt.Sprintf("!roll 1d%d", i+2))
 	}
 	for i := range n {
-		at = front.wait(mark, fmt.Sprintf(`rosey> 🎲 Rolled 1d%d:`, i+2))
+		at, _ = front.Wait(mark, fmt.Sprintf(`rosey> 🎲 Rolled 1d%d:`, i+2))
 	}
-	is.Equal(front.count(mark, `rosey> 🎲 Rolled 1d\d+:`), n) // each answered exactly once
-	is.Equal(front.count(mark, `did not answer|not running`), 0)
+	is.Equal(front.Count(mark, `rosey> 🎲 Rolled 1d\d+:`), n) // each answered exactly once
+	is.Equal(front.Count(mark, `did not answer|not running`), 0)
 	_ = db
 }
