@@ -267,17 +267,40 @@ func (b *Bus) Respond(ctx context.Context, req *Event, data any, opts ...Option)
 
 // Subscription is an active subscription.
 type Subscription struct {
-	sub *nats.Subscription
-	bus *Bus
+	sub  *nats.Subscription
+	bus  *Bus
+	gone atomic.Bool // Unsubscribe was called
 }
 
-// Unsubscribe stops delivery, after the messages already received are handled.
+// Unsubscribe stops delivery, after the messages already received are
+// handled. It returns at once; Drain also waits for that.
 func (s *Subscription) Unsubscribe() error {
+	if s.gone.Swap(true) {
+		return nil
+	}
 	s.bus.subMu.Lock()
 	delete(s.bus.subs, s.sub)
 	s.bus.subMu.Unlock()
 	if err := s.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
 		return fmt.Errorf("eventbus: unsubscribe %s: %w", s.sub.Subject, err)
+	}
+	return nil
+}
+
+// Drain is Unsubscribe that waits until the messages already received are
+// handled and the server has dropped the subscription (or ctx ends): after
+// it returns, nothing more is delivered and nobody can reach it any more.
+// Calling it from the subscription's own handler would wait for itself.
+func (s *Subscription) Drain(ctx context.Context) error {
+	if err := s.Unsubscribe(); err != nil {
+		return err
+	}
+	for s.sub.IsValid() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("eventbus: drain %s: %w", s.sub.Subject, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
 	}
 	return nil
 }

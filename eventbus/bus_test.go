@@ -452,3 +452,20 @@ func TestPriorityValid(t *testing.T) {
 	is.True(!eventbus.Priority("urgent").Valid())
 	is.True(!eventbus.Priority("").Valid())
 }
+
+func TestDrainWaitsUntilUnreachable(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	ctx := context.Background()
+	for range 20 {
+		sub, err := a.Subscribe("drain.ping", func(ctx context.Context, ev *eventbus.Event) { _ = a.Respond(ctx, ev, "pong") })
+		is.NoErr(err)
+		is.NoErr(a.Flush(ctx))
+		_, err = b.Request(ctx, "drain.ping", nil)
+		is.NoErr(err)
+		is.NoErr(sub.Drain(ctx))
+		_, err = b.Request(ctx, "drain.ping", nil)
+		is.True(errors.Is(err, eventbus.ErrNoResponders)) // gone for everyone once Drain returns
+	}
+}

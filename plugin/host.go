@@ -143,8 +143,14 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.subs = nil
 	h.mu.Unlock()
 	var errs []error
+	// Drain them all at once, then wait: a stopped plugin is unreachable.
 	for _, s := range subs {
 		if err := s.Unsubscribe(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range subs {
+		if err := s.Drain(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
