@@ -96,30 +96,9 @@ type ConsoleConfig struct {
 	Enabled bool `json:"enabled,omitempty"`
 }
 
-// Duration is a time.Duration written in JSON as "1m30s" (or a number of seconds).
-type Duration time.Duration
-
-// UnmarshalJSON accepts "1m30s" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var secs float64
-	if err := json.Unmarshal(b, &secs); err != nil {
-		return fmt.Errorf("duration: want a string such as \"5s\" or a number of seconds, got %s", b)
-	}
-	*d = Duration(secs * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON writes the duration as a string such as "5s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration written in JSON as "1m30s" (or a number of
+// seconds); it is plugin.Duration.
+type Duration = plugin.Duration
 
 // LoadConfig reads a JSON config file, takes secrets from the environment
 // (see ApplyEnv) and validates the result. Unknown fields are errors, so a

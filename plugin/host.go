@@ -84,6 +84,11 @@ func (h *Host) Context() context.Context { return h.ctx }
 
 // Handle registers fn for the command named command (its canonical name from
 // Info). Registering a name twice replaces the handler.
+//
+// A plugin's handlers run one at a time, in the order commands arrive, so
+// they need no locking against each other and one user's commands happen in
+// the order said. A handler should answer quickly: for long work, start it
+// with Go and say the result later with Say or PM.
 func (h *Host) Handle(command string, fn CommandHandler) {
 	h.mu.Lock()
 	h.handlers[strings.ToLower(command)] = fn

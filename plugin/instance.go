@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"regexp"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,21 +53,6 @@ type Announcement struct {
 	Error string `json:"error,omitempty"`
 }
 
-// workers is how many commands one plugin instance handles at once. A
-// fixed pool (rather than a goroutine per command) keeps grown stacks warm;
-// each worker starts on first use, so a quiet plugin costs nothing.
-// Each user's commands go to the same worker, so one user's commands run in
-// the order they were said ("!quote add …" then "!quote 1" works), while
-// different users' commands run side by side.
-const workers = 16
-
-type job struct {
-	r   micro.Request
-	ev  *eventbus.Event
-	req Request
-	err error // the request could not be decoded
-}
-
 // instance is one running plugin: its Host and its micro service.
 type instance struct {
 	p    Plugin
@@ -77,14 +60,12 @@ type instance struct {
 	host *Host
 	bus  *eventbus.Bus
 	svc  micro.Service
-	jobs []chan job
-	wg   sync.WaitGroup
-	// gate guards jobs: micro's Stop drains the endpoint in the background,
-	// so a command may still arrive after it returns.
+	// Commands being served hold gate for reading; stop takes it for
+	// writing to wait for them and to turn away late ones (micro drains the
+	// endpoint in the background, so one may arrive after its Stop).
 	gate     sync.RWMutex
 	closed   bool
-	running  [workers]atomic.Bool // workers start on first use
-	lastRecv atomic.Int64         // unix nanoseconds of the last command received
+	lastRecv atomic.Int64 // unix nanoseconds of the last command received
 }
 
 // startInstance starts p and exposes it as a micro service whose command
@@ -95,7 +76,7 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
-	in = &instance{p: p, info: info, bus: bus, jobs: make([]chan job, workers)}
+	in = &instance{p: p, info: info, bus: bus}
 	in.host = newHost(info.Name, bus, db, log, config)
 	if err := safeCall(func() error { return p.Start(ctx, in.host) }); err != nil {
 		_ = in.host.shutdown(ctx)
@@ -124,9 +105,6 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 		_ = safeCall(func() error { return p.Stop(ctx) })
 		return nil, fmt.Errorf("%w: %s: micro service: %w", ErrStartFailed, info.Name, err)
 	}
-	for i := range in.jobs {
-		in.jobs[i] = make(chan job, 64)
-	}
 	return in, nil
 }
 
@@ -139,15 +117,14 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 	}
 }
 
-// receive runs on the endpoint's subscription and hands each command to the
-// worker pool, so a slow command does not hold up the next.
+// receive serves each command on the endpoint's subscription, so one
+// plugin's commands run one at a time, in the order they arrive (and
+// "!quote add …" then "!quote 1" works). That is also what micro's request
+// statistics need: a handler that has answered when it returns. Different
+// plugins run side by side; long work belongs in Host.Go.
 func (in *instance) receive(r micro.Request) {
-	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
 	in.lastRecv.Store(time.Now().UnixNano())
-	j := job{r: r, ev: ev}
-	j.err = ev.Decode(&j.req)
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(strings.ToLower(j.req.User)))
+	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
 	in.gate.RLock()
 	defer in.gate.RUnlock()
 	if in.closed {
@@ -155,23 +132,18 @@ func (in *instance) receive(r micro.Request) {
 		_ = r.Respond(body)
 		return
 	}
-	shard := h.Sum32() % workers
-	if in.running[shard].CompareAndSwap(false, true) {
-		in.wg.Add(1)
-		go in.work(in.jobs[shard])
-	}
-	in.jobs[shard] <- j
+	var req Request
+	decodeErr := ev.Decode(&req)
+	in.bus.Dispatch(ev, func(ctx context.Context, _ *eventbus.Event) {
+		// A stopping plugin's handlers see their context end.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(in.host.ctx, cancel)()
+		in.serve(ctx, r, ev, req, decodeErr)
+	})
 }
 
-func (in *instance) work(jobs <-chan job) {
-	defer in.wg.Done()
-	for j := range jobs {
-		in.bus.Dispatch(j.ev, func(ctx context.Context, _ *eventbus.Event) { in.serve(ctx, j) })
-	}
-}
-
-func (in *instance) serve(ctx context.Context, j job) {
-	r, ev, req := j.r, j.ev, j.req
+func (in *instance) serve(ctx context.Context, r micro.Request, ev *eventbus.Event, req Request, decodeErr error) {
 	log := in.host.log
 	hdr := micro.WithHeaders(micro.Headers(in.bus.Header(ctx)))
 	fail := func(code, text string) {
@@ -180,7 +152,7 @@ func (in *instance) serve(ctx context.Context, j job) {
 			log.Warn("reply failed", "err", err)
 		}
 	}
-	if err := j.err; err != nil {
+	if err := decodeErr; err != nil {
 		log.Error("malformed command request", "err", err, "correlation_id", ev.CorrelationID)
 		fail("400", "malformed request: "+err.Error())
 		return
@@ -224,7 +196,7 @@ func (in *instance) stop(ctx context.Context) error {
 	// micro drains the endpoint in the background: once the server has the
 	// unsubscribe (a flush) nothing new comes, but commands already
 	// delivered still reach receive. Serve them: wait until receive has
-	// been quiet for a moment before closing the workers.
+	// been quiet for a moment before turning commands away.
 	if in.lastRecv.Load() != 0 { // never asked anything: nothing can be draining in
 		if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
 			errs = append(errs, err)
@@ -233,18 +205,18 @@ func (in *instance) stop(ctx context.Context) error {
 	for quiet := 50 * time.Millisecond; time.Since(time.Unix(0, in.lastRecv.Load())) < quiet && ctx.Err() == nil; {
 		time.Sleep(5 * time.Millisecond)
 	}
-	in.gate.Lock()
-	in.closed = true
-	for _, jobs := range in.jobs {
-		close(jobs)
-	}
-	in.gate.Unlock()
-	done := make(chan struct{})
-	go func() { in.wg.Wait(); close(done) }()
+	in.host.cancel() // a command still running sees its context end
+	closed := make(chan struct{})
+	go func() {
+		in.gate.Lock() // waits for the command being served
+		in.closed = true
+		in.gate.Unlock()
+		close(closed)
+	}()
 	select {
-	case <-done:
+	case <-closed:
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("plugin %s: commands still in flight: %w", in.info.Name, ctx.Err()))
+		errs = append(errs, fmt.Errorf("plugin %s: a command is still running: %w", in.info.Name, ctx.Err()))
 	}
 	if err := safeCall(func() error { return in.p.Stop(ctx) }); err != nil {
 		errs = append(errs, err)

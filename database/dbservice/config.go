@@ -17,8 +17,7 @@ const FileName = "rosey.db"
 
 // Defaults for zero Config fields.
 const (
-	DefaultBusyTimeout    = 5 * time.Second
-	DefaultMaxConcurrency = 32
+	DefaultBusyTimeout = 5 * time.Second
 )
 
 // Config configures the database service. Exactly one of Dir (SQLite) and
@@ -41,9 +40,6 @@ type Config struct {
 	// BusyTimeout is how long SQLite waits for a lock held by another
 	// process; zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration `json:"busy_timeout,omitempty"`
-	// MaxConcurrency bounds requests handled at once; zero means
-	// DefaultMaxConcurrency.
-	MaxConcurrency int `json:"max_concurrency,omitempty"`
 	// Logger receives the service's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
 }
@@ -79,9 +75,6 @@ func (c Config) Validate() error {
 	if c.BusyTimeout < 0 {
 		return fmt.Errorf("%w: busy_timeout: must not be negative", ErrInvalidConfig)
 	}
-	if c.MaxConcurrency < 0 {
-		return fmt.Errorf("%w: max_concurrency: must not be negative", ErrInvalidConfig)
-	}
 	return nil
 }
 
@@ -103,9 +96,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BusyTimeout == 0 {
 		c.BusyTimeout = DefaultBusyTimeout
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -27,10 +27,6 @@ type Service struct {
 	bus   *eventbus.Bus
 	store *Store
 	svc   micro.Service
-	// jobs feeds a pool of at most MaxConcurrency workers, started as
-	// needed; reusing goroutines spares each request a fresh stack.
-	jobs    chan func()
-	workers int
 
 	mu       sync.Mutex
 	stopping bool
@@ -58,7 +54,7 @@ func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error)
 // Serve answers the database subjects on bus from an open store. Stop
 // closes the store.
 func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, error) {
-	s := &Service{bus: bus, store: store, jobs: make(chan func())}
+	s := &Service{bus: bus, store: store}
 	svc, err := micro.AddService(bus.Conn(), micro.Config{
 		Name:        database.ServiceName,
 		Version:     Version,
@@ -119,8 +115,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		s.stopping = true
 		s.mu.Unlock()
 		done := make(chan struct{})
-		// Every job has been handed over once wg is done: the workers can go.
-		go func() { s.wg.Wait(); close(s.jobs); close(done) }()
+		go func() { s.wg.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -147,9 +142,7 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 	return s.Stop(context.WithoutCancel(ctx))
 }
 
-// endpoint adapts h to a micro handler. The micro subscription delivers
-// one message at a time, so each request runs in its own goroutine (at
-// most MaxConcurrency at once) to let reads and writes overlap.
+// endpoint adapts h to a micro handler, answering before it returns.
 func (s *Service) endpoint(h handlerFunc) micro.Handler {
 	return micro.HandlerFunc(func(req micro.Request) {
 		ev := eventbus.FromMsg(&nats.Msg{Subject: req.Subject(), Data: req.Data(), Reply: req.Reply(), Header: nats.Header(req.Headers())}, s.bus.Prefix())
@@ -161,7 +154,11 @@ func (s *Service) endpoint(h handlerFunc) micro.Handler {
 		}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		s.submit(func() {
+		// Served on the endpoint's own subscription: micro's statistics
+		// (requests, errors, latency) are only right for a handler that has
+		// answered when it returns. Each endpoint has its own subscription,
+		// so gets, sets and queries still run side by side.
+		func() {
 			defer s.wg.Done()
 			s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
 				replied := false
@@ -177,29 +174,8 @@ func (s *Service) endpoint(h handlerFunc) micro.Handler {
 				replied = true
 				s.respond(ctx, req, data, err)
 			})
-		})
-	})
-}
-
-// submit hands job to an idle worker, starting one if none is idle and
-// fewer than MaxConcurrency run; otherwise it waits for one to be free.
-func (s *Service) submit(job func()) {
-	select {
-	case s.jobs <- job:
-		return
-	default:
-	}
-	s.mu.Lock()
-	if s.workers < s.store.cfg.MaxConcurrency {
-		s.workers++
-		go func() {
-			for job := range s.jobs {
-				job()
-			}
 		}()
-	}
-	s.mu.Unlock()
-	s.jobs <- job
+	})
 }
 
 func (s *Service) respond(ctx context.Context, req micro.Request, data any, err error) {

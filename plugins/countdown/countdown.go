@@ -2,7 +2,6 @@ package countdown
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -27,30 +26,9 @@ const (
 	DefaultMaxPerChannel = 50
 )
 
-// Duration is a time.Duration written in JSON as "10m" (or a number of seconds).
-type Duration time.Duration
-
-// UnmarshalJSON reads "10m" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var secs float64
-	if err := json.Unmarshal(b, &secs); err != nil {
-		return fmt.Errorf("duration: want a string like \"10m\" or seconds: %w", err)
-	}
-	*d = Duration(secs * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON writes the duration as "10m0s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration written in JSON as "10m" (or a number of
+// seconds); it is plugin.Duration.
+type Duration = plugin.Duration
 
 // Config configures the plugin. The JSON fields can also come from the
 // plugin's config section, which overrides what New was given.

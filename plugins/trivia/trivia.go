@@ -47,30 +47,9 @@ type Question struct {
 	Alternatives []string `json:"alternatives,omitempty"`
 }
 
-// Duration is a time.Duration written in JSON as "30s" (or a number of seconds).
-type Duration time.Duration
-
-// UnmarshalJSON reads "1m30s" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var secs float64
-	if err := json.Unmarshal(b, &secs); err != nil {
-		return fmt.Errorf("duration: want a string like \"30s\" or seconds: %w", err)
-	}
-	*d = Duration(secs * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON writes the duration as "30s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration written in JSON as "30s" (or a number of
+// seconds); it is plugin.Duration.
+type Duration = plugin.Duration
 
 // Config configures the plugin. The JSON fields can also come from the
 // plugin's config section, which overrides what New was given.
