@@ -149,14 +149,15 @@ func TestUnknownCommandCustomText(t *testing.T) {
 }
 
 // gate blocks its first command until released.
+// gate answers !slow when released; fastPlugin answers !fast at once. They
+// are two plugins: one plugin handles its commands one at a time.
 type gate struct {
 	release chan struct{}
 	waiting chan struct{}
-	fast    chan struct{}
 }
 
 func (gate) Info() plugin.Info {
-	return plugin.Info{Name: "gate", Version: "1.0.0", Commands: []plugin.Command{{Name: "slow"}, {Name: "fast"}}}
+	return plugin.Info{Name: "gate", Version: "1.0.0", Commands: []plugin.Command{{Name: "slow"}}}
 }
 
 func (g gate) Start(_ context.Context, h *plugin.Host) error {
@@ -165,18 +166,31 @@ func (g gate) Start(_ context.Context, h *plugin.Host) error {
 		<-g.release
 		return "slow done", nil
 	})
-	h.Handle("fast", func(context.Context, *plugin.Request) (string, error) {
-		defer close(g.fast)
-		return "fast done", nil
-	})
 	return nil
 }
 
 func (gate) Stop(context.Context) error { return nil }
 
+type fastPlugin struct{ done chan struct{} }
+
+func (fastPlugin) Info() plugin.Info {
+	return plugin.Info{Name: "fast", Version: "1.0.0", Commands: []plugin.Command{{Name: "fast"}}}
+}
+
+func (f fastPlugin) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("fast", func(context.Context, *plugin.Request) (string, error) {
+		defer close(f.done)
+		return "fast done", nil
+	})
+	return nil
+}
+
+func (fastPlugin) Stop(context.Context) error { return nil }
+
 func TestAnswersLeaveInArrivalOrder(t *testing.T) {
-	g := gate{release: make(chan struct{}), waiting: make(chan struct{}), fast: make(chan struct{})}
-	r := newRig(t, router.Config{}, g)
+	g := gate{release: make(chan struct{}), waiting: make(chan struct{})}
+	f := fastPlugin{done: make(chan struct{})}
+	r := newRig(t, router.Config{}, g, f)
 	var once sync.Once
 	release := func() { once.Do(func() { close(g.release) }) }
 	t.Cleanup(release)
@@ -185,7 +199,7 @@ func TestAnswersLeaveInArrivalOrder(t *testing.T) {
 	receiveWithin(t, g.waiting)
 	r.say("bob", "!fast")
 	r.say("carol", "!nope")  // answered by the router itself, also in order
-	receiveWithin(t, g.fast) // bob's answer is known; alice's is not
+	receiveWithin(t, f.done) // bob's answer is known; alice's is not
 	select {
 	case rep := <-r.replies:
 		t.Fatalf("%v sent before the slow answer", rep)
