@@ -287,20 +287,15 @@ func (s *Subscription) Unsubscribe() error {
 	return nil
 }
 
-// Drain is Unsubscribe that waits until the messages already received are
-// handled and the server has dropped the subscription (or ctx ends): after
-// it returns, nothing more is delivered and nobody can reach it any more.
-// Calling it from the subscription's own handler would wait for itself.
+// Drain is Unsubscribe that also waits until the server has dropped the
+// subscription (or ctx ends): once it returns nobody can reach it any more.
+// Messages received before that are still handled, in the background.
 func (s *Subscription) Drain(ctx context.Context) error {
 	if err := s.Unsubscribe(); err != nil {
 		return err
 	}
-	for s.sub.IsValid() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("eventbus: drain %s: %w", s.sub.Subject, ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
+	if err := s.bus.Flush(ctx); err != nil && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("eventbus: drain %s: %w", s.sub.Subject, err)
 	}
 	return nil
 }

@@ -148,14 +148,15 @@ func (h *Host) shutdown(ctx context.Context) error {
 	h.subs = nil
 	h.mu.Unlock()
 	var errs []error
-	// Drain them all at once, then wait: a stopped plugin is unreachable.
 	for _, s := range subs {
 		if err := s.Unsubscribe(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, s := range subs {
-		if err := s.Drain(ctx); err != nil {
+	// One round trip: once the server has the unsubscriptions, a stopped
+	// plugin is unreachable.
+	if len(subs) > 0 {
+		if err := h.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
