@@ -175,7 +175,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.routerConfig().Validate(); err != nil {
-		return fmt.Errorf("%w: router: %w", ErrConfig, err)
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if c.Router.Timeout < 0 {
 		return fmt.Errorf("%w: router.timeout: must not be negative", ErrConfig)

@@ -107,7 +107,7 @@ func TestConfigValidationNamesTheField(t *testing.T) {
 		json string
 		want string
 	}{
-		"prefix":     {`{"router": {"prefix": "a b"}}`, "router: router: invalid config: prefix"},
+		"prefix":     {`{"router": {"prefix": "a b"}}`, "router: invalid config: prefix"},
 		"timeout":    {`{"router": {"timeout": "soon"}}`, "timeout"},
 		"unknown":    {`{"routr": {}}`, `unknown field "routr"`},
 		"channel":    {`{"cytube": {"channel": "bad name", "user": "bot"}}`, "channel"},
