@@ -99,5 +99,5 @@ func ExampleLoadConfig() {
 	fmt.Println(err)
 	// Output:
 	// ? 2s {"loud": true} <nil>
-	// rosey: invalid config: router: router: invalid config: prefix: "a b" must be 1-8 characters without spaces
+	// rosey: invalid config: router: invalid config: prefix: "a b" must be 1-8 characters without spaces
 }
