@@ -469,3 +469,18 @@ func TestDrainWaitsUntilUnreachable(t *testing.T) {
 		is.True(errors.Is(err, eventbus.ErrNoResponders)) // gone for everyone once Drain returns
 	}
 }
+
+func TestEnvelopeHeaderNamesAnyCase(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	got := collect(t, bus, "case.test")
+	msg := nats.NewMsg("case.test")
+	msg.Data = []byte(`{}`)
+	msg.Header = nats.Header{"rosey-correlation-id": {"abc"}, "ROSEY-SOURCE": {"node-plugin"}, "rosey-priority": {"HIGH"}}
+	is.NoErr(bus.Conn().PublishMsg(msg))
+	ev := receive(t, got)
+	is.Equal(ev.CorrelationID, "abc")
+	is.Equal(ev.Source, "node-plugin")
+	is.Equal(ev.Priority, eventbus.PriorityHigh)
+}

@@ -82,16 +82,18 @@ func (e *Event) IsRequest() bool { return e.Reply != "" }
 
 // header renders the envelope as NATS headers.
 func (e *Event) header() nats.Header {
-	h := nats.Header{}
+	// The names are already in canonical form: assigning directly skips
+	// Set's canonicalisation on every message.
+	h := make(nats.Header, 4+len(e.Metadata))
 	if e.CorrelationID != "" {
-		h.Set(HeaderCorrelationID, e.CorrelationID)
+		h[HeaderCorrelationID] = []string{e.CorrelationID}
 	}
 	if e.Priority != "" && e.Priority != PriorityNormal {
-		h.Set(HeaderPriority, string(e.Priority))
+		h[HeaderPriority] = []string{string(e.Priority)}
 	}
-	h.Set(HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano))
+	h[HeaderTimestamp] = []string{e.Timestamp.UTC().Format(time.RFC3339Nano)}
 	if e.Source != "" {
-		h.Set(HeaderSource, e.Source)
+		h[HeaderSource] = []string{e.Source}
 	}
 	for k, v := range e.Metadata {
 		h.Set(HeaderMetaPrefix+k, v)
@@ -114,26 +116,31 @@ func FromMsg(m *nats.Msg, prefix string) *Event {
 }
 
 func fromHeader(ev *Event, h nats.Header) {
-	if h == nil {
-		return
-	}
-	ev.CorrelationID = h.Get(HeaderCorrelationID)
-	ev.Source = h.Get(HeaderSource)
-	if p := Priority(strings.ToLower(h.Get(HeaderPriority))); p.Valid() {
-		ev.Priority = p
-	}
-	if ts := h.Get(HeaderTimestamp); ts != "" {
-		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-			ev.Timestamp = t
-		}
-	}
+	// One pass, names compared without regard to case: clients in other
+	// languages may send "rosey-correlation-id".
 	for k, vs := range h {
-		if len(vs) == 0 || len(k) <= len(HeaderMetaPrefix) || !strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix) {
+		if len(vs) == 0 || len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
 			continue
 		}
-		if ev.Metadata == nil {
-			ev.Metadata = map[string]string{}
+		v := vs[0]
+		switch {
+		case strings.EqualFold(k, HeaderCorrelationID):
+			ev.CorrelationID = v
+		case strings.EqualFold(k, HeaderSource):
+			ev.Source = v
+		case strings.EqualFold(k, HeaderPriority):
+			if p := Priority(strings.ToLower(v)); p.Valid() {
+				ev.Priority = p
+			}
+		case strings.EqualFold(k, HeaderTimestamp):
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				ev.Timestamp = t
+			}
+		case len(k) > len(HeaderMetaPrefix) && strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix):
+			if ev.Metadata == nil {
+				ev.Metadata = map[string]string{}
+			}
+			ev.Metadata[k[len(HeaderMetaPrefix):]] = v
 		}
-		ev.Metadata[k[len(HeaderMetaPrefix):]] = vs[0]
 	}
 }

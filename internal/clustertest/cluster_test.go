@@ -17,7 +17,10 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey/internal/proctest"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
 
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 )
 
@@ -103,6 +106,36 @@ func run(t *testing.T, name string, cfg map[string]any, args ...string) *proctes
 	return proctest.Start(t, name, binary, append([]string{"run", "-config", file, "-log-level", "info"}, args...)...)
 }
 
+// settled waits until plugin.dice-roller.command, asked from node n, has
+// answered 20 times in a row: after a node or a plugin copy goes away the
+// cluster needs a moment to move the plugins' interest (a request sent in
+// that moment may find no responder, or one that just left).
+func settled(t *testing.T, n *node) {
+	t.Helper()
+	ctx := context.Background()
+	bus, err := eventbus.Connect(ctx, eventbus.Config{URLs: []string{n.client}, Name: "probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close(ctx)
+	req := plugin.Request{Command: "roll", Args: []string{"1d2"}, Text: "1d2", User: "probe", Source: plugin.SourceChat}
+	deadline := time.Now().Add(time.Minute)
+	for ok := 0; ok < 20; {
+		if time.Now().After(deadline) {
+			t.Fatal("the cluster did not settle")
+		}
+		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := bus.Request(rctx, protocol.PluginCommand("dice-roller"), req)
+		cancel()
+		if err != nil {
+			ok = 0
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		ok++
+	}
+}
+
 func urls(n *node) []string { return []string{n.client} }
 
 func TestClusterRoundTripAndFailover(t *testing.T) {
@@ -141,6 +174,7 @@ func TestClusterRoundTripAndFailover(t *testing.T) {
 	is.NoErr(n3.srv.Shutdown(context.Background()))
 	pluginsA.Wait(0, "nats reconnected")
 	pluginsB.Wait(0, "nats reconnected")
+	settled(t, n1) // the plugins' interest has reached the front's node again
 	for i := range 5 {
 		front.Say(fmt.Sprintf("!roll %dd6", i+1))
 		at, _ = front.Wait(at, fmt.Sprintf(`rosey> 🎲 Rolled %dd6`, i+1))
@@ -149,6 +183,7 @@ func TestClusterRoundTripAndFailover(t *testing.T) {
 	// Kill one of the two plugin copies without warning: nothing is lost.
 	is.NoErr(pluginsB.Cmd.Process.Kill())
 	<-pluginsB.Done
+	settled(t, n1) // the cluster has dropped the dead copy's interest
 	mark := at
 	const n = 30
 	for i := range n {
