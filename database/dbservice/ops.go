@@ -156,7 +156,11 @@ func (s *Store) Get(ctx context.Context, req database.GetRequest) (json.RawMessa
 		return nil, err
 	}
 	var data []byte
-	err := s.getStmt.QueryRowContext(ctx, req.Collection, req.ID.String()).Scan(&data)
+	stmt, err := s.getStatement(ctx)
+	if err != nil {
+		return nil, internal("get", err)
+	}
+	err = stmt.QueryRowContext(ctx, req.Collection, req.ID.String()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
 	}

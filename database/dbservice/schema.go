@@ -138,7 +138,8 @@ func (s *Store) RegisterSchema(ctx context.Context, req database.SchemaRequest) 
 // loadSchemas compiles the stored schemas at startup. One that no longer
 // compiles is logged and skipped rather than keeping the service down.
 func (s *Store) loadSchemas(ctx context.Context) error {
-	rows, err := s.r.DB.QueryContext(ctx, `SELECT collection, schema FROM rosey_schemas`)
+	// The writer connection is open already; the read pool opens on demand.
+	rows, err := s.w.DB.QueryContext(ctx, `SELECT collection, schema FROM rosey_schemas`)
 	if err != nil {
 		return fmt.Errorf("dbservice: load schemas: %w", err)
 	}

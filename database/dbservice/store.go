@@ -36,8 +36,11 @@ type Store struct {
 	// beside the writer. On PostgreSQL both are the same pool.
 	w, r *bun.DB
 	// getStmt is the prepared statement of Get, the hottest read: preparing
-	// it once saves SQLite's parser on every request.
+	// it once saves SQLite's parser on every request. It is prepared on
+	// first use, so opening the store does not open a reader yet.
+	getOnce sync.Once
 	getStmt *sql.Stmt
+	getErr  error
 
 	schemaReg sync.Mutex // serialises RegisterSchema
 	schemaMu  sync.RWMutex
@@ -68,10 +71,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.loadSchemas(ctx); err != nil {
 		s.Close()
 		return nil, err
-	}
-	if s.getStmt, err = s.r.DB.PrepareContext(ctx, s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`)); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("dbservice: prepare: %w", err)
 	}
 	return s, nil
 }
@@ -140,7 +139,16 @@ func (s *Store) DB() *bun.DB { return s.w }
 // Postgres reports whether the store runs on PostgreSQL.
 func (s *Store) Postgres() bool { return s.pg }
 
-// Close closes the database. On SQLite it checkpoints the WAL first.
+// getStatement returns the prepared statement of Get.
+func (s *Store) getStatement(ctx context.Context) (*sql.Stmt, error) {
+	s.getOnce.Do(func() {
+		s.getStmt, s.getErr = s.r.DB.PrepareContext(context.WithoutCancel(ctx), s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`))
+	})
+	return s.getStmt, s.getErr
+}
+
+// Close closes the database. SQLite folds its WAL back into the main file
+// by itself when the last connection closes.
 func (s *Store) Close() error {
 	var errs []error
 	if s.getStmt != nil {
@@ -150,9 +158,6 @@ func (s *Store) Close() error {
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, err)
 		}
-		// Fold the WAL back into the main file so the directory is tidy; a
-		// failure here loses nothing.
-		_, _ = s.w.DB.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 	if err := s.w.Close(); err != nil {
 		errs = append(errs, err)
