@@ -1,6 +1,7 @@
 package database
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,6 +117,8 @@ func marshalDoc(op string, doc any) (json.RawMessage, error) {
 }
 
 // call sends req and decodes a successful reply's data into out.
+const successPrefix = `{"success":true,"data":`
+
 func (c *Client) call(ctx context.Context, op, subject string, req, out any) error {
 	ev, err := c.bus.Request(ctx, subject, req)
 	if err != nil {
@@ -124,6 +127,18 @@ func (c *Client) call(ctx context.Context, op, subject string, req, out any) err
 			code = CodeInvalidRequest
 		}
 		return &Error{Op: op, Code: code, Err: err}
+	}
+	// The service writes a success as {"success":true,"data":…}: take the
+	// data from between the two without scanning the document twice.
+	if body := ev.Data; bytes.HasPrefix(body, []byte(successPrefix)) && len(body) > len(successPrefix) && body[len(body)-1] == '}' {
+		data := body[len(successPrefix) : len(body)-1]
+		if out == nil || len(data) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return &Error{Op: op, Code: CodeInternal, Message: fmt.Sprintf("decode reply data: %v", err), Err: err}
+		}
+		return nil
 	}
 	var rep Reply
 	if err := json.Unmarshal(ev.Data, &rep); err != nil {
