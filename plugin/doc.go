@@ -1,0 +1,26 @@
+// Package plugin is how behaviour gets into a Rosey bot: everything a user
+// sees, even !help, is a plugin.
+//
+// A Plugin has three methods: Info describes it and its commands (usage,
+// aliases, minimum rank, cooldown), Start registers command handlers and
+// subscriptions through the Host it is given, and Stop undoes Start. The
+// Host is the plugin's handle on the bot: the event bus, the database
+// client (requests go over NATS to the database service), a logger tagged
+// with the plugin's name, the plugin's own config section, and Go for
+// goroutines that end with the plugin.
+//
+// The same plugin runs three ways, unchanged:
+//
+//   - in the bot's process, under a Manager (rosey.Config.Plugins);
+//   - as a process of its own, with Serve in its main function, or
+//     supervised by the bot as a Process (rosey run -plugin-mode distributed);
+//   - in a test, with package roseytest.
+//
+// Each running plugin is a NATS micro service whose command endpoint is
+// plugin.<name>.command (queue group rosey.<name>, so copies share the
+// work), which is how the router, !help and `nats micro ls` find plugins in
+// any process. A plugin handles its commands one at a time, in arrival
+// order; a panic or an error in a handler is logged and answered, and never
+// stops the bot. The wire contract, for plugins in other languages, is in
+// docs/PROTOCOL.md.
+package plugin
