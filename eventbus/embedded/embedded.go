@@ -69,6 +69,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		if p == 0 {
 			p = server.RANDOM_PORT
+		} else if !cfg.NoListen {
+			// nats-server would only say so by never becoming ready: check
+			// first, so a taken port is an instant, clear error.
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return nil, fmt.Errorf("%w: listen %s: %w (another NATS server? use port 0 for a free one)", ErrStart, listen, err)
+			}
+			_ = l.Close()
 		}
 		opts.Host, opts.Port = host, p
 	}
