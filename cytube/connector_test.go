@@ -187,6 +187,27 @@ func TestDeadServerDetected(t *testing.T) {
 	h.waitState(at+1, protocol.StateConnected)
 }
 
+// A server that keeps pinging but never lets the bot into the channel is
+// left and tried again, rather than waited on forever.
+func TestStalledJoinIsRetried(t *testing.T) {
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.HandshakeTimeout = 500 * time.Millisecond })
+	echo(t, h.bus)
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.StallJoins(true)
+	h.srv.DropAll()
+	for {
+		var ce protocol.ConnectionEvent
+		ce, at = h.waitState(at+1, protocol.StateReconnecting)
+		if strings.Contains(ce.Reason, "joined no channel") {
+			break
+		}
+	}
+	h.srv.StallJoins(false)
+	h.waitState(at+1, protocol.StateConnected)
+	h.srv.Say("test", "alice", "!echo in again")
+	h.waitBotSaid("echo: in again")
+}
+
 func TestRateLimitedConnectRespected(t *testing.T) {
 	is := is.New(t)
 	scfg := cytubetest.Fast()

@@ -31,6 +31,10 @@ type session struct {
 	deadAfter time.Duration
 	joined    bool // the first userlist arrived: chat from now on is live
 	retry     *time.Timer
+	// joinBy is when the join must have happened (userlist received) once
+	// joinChannel was sent; a server that keeps pinging but never lets the
+	// bot in would otherwise hold it forever.
+	joinBy time.Time
 }
 
 // discover asks the site for the channel's socket URL.
@@ -151,7 +155,11 @@ func (s *session) emit(event string, arg any) error {
 
 func (s *session) loop() error {
 	for {
-		_ = s.ws.SetReadDeadline(time.Now().Add(s.deadAfter))
+		deadline := time.Now().Add(s.deadAfter)
+		if !s.joined && !s.joinBy.IsZero() && s.joinBy.Before(deadline) {
+			deadline = s.joinBy
+		}
+		_ = s.ws.SetReadDeadline(deadline)
 		_, data, err := s.ws.ReadMessage()
 		if err != nil {
 			if s.ctx.Err() != nil {
@@ -159,12 +167,18 @@ func (s *session) loop() error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if !s.joined && !s.joinBy.IsZero() && !time.Now().Before(s.joinBy) {
+					return fmt.Errorf("%w: joined no channel within %s of asking", ErrProtocol, s.c.cfg.HandshakeTimeout)
+				}
 				return fmt.Errorf("%w: nothing received for %s", ErrDeadConnection, s.deadAfter)
 			}
 			return fmt.Errorf("%w: %v", ErrDisconnected, err)
 		}
 		if err := s.handle(data); err != nil {
 			return err
+		}
+		if !s.joined && !s.joinBy.IsZero() && !time.Now().Before(s.joinBy) {
+			return fmt.Errorf("%w: joined no channel within %s of asking", ErrProtocol, s.c.cfg.HandshakeTimeout)
 		}
 	}
 }
@@ -311,6 +325,7 @@ func (s *session) event(p *socketio.Packet) error {
 			Name string `json:"name"`
 			Pw   string `json:"pw,omitempty"`
 		}
+		s.joinBy = time.Now().Add(c.cfg.HandshakeTimeout)
 		return s.emit("joinChannel", join{Name: c.cfg.Channel, Pw: c.cfg.ChannelPassword})
 	case "rank":
 		var r float64

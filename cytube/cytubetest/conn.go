@@ -286,6 +286,9 @@ func (c *conn) dispatch(event string, arg json.RawMessage) {
 	}
 	switch event {
 	case "joinChannel":
+		if c.s.stallJoins { // dispatch runs under the server's lock
+			return
+		}
 		name, ok := str("name")
 		if !ok {
 			c.typeError(event, "name", obj["name"])

@@ -194,6 +194,7 @@ type Server struct {
 	serverBans map[string]bool
 	failDisc   int
 	silent     bool
+	stallJoins bool
 	messages   []Message
 	watchers   map[chan Message]struct{}
 	frames     []Frame
@@ -311,6 +312,14 @@ func (s *Server) SetSilent(silent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.silent = silent
+}
+
+// StallJoins makes the server ignore joinChannel while it keeps pinging:
+// a server that never lets a client in, which a client must notice.
+func (s *Server) StallJoins(stall bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stallJoins = stall
 }
 
 // DropAll closes every websocket abruptly, as a network failure would, and
