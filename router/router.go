@@ -133,7 +133,8 @@ type Router struct {
 	cooldown map[cooldownKey]*cooldownEntry
 	hinted   map[string]time.Time
 
-	commands atomic.Uint64
+	commands  atomic.Uint64
+	lastSweep atomic.Int64 // unix nanoseconds of the last rediscovery
 }
 
 type cooldownKey struct{ user, command string }
@@ -372,6 +373,9 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 		rank = protocol.RankAdmin
 	}
 	name, cmd, known := r.dir.Lookup(word)
+	if !known && r.rediscover(ctx) {
+		name, cmd, known = r.dir.Lookup(word)
+	}
 	static := false
 	if !known {
 		if name, static = r.routes[word]; !static {
@@ -453,6 +457,28 @@ func (r *Router) onReply(m *nats.Msg) {
 	}
 	text, failed := r.answer(p, eventbus.FromMsg(m, r.bus.Prefix()))
 	r.settle(token, text, failed)
+}
+
+// Rediscovery: an unknown command may belong to a plugin whose
+// announcement this router missed (it crossed a cluster before the
+// router's interest did). Ask NATS again, at most every rediscoverEvery.
+const (
+	rediscoverEvery = 5 * time.Second
+	rediscoverWait  = 300 * time.Millisecond
+)
+
+// rediscover sweeps for plugins if none was done lately, and reports
+// whether it did.
+func (r *Router) rediscover(ctx context.Context) bool {
+	now := time.Now().UnixNano()
+	last := r.lastSweep.Load()
+	if now-last < int64(rediscoverEvery) || !r.lastSweep.CompareAndSwap(last, now) {
+		return false
+	}
+	if err := r.dir.Refresh(ctx, rediscoverWait); err != nil {
+		r.log.Debug("plugin rediscovery failed", "err", err)
+	}
+	return true
 }
 
 // answer turns a plugin's reply into what the user sees, and says whether

@@ -334,3 +334,28 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// A router whose directory missed a plugin's announcement (it never heard
+// of it: in a cluster the announcement can cross before the router's
+// interest does) asks NATS again when an unknown command comes in.
+func TestUnknownCommandRediscoversPlugins(t *testing.T) {
+	srv := startServer(t)
+	plug := &rig{srv: srv}
+	serve(t, plug, echo{})
+	bus := connect(t, srv, "router-process")
+	probe := plugin.NewDirectory(connect(t, srv, "probe"))
+	for deadline := time.Now().Add(wait); ; {
+		_ = probe.Refresh(context.Background(), 100*time.Millisecond)
+		if _, _, ok := probe.Lookup("echo"); ok {
+			break // the plugin is up
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the plugin never registered")
+		}
+	}
+	// A directory that is never started: no announcements, no sweeps.
+	dir := plugin.NewDirectory(bus)
+	r := startRig(t, srv, bus, dir, router.Config{})
+	r.say("alice", "!echo found you")
+	r.expect(`alice said "found you" via chat`)
+}
