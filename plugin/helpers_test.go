@@ -7,42 +7,19 @@ import (
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
 )
 
 const wait = 10 * time.Second
 
-func startServer(t testing.TB) *embedded.Server {
-	t.Helper()
-	srv, err := embedded.Start(context.Background(), embedded.Config{NoListen: true})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return srv
-}
+func startServer(t testing.TB) *embedded.Server { return natstest.StartServer(t) }
 
 func connect(t testing.TB, srv *embedded.Server, name string) *eventbus.Bus {
-	t.Helper()
-	bus, err := eventbus.Connect(context.Background(), srv.BusConfig(name))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = bus.Close(context.Background()) })
-	return bus
+	return natstest.Connect(t, srv, name)
 }
 
-func receive[T any](t testing.TB, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(wait):
-		t.Fatalf("nothing received within %s", wait)
-		var zero T
-		return zero
-	}
-}
+func receive[T any](t testing.TB, ch <-chan T) T { return natstest.Receive(t, ch) }
 
 // startManager starts a manager with ps on bus, stopped when the test ends.
 func startManager(t testing.TB, bus *eventbus.Bus, cfg plugin.ManagerConfig, ps ...plugin.Plugin) *plugin.Manager {

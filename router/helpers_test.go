@@ -9,6 +9,7 @@ import (
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
@@ -42,24 +43,10 @@ type rig struct {
 	barrier int
 }
 
-func startServer(t testing.TB) *embedded.Server {
-	t.Helper()
-	srv, err := embedded.Start(context.Background(), embedded.Config{NoListen: true})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return srv
-}
+func startServer(t testing.TB) *embedded.Server { return natstest.StartServer(t) }
 
 func connect(t testing.TB, srv *embedded.Server, name string) *eventbus.Bus {
-	t.Helper()
-	bus, err := eventbus.Connect(context.Background(), srv.BusConfig(name))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = bus.Close(context.Background()) })
-	return bus
+	return natstest.Connect(t, srv, name)
 }
 
 // newRig starts a server, a manager running ps (plus the barrier plugin)
