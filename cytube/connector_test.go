@@ -384,12 +384,20 @@ func TestBadInputNeverCrashes(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, cytubetest.Fast(), nil)
 	echo(t, h.bus)
-	h.waitState(0, protocol.StateConnected)
+	_, at := h.waitState(0, protocol.StateConnected)
 	for _, raw := range []string{"", "9", "42", `42[`, `42[5]`, `42["chatMsg",5]`, `42["userlist",{}]`, `42["login","x"]`,
-		`42["rank","high"]`, `42["changeMedia",null]`, `42["kick"]`, `42["needPassword"]`, `43`, `451-["x",{"_placeholder":true,"num":0}]`,
-		`42["cooldown",-5]`, `42["pm",[1,2]]`, `42["addUser",{"name":5}]`, `{"name":"chatMsg","args":[]}`, "0not json", `42["chatMsg",{"username":"eve","msg":"<<<&&&","time":"x"}]`} {
+		`42["rank","high"]`, `42["changeMedia",null]`, `43`, `451-["x",{"_placeholder":true,"num":0}]`,
+		`42["cooldown",-5]`, `42["pm",[1,2]]`, `42["addUser",{"name":5}]`, `{"name":"chatMsg","args":[]}`, "0not json", `42["chatMsg",{"username":"eve","msg":"<<<&&&","time":"x"}]`,
+		// Last: a kick without a reason is still a kick, so the bot reconnects.
+		// (needPassword is left out: without a password it is fatal, as the
+		// channel password tests check.)
+		`42["kick"]`} {
 		h.srv.SendRaw([]byte(raw))
 	}
+	// Lines said while the bot is away are not replayed as commands: wait
+	// until it is back before testing that it still works.
+	_, at = h.waitState(at+1, protocol.StateReconnecting)
+	h.waitState(at+1, protocol.StateConnected)
 	for _, body := range [][]byte{[]byte("not json"), []byte(`{"message": 5}`), []byte(`[]`), nil} {
 		is.NoErr(h.bus.Publish(context.Background(), protocol.SendChat, body))
 		is.NoErr(h.bus.Publish(context.Background(), protocol.SendPM, body))
