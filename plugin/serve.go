@@ -148,6 +148,11 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 		return err
 	}
 	in.announce(ctx, StateStarted, "")
+	// Say "serving" only once the server has the endpoint's subscription:
+	// until then a command gets "no responders".
+	if err := bus.Flush(ctx); err != nil {
+		log.Warn("flush after start failed", "plugin", info.Name, "err", err)
+	}
 	log.Info("plugin serving", "plugin", info.Name, "version", info.Version, "nats", bus.Conn().ConnectedUrl())
 
 	var closedForGood bool
