@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/console"
@@ -74,14 +75,21 @@ func (b *Bot) startBus(ctx context.Context) (func(context.Context) error, error)
 	}
 	b.parts.bus = bus
 	b.parts.db = database.NewClient(bus)
-	return func(ctx context.Context) error {
+	stop := func(ctx context.Context) error {
 		err := bus.Close(ctx)
 		if b.parts.server != nil {
 			err = errors.Join(err, b.parts.server.Shutdown(ctx))
 		}
 		b.parts.bus, b.parts.server = nil, nil
 		return err
-	}, nil
+	}
+	if b.cfg.OnBus != nil {
+		if err := b.cfg.OnBus(ctx, bus); err != nil {
+			_ = stop(ctx)
+			return nil, fmt.Errorf("OnBus: %w", err)
+		}
+	}
+	return stop, nil
 }
 
 func (b *Bot) startDatabase(ctx context.Context) (func(context.Context) error, error) {

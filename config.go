@@ -1,6 +1,7 @@
 package rosey
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,10 @@ type Config struct {
 	Plugins []plugin.Plugin `json:"-"`
 	// Logger receives every component's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
+	// OnBus, when set, runs once the bus is connected and before any other
+	// component starts, so what it subscribes to is seen from the bot's
+	// first message on (an audit log, a test harness). An error stops Start.
+	OnBus func(context.Context, *eventbus.Bus) error `json:"-"`
 	// File is the config file the config came from (set by LoadConfig); a
 	// plugin reload re-reads the plugin's section from it.
 	File string `json:"-"`

@@ -192,3 +192,42 @@ func (g *greeter) Start(_ context.Context, h *plugin.Host) error {
 	return nil
 }
 func (g *greeter) Stop(context.Context) error { return nil }
+
+func TestOnBusSeesEverythingFromTheStart(t *testing.T) {
+	is := is.New(t)
+	seen := make(chan string, 64)
+	cfg := rosey.Config{Plugins: []plugin.Plugin{&echo{}}}
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Dir = t.TempDir()
+	cfg.OnBus = func(_ context.Context, bus *eventbus.Bus) error {
+		_, err := bus.Subscribe("platform.>", func(_ context.Context, ev *eventbus.Event) { seen <- ev.Subject })
+		return err
+	}
+	bot := rosey.New(cfg)
+	is.NoErr(bot.Start(context.Background()))
+	defer bot.Stop(context.Background())
+	// The plugin's own start announcement comes before platform.startup.
+	want := []string{protocol.PluginState("echo", plugin.StateStarted), protocol.Startup}
+	for len(want) > 0 {
+		select {
+		case s := <-seen:
+			if s == want[0] {
+				want = want[1:]
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("OnBus subscriber never saw %v", want)
+		}
+	}
+}
+
+func TestOnBusErrorStopsStart(t *testing.T) {
+	is := is.New(t)
+	boom := errors.New("boom")
+	cfg := rosey.Config{OnBus: func(context.Context, *eventbus.Bus) error { return boom }}
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Dir = t.TempDir()
+	bot := rosey.New(cfg)
+	err := bot.Start(context.Background())
+	is.True(errors.Is(err, boom))
+	is.Equal(bot.Bus(), nil)
+}

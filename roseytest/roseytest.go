@@ -101,6 +101,22 @@ func New(t testing.TB, opts ...Option) *Harness {
 	if h.prefix == "" {
 		h.prefix = "!"
 	}
+	// Listen before any plugin starts: a plugin may speak at once (a timer
+	// that came due while the bot was down).
+	userHook := cfg.OnBus
+	cfg.OnBus = func(ctx context.Context, bus *eventbus.Bus) error {
+		if userHook != nil {
+			if err := userHook(ctx, bus); err != nil {
+				return err
+			}
+		}
+		// One subscription for both subjects keeps chat lines and PMs in
+		// the order they were published.
+		if _, err := bus.Subscribe("cytube.send.*", h.collect); err != nil {
+			return fmt.Errorf("roseytest: subscribe: %w", err)
+		}
+		return bus.Flush(ctx)
+	}
 	h.bot = rosey.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -115,14 +131,6 @@ func New(t testing.TB, opts ...Option) *Harness {
 		}
 	})
 	h.bus = h.bot.Bus()
-	// One subscription for both subjects keeps chat lines and PMs in the
-	// order they were published.
-	if _, err := h.bus.Subscribe("cytube.send.*", h.collect); err != nil {
-		t.Fatalf("roseytest: subscribe: %v", err)
-	}
-	if err := h.bus.Flush(ctx); err != nil {
-		t.Fatalf("roseytest: flush: %v", err)
-	}
 	return h
 }
 

@@ -132,10 +132,17 @@ func (g *game) run(hostCtx context.Context) {
 	g.pending.Wait()
 	g.p.recordGame(hostCtx, g.players())
 	completed = true
+	// The channel is free by the time "over" is said, so a "!trivia start"
+	// right after it is not refused. (Lock order: plugin, then game.)
+	g.p.mu.Lock()
 	g.mu.Lock()
 	g.sayLocked("🏁 Trivia over! " + g.scoreLine())
 	g.over = true
+	if g.p.games[g.channel] == g {
+		delete(g.p.games, g.channel)
+	}
 	g.mu.Unlock()
+	g.p.mu.Unlock()
 }
 
 // wait pauses for d and reports whether the game goes on.
