@@ -12,6 +12,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/service"
 )
 
 // Control subjects answered by a Manager (request/reply, before any prefix).
@@ -45,7 +46,7 @@ type controlReply struct {
 
 func (m *Manager) startControl() error {
 	bus := m.cfg.Bus
-	svc, err := micro.AddService(bus.Conn(), micro.Config{
+	svc, err := service.New(bus.Conn(), service.Config{
 		Name:        "plugin-manager",
 		Version:     "1.0.0",
 		Description: "Lists, reloads, enables and disables Rosey plugins",
@@ -55,8 +56,8 @@ func (m *Manager) startControl() error {
 		return fmt.Errorf("%w: control service: %w", ErrManager, err)
 	}
 	add := func(name, subject string, fn func(ctx context.Context, req controlRequest) controlReply) error {
-		return svc.AddEndpoint(name, micro.HandlerFunc(func(r micro.Request) {
-			ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Data: r.Data(), Header: nats.Header(r.Headers())}, bus.Prefix())
+		return svc.AddEndpoint(name, bus.Subject(subject), func(r *service.Request) {
+			ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Data: r.Data(), Header: r.Header()}, bus.Prefix())
 			// Reloads wait on plugins; never block the subscription.
 			go bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
 				var req controlRequest
@@ -67,9 +68,9 @@ func (m *Manager) startControl() error {
 					rep = fn(ctx, req)
 				}
 				body, _ := json.Marshal(rep)
-				_ = r.Respond(body, micro.WithHeaders(micro.Headers(bus.Header(ctx))))
+				_ = r.Respond(body, bus.Header(ctx))
 			})
-		}), micro.WithEndpointSubject(bus.Subject(subject)))
+		})
 	}
 	act := func(do func(ctx context.Context, name string) error) func(context.Context, controlRequest) controlReply {
 		return func(ctx context.Context, req controlRequest) controlReply {

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/service"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -59,10 +59,10 @@ type instance struct {
 	info Info
 	host *Host
 	bus  *eventbus.Bus
-	svc  micro.Service
+	svc  *service.Service
 	// Commands being served hold gate for reading; stop takes it for
-	// writing to wait for them and to turn away late ones (micro drains the
-	// endpoint in the background, so one may arrive after its Stop).
+	// writing to wait for them and to turn away late ones (the endpoint
+	// drains in the background, so one may arrive after its Stop).
 	gate     sync.RWMutex
 	closed   bool
 	lastRecv atomic.Int64 // unix nanoseconds of the last command received
@@ -89,26 +89,27 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 		info, in.info = fresh, fresh
 	}
 	infoJSON, _ := json.Marshal(info)
-	in.svc, err = micro.AddService(bus.Conn(), micro.Config{
+	in.svc, err = service.New(bus.Conn(), service.Config{
 		Name:        info.Name,
 		Version:     semver(info.Version),
 		Description: info.Description,
 		Metadata:    map[string]string{MetaInfo: string(infoJSON), MetaPrefix: bus.Prefix()},
 		QueueGroup:  "rosey." + info.Name,
-		Endpoint: &micro.EndpointConfig{
-			Subject: bus.Subject(protocol.PluginCommand(info.Name)),
-			Handler: micro.HandlerFunc(in.receive),
-		},
 	})
+	if err == nil {
+		if err = in.svc.AddEndpoint("command", bus.Subject(protocol.PluginCommand(info.Name)), in.receive); err != nil {
+			_ = in.svc.Stop()
+		}
+	}
 	if err != nil {
 		_ = in.host.shutdown(ctx)
 		_ = safeCall(func() error { return p.Stop(ctx) })
-		return nil, fmt.Errorf("%w: %s: micro service: %w", ErrStartFailed, info.Name, err)
+		return nil, fmt.Errorf("%w: %s: service: %w", ErrStartFailed, info.Name, err)
 	}
 	return in, nil
 }
 
-func (in *instance) id() string { return in.svc.Info().ID }
+func (in *instance) id() string { return in.svc.ID() }
 
 func (in *instance) announce(ctx context.Context, state, errText string) {
 	a := Announcement{Info: in.info, Instance: in.id(), State: state, Error: errText}
@@ -119,17 +120,17 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 
 // receive serves each command on the endpoint's subscription, so one
 // plugin's commands run one at a time, in the order they arrive (and
-// "!quote add …" then "!quote 1" works). That is also what micro's request
+// "!quote add …" then "!quote 1" works). That is also what the service's request
 // statistics need: a handler that has answered when it returns. Different
 // plugins run side by side; long work belongs in Host.Go.
-func (in *instance) receive(r micro.Request) {
+func (in *instance) receive(r *service.Request) {
 	in.lastRecv.Store(time.Now().UnixNano())
-	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: nats.Header(r.Headers())}, in.bus.Prefix())
+	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: r.Header()}, in.bus.Prefix())
 	in.gate.RLock()
 	defer in.gate.RUnlock()
 	if in.closed {
 		body, _ := json.Marshal(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
-		_ = r.Respond(body)
+		_ = r.Respond(body, nil)
 		return
 	}
 	var req Request
@@ -143,9 +144,9 @@ func (in *instance) receive(r micro.Request) {
 	})
 }
 
-func (in *instance) serve(ctx context.Context, r micro.Request, ev *eventbus.Event, req Request, decodeErr error) {
+func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
 	log := in.host.log
-	hdr := micro.WithHeaders(micro.Headers(in.bus.Header(ctx)))
+	hdr := in.bus.Header(ctx)
 	fail := func(code, text string) {
 		body, _ := json.Marshal(Response{Error: text})
 		if err := r.Error(code, text, body, hdr); err != nil {
@@ -193,7 +194,7 @@ func (in *instance) stop(ctx context.Context) error {
 	if err := in.svc.Stop(); err != nil {
 		errs = append(errs, err)
 	}
-	// micro drains the endpoint in the background: once the server has the
+	// The endpoint drains in the background: once the server has the
 	// unsubscribe (a flush) nothing new comes, but commands already
 	// delivered still reach receive. Serve them: wait until receive has
 	// been quiet for a moment before turning commands away.

@@ -10,10 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/micro"
-
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/service"
 )
 
 // ManagerConfig configures a Manager.
@@ -94,7 +93,7 @@ type Manager struct {
 	mu      sync.Mutex
 	slots   map[string]*slot
 	order   []string
-	ctl     micro.Service
+	ctl     *service.Service
 	started bool
 }
 

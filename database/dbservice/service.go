@@ -14,6 +14,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/service"
 )
 
 // Version is reported by the micro service.
@@ -26,7 +27,7 @@ const Version = "1.0.0"
 type Service struct {
 	bus   *eventbus.Bus
 	store *Store
-	svc   micro.Service
+	svc   *service.Service
 
 	mu       sync.Mutex
 	stopping bool
@@ -55,13 +56,13 @@ func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error)
 // closes the store.
 func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, error) {
 	s := &Service{bus: bus, store: store}
-	svc, err := micro.AddService(bus.Conn(), micro.Config{
+	svc, err := service.New(bus.Conn(), service.Config{
 		Name:        database.ServiceName,
 		Version:     Version,
 		Description: "Rosey document store",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dbservice: add micro service: %w", err)
+		return nil, fmt.Errorf("dbservice: add service: %w", err)
 	}
 	s.svc = svc
 	endpoints := []struct {
@@ -77,7 +78,7 @@ func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, erro
 		{"schema-register", database.SubjectSchemaRegister, handleSchema},
 	}
 	for _, e := range endpoints {
-		if err := svc.AddEndpoint(e.name, s.endpoint(e.h), micro.WithEndpointSubject(bus.Subject(e.subject))); err != nil {
+		if err := svc.AddEndpoint(e.name, bus.Subject(e.subject), s.endpoint(e.h)); err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", e.subject, err)
 		}
@@ -143,9 +144,9 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 }
 
 // endpoint adapts h to a micro handler, answering before it returns.
-func (s *Service) endpoint(h handlerFunc) micro.Handler {
-	return micro.HandlerFunc(func(req micro.Request) {
-		ev := eventbus.FromMsg(&nats.Msg{Subject: req.Subject(), Data: req.Data(), Reply: req.Reply(), Header: nats.Header(req.Headers())}, s.bus.Prefix())
+func (s *Service) endpoint(h handlerFunc) service.Handler {
+	return func(req *service.Request) {
+		ev := eventbus.FromMsg(&nats.Msg{Subject: req.Subject(), Data: req.Data(), Reply: req.Reply(), Header: req.Header()}, s.bus.Prefix())
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
@@ -175,10 +176,10 @@ func (s *Service) endpoint(h handlerFunc) micro.Handler {
 				s.respond(ctx, req, data, err)
 			})
 		}()
-	})
+	}
 }
 
-func (s *Service) respond(ctx context.Context, req micro.Request, data any, err error) {
+func (s *Service) respond(ctx context.Context, req *service.Request, data any, err error) {
 	var rep database.Reply
 	if err != nil {
 		code := database.CodeOf(err)
@@ -214,7 +215,7 @@ func (s *Service) respond(ctx context.Context, req micro.Request, data any, err 
 	} else {
 		body, _ = json.Marshal(rep)
 	}
-	if rerr := req.Respond(body, micro.WithHeaders(micro.Headers(s.bus.Header(ctx)))); rerr != nil {
+	if rerr := req.Respond(body, s.bus.Header(ctx)); rerr != nil {
 		s.store.log.Warn("database reply failed", "subject", req.Subject(), "err", rerr)
 	}
 }
