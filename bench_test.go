@@ -127,6 +127,57 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	b.ReportMetric(ratio, "x-baseline")
 }
 
+// BenchmarkCommandRoundTripFloor is what the round trip's path costs with
+// no work at all: the same four deliveries (chat → router → plugin →
+// router → send) as bare NATS messages carrying the contract's three
+// envelope headers, on one in-process connection. It reports x-baseline
+// like BenchmarkCommandRoundTrip, so the two show how much of the ratio
+// is the path the architecture prescribes and how much is Rosey's work.
+func BenchmarkCommandRoundTripFloor(b *testing.B) {
+	nc := embeddedConn(b)
+	hdr := nats.Header{
+		eventbus.HeaderCorrelationID: {eventbus.NewCorrelationID()},
+		eventbus.HeaderTimestamp:     {time.Now().UTC().Format(time.RFC3339Nano)},
+		eventbus.HeaderSource:        {"router"},
+	}
+	pub := func(subject string, data []byte) {
+		if err := nc.PublishMsg(&nats.Msg{Subject: subject, Data: data, Header: hdr}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	got := make(chan struct{}, 1)
+	for subject, next := range map[string]string{"hop.chat": "hop.command", "hop.command": "hop.reply", "hop.reply": "hop.send"} {
+		if _, err := nc.Subscribe(subject, func(m *nats.Msg) { pub(next, m.Data) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := nc.Subscribe("hop.send", func(*nats.Msg) { got <- struct{}{} }); err != nil {
+		b.Fatal(err)
+	}
+	_, _ = nc.Subscribe("bench.echo", func(m *nats.Msg) { _ = m.Respond(m.Data) })
+	body := []byte(`{"user":"alice","message":"!ping","channel":"bench","rank":1}`)
+	op := func() {
+		pub("hop.chat", body)
+		<-got
+	}
+	base := func() {
+		if _, err := nc.Request("bench.echo", []byte(`{"message":"!ping"}`), 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 200 {
+		op()
+		base()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		op()
+	}
+	b.StopTimer()
+	n := max(b.N, 1000)
+	b.ReportMetric(nsPerOp(n, op)/nsPerOp(n, base), "x-baseline")
+}
+
 // BenchmarkEmbeddedNATSBaseline starts and shuts down a bare embedded server.
 func BenchmarkEmbeddedNATSBaseline(b *testing.B) {
 	for b.Loop() {

@@ -83,17 +83,30 @@ func (e *Event) IsRequest() bool { return e.Reply != "" }
 // header renders the envelope as NATS headers.
 func (e *Event) header() nats.Header {
 	// The names are already in canonical form: assigning directly skips
-	// Set's canonicalisation on every message.
-	h := make(nats.Header, 4+len(e.Metadata))
+	// Set's canonicalisation on every message. The values share one
+	// backing array: one allocation instead of one per header.
+	var vals [4]string
+	n := 0
+	keys := [4]string{}
 	if e.CorrelationID != "" {
-		h[HeaderCorrelationID] = []string{e.CorrelationID}
+		keys[n], vals[n] = HeaderCorrelationID, e.CorrelationID
+		n++
 	}
 	if e.Priority != "" && e.Priority != PriorityNormal {
-		h[HeaderPriority] = []string{string(e.Priority)}
+		keys[n], vals[n] = HeaderPriority, string(e.Priority)
+		n++
 	}
-	h[HeaderTimestamp] = []string{e.Timestamp.UTC().Format(time.RFC3339Nano)}
+	keys[n], vals[n] = HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano)
+	n++
 	if e.Source != "" {
-		h[HeaderSource] = []string{e.Source}
+		keys[n], vals[n] = HeaderSource, e.Source
+		n++
+	}
+	backing := make([]string, n)
+	copy(backing, vals[:n])
+	h := make(nats.Header, n+len(e.Metadata))
+	for i := range n {
+		h[keys[i]] = backing[i : i+1 : i+1]
 	}
 	for k, v := range e.Metadata {
 		h.Set(HeaderMetaPrefix+k, v)

@@ -135,13 +135,17 @@ func (in *instance) receive(r *service.Request) {
 	}
 	var req Request
 	decodeErr := ev.Decode(&req)
-	in.bus.Dispatch(ev, func(ctx context.Context, _ *eventbus.Event) {
-		// A stopping plugin's handlers see their context end.
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		defer context.AfterFunc(in.host.ctx, cancel)()
-		in.serve(ctx, r, ev, req, decodeErr)
-	})
+	defer func() {
+		if p := recover(); p != nil { // serve recovers the handler; this is for the rest
+			in.host.log.Error("command panic recovered", "panic", p, "correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
+		}
+	}()
+	// The Host's context: a stopping plugin's handlers see it end.
+	ctx := in.host.ctx
+	if ev.CorrelationID != "" {
+		ctx = eventbus.WithCorrelationID(ctx, ev.CorrelationID)
+	}
+	in.serve(ctx, r, ev, req, decodeErr)
 }
 
 func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
