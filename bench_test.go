@@ -24,7 +24,12 @@ func (pong) Info() plugin.Info {
 	return plugin.Info{Name: "pong", Version: "1.0.0", Commands: []plugin.Command{{Name: "ping"}}}
 }
 func (pong) Start(_ context.Context, h *plugin.Host) error {
-	h.Handle("ping", func(context.Context, *plugin.Request) (string, error) { return "pong", nil })
+	h.Handle("ping", func(_ context.Context, r *plugin.Request) (string, error) {
+		if r.Text != "" {
+			return "pong " + r.Text, nil
+		}
+		return "pong", nil
+	})
 	return nil
 }
 func (pong) Stop(context.Context) error { return nil }

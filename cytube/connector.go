@@ -46,9 +46,17 @@ type Connector struct {
 	slowed       bool
 	lastCooldown time.Time
 	since        time.Time
-	seen         dedup     // used only by the run goroutine
-	paceCount    int       // used only by sendLoop: CyTube's flood counter, mirrored
-	paceLast     time.Time // used only by sendLoop
+	seen         dedup // used only by the run goroutine
+
+	// Sending. sendMu is held by whoever sends (the send loop, or a bus
+	// handler taking the fast path); it guards the pacing state below.
+	// waiting counts messages queued or being delivered by the send loop:
+	// while it is not zero, new messages queue behind them.
+	sendMu    sync.Mutex
+	waiting   atomic.Int64
+	paceCount int       // CyTube's flood counter, mirrored
+	paceLast  time.Time // when the last message went out
+	lastSent  *outMsg   // resent once if a cooldown says it was dropped
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -414,39 +422,96 @@ func (c *Connector) handleSendPM(_ context.Context, ev *eventbus.Event) {
 }
 
 func (c *Connector) enqueue(m outMsg) {
+	// Fast path: with nothing waiting and the pace allowing it, send from
+	// this goroutine; a hand-off to the send loop costs a wake-up.
+	if c.sendMu.TryLock() {
+		if c.waiting.Load() == 0 && c.sendNow(&m) {
+			c.sendMu.Unlock()
+			return
+		}
+		c.waiting.Add(1) // under sendMu: the fast path sees it at once
+		c.sendMu.Unlock()
+	} else {
+		c.waiting.Add(1)
+	}
 	select {
 	case c.queue <- m:
 	default:
+		c.waiting.Add(-1)
 		c.dropped.Add(1)
 		c.log.Warn("send queue full; message dropped", "event", m.event, "to", m.to, "text", m.text)
 	}
+}
+
+// sendNow sends m at once if nothing stands in the way: a joined session,
+// no cooldown to handle, and the pace allowing a message now. The caller
+// holds sendMu.
+func (c *Connector) sendNow(m *outMsg) bool {
+	if len(c.cooldown) > 0 {
+		return false
+	}
+	c.mu.Lock()
+	s := c.sess
+	slowed := c.slowed
+	c.mu.Unlock()
+	if s == nil || slowed {
+		return false
+	}
+	now := time.Now()
+	if c.floodDelay(now) > 0 || !c.limiter.AllowN(now, 1) {
+		return false
+	}
+	return c.emitLocked(s, m)
+}
+
+// emitLocked sends m on s and records it for pacing; the caller holds
+// sendMu.
+func (c *Connector) emitLocked(s *session, m *outMsg) bool {
+	c.paceCount++
+	c.paceLast = time.Now()
+	c.out.Add(1) // counted first so that Stats never lags what the server saw
+	if err := s.emit(m.event, m.payload); err != nil {
+		c.out.Add(^uint64(0))
+		c.log.Debug("send failed; waiting for the next session", "err", err)
+		return false
+	}
+	m.at = time.Now()
+	sent := *m
+	c.lastSent = &sent
+	return true
 }
 
 // sendLoop sends queued messages one at a time, paced, on whatever session
 // is joined; while none is, messages wait in the queue.
 func (c *Connector) sendLoop(ctx context.Context) {
 	defer c.wg.Done()
-	var last *outMsg
 	for {
-		var m outMsg
 		select {
 		case <-ctx.Done():
 			return
 		case d := <-c.cooldown:
-			r := c.afterCooldown(ctx, d, last)
-			if r == nil {
-				continue
+			c.sendMu.Lock()
+			r := c.afterCooldown(ctx, d, c.lastSent)
+			ok := r == nil || c.deliver(ctx, r)
+			c.sendMu.Unlock()
+			if !ok {
+				return
 			}
-			m = *r
-		case m = <-c.queue:
-		}
-		if !c.deliver(ctx, &m, &last) {
-			return
+		case m := <-c.queue:
+			c.sendMu.Lock()
+			ok := c.deliver(ctx, &m)
+			c.waiting.Add(-1)
+			c.sendMu.Unlock()
+			if !ok {
+				return
+			}
 		}
 	}
 }
 
-func (c *Connector) deliver(ctx context.Context, m *outMsg, last **outMsg) bool {
+// deliver sends m, waiting for the pace and for a session; the caller
+// holds sendMu. It reports false when ctx ended first.
+func (c *Connector) deliver(ctx context.Context, m *outMsg) bool {
 	for {
 		c.maybeRecover()
 		if err := c.limiter.Wait(ctx); err != nil {
@@ -458,7 +523,7 @@ func (c *Connector) deliver(ctx context.Context, m *outMsg, last **outMsg) bool 
 		// A cooldown that arrived meanwhile: pause, and resend the line it dropped first.
 		select {
 		case d := <-c.cooldown:
-			if r := c.afterCooldown(ctx, d, *last); r != nil && !c.deliver(ctx, r, last) {
+			if r := c.afterCooldown(ctx, d, c.lastSent); r != nil && !c.deliver(ctx, r) {
 				return false
 			}
 			if ctx.Err() != nil {
@@ -470,18 +535,9 @@ func (c *Connector) deliver(ctx context.Context, m *outMsg, last **outMsg) bool 
 		if s == nil {
 			return false
 		}
-		c.paceCount++
-		c.paceLast = time.Now()
-		c.out.Add(1) // counted first so that Stats never lags what the server saw
-		if err := s.emit(m.event, m.payload); err != nil {
-			c.out.Add(^uint64(0))
-			c.log.Debug("send failed; waiting for the next session", "err", err)
-			continue
+		if c.emitLocked(s, m) {
+			return true
 		}
-		m.at = time.Now()
-		sent := *m
-		*last = &sent
-		return true
 	}
 }
 

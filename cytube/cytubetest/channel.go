@@ -2,11 +2,12 @@ package cytubetest
 
 import (
 	"fmt"
-	"html"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/roseybot/rosey/internal/socketio"
 )
 
 type channel struct {
@@ -67,9 +68,17 @@ func (ch *channel) removeUser(u *member) {
 // emitAll sends an event to every connection in the channel, logged in or
 // not (anonymous viewers see chat too).
 func (ch *channel) emitAll(event string, arg any) {
+	var f []byte // encoded once, for everyone
 	for c := range ch.s.conns {
 		if c.ch == ch {
-			c.emit(event, arg)
+			if f == nil {
+				if arg == nil {
+					f, _ = socketio.EncodeEvent(event)
+				} else {
+					f, _ = socketio.EncodeEvent(event, arg)
+				}
+			}
+			c.sendFrame(f)
 		}
 	}
 }
@@ -176,6 +185,9 @@ func (s *Server) prepare(msg string) (string, map[string]any, bool) {
 // render turns prepared text into the HTML CyTube delivers: escaped, links
 // made into anchors, and the default filters in registered channels.
 func render(text string, registered bool) string {
+	if !strings.Contains(text, "://") { // most lines: no link to make
+		return filterText(text, registered)
+	}
 	var b strings.Builder
 	last := 0
 	for _, loc := range urlRe.FindAllStringIndex(text, -1) {
@@ -190,7 +202,7 @@ func render(text string, registered bool) string {
 
 func filterText(s string, registered bool) string {
 	s = escape(s)
-	if registered {
+	if registered && strings.ContainsAny(s, "`*_~[") {
 		s = codeRe.ReplaceAllString(s, "<code>$1</code>")
 		s = strongRe.ReplaceAllString(s, "<strong>$1</strong>")
 		s = emRe.ReplaceAllString(s, "<em>$1</em>")
@@ -202,9 +214,13 @@ func filterText(s string, registered bool) string {
 
 // escape leaves only & < > escaped, as CyTube's sanitizer does in the end.
 func escape(s string) string {
-	s = html.EscapeString(s)
-	return strings.NewReplacer("&#34;", `"`, "&#39;", "'").Replace(s)
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	return htmlEscaper.Replace(s)
 }
+
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func truncateUTF16(s string, max int) string {
 	n := 0

@@ -17,15 +17,22 @@ import (
 
 var userName = regexp.MustCompile(`^[\w-]{1,20}$`)
 
-// conn is one client websocket. Every field but the channels is guarded by
-// the server's mutex; frames go out through out so that nothing blocks
-// while the mutex is held.
+// conn is one client websocket. Every field below the write queue is
+// guarded by the server's mutex. Frames are queued under that mutex and
+// written after it is released: by the goroutine that read the frame
+// causing them (no hand-off on the path a chat line takes), or else by the
+// connection's writer goroutine.
 type conn struct {
-	s       *Server
-	ws      *websocket.Conn
-	ip      string
-	id      string
-	out     chan []byte
+	s  *Server
+	ws *websocket.Conn
+	ip string
+	id string
+
+	wmu   sync.Mutex // held while writing to ws, so frames leave in queue order
+	qmu   sync.Mutex
+	queue [][]byte      // waiting frames; nil means "close after the ones before"
+	wake  chan struct{} // tells the writer goroutine there is work
+
 	pong    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -47,7 +54,7 @@ func newConn(s *Server, ws *websocket.Conn, ip, id string) *conn {
 	ws.SetReadLimit(1 << 20) // CyTube's maxHttpBufferSize
 	return &conn{
 		s: s, ws: ws, ip: ip, id: id, rank: -1,
-		out:  make(chan []byte, 4096),
+		wake: make(chan struct{}, 1),
 		pong: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
@@ -63,13 +70,55 @@ func (c *conn) close() {
 // sendFrame queues a frame; the caller holds the server mutex. A client
 // too slow to drain 4096 frames is dropped.
 func (c *conn) sendFrame(f []byte) {
-	if c.s.silent {
+	s := c.s
+	if s.silent {
+		return
+	}
+	c.qmu.Lock()
+	full := len(c.queue) >= 4096
+	if !full {
+		c.queue = append(c.queue, f)
+	}
+	c.qmu.Unlock()
+	if full {
+		c.close()
+		return
+	}
+	if s.batch != nil { // a read loop handling a frame writes when it unlocks
+		*s.batch = append(*s.batch, c)
 		return
 	}
 	select {
-	case c.out <- f:
+	case c.wake <- struct{}{}:
 	default:
-		c.close()
+	}
+}
+
+// flush writes the queued frames in order and reports whether the
+// connection is still open.
+func (c *conn) flush() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for {
+		c.qmu.Lock()
+		q := c.queue
+		c.queue = nil
+		c.qmu.Unlock()
+		if len(q) == 0 {
+			return true
+		}
+		for _, f := range q {
+			_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if f == nil { // close after what was queued before
+				_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+				c.close()
+				return false
+			}
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				c.close()
+				return false
+			}
+		}
 	}
 }
 
@@ -87,15 +136,8 @@ func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
 	for {
 		select {
-		case f := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if f == nil { // close after what was queued before
-				_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-				c.close()
-				return
-			}
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
-				c.close()
+		case <-c.wake:
+			if !c.flush() {
 				return
 			}
 		case <-c.done:
@@ -157,11 +199,27 @@ func (c *conn) readLoop() {
 		if err != nil {
 			break
 		}
+		var touched []*conn
 		s.mu.Lock()
 		if !s.silent {
+			s.batch = &touched
 			c.handle(data)
+			s.batch = nil
 		}
 		s.mu.Unlock()
+		// Write what the frame caused, to the others first: the sender's
+		// own echo is the least urgent.
+		for _, o := range touched {
+			if o != c {
+				o.flush()
+			}
+		}
+		for _, o := range touched {
+			if o == c {
+				c.flush()
+				break
+			}
+		}
 	}
 	c.close()
 	s.mu.Lock()

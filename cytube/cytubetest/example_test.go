@@ -74,3 +74,26 @@ func ExampleServer_WaitMessage() {
 	fmt.Println(m.HTML, err)
 	// Output: *bold* &amp; <a href="http://example.com/?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">http://example.com/?a=1&amp;b=2</a> <nil>
 }
+
+// Two users in a channel, each on a real websocket.
+func ExampleServer_Dial() {
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, err := srv.Dial(ctx, "lobby", "alice")
+	if err != nil {
+		panic(err)
+	}
+	defer alice.Close()
+	bob, err := srv.Dial(ctx, "lobby", "bob")
+	if err != nil {
+		panic(err)
+	}
+	defer bob.Close()
+
+	_ = alice.Chat("hi <bob>")
+	m, err := bob.WaitChat(ctx, func(m cytubetest.Message) bool { return m.From == "alice" })
+	fmt.Println(m.From, m.HTML, err)
+	// Output: alice hi &lt;bob&gt; <nil>
+}

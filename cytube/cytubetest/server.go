@@ -184,13 +184,16 @@ type Server struct {
 	http *httptest.Server
 	up   websocket.Upgrader
 
-	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced whenever something is recorded
-	accounts   map[string]account
-	channels   map[string]*channel
-	conns      map[*conn]struct{}
-	buckets    map[string]*bucket
-	guestAt    map[string]time.Time
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever something is recorded
+	accounts map[string]account
+	channels map[string]*channel
+	conns    map[*conn]struct{}
+	buckets  map[string]*bucket
+	guestAt  map[string]time.Time
+	// batch, while a read loop handles a frame, collects the connections
+	// it queued frames for; that loop writes them once it unlocks.
+	batch      *[]*conn
 	serverBans map[string]bool
 	failDisc   int
 	silent     bool
