@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
 
 	"github.com/roseybot/rosey/eventbus"
@@ -157,4 +158,75 @@ func newNKey(t *testing.T) (seed []byte, public string) {
 		t.Fatal(err)
 	}
 	return seed, public
+}
+
+// TestCredentialsFileAuth connects with a .creds file (a user JWT and its
+// nkey seed) to a server in operator mode, the way NGS or any
+// decentralised-auth cluster is joined. A user of an account the server
+// does not trust is refused.
+func TestCredentialsFileAuth(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	op, err := nkeys.CreateOperator()
+	is.NoErr(err)
+	opPub, _ := op.PublicKey()
+	opJWT, err := jwt.NewOperatorClaims(opPub).Encode(op)
+	is.NoErr(err)
+
+	// creds makes an account signed by signer and a user of it, and
+	// returns the account's public key, its JWT and a .creds file.
+	creds := func(signer nkeys.KeyPair, name string) (string, string, string) {
+		acc, err := nkeys.CreateAccount()
+		is.NoErr(err)
+		accPub, _ := acc.PublicKey()
+		accJWT, err := jwt.NewAccountClaims(accPub).Encode(signer)
+		is.NoErr(err)
+		user, err := nkeys.CreateUser()
+		is.NoErr(err)
+		userPub, _ := user.PublicKey()
+		uc := jwt.NewUserClaims(userPub)
+		uc.Name = name
+		userJWT, err := uc.Encode(acc)
+		is.NoErr(err)
+		seed, _ := user.Seed()
+		file, err := jwt.FormatUserConfig(userJWT, seed)
+		is.NoErr(err)
+		path := filepath.Join(dir, name+".creds")
+		is.NoErr(os.WriteFile(path, file, 0o600))
+		return accPub, accJWT, path
+	}
+	accPub, accJWT, good := creds(op, "bot")
+	stranger, _ := nkeys.CreateOperator()
+	_, _, bad := creds(stranger, "intruder")
+
+	conf := filepath.Join(dir, "server.conf")
+	is.NoErr(os.WriteFile(conf, []byte(fmt.Sprintf(`
+operator: %q
+resolver: MEMORY
+resolver_preload: { %s: %q }
+`, opJWT, accPub, accJWT)), 0o600))
+	srv, err := embedded.Start(context.Background(), embedded.Config{ConfigFile: conf, Listen: "127.0.0.1:0"})
+	is.NoErr(err)
+	defer srv.Shutdown(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bus, err := eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, CredentialsFile: good})
+	is.NoErr(err)
+	defer bus.Close(ctx)
+	got := make(chan string, 1)
+	_, err = bus.Subscribe("creds.hello", func(_ context.Context, ev *eventbus.Event) { got <- string(ev.Data) })
+	is.NoErr(err)
+	is.NoErr(bus.Publish(ctx, "creds.hello", map[string]string{"via": "jwt"}))
+	select {
+	case s := <-got:
+		is.Equal(s, `{"via":"jwt"}`)
+	case <-ctx.Done():
+		t.Fatal("no message over a creds connection")
+	}
+
+	_, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, CredentialsFile: bad})
+	is.True(err != nil) // signed by an operator the server does not trust
+	_, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, CredentialsFile: filepath.Join(dir, "missing.creds")})
+	is.True(errors.Is(err, eventbus.ErrInvalidConfig))
 }

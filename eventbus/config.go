@@ -111,6 +111,11 @@ func (c Config) natsOptions() ([]nats.Option, error) {
 		opts = append(opts, nats.Token(c.Token))
 	}
 	if c.CredentialsFile != "" {
+		// nats.go reads the file only while connecting, where a missing
+		// one looks like a refused login; say what is wrong up front.
+		if _, err := os.Stat(c.CredentialsFile); err != nil {
+			return nil, fmt.Errorf("%w: credentials_file: %v", ErrInvalidConfig, err)
+		}
 		opts = append(opts, nats.UserCredentials(c.CredentialsFile))
 	}
 	if c.NKeyFile != "" {
