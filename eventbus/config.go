@@ -97,7 +97,9 @@ func (c Config) Validate() error {
 func (c Config) natsOptions() ([]nats.Option, error) {
 	opts := []nats.Option{nats.Name(c.Name)}
 	if c.InProcess != nil {
-		opts = append(opts, nats.InProcessServer(c.InProcess))
+		// No write deadline: there is no network to time out, and setting
+		// one on the in-memory pipe costs a timer on every flush.
+		opts = append(opts, nats.InProcessServer(c.InProcess), nats.FlusherTimeout(0))
 	}
 	if c.MaxReconnects > 0 {
 		opts = append(opts, nats.MaxReconnects(c.MaxReconnects))
