@@ -16,6 +16,10 @@
 // Restart, SetSilent, FailDiscovery, SendRaw), and look at what clients did
 // (Messages, Frames, Users, Stats, and the Wait* helpers).
 //
+// Dial connects a Client: another user on a real websocket of its own, for
+// tests (and benchmarks) that want a user's whole path, their own socket
+// included, rather than the Say shortcut.
+//
 // The zero Config has CyTube's real timings (pings every 25 s, one guest
 // login per IP per minute, 5 connections then one per 10 s); Fast returns
 // the same rules with timings short enough for tests.
