@@ -129,12 +129,15 @@ func (in *instance) receive(r *service.Request) {
 	in.gate.RLock()
 	defer in.gate.RUnlock()
 	if in.closed {
-		body, _ := json.Marshal(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
+		body := encodeResponse(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
 		_ = r.Respond(body, nil)
 		return
 	}
 	var req Request
-	decodeErr := ev.Decode(&req)
+	var decodeErr error
+	if !fastRequest(ev.Data, &req) {
+		decodeErr = ev.Decode(&req)
+	}
 	defer func() {
 		if p := recover(); p != nil { // serve recovers the handler; this is for the rest
 			in.host.log.Error("command panic recovered", "panic", p, "correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
@@ -152,7 +155,7 @@ func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.
 	log := in.host.log
 	hdr := in.bus.Header(ctx)
 	fail := func(code, text string) {
-		body, _ := json.Marshal(Response{Error: text})
+		body := encodeResponse(Response{Error: text})
 		if err := r.Error(code, text, body, hdr); err != nil {
 			log.Warn("reply failed", "err", err)
 		}
@@ -176,12 +179,12 @@ func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.
 	err := safeCall(func() (err error) { result, err = fn(ctx, &req); return err })
 	switch {
 	case err == nil:
-		body, _ := json.Marshal(Response{Result: result})
+		body := encodeResponse(Response{Result: result})
 		if err := r.Respond(body, hdr); err != nil {
 			log.Warn("reply failed", "err", err)
 		}
 	case IsUserError(err):
-		body, _ := json.Marshal(Response{Error: err.Error()})
+		body := encodeResponse(Response{Error: err.Error()})
 		if err := r.Respond(body, hdr); err != nil {
 			log.Warn("reply failed", "err", err)
 		}

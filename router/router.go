@@ -304,7 +304,7 @@ func (r *Router) onLine(source string) eventbus.Handler {
 			return
 		}
 		var m protocol.ChatMessage
-		if err := ev.Decode(&m); err != nil {
+		if err := decodeChat(ev, &m); err != nil {
 			r.log.Error("malformed chat event", "subject", ev.Subject, "err", err, "correlation_id", ev.CorrelationID)
 			return
 		}
@@ -407,7 +407,12 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 // ask sends the command to the plugin; the answer arrives in onReply, or
 // the timer fires first.
 func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Request, static bool, cool *cooldownKey) {
-	msg, _, err := r.bus.NewMsg(ctx, protocol.PluginCommand(name), req)
+	body, err := encodeRequest(req)
+	if err != nil {
+		r.log.Error("could not encode command", "err", err)
+		return
+	}
+	msg, _, err := r.bus.NewMsg(ctx, protocol.PluginCommand(name), body)
 	if err != nil {
 		r.log.Error("could not encode command", "err", err)
 		return
@@ -485,7 +490,7 @@ func (r *Router) rediscover(ctx context.Context) bool {
 // the command failed.
 func (r *Router) answer(p *pending, ev *eventbus.Event) (string, bool) {
 	var resp plugin.Response
-	if err := ev.Decode(&resp); err != nil {
+	if err := decodeResponse(ev, &resp); err != nil {
 		r.log.Error("malformed plugin reply", "plugin", p.name, "err", err)
 		return fmt.Sprintf("⚠️ %s answered something I could not read.", p.name), true
 	}
@@ -559,7 +564,10 @@ func (r *Router) send(p *pending) {
 	if p.to.source == plugin.SourcePM {
 		err = r.bus.Publish(p.ctx, protocol.SendPM, protocol.SendPMRequest{To: p.to.user, Message: p.text, Channel: p.to.channel})
 	} else {
-		err = r.bus.Publish(p.ctx, protocol.SendChat, protocol.SendChatRequest{Message: p.text, Channel: p.to.channel})
+		var body []byte
+		if body, err = encodeSendChat(protocol.SendChatRequest{Message: p.text, Channel: p.to.channel}); err == nil {
+			err = r.bus.Publish(p.ctx, protocol.SendChat, body)
+		}
 	}
 	if err != nil {
 		r.log.Error("could not send answer", "err", err)

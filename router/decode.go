@@ -1,0 +1,149 @@
+package router
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/flatjson"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// decodeChat reads a chat event's body. The plain shape the connector
+// publishes is read without reflection; anything else goes through
+// encoding/json (by ev.Decode), with the same result.
+func decodeChat(ev *eventbus.Event, m *protocol.ChatMessage) error {
+	if fastChat(ev.Data, m) {
+		return nil
+	}
+	return ev.Decode(m)
+}
+
+func fastChat(data []byte, m *protocol.ChatMessage) bool {
+	var c protocol.ChatMessage
+	ok := flatjson.Scan(data, func(k []byte, v *flatjson.Value) bool {
+		switch string(k) {
+		case "user":
+			return str(v, &c.User)
+		case "message":
+			return str(v, &c.Message)
+		case "channel":
+			return str(v, &c.Channel)
+		case "rank":
+			return float(v, &c.Rank)
+		case "time":
+			if v.Kind != flatjson.Number {
+				return false
+			}
+			n, err := strconv.ParseInt(string(v.Raw), 10, 64)
+			c.Time = n
+			return err == nil
+		}
+		return false
+	})
+	if ok {
+		*m = c
+	}
+	return ok
+}
+
+// decodeResponse reads a plugin's reply like decodeChat reads chat.
+func decodeResponse(ev *eventbus.Event, r *plugin.Response) error {
+	if fastResponse(ev.Data, r) {
+		return nil
+	}
+	return ev.Decode(r)
+}
+
+func fastResponse(data []byte, r *plugin.Response) bool {
+	var p plugin.Response
+	ok := flatjson.Scan(data, func(k []byte, v *flatjson.Value) bool {
+		switch string(k) {
+		case "result":
+			return str(v, &p.Result)
+		case "error":
+			return str(v, &p.Error)
+		}
+		return false
+	})
+	if ok {
+		*r = p
+	}
+	return ok
+}
+
+func str(v *flatjson.Value, dst *string) bool {
+	if v.Kind != flatjson.String {
+		return false
+	}
+	*dst = string(v.Raw)
+	return true
+}
+
+func float(v *flatjson.Value, dst *float64) bool {
+	if v.Kind != flatjson.Number {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(v.Raw), 64)
+	*dst = f
+	return err == nil
+}
+
+// encodeRequest writes req as encoding/json would, without reflection when
+// every string is plain.
+func encodeRequest(req plugin.Request) ([]byte, error) {
+	b := make([]byte, 0, 128+len(req.Text)*2)
+	b = append(b, `{"command":`...)
+	b, ok := flatjson.AppendString(b, req.Command)
+	if ok {
+		if req.Args == nil {
+			b = append(b, `,"args":null`...)
+		} else {
+			b = append(b, `,"args":[`...)
+			for i, a := range req.Args {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				if b, ok = flatjson.AppendString(b, a); !ok {
+					break
+				}
+			}
+			b = append(b, ']')
+		}
+	}
+	for _, f := range []struct{ key, val string }{{`,"text":`, req.Text}, {`,"user":`, req.User}, {`,"channel":`, req.Channel}} {
+		if !ok {
+			break
+		}
+		b = append(b, f.key...)
+		b, ok = flatjson.AppendString(b, f.val)
+	}
+	if ok {
+		b = append(b, `,"rank":`...)
+		b, ok = flatjson.AppendFloat(b, req.Rank)
+	}
+	if ok {
+		b = append(b, `,"source":`...)
+		b, ok = flatjson.AppendString(b, req.Source)
+	}
+	if !ok {
+		return json.Marshal(req)
+	}
+	return append(b, '}'), nil
+}
+
+// encodeSendChat writes a cytube.send.chat body like encodeRequest.
+func encodeSendChat(m protocol.SendChatRequest) ([]byte, error) {
+	b := make([]byte, 0, 32+len(m.Message)+len(m.Channel))
+	b = append(b, `{"message":`...)
+	b, ok := flatjson.AppendString(b, m.Message)
+	if ok && m.Channel != "" {
+		b = append(b, `,"channel":`...)
+		b, ok = flatjson.AppendString(b, m.Channel)
+	}
+	if !ok {
+		return json.Marshal(m)
+	}
+	return append(b, '}'), nil
+}
