@@ -36,6 +36,16 @@ type Bus struct {
 	panics   atomic.Uint64
 	received atomic.Uint64
 	sent     atomic.Uint64
+	// envs recycles publishing envelopes: nats.go encodes a message's
+	// headers during PublishMsg and keeps no reference to them.
+	envs sync.Pool
+}
+
+// envelope is a reusable message with its header map.
+type envelope struct {
+	msg  nats.Msg
+	h    nats.Header
+	vals [4]string
 }
 
 // Stats counts what a bus has done.
@@ -209,15 +219,60 @@ func (b *Bus) Header(ctx context.Context, opts ...Option) nats.Header {
 // Publish sends an event. data is marshalled to JSON (see Encode). The
 // correlation id comes from ctx (or opts), or a new one is made.
 func (b *Bus) Publish(ctx context.Context, subject string, data any, opts ...Option) error {
-	msg, _, err := b.NewMsg(ctx, subject, data, opts...)
+	return b.publish(ctx, subject, "", data, opts)
+}
+
+// PublishRequest sends a request without waiting for its answer: replies
+// go to reply, a subject the caller subscribed to (for callers that match
+// answers to requests themselves, such as the router).
+func (b *Bus) PublishRequest(ctx context.Context, subject, reply string, data any, opts ...Option) error {
+	if reply == "" {
+		return fmt.Errorf("%w: empty reply subject", ErrInvalidSubject)
+	}
+	return b.publish(ctx, subject, reply, data, opts)
+}
+
+func (b *Bus) publish(ctx context.Context, subject, reply string, data any, opts []Option) error {
+	if err := checkSubject(subject); err != nil {
+		return err
+	}
+	body, err := Encode(data)
 	if err != nil {
 		return err
 	}
-	if err := b.nc.PublishMsg(msg); err != nil {
+	if err := b.send(b.prefix+subject, reply, body, CorrelationID(ctx), opts); err != nil {
 		return b.wrap("publish "+subject, err)
 	}
-	b.sent.Add(1)
 	return nil
+}
+
+// send publishes body on the NATS subject with the envelope, reusing a
+// pooled message and header map.
+func (b *Bus) send(subject, reply string, body []byte, correlation string, opts []Option) error {
+	ev := Event{Timestamp: time.Now(), Priority: PriorityNormal, CorrelationID: correlation, Source: b.source}
+	if len(opts) > 0 {
+		e := ev
+		for _, o := range opts {
+			o(&e)
+		}
+		ev = e
+	}
+	if ev.CorrelationID == "" {
+		ev.CorrelationID = NewCorrelationID()
+	}
+	env, _ := b.envs.Get().(*envelope)
+	if env == nil {
+		env = &envelope{h: make(nats.Header, 4)}
+	}
+	ev.fillHeader(env.h, &env.vals)
+	env.msg = nats.Msg{Subject: subject, Reply: reply, Data: body, Header: env.h}
+	err := b.nc.PublishMsg(&env.msg)
+	env.msg = nats.Msg{}
+	b.envs.Put(env)
+	if err == nil {
+		b.sent.Add(1)
+	}
+	return err
 }
 
 // Request sends data to subject and waits for one reply, until ctx is done or,
@@ -250,18 +305,14 @@ func (b *Bus) Respond(ctx context.Context, req *Event, data any, opts ...Option)
 	if err != nil {
 		return err
 	}
-	ev := &Event{Timestamp: time.Now(), Priority: PriorityNormal, CorrelationID: req.CorrelationID, Source: b.source}
-	if ev.CorrelationID == "" {
-		ev.CorrelationID = CorrelationID(ctx)
-	}
-	for _, o := range opts {
-		o(ev)
+	correlation := req.CorrelationID
+	if correlation == "" {
+		correlation = CorrelationID(ctx)
 	}
 	// The reply subject is an inbox; it is never prefixed.
-	if err := b.nc.PublishMsg(&nats.Msg{Subject: req.Reply, Data: body, Header: ev.header()}); err != nil {
+	if err := b.send(req.Reply, "", body, correlation, opts); err != nil {
 		return b.wrap("respond "+req.Subject, err)
 	}
-	b.sent.Add(1)
 	return nil
 }
 

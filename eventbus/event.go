@@ -82,36 +82,36 @@ func (e *Event) IsRequest() bool { return e.Reply != "" }
 
 // header renders the envelope as NATS headers.
 func (e *Event) header() nats.Header {
+	h := make(nats.Header, 4+len(e.Metadata))
+	e.fillHeader(h, new([4]string))
+	return h
+}
+
+// fillHeader clears h and writes the envelope into it; the values'
+// slices point into vals.
+func (e *Event) fillHeader(h nats.Header, vals *[4]string) {
+	clear(h)
 	// The names are already in canonical form: assigning directly skips
-	// Set's canonicalisation on every message. The values share one
-	// backing array: one allocation instead of one per header.
-	var vals [4]string
+	// Set's canonicalisation on every message.
 	n := 0
-	keys := [4]string{}
-	if e.CorrelationID != "" {
-		keys[n], vals[n] = HeaderCorrelationID, e.CorrelationID
+	set := func(k, v string) {
+		vals[n] = v
+		h[k] = vals[n : n+1 : n+1]
 		n++
+	}
+	if e.CorrelationID != "" {
+		set(HeaderCorrelationID, e.CorrelationID)
 	}
 	if e.Priority != "" && e.Priority != PriorityNormal {
-		keys[n], vals[n] = HeaderPriority, string(e.Priority)
-		n++
+		set(HeaderPriority, string(e.Priority))
 	}
-	keys[n], vals[n] = HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano)
-	n++
+	set(HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano))
 	if e.Source != "" {
-		keys[n], vals[n] = HeaderSource, e.Source
-		n++
-	}
-	backing := make([]string, n)
-	copy(backing, vals[:n])
-	h := make(nats.Header, n+len(e.Metadata))
-	for i := range n {
-		h[keys[i]] = backing[i : i+1 : i+1]
+		set(HeaderSource, e.Source)
 	}
 	for k, v := range e.Metadata {
 		h.Set(HeaderMetaPrefix+k, v)
 	}
-	return h
 }
 
 // FromMsg builds an Event from a received NATS message. prefix is the bus

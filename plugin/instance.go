@@ -153,10 +153,9 @@ func (in *instance) receive(r *service.Request) {
 
 func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
 	log := in.host.log
-	hdr := in.bus.Header(ctx)
 	fail := func(code, text string) {
 		body := encodeResponse(Response{Error: text})
-		if err := r.Error(code, text, body, hdr); err != nil {
+		if err := r.Error(code, text, body, in.bus.Header(ctx)); err != nil {
 			log.Warn("reply failed", "err", err)
 		}
 	}
@@ -179,13 +178,11 @@ func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.
 	err := safeCall(func() (err error) { result, err = fn(ctx, &req); return err })
 	switch {
 	case err == nil:
-		body := encodeResponse(Response{Result: result})
-		if err := r.Respond(body, hdr); err != nil {
+		if err := in.bus.Respond(ctx, ev, encodeResponse(Response{Result: result})); err != nil {
 			log.Warn("reply failed", "err", err)
 		}
 	case IsUserError(err):
-		body := encodeResponse(Response{Error: err.Error()})
-		if err := r.Respond(body, hdr); err != nil {
+		if err := in.bus.Respond(ctx, ev, encodeResponse(Response{Error: err.Error()})); err != nil {
 			log.Warn("reply failed", "err", err)
 		}
 	default:

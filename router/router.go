@@ -412,13 +412,7 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 		r.log.Error("could not encode command", "err", err)
 		return
 	}
-	msg, _, err := r.bus.NewMsg(ctx, protocol.PluginCommand(name), body)
-	if err != nil {
-		r.log.Error("could not encode command", "err", err)
-		return
-	}
 	token := strconv.FormatUint(r.seq.Add(1), 36)
-	msg.Reply = r.inbox + "." + token
 	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool}
 	r.inflight <- struct{}{}
 	r.enqueue(p)
@@ -426,7 +420,7 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	r.waiting[token] = p
 	p.timer = time.AfterFunc(r.cfg.Timeout, func() { r.timeout(token) })
 	r.qmu.Unlock()
-	if err := r.bus.Conn().PublishMsg(msg); err != nil {
+	if err := r.bus.PublishRequest(ctx, protocol.PluginCommand(name), r.inbox+"."+token, body); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
 		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
 	}
