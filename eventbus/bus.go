@@ -246,9 +246,8 @@ func (b *Bus) publish(ctx context.Context, subject, reply string, data any, opts
 	return nil
 }
 
-// send publishes body on the NATS subject with the envelope, reusing a
-// pooled message and header map.
-func (b *Bus) send(subject, reply string, body []byte, correlation string, opts []Option) error {
+// envelope takes a pooled envelope and fills its headers.
+func (b *Bus) envelope(correlation string, opts []Option) *envelope {
 	ev := Event{Timestamp: time.Now(), Priority: PriorityNormal, CorrelationID: correlation, Source: b.source}
 	if len(opts) > 0 {
 		e := ev
@@ -265,6 +264,13 @@ func (b *Bus) send(subject, reply string, body []byte, correlation string, opts 
 		env = &envelope{h: make(nats.Header, 4)}
 	}
 	ev.fillHeader(env.h, &env.vals)
+	return env
+}
+
+// send publishes body on the NATS subject with the envelope, reusing a
+// pooled message and header map.
+func (b *Bus) send(subject, reply string, body []byte, correlation string, opts []Option) error {
+	env := b.envelope(correlation, opts)
 	env.msg = nats.Msg{Subject: subject, Reply: reply, Data: body, Header: env.h}
 	err := b.nc.PublishMsg(&env.msg)
 	env.msg = nats.Msg{}
@@ -278,7 +284,10 @@ func (b *Bus) send(subject, reply string, body []byte, correlation string, opts 
 // Request sends data to subject and waits for one reply, until ctx is done or,
 // without a deadline, the bus's request timeout passes.
 func (b *Bus) Request(ctx context.Context, subject string, data any, opts ...Option) (*Event, error) {
-	msg, _, err := b.NewMsg(ctx, subject, data, opts...)
+	if err := checkSubject(subject); err != nil {
+		return nil, err
+	}
+	body, err := Encode(data)
 	if err != nil {
 		return nil, err
 	}
@@ -287,8 +296,14 @@ func (b *Bus) Request(ctx context.Context, subject string, data any, opts ...Opt
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 	}
+	env := b.envelope(CorrelationID(ctx), opts)
+	env.msg = nats.Msg{Subject: b.prefix + subject, Data: body, Header: env.h}
+	// nats.go encodes the message before it waits; the envelope is free
+	// again once the request was sent, but is only put back at the end.
+	reply, err := b.nc.RequestMsgWithContext(ctx, &env.msg)
+	env.msg = nats.Msg{}
+	b.envs.Put(env)
 	b.sent.Add(1)
-	reply, err := b.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
 		return nil, b.wrap("request "+subject, err)
 	}

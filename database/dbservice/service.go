@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/flatjson"
 	"github.com/roseybot/rosey/internal/service"
 )
 
@@ -150,7 +152,7 @@ func (s *Service) endpoint(h handlerFunc) service.Handler {
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
-			s.respond(context.Background(), req, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+			s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
 			return
 		}
 		s.wg.Add(1)
@@ -166,27 +168,27 @@ func (s *Service) endpoint(h handlerFunc) service.Handler {
 				defer func() {
 					if r := recover(); r != nil {
 						if !replied {
-							s.respond(ctx, req, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
+							s.respond(ctx, ev, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
 						}
 						panic(r) // let Dispatch log and count it
 					}
 				}()
 				data, err := h(ctx, s.store, ev.Data)
 				replied = true
-				s.respond(ctx, req, data, err)
+				s.respond(ctx, ev, data, err)
 			})
 		}()
 	}
 }
 
-func (s *Service) respond(ctx context.Context, req *service.Request, data any, err error) {
+func (s *Service) respond(ctx context.Context, req *eventbus.Event, data any, err error) {
 	var rep database.Reply
 	if err != nil {
 		code := database.CodeOf(err)
 		rep.Code = code
 		rep.Error = err.Error()
 		if code == database.CodeInternal {
-			s.store.log.Error("database request failed", "subject", req.Subject(), "err", err, "correlation_id", eventbus.CorrelationID(ctx))
+			s.store.log.Error("database request failed", "subject", req.Subject, "err", err, "correlation_id", eventbus.CorrelationID(ctx))
 			rep.Error = "internal error (see the service log)"
 		}
 	} else {
@@ -215,8 +217,8 @@ func (s *Service) respond(ctx context.Context, req *service.Request, data any, e
 	} else {
 		body, _ = json.Marshal(rep)
 	}
-	if rerr := req.Respond(body, s.bus.Header(ctx)); rerr != nil {
-		s.store.log.Warn("database reply failed", "subject", req.Subject(), "err", rerr)
+	if rerr := s.bus.Respond(ctx, req, body); rerr != nil {
+		s.store.log.Warn("database reply failed", "subject", req.Subject, "err", rerr)
 	}
 }
 
@@ -252,10 +254,41 @@ func handleSet(ctx context.Context, st *Store, body []byte) (any, error) {
 
 func handleGet(ctx context.Context, st *Store, body []byte) (any, error) {
 	var req database.GetRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
+	if !fastGet(body, &req) {
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
 	}
 	return st.Get(ctx, req)
+}
+
+// fastGet reads a get request of the plain shape clients send without
+// reflection, reporting false for anything else (which decode then reads,
+// with the same result).
+func fastGet(body []byte, req *database.GetRequest) bool {
+	var g database.GetRequest
+	ok := flatjson.Scan(body, func(k []byte, v *flatjson.Value) bool {
+		switch string(k) {
+		case "collection":
+			g.Collection = string(v.Raw)
+			return v.Kind == flatjson.String
+		case "id":
+			switch v.Kind {
+			case flatjson.String:
+				g.ID = database.StringID(string(v.Raw))
+				return true
+			case flatjson.Number:
+				n, err := strconv.ParseInt(string(v.Raw), 10, 64)
+				g.ID = database.IntID(n)
+				return err == nil
+			}
+		}
+		return false
+	})
+	if ok {
+		*req = g
+	}
+	return ok
 }
 
 func handleDelete(ctx context.Context, st *Store, body []byte) (any, error) {
