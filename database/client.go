@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/flatjson"
 )
 
 // Client talks to the database service over the bus. It is safe for
@@ -35,7 +36,30 @@ func (c *Client) Set(ctx context.Context, collection string, id ID, doc any) (ID
 // Get loads the document under id into out (anything json.Unmarshal
 // accepts). A missing document gives an error matching ErrNotFound.
 func (c *Client) Get(ctx context.Context, collection string, id ID, out any) error {
-	return c.call(ctx, "get", SubjectGet, GetRequest{Collection: collection, ID: id}, out)
+	return c.call(ctx, "get", SubjectGet, encodeGet(collection, id), out)
+}
+
+// encodeGet writes a get request as json.Marshal would, without reflection
+// when its strings are plain (the most frequent request there is).
+func encodeGet(collection string, id ID) any {
+	b := make([]byte, 0, 32+len(collection)+len(id.s))
+	b = append(b, `{"collection":`...)
+	b, ok := flatjson.AppendString(b, collection)
+	if ok {
+		b = append(b, `,"id":`...)
+		switch {
+		case id.isInt:
+			b = append(b, id.s...)
+		case id.s == "":
+			b = append(b, "null"...)
+		default:
+			b, ok = flatjson.AppendString(b, id.s)
+		}
+	}
+	if !ok {
+		return GetRequest{Collection: collection, ID: id}
+	}
+	return append(b, '}')
 }
 
 // Query returns the documents of q.Collection matching q.Filter, sorted,
