@@ -128,6 +128,12 @@ type Router struct {
 	qmu     sync.Mutex
 	queue   []*pending // answers in arrival order
 	waiting map[string]*pending
+	// Every command has the same timeout, so deadlines come in order: one
+	// timer, set for the oldest, serves them all (rather than one timer
+	// per command).
+	deadlines []deadline
+	expiry    *time.Timer
+	armed     bool
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
@@ -135,6 +141,11 @@ type Router struct {
 
 	commands  atomic.Uint64
 	lastSweep atomic.Int64 // unix nanoseconds of the last rediscovery
+}
+
+type deadline struct {
+	at    time.Time
+	token string
 }
 
 type cooldownKey struct{ user, command string }
@@ -154,7 +165,6 @@ type pending struct {
 	name   string // plugin
 	cmd    string
 	static bool
-	timer  *time.Timer
 	// cool is the cooldown this command started; a failed command
 	// (usage error, timeout) gives it back.
 	cool *cooldownKey
@@ -273,6 +283,12 @@ func (r *Router) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("router: stop: %w", ctx.Err()))
 	}
+	r.qmu.Lock()
+	if r.expiry != nil {
+		r.expiry.Stop()
+		r.armed = false
+	}
+	r.qmu.Unlock()
 	if r.replies != nil {
 		_ = r.replies.Unsubscribe()
 		r.replies = nil
@@ -418,11 +434,61 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	r.enqueue(p)
 	r.qmu.Lock()
 	r.waiting[token] = p
-	p.timer = time.AfterFunc(r.cfg.Timeout, func() { r.timeout(token) })
+	r.addDeadlineLocked(token)
 	r.qmu.Unlock()
 	if err := r.bus.PublishRequest(ctx, protocol.PluginCommand(name), r.inbox+"."+token, body); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
 		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
+	}
+}
+
+// addDeadlineLocked starts token's timeout; the caller holds qmu.
+func (r *Router) addDeadlineLocked(token string) {
+	// Answered commands at the head need no timeout any more.
+	for len(r.deadlines) > 0 {
+		if _, live := r.waiting[r.deadlines[0].token]; live {
+			break
+		}
+		r.deadlines = r.deadlines[1:]
+	}
+	r.deadlines = append(r.deadlines, deadline{at: time.Now().Add(r.cfg.Timeout), token: token})
+	if r.armed {
+		return
+	}
+	r.armed = true
+	if r.expiry == nil {
+		r.expiry = time.AfterFunc(r.cfg.Timeout, r.expire)
+	} else {
+		r.expiry.Reset(r.cfg.Timeout)
+	}
+}
+
+// expire times out the commands whose deadline has passed and sets the
+// timer for the next one.
+func (r *Router) expire() {
+	now := time.Now()
+	var due []string
+	r.qmu.Lock()
+	i := 0
+	for ; i < len(r.deadlines); i++ {
+		d := r.deadlines[i]
+		if _, live := r.waiting[d.token]; !live {
+			continue
+		}
+		if d.at.After(now) {
+			break
+		}
+		due = append(due, d.token)
+	}
+	r.deadlines = r.deadlines[i:]
+	if len(r.deadlines) > 0 {
+		r.expiry.Reset(r.deadlines[0].at.Sub(now))
+	} else {
+		r.armed = false
+	}
+	r.qmu.Unlock()
+	for _, t := range due {
+		r.timeout(t)
 	}
 }
 
@@ -509,7 +575,6 @@ func (r *Router) settle(token, text string, failed bool) {
 	if p == nil {
 		return
 	}
-	p.timer.Stop()
 	<-r.inflight
 	if failed && p.cool != nil {
 		r.mu.Lock()

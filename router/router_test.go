@@ -251,6 +251,25 @@ func TestPluginThatDoesNotAnswerInTime(t *testing.T) {
 	r.expectNone() // the late answers are dropped
 }
 
+// Commands waiting at the same time each time out once, at their own
+// deadline, in the order they were sent.
+func TestSeveralCommandsTimeOutInOrder(t *testing.T) {
+	h := hang{release: make(chan struct{})}
+	r := newRig(t, router.Config{Timeout: 150 * time.Millisecond}, h, echo{})
+	t.Cleanup(func() { close(h.release) })
+	r.say("alice", "!hang")
+	time.Sleep(50 * time.Millisecond)
+	r.say("bob", "!hang")
+	r.say("carol", "!hang")
+	r.say("dave", "!echo meanwhile")
+	// Answers leave in arrival order: dave's waits behind the three.
+	for range 3 {
+		r.expect("⏱️ hang did not answer in time. Try again later.")
+	}
+	r.expect(`dave said "meanwhile"`)
+	r.expectNone()
+}
+
 func TestStoppedPluginIsUnknownOrNotRunning(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
