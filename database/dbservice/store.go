@@ -41,6 +41,9 @@ type Store struct {
 	getOnce sync.Once
 	getStmt *sql.Stmt
 	getErr  error
+	// warm opens the first reader connection beside the rest of start-up
+	// (opening one costs a file open and a schema read); Close waits for it.
+	warm sync.WaitGroup
 
 	schemaReg sync.Mutex // serialises RegisterSchema
 	schemaMu  sync.RWMutex
@@ -116,6 +119,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	rdb.SetMaxIdleConns(8)
 	s.w = bun.NewDB(wdb, sqlitedialect.New())
 	s.r = bun.NewDB(rdb, sqlitedialect.New())
+	s.warm.Go(func() { _ = rdb.PingContext(context.WithoutCancel(ctx)) })
 	return nil
 }
 
@@ -150,6 +154,7 @@ func (s *Store) getStatement(ctx context.Context) (*sql.Stmt, error) {
 // Close closes the database. SQLite folds its WAL back into the main file
 // by itself when the last connection closes.
 func (s *Store) Close() error {
+	s.warm.Wait()
 	var errs []error
 	if s.getStmt != nil {
 		_ = s.getStmt.Close()
