@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/service"
@@ -125,7 +123,7 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 // plugins run side by side; long work belongs in Host.Go.
 func (in *instance) receive(r *service.Request) {
 	in.lastRecv.Store(time.Now().UnixNano())
-	ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Reply: r.Reply(), Data: r.Data(), Header: r.Header()}, in.bus.Prefix())
+	ev := eventbus.FromMsg(r.Msg(), in.bus.Prefix())
 	in.gate.RLock()
 	defer in.gate.RUnlock()
 	if in.closed {

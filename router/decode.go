@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/flatjson"
 	"github.com/roseybot/rosey/plugin"
@@ -48,12 +50,13 @@ func fastChat(data []byte, m *protocol.ChatMessage) bool {
 	return ok
 }
 
-// decodeResponse reads a plugin's reply like decodeChat reads chat.
-func decodeResponse(ev *eventbus.Event, r *plugin.Response) error {
-	if fastResponse(ev.Data, r) {
+// decodeResponse reads a plugin's reply like decodeChat reads chat; the
+// envelope is only looked at when the body needs encoding/json.
+func decodeResponse(m *nats.Msg, prefix string, r *plugin.Response) error {
+	if fastResponse(m.Data, r) {
 		return nil
 	}
-	return ev.Decode(r)
+	return eventbus.FromMsg(m, prefix).Decode(r)
 }
 
 func fastResponse(data []byte, r *plugin.Response) bool {

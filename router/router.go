@@ -134,6 +134,7 @@ type Router struct {
 	deadlines []deadline
 	expiry    *time.Timer
 	armed     bool
+	subjects  sync.Map // plugin name → its command subject
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
@@ -436,10 +437,21 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	r.waiting[token] = p
 	r.addDeadlineLocked(token)
 	r.qmu.Unlock()
-	if err := r.bus.PublishRequest(ctx, protocol.PluginCommand(name), r.inbox+"."+token, body); err != nil {
+	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), r.inbox+"."+token, body); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
 		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
 	}
+}
+
+// commandSubject is protocol.PluginCommand(name), remembered: building it
+// for every command was an allocation on the hottest path.
+func (r *Router) commandSubject(name string) string {
+	if s, ok := r.subjects.Load(name); ok {
+		return s.(string)
+	}
+	s := protocol.PluginCommand(name)
+	r.subjects.Store(name, s)
+	return s
 }
 
 // addDeadlineLocked starts token's timeout; the caller holds qmu.
@@ -520,7 +532,7 @@ func (r *Router) onReply(m *nats.Msg) {
 		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
 		return
 	}
-	text, failed := r.answer(p, eventbus.FromMsg(m, r.bus.Prefix()))
+	text, failed := r.answer(p, m)
 	r.settle(token, text, failed)
 }
 
@@ -548,9 +560,9 @@ func (r *Router) rediscover(ctx context.Context) bool {
 
 // answer turns a plugin's reply into what the user sees, and says whether
 // the command failed.
-func (r *Router) answer(p *pending, ev *eventbus.Event) (string, bool) {
+func (r *Router) answer(p *pending, m *nats.Msg) (string, bool) {
 	var resp plugin.Response
-	if err := decodeResponse(ev, &resp); err != nil {
+	if err := decodeResponse(m, r.bus.Prefix(), &resp); err != nil {
 		r.log.Error("malformed plugin reply", "plugin", p.name, "err", err)
 		return fmt.Sprintf("⚠️ %s answered something I could not read.", p.name), true
 	}

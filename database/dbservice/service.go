@@ -148,7 +148,7 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 // endpoint adapts h to a micro handler, answering before it returns.
 func (s *Service) endpoint(h handlerFunc) service.Handler {
 	return func(req *service.Request) {
-		ev := eventbus.FromMsg(&nats.Msg{Subject: req.Subject(), Data: req.Data(), Reply: req.Reply(), Header: req.Header()}, s.bus.Prefix())
+		ev := eventbus.FromMsg(req.Msg(), s.bus.Prefix())
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()

@@ -235,6 +235,9 @@ type Request struct {
 	err string // "code:description" once Error was sent
 }
 
+// Msg is the request's NATS message.
+func (r *Request) Msg() *nats.Msg { return r.msg }
+
 // Data is the request's body.
 func (r *Request) Data() []byte { return r.msg.Data }
 
