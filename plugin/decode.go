@@ -12,7 +12,7 @@ import (
 // through encoding/json, with the same result).
 func fastRequest(data []byte, r *Request) bool {
 	var q Request
-	ok := flatjson.Scan(data, func(k []byte, v *flatjson.Value) bool {
+	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
 		str := func(dst *string) bool {
 			*dst = string(v.Raw)
 			return v.Kind == flatjson.String

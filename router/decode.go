@@ -24,7 +24,7 @@ func decodeChat(ev *eventbus.Event, m *protocol.ChatMessage) error {
 
 func fastChat(data []byte, m *protocol.ChatMessage) bool {
 	var c protocol.ChatMessage
-	ok := flatjson.Scan(data, func(k []byte, v *flatjson.Value) bool {
+	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "user":
 			return str(v, &c.User)
@@ -61,7 +61,7 @@ func decodeResponse(m *nats.Msg, prefix string, r *plugin.Response) error {
 
 func fastResponse(data []byte, r *plugin.Response) bool {
 	var p plugin.Response
-	ok := flatjson.Scan(data, func(k []byte, v *flatjson.Value) bool {
+	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "result":
 			return str(v, &p.Result)
@@ -76,7 +76,7 @@ func fastResponse(data []byte, r *plugin.Response) bool {
 	return ok
 }
 
-func str(v *flatjson.Value, dst *string) bool {
+func str(v flatjson.Value, dst *string) bool {
 	if v.Kind != flatjson.String {
 		return false
 	}
@@ -84,7 +84,7 @@ func str(v *flatjson.Value, dst *string) bool {
 	return true
 }
 
-func float(v *flatjson.Value, dst *float64) bool {
+func float(v flatjson.Value, dst *float64) bool {
 	if v.Kind != flatjson.Number {
 		return false
 	}

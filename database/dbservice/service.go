@@ -267,7 +267,7 @@ func handleGet(ctx context.Context, st *Store, body []byte) (any, error) {
 // with the same result).
 func fastGet(body []byte, req *database.GetRequest) bool {
 	var g database.GetRequest
-	ok := flatjson.Scan(body, func(k []byte, v *flatjson.Value) bool {
+	ok := flatjson.Scan(body, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "collection":
 			g.Collection = string(v.Raw)

@@ -37,7 +37,7 @@ type Value struct {
 // and value in order. It reports false when data is not an object of the
 // plain shape (or fn returned false); the caller should then decode with
 // encoding/json instead.
-func Scan(data []byte, fn func(key []byte, v *Value) bool) bool {
+func Scan(data []byte, fn func(key []byte, v Value) bool) bool {
 	s := scanner{data: data}
 	s.space()
 	if !s.byte('{') {
@@ -60,7 +60,7 @@ func Scan(data []byte, fn func(key []byte, v *Value) bool) bool {
 		}
 		s.space()
 		v = Value{List: v.List[:0]}
-		if !s.value(&v) || !fn(key, &v) {
+		if !s.value(&v) || !fn(key, v) {
 			return false
 		}
 		s.space()
