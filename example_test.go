@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -82,6 +84,40 @@ func ExampleBot_Run() {
 	// rosey> HELLO WORLD!
 	// rosey> AGAIN!
 	// rosey> ❌ Usage: !shout <text>
+}
+
+// OnBus runs before any component starts, so a subscription made there
+// sees everything: here, an audit of the plugins' lifecycle and the
+// platform events, in the order they happened.
+func ExampleConfig_onBus() {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var seen []string
+	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}}
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Disabled = true
+	cfg.OnBus = func(_ context.Context, bus *eventbus.Bus) error {
+		_, err := bus.Subscribe("platform.>", func(_ context.Context, ev *eventbus.Event) {
+			mu.Lock()
+			seen = append(seen, ev.Subject)
+			mu.Unlock()
+		})
+		return err
+	}
+	bot := rosey.New(cfg)
+	if err := bot.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = bot.Stop(ctx) // drains the bus: every event has been handled
+	for _, s := range seen {
+		fmt.Println(s)
+	}
+	// Output:
+	// platform.plugin.shout.started
+	// platform.startup
+	// platform.shutdown
+	// platform.plugin.shout.stopped
 }
 
 // LoadConfig reads a JSON file, fills secrets from the environment and

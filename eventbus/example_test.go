@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 )
@@ -156,6 +158,40 @@ func ExampleBus_Request() {
 	fmt.Println(errors.Is(err, eventbus.ErrNoResponders))
 	// Output:
 	// 144 calc-1
+	// true
+}
+
+// PublishRequest sends requests without waiting: the answers come to a
+// subject of the caller's own, which matches them up (here by order). The
+// router sends commands to plugins this way.
+func ExampleBus_PublishRequest() {
+	ctx := context.Background()
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("example"))
+	defer bus.Close(ctx)
+
+	_, _ = bus.Subscribe("math.double", func(ctx context.Context, req *eventbus.Event) {
+		var n int
+		_ = req.Decode(&n)
+		_ = bus.Respond(ctx, req, n*2)
+	})
+	answers := make(chan string, 2)
+	inbox := bus.Conn().NewInbox() // a raw NATS subject: replies are never prefixed
+	_, _ = bus.Conn().Subscribe(inbox, func(m *nats.Msg) { answers <- string(m.Data) })
+	_ = bus.Flush(ctx)
+
+	for _, n := range []int{20, 21} {
+		if err := bus.PublishRequest(ctx, "math.double", inbox, n); err != nil {
+			fmt.Println(err)
+		}
+	}
+	fmt.Println(<-answers, <-answers)
+
+	err := bus.PublishRequest(ctx, "math.double", "", 1)
+	fmt.Println(errors.Is(err, eventbus.ErrInvalidSubject))
+	// Output:
+	// 40 42
 	// true
 }
 
