@@ -126,8 +126,8 @@ type Router struct {
 	seq      atomic.Uint64
 
 	qmu     sync.Mutex
-	queue   []*pending // answers in arrival order
-	waiting map[string]*pending
+	queue   []*pending          // answers in arrival order
+	waiting map[uint64]*pending // by token, the last part of the reply subject
 	// Every command has the same timeout, so deadlines come in order: one
 	// timer, set for the oldest, serves them all (rather than one timer
 	// per command).
@@ -146,7 +146,7 @@ type Router struct {
 
 type deadline struct {
 	at    time.Time
-	token string
+	token uint64
 }
 
 type cooldownKey struct{ user, command string }
@@ -213,7 +213,7 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 		routes:   map[string]string{},
 		cooldown: map[cooldownKey]*cooldownEntry{},
 		hinted:   map[string]time.Time{},
-		waiting:  map[string]*pending{},
+		waiting:  map[uint64]*pending{},
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
@@ -429,7 +429,7 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 		r.log.Error("could not encode command", "err", err)
 		return
 	}
-	token := strconv.FormatUint(r.seq.Add(1), 36)
+	token := r.seq.Add(1)
 	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool}
 	r.inflight <- struct{}{}
 	r.enqueue(p)
@@ -437,7 +437,9 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 	r.waiting[token] = p
 	r.addDeadlineLocked(token)
 	r.qmu.Unlock()
-	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), r.inbox+"."+token, body); err != nil {
+	var buf [64]byte // an inbox and a token fit: one allocation, for the string
+	reply := strconv.AppendUint(append(append(buf[:0], r.inbox...), '.'), token, 36)
+	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), string(reply), body); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
 		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
 	}
@@ -455,7 +457,7 @@ func (r *Router) commandSubject(name string) string {
 }
 
 // addDeadlineLocked starts token's timeout; the caller holds qmu.
-func (r *Router) addDeadlineLocked(token string) {
+func (r *Router) addDeadlineLocked(token uint64) {
 	// Answered commands at the head need no timeout any more.
 	for len(r.deadlines) > 0 {
 		if _, live := r.waiting[r.deadlines[0].token]; live {
@@ -479,7 +481,7 @@ func (r *Router) addDeadlineLocked(token string) {
 // timer for the next one.
 func (r *Router) expire() {
 	now := time.Now()
-	var due []string
+	var due []uint64
 	r.qmu.Lock()
 	i := 0
 	for ; i < len(r.deadlines); i++ {
@@ -504,7 +506,7 @@ func (r *Router) expire() {
 	}
 }
 
-func (r *Router) timeout(token string) {
+func (r *Router) timeout(token uint64) {
 	r.qmu.Lock()
 	p := r.waiting[token]
 	r.qmu.Unlock()
@@ -520,7 +522,10 @@ func (r *Router) timeout(token string) {
 }
 
 func (r *Router) onReply(m *nats.Msg) {
-	token := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	token, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 36, 64)
+	if err != nil {
+		return // not an answer this router asked for
+	}
 	r.qmu.Lock()
 	p := r.waiting[token]
 	r.qmu.Unlock()
@@ -579,7 +584,7 @@ func (r *Router) answer(p *pending, m *nats.Msg) (string, bool) {
 
 // settle records the answer for token, once. A failed command does not
 // count against the user's cooldown.
-func (r *Router) settle(token, text string, failed bool) {
+func (r *Router) settle(token uint64, text string, failed bool) {
 	r.qmu.Lock()
 	p := r.waiting[token]
 	delete(r.waiting, token)
