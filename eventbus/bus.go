@@ -38,7 +38,8 @@ type Bus struct {
 	sent     atomic.Uint64
 	// envs recycles publishing envelopes: nats.go encodes a message's
 	// headers during PublishMsg and keeps no reference to them.
-	envs sync.Pool
+	envs  sync.Pool
+	stamp stamper
 }
 
 // envelope is a reusable message with its header map.
@@ -263,7 +264,7 @@ func (b *Bus) envelope(correlation string, opts []Option) *envelope {
 	if env == nil {
 		env = &envelope{h: make(nats.Header, 4)}
 	}
-	ev.fillHeader(env.h, &env.vals)
+	ev.fillHeader(env.h, &env.vals, b.stamp.format(ev.Timestamp))
 	return env
 }
 

@@ -83,13 +83,13 @@ func (e *Event) IsRequest() bool { return e.Reply != "" }
 // header renders the envelope as NATS headers.
 func (e *Event) header() nats.Header {
 	h := make(nats.Header, 4+len(e.Metadata))
-	e.fillHeader(h, new([4]string))
+	e.fillHeader(h, new([4]string), e.Timestamp.UTC().Format(time.RFC3339Nano))
 	return h
 }
 
-// fillHeader clears h and writes the envelope into it; the values'
-// slices point into vals.
-func (e *Event) fillHeader(h nats.Header, vals *[4]string) {
+// fillHeader clears h and writes the envelope into it, with stamp as the
+// formatted timestamp; the values' slices point into vals.
+func (e *Event) fillHeader(h nats.Header, vals *[4]string, stamp string) {
 	clear(h)
 	// The names are already in canonical form: assigning directly skips
 	// Set's canonicalisation on every message.
@@ -105,7 +105,7 @@ func (e *Event) fillHeader(h nats.Header, vals *[4]string) {
 	if e.Priority != "" && e.Priority != PriorityNormal {
 		set(HeaderPriority, string(e.Priority))
 	}
-	set(HeaderTimestamp, e.Timestamp.UTC().Format(time.RFC3339Nano))
+	set(HeaderTimestamp, stamp)
 	if e.Source != "" {
 		set(HeaderSource, e.Source)
 	}
@@ -146,7 +146,7 @@ func fromHeader(ev *Event, h nats.Header) {
 				ev.Priority = p
 			}
 		case strings.EqualFold(k, HeaderTimestamp):
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			if t, err := parseStamp(v); err == nil {
 				ev.Timestamp = t
 			}
 		case len(k) > len(HeaderMetaPrefix) && strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix):
