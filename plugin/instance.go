@@ -122,7 +122,7 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 // statistics need: a handler that has answered when it returns. Different
 // plugins run side by side; long work belongs in Host.Go.
 func (in *instance) receive(r *service.Request) {
-	in.lastRecv.Store(time.Now().UnixNano())
+	in.lastRecv.Store(r.Received().UnixNano())
 	ev := eventbus.FromMsg(r.Msg(), in.bus.Prefix())
 	in.gate.RLock()
 	defer in.gate.RUnlock()

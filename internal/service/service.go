@@ -116,8 +116,8 @@ func (s *Service) AddEndpoint(name, subject string, h Handler) error {
 	e := &endpoint{name: name, subject: subject, queue: s.cfg.QueueGroup}
 	e.stats.Name, e.stats.Subject, e.stats.QueueGroup = name, subject, e.queue
 	sub, err := s.nc.QueueSubscribe(subject, e.queue, func(m *nats.Msg) {
-		r := &Request{msg: m}
 		start := time.Now()
+		r := &Request{msg: m, start: start}
 		h(r)
 		took := time.Since(start)
 		s.mu.Lock()
@@ -231,9 +231,13 @@ func (s *Service) Stop() error {
 
 // Request is one request to an endpoint.
 type Request struct {
-	msg *nats.Msg
-	err string // "code:description" once Error was sent
+	msg   *nats.Msg
+	start time.Time
+	err   string // "code:description" once Error was sent
 }
+
+// Received is when the request was handed to its handler.
+func (r *Request) Received() time.Time { return r.start }
 
 // Msg is the request's NATS message.
 func (r *Request) Msg() *nats.Msg { return r.msg }
