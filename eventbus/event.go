@@ -132,10 +132,26 @@ func fromHeader(ev *Event, h nats.Header) {
 	// One pass, names compared without regard to case: clients in other
 	// languages may send "rosey-correlation-id".
 	for k, vs := range h {
-		if len(vs) == 0 || len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
+		if len(vs) == 0 {
 			continue
 		}
 		v := vs[0]
+		switch k { // the exact names Rosey writes, without case folding
+		case HeaderCorrelationID:
+			ev.CorrelationID = v
+			continue
+		case HeaderSource:
+			ev.Source = v
+			continue
+		case HeaderTimestamp:
+			if t, err := parseStamp(v); err == nil {
+				ev.Timestamp = t
+			}
+			continue
+		}
+		if len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
+			continue
+		}
 		switch {
 		case strings.EqualFold(k, HeaderCorrelationID):
 			ev.CorrelationID = v
