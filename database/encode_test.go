@@ -25,3 +25,13 @@ func FuzzEncodeGet(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeGetWritesPlainRequestsItself(t *testing.T) {
+	for _, id := range []ID{StringID("abc"), IntID(42)} {
+		got, ok := encodeGet("quotes", id).([]byte)
+		want, _ := json.Marshal(GetRequest{Collection: "quotes", ID: id})
+		if !ok || string(got) != string(want) {
+			t.Fatalf("%v: got %v (fast path %v), want %s", id, got, ok, want)
+		}
+	}
+}

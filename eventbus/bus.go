@@ -204,7 +204,7 @@ func (b *Bus) NewMsg(ctx context.Context, subject string, data any, opts ...Opti
 	if ev.CorrelationID == "" {
 		ev.CorrelationID = NewCorrelationID()
 	}
-	return &nats.Msg{Subject: b.prefix + subject, Data: body, Header: ev.header()}, ev, nil
+	return &nats.Msg{Subject: b.prefix + subject, Data: body, Header: ev.header(b.stamp.format(ev.Timestamp))}, ev, nil
 }
 
 // Header returns the envelope headers for a message published with ctx,
@@ -214,7 +214,7 @@ func (b *Bus) Header(ctx context.Context, opts ...Option) nats.Header {
 	for _, o := range opts {
 		o(ev)
 	}
-	return ev.header()
+	return ev.header(b.stamp.format(ev.Timestamp))
 }
 
 // Publish sends an event. data is marshalled to JSON (see Encode). The

@@ -81,9 +81,9 @@ func (e *Event) Decode(v any) error {
 func (e *Event) IsRequest() bool { return e.Reply != "" }
 
 // header renders the envelope as NATS headers.
-func (e *Event) header() nats.Header {
+func (e *Event) header(stamp string) nats.Header {
 	h := make(nats.Header, 4+len(e.Metadata))
-	e.fillHeader(h, new([4]string), e.Timestamp.UTC().Format(time.RFC3339Nano))
+	e.fillHeader(h, new([4]string), stamp)
 	return h
 }
 
@@ -136,40 +136,45 @@ func fromHeader(ev *Event, h nats.Header) {
 			continue
 		}
 		v := vs[0]
-		switch k { // the exact names Rosey writes, without case folding
+		switch canonicalHeader(k) {
 		case HeaderCorrelationID:
 			ev.CorrelationID = v
-			continue
 		case HeaderSource:
 			ev.Source = v
-			continue
+		case HeaderPriority:
+			if p := Priority(strings.ToLower(v)); p.Valid() {
+				ev.Priority = p
+			}
 		case HeaderTimestamp:
 			if t, err := parseStamp(v); err == nil {
 				ev.Timestamp = t
 			}
-			continue
-		}
-		if len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
-			continue
-		}
-		switch {
-		case strings.EqualFold(k, HeaderCorrelationID):
-			ev.CorrelationID = v
-		case strings.EqualFold(k, HeaderSource):
-			ev.Source = v
-		case strings.EqualFold(k, HeaderPriority):
-			if p := Priority(strings.ToLower(v)); p.Valid() {
-				ev.Priority = p
-			}
-		case strings.EqualFold(k, HeaderTimestamp):
-			if t, err := parseStamp(v); err == nil {
-				ev.Timestamp = t
-			}
-		case len(k) > len(HeaderMetaPrefix) && strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix):
+		case HeaderMetaPrefix:
 			if ev.Metadata == nil {
 				ev.Metadata = map[string]string{}
 			}
 			ev.Metadata[k[len(HeaderMetaPrefix):]] = v
 		}
 	}
+}
+
+// canonicalHeader returns the envelope header name k stands for, in any
+// case (HeaderMetaPrefix for a metadata header), or "" for a foreign one.
+func canonicalHeader(k string) string {
+	switch k {
+	case HeaderCorrelationID, HeaderSource, HeaderTimestamp, HeaderPriority:
+		return k // Rosey's own spelling: no case folding
+	}
+	if len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
+		return ""
+	}
+	for _, name := range []string{HeaderCorrelationID, HeaderSource, HeaderPriority, HeaderTimestamp} {
+		if strings.EqualFold(k, name) {
+			return name
+		}
+	}
+	if len(k) > len(HeaderMetaPrefix) && strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix) {
+		return HeaderMetaPrefix
+	}
+	return ""
 }

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/roseybot/rosey/internal/flatjson"
 )
@@ -13,37 +12,21 @@ import (
 func fastRequest(data []byte, r *Request) bool {
 	var q Request
 	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
-		str := func(dst *string) bool {
-			*dst = string(v.Raw)
-			return v.Kind == flatjson.String
-		}
 		switch string(k) {
 		case "command":
-			return str(&q.Command)
+			return v.Str(&q.Command)
 		case "text":
-			return str(&q.Text)
+			return v.Str(&q.Text)
 		case "user":
-			return str(&q.User)
+			return v.Str(&q.User)
 		case "channel":
-			return str(&q.Channel)
+			return v.Str(&q.Channel)
 		case "source":
-			return str(&q.Source)
+			return v.Str(&q.Source)
 		case "rank":
-			if v.Kind != flatjson.Number {
-				return false
-			}
-			f, err := strconv.ParseFloat(string(v.Raw), 64)
-			q.Rank = f
-			return err == nil
+			return v.Float(&q.Rank)
 		case "args":
-			if v.Kind != flatjson.Strings {
-				return false
-			}
-			q.Args = make([]string, len(v.List))
-			for i, a := range v.List {
-				q.Args[i] = string(a)
-			}
-			return true
+			return v.StrList(&q.Args)
 		}
 		return false
 	})

@@ -2,7 +2,6 @@ package router
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/nats-io/nats.go"
 
@@ -27,20 +26,15 @@ func fastChat(data []byte, m *protocol.ChatMessage) bool {
 	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "user":
-			return str(v, &c.User)
+			return v.Str(&c.User)
 		case "message":
-			return str(v, &c.Message)
+			return v.Str(&c.Message)
 		case "channel":
-			return str(v, &c.Channel)
+			return v.Str(&c.Channel)
 		case "rank":
-			return float(v, &c.Rank)
+			return v.Float(&c.Rank)
 		case "time":
-			if v.Kind != flatjson.Number {
-				return false
-			}
-			n, err := strconv.ParseInt(string(v.Raw), 10, 64)
-			c.Time = n
-			return err == nil
+			return v.Int(&c.Time)
 		}
 		return false
 	})
@@ -64,9 +58,9 @@ func fastResponse(data []byte, r *plugin.Response) bool {
 	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "result":
-			return str(v, &p.Result)
+			return v.Str(&p.Result)
 		case "error":
-			return str(v, &p.Error)
+			return v.Str(&p.Error)
 		}
 		return false
 	})
@@ -74,23 +68,6 @@ func fastResponse(data []byte, r *plugin.Response) bool {
 		*r = p
 	}
 	return ok
-}
-
-func str(v flatjson.Value, dst *string) bool {
-	if v.Kind != flatjson.String {
-		return false
-	}
-	*dst = string(v.Raw)
-	return true
-}
-
-func float(v flatjson.Value, dst *float64) bool {
-	if v.Kind != flatjson.Number {
-		return false
-	}
-	f, err := strconv.ParseFloat(string(v.Raw), 64)
-	*dst = f
-	return err == nil
 }
 
 // encodeRequest writes req as encoding/json would, without reflection when

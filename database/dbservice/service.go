@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -270,18 +269,19 @@ func fastGet(body []byte, req *database.GetRequest) bool {
 	ok := flatjson.Scan(body, func(k []byte, v flatjson.Value) bool {
 		switch string(k) {
 		case "collection":
-			g.Collection = string(v.Raw)
-			return v.Kind == flatjson.String
+			return v.Str(&g.Collection)
 		case "id":
-			switch v.Kind {
-			case flatjson.String:
-				g.ID = database.StringID(string(v.Raw))
-				return true
-			case flatjson.Number:
-				n, err := strconv.ParseInt(string(v.Raw), 10, 64)
+			var s string
+			var n int64
+			switch {
+			case v.Str(&s):
+				g.ID = database.StringID(s)
+			case v.Int(&n):
 				g.ID = database.IntID(n)
-				return err == nil
+			default:
+				return false
 			}
+			return true
 		}
 		return false
 	})

@@ -33,6 +33,52 @@ type Value struct {
 	List [][]byte
 }
 
+// Str stores a string value in dst, as encoding/json would, and reports
+// false for any other kind.
+func (v Value) Str(dst *string) bool {
+	if v.Kind != String {
+		return false
+	}
+	*dst = string(v.Raw)
+	return true
+}
+
+// Float stores a number in dst as encoding/json stores a float64, and
+// reports false for any other kind or a number out of range.
+func (v Value) Float(dst *float64) bool {
+	if v.Kind != Number {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(v.Raw), 64)
+	*dst = f
+	return err == nil
+}
+
+// Int stores a number in dst as encoding/json stores an int64, and
+// reports false for any other kind, a fraction or a number out of range.
+func (v Value) Int(dst *int64) bool {
+	if v.Kind != Number {
+		return false
+	}
+	n, err := strconv.ParseInt(string(v.Raw), 10, 64)
+	*dst = n
+	return err == nil
+}
+
+// StrList stores an array of strings in dst (empty, not nil, for []), and
+// reports false for any other kind.
+func (v Value) StrList(dst *[]string) bool {
+	if v.Kind != Strings {
+		return false
+	}
+	l := make([]string, len(v.List))
+	for i, s := range v.List {
+		l[i] = string(s)
+	}
+	*dst = l
+	return true
+}
+
 // Scan walks the members of the JSON object data, calling fn with each key
 // and value in order. It reports false when data is not an object of the
 // plain shape (or fn returned false); the caller should then decode with

@@ -117,17 +117,16 @@ func (s *Service) AddEndpoint(name, subject string, h Handler) error {
 	e.stats.Name, e.stats.Subject, e.stats.QueueGroup = name, subject, e.queue
 	sub, err := s.nc.QueueSubscribe(subject, e.queue, func(m *nats.Msg) {
 		start := time.Now()
-		r := &Request{msg: m, start: start}
-		h(r)
-		took := time.Since(start)
+		// Counted on arrival (errors when sent), so that whoever saw the
+		// answer also sees it counted.
 		s.mu.Lock()
 		e.stats.NumRequests++
+		s.mu.Unlock()
+		h(&Request{msg: m, start: start, s: s, e: e})
+		took := time.Since(start)
+		s.mu.Lock()
 		e.stats.ProcessingTime += took
 		e.stats.AverageProcessingTime = e.stats.ProcessingTime / time.Duration(e.stats.NumRequests)
-		if r.err != "" {
-			e.stats.NumErrors++
-			e.stats.LastError = r.err
-		}
 		s.mu.Unlock()
 	})
 	if err != nil {
@@ -233,7 +232,8 @@ func (s *Service) Stop() error {
 type Request struct {
 	msg   *nats.Msg
 	start time.Time
-	err   string // "code:description" once Error was sent
+	s     *Service
+	e     *endpoint
 }
 
 // Received is when the request was handed to its handler.
@@ -269,9 +269,10 @@ func (r *Request) Error(code, description string, data []byte, hdr nats.Header) 
 	maps.Copy(h, hdr)
 	h[ErrorHeader] = []string{description}
 	h[ErrorCodeHeader] = []string{code}
-	if err := r.msg.RespondMsg(&nats.Msg{Data: data, Header: h}); err != nil {
-		return err
-	}
-	r.err = code + ":" + description
-	return nil
+	// Counted before it is sent, like the request itself.
+	r.s.mu.Lock()
+	r.e.stats.NumErrors++
+	r.e.stats.LastError = code + ":" + description
+	r.s.mu.Unlock()
+	return r.msg.RespondMsg(&nats.Msg{Data: data, Header: h})
 }
