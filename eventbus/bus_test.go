@@ -484,3 +484,20 @@ func TestEnvelopeHeaderNamesAnyCase(t *testing.T) {
 	is.Equal(ev.Source, "node-plugin")
 	is.Equal(ev.Priority, eventbus.PriorityHigh)
 }
+
+func TestCorrelationIDThroughWrappedContexts(t *testing.T) {
+	is := is.New(t)
+	type other struct{}
+	ctx := eventbus.WithCorrelationID(context.Background(), "outer")
+	ctx = context.WithValue(ctx, other{}, "v")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	is.Equal(eventbus.CorrelationID(ctx), "outer") // found under other contexts
+	is.Equal(ctx.Value(other{}), "v")              // other values still reachable
+	inner := eventbus.WithCorrelationID(ctx, "inner")
+	is.Equal(eventbus.CorrelationID(inner), "inner") // the nearest id wins
+	is.Equal(inner.Value(other{}), "v")
+	cancel()
+	<-inner.Done() // cancellation passes through
+	is.Equal(eventbus.CorrelationID(context.Background()), "")
+}
