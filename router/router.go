@@ -127,7 +127,16 @@ type Router struct {
 
 	qmu     sync.Mutex
 	queue   []*pending          // answers in arrival order
-	waiting map[uint64]*pending // by token, the last part of the reply subject
+	waiting map[uint64]*pending // by token, unique to each command
+	// Reply subjects are reused: the last token of the reply subject is a
+	// slot, not the command's token. A subject NATS has seen before is
+	// matched from its caches; a fresh one per command cost the server a
+	// sublist walk and cache churn on every answer. A slot is reused only
+	// after its command was answered; one that timed out is retired, so a
+	// late answer finds nobody.
+	slots    map[uint64]uint64 // slot → token of the command waiting on it
+	free     []*replySlot      // slots ready for reuse
+	nextSlot uint64
 	// Every command has the same timeout, so deadlines come in order: one
 	// timer, set for the oldest, serves them all (rather than one timer
 	// per command).
@@ -142,6 +151,12 @@ type Router struct {
 
 	commands  atomic.Uint64
 	lastSweep atomic.Int64 // unix nanoseconds of the last rediscovery
+}
+
+// replySlot is a reply subject the router reuses.
+type replySlot struct {
+	n       uint64
+	subject string
 }
 
 type deadline struct {
@@ -166,6 +181,10 @@ type pending struct {
 	name   string // plugin
 	cmd    string
 	static bool
+	slot   *replySlot
+	// corr is the command's correlation id: an answer that carries another
+	// is not this command's (a stray duplicate on a reused slot).
+	corr string
 	// cool is the cooldown this command started; a failed command
 	// (usage error, timeout) gives it back.
 	cool *cooldownKey
@@ -214,6 +233,7 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 		cooldown: map[cooldownKey]*cooldownEntry{},
 		hinted:   map[string]time.Time{},
 		waiting:  map[uint64]*pending{},
+		slots:    map[uint64]uint64{},
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
@@ -429,20 +449,36 @@ func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Req
 		r.log.Error("could not encode command", "err", err)
 		return
 	}
+	corr := eventbus.CorrelationID(ctx)
+	if corr == "" { // a chat line without an envelope: give the command an id to check answers by
+		corr = eventbus.NewCorrelationID()
+		ctx = eventbus.WithCorrelationID(ctx, corr)
+	}
 	token := r.seq.Add(1)
-	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool}
+	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool, corr: corr}
 	r.inflight <- struct{}{}
 	r.enqueue(p)
 	r.qmu.Lock()
 	r.waiting[token] = p
+	p.slot = r.takeSlotLocked()
+	r.slots[p.slot.n] = token
 	r.addDeadlineLocked(token)
 	r.qmu.Unlock()
-	var buf [64]byte // an inbox and a token fit: one allocation, for the string
-	reply := strconv.AppendUint(append(append(buf[:0], r.inbox...), '.'), token, 36)
-	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), string(reply), body); err != nil {
+	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), p.slot.subject, body); err != nil {
 		r.log.Error("could not send command", "plugin", name, "err", err)
-		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true)
+		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true, false)
 	}
+}
+
+// takeSlotLocked returns a free reply slot, or a new one; the caller holds qmu.
+func (r *Router) takeSlotLocked() *replySlot {
+	if n := len(r.free); n > 0 {
+		s := r.free[n-1]
+		r.free = r.free[:n-1]
+		return s
+	}
+	r.nextSlot++
+	return &replySlot{n: r.nextSlot, subject: r.inbox + "." + strconv.FormatUint(r.nextSlot, 36)}
 }
 
 // commandSubject is protocol.PluginCommand(name), remembered: building it
@@ -514,31 +550,35 @@ func (r *Router) timeout(token uint64) {
 		return
 	}
 	if p.static { // a fire-and-forget plugin speaks for itself
-		r.settle(token, "", false)
+		r.settle(token, "", false, false)
 		return
 	}
 	r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
-	r.settle(token, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true)
+	r.settle(token, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true, false)
 }
 
 func (r *Router) onReply(m *nats.Msg) {
-	token, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 36, 64)
+	slot, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 36, 64)
 	if err != nil {
 		return // not an answer this router asked for
 	}
 	r.qmu.Lock()
+	token, ok := r.slots[slot]
 	p := r.waiting[token]
 	r.qmu.Unlock()
-	if p == nil {
+	if !ok || p == nil {
 		return // too late: already timed out
+	}
+	if c := m.Header[eventbus.HeaderCorrelationID]; len(c) > 0 && c[0] != p.corr {
+		return // a second answer to an earlier command on this slot
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
-		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
+		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true, true)
 		return
 	}
 	text, failed := r.answer(p, m)
-	r.settle(token, text, failed)
+	r.settle(token, text, failed, true)
 }
 
 // Rediscovery: an unknown command may belong to a plugin whose
@@ -583,11 +623,19 @@ func (r *Router) answer(p *pending, m *nats.Msg) (string, bool) {
 }
 
 // settle records the answer for token, once. A failed command does not
-// count against the user's cooldown.
-func (r *Router) settle(token uint64, text string, failed bool) {
+// count against the user's cooldown. answered says the plugin's answer
+// (or NATS's "no responders") came, so its reply slot can serve again;
+// otherwise an answer may still be on its way and the slot is retired.
+func (r *Router) settle(token uint64, text string, failed, answered bool) {
 	r.qmu.Lock()
 	p := r.waiting[token]
 	delete(r.waiting, token)
+	if p != nil {
+		delete(r.slots, p.slot.n)
+		if answered {
+			r.free = append(r.free, p.slot)
+		}
+	}
 	r.qmu.Unlock()
 	if p == nil {
 		return

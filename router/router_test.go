@@ -10,7 +10,9 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
 
@@ -377,4 +379,77 @@ func TestUnknownCommandRediscoversPlugins(t *testing.T) {
 	r := startRig(t, srv, bus, dir, router.Config{})
 	r.say("alice", "!echo found you")
 	r.expect(`alice said "found you" via chat`)
+}
+
+// rawPlugin answers plugin.raw.command by hand, through a static route, so
+// a test decides when, and how often, each command is answered.
+func rawPlugin(t *testing.T, r *rig) <-chan *eventbus.Event {
+	t.Helper()
+	got := make(chan *eventbus.Event, 16)
+	sub, err := r.bus.Subscribe(protocol.PluginCommand("raw"), func(_ context.Context, ev *eventbus.Event) { got <- ev })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := r.bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func nextRequest(t *testing.T, ch <-chan *eventbus.Event) *eventbus.Event {
+	t.Helper()
+	select {
+	case ev := <-ch:
+		return ev
+	case <-time.After(wait):
+		t.Fatalf("no command request within %s", wait)
+		return nil
+	}
+}
+
+func answer(t *testing.T, r *rig, req *eventbus.Event, result string) {
+	t.Helper()
+	if err := r.bus.Respond(context.Background(), req, plugin.Response{Result: result}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An answer that comes after its command timed out is dropped, and never
+// taken for the answer to a later command.
+func TestLateAnswerIsNotTakenForALaterOne(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{Timeout: 100 * time.Millisecond, Routes: map[string]string{"raw": "raw"}})
+	reqs := rawPlugin(t, r)
+	r.say("alice", "!raw one")
+	first := nextRequest(t, reqs)
+	time.Sleep(300 * time.Millisecond) // timed out (a static route's timeout is silent)
+	r.say("alice", "!raw two")
+	second := nextRequest(t, reqs)
+	is.True(second.Reply != first.Reply) // a timed-out command's reply subject is not reused
+	answer(t, r, first, "late answer to one")
+	answer(t, r, second, "answer to two")
+	r.expect("answer to two")
+	r.expectNone()
+}
+
+// Reply subjects are reused once answered; a second answer to an earlier
+// command on the same subject (a plugin answering twice) is dropped by its
+// correlation id.
+func TestDuplicateAnswerOnAReusedReplySubjectIsDropped(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{Routes: map[string]string{"raw": "raw"}})
+	reqs := rawPlugin(t, r)
+	r.say("alice", "!raw one")
+	first := nextRequest(t, reqs)
+	answer(t, r, first, "answer to one")
+	r.expect("answer to one")
+	r.say("bob", "!raw two")
+	second := nextRequest(t, reqs)
+	is.Equal(second.Reply, first.Reply) // the answered command's subject serves again
+	is.True(second.CorrelationID != first.CorrelationID)
+	answer(t, r, first, "answer to one, again")
+	answer(t, r, second, "answer to two")
+	r.expect("answer to two")
+	r.expectNone()
 }
