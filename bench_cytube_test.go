@@ -15,6 +15,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/internal/interleave"
 	"github.com/roseybot/rosey/plugin"
 )
 
@@ -130,13 +131,14 @@ func BenchmarkCyTubeEndToEnd(b *testing.B) {
 	b.StopTimer()
 	// The ratios come from the three measured in alternating slices, so
 	// that a noisy stretch of the machine hits all alike.
-	n := max(b.N, 1000)
-	var e2e, base, req float64
-	for range 10 {
-		e2e += nsPerOp(max(n/10, 1), op)
-		base += float64(echoRoundTrips(b, ws, max(n/10, 1)).Nanoseconds()) / float64(max(n/10, 1))
-		req += nsPerOp(max(n/10, 1), request)
+	ns, err := interleave.Times(max(b.N, 1000),
+		func(int) error { op(); return nil },
+		func(int) error { echoRoundTrips(b, ws, 1); return nil },
+		func(int) error { request(); return nil })
+	if err != nil {
+		b.Fatal(err)
 	}
+	e2e, base, req := ns[0], ns[1], ns[2]
 	floor := 2*base + 2*req
 	b.ReportMetric(e2e/base, "x-baseline")
 	b.ReportMetric(floor/base, "floor-x-baseline")

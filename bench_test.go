@@ -13,6 +13,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/interleave"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -130,19 +131,19 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		op()
 	}
 	b.StopTimer()
-	b.ReportMetric(interleavedRatio(max(b.N, 1000), op, base), "x-baseline")
+	reportRatio(b, op, base)
 }
 
-// interleavedRatio times n calls of op and of base in ten alternating
-// slices, so that a noisy stretch of the machine hits both alike, and
-// returns op's time over base's.
-func interleavedRatio(n int, op, base func()) float64 {
-	var a, z float64
-	for range 10 {
-		a += nsPerOp(max(n/10, 1), op)
-		z += nsPerOp(max(n/10, 1), base)
+// reportRatio reports op's time over base's as x-baseline, both measured
+// in alternating slices so that a noisy stretch of the machine hits both
+// alike.
+func reportRatio(b *testing.B, op, base func()) {
+	b.Helper()
+	r, err := interleave.Ratio(max(b.N, 1000), func(int) error { op(); return nil }, func(int) error { base(); return nil })
+	if err != nil {
+		b.Fatal(err)
 	}
-	return a / z
+	b.ReportMetric(r, "x-baseline")
 }
 
 // BenchmarkCommandRoundTripFloor is what the round trip's path costs with
@@ -192,7 +193,7 @@ func BenchmarkCommandRoundTripFloor(b *testing.B) {
 		op()
 	}
 	b.StopTimer()
-	b.ReportMetric(interleavedRatio(max(b.N, 1000), op, base), "x-baseline")
+	reportRatio(b, op, base)
 }
 
 // BenchmarkEmbeddedNATSBaseline starts and shuts down a bare embedded server.

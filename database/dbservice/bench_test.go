@@ -12,6 +12,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/database/dbservice"
 	"github.com/roseybot/rosey/database/dbtest"
+	"github.com/roseybot/rosey/internal/interleave"
 )
 
 // docRow maps rosey_documents for the direct baseline through bun.
@@ -47,29 +48,16 @@ func directGet(ctx context.Context, db *bun.DB, coll, id string) (json.RawMessag
 	return row.Data, err
 }
 
-// interleavedRatio times n operations through NATS and n direct ones in
-// ten alternating slices, so that a noisy stretch of the machine hits both
-// alike, and returns the first time over the second.
-func interleavedRatio(b *testing.B, n int, via, direct func(i int) error) float64 {
+// reportRatio reports via's time over direct's as x_direct, both measured
+// in alternating slices so that a noisy stretch of the machine hits both
+// alike.
+func reportRatio(b *testing.B, via, direct func(i int) error) {
 	b.Helper()
-	n = max(n, 1000)
-	slice := max(n/10, 1)
-	var tv, td time.Duration
-	for k := range 10 {
-		for _, run := range []struct {
-			op func(int) error
-			t  *time.Duration
-		}{{via, &tv}, {direct, &td}} {
-			start := time.Now()
-			for i := range slice {
-				if err := run.op(k*slice + i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			*run.t += time.Since(start)
-		}
+	r, err := interleave.Ratio(max(b.N, 1000), via, direct)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return float64(tv) / float64(td)
+	b.ReportMetric(r, "x_direct")
 }
 
 // BenchmarkSetViaNATS measures a set over NATS (client, embedded server,
@@ -92,7 +80,7 @@ func BenchmarkSetViaNATS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(interleavedRatio(b, b.N, via, direct), "x_direct")
+	reportRatio(b, via, direct)
 }
 
 // BenchmarkSetDirect is the baseline of BenchmarkSetViaNATS on its own.
@@ -142,7 +130,7 @@ func BenchmarkGetViaNATS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(interleavedRatio(b, b.N, via, direct), "x_direct")
+	reportRatio(b, via, direct)
 }
 
 // BenchmarkGetDirect is the baseline of BenchmarkGetViaNATS on its own.
