@@ -570,7 +570,10 @@ func (r *Router) onReply(m *nats.Msg) {
 		return // too late: already timed out
 	}
 	if c := m.Header[eventbus.HeaderCorrelationID]; len(c) > 0 && c[0] != p.corr {
-		return // a second answer to an earlier command on this slot
+		// A second answer to an earlier command on this slot, or a plugin
+		// that does not keep the request's id (docs/PROTOCOL.md asks it to).
+		r.log.Warn("plugin answer dropped: not the waiting command's correlation id", "plugin", p.name, "command", p.cmd, "want", p.corr, "got", c[0])
+		return
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
