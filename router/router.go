@@ -569,7 +569,7 @@ func (r *Router) onReply(m *nats.Msg) {
 	if !ok || p == nil {
 		return // too late: already timed out
 	}
-	if c := m.Header[eventbus.HeaderCorrelationID]; len(c) > 0 && c[0] != p.corr {
+	if c := m.Header[eventbus.HeaderCorrelationID]; len(c) > 0 && c[0] != "" && c[0] != p.corr {
 		// A second answer to an earlier command on this slot, or a plugin
 		// that does not keep the request's id (docs/PROTOCOL.md asks it to).
 		r.log.Warn("plugin answer dropped: not the waiting command's correlation id", "plugin", p.name, "command", p.cmd, "want", p.corr, "got", c[0])
