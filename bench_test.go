@@ -1,6 +1,7 @@
 package rosey_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -116,12 +117,17 @@ func commandRoundTrip(b *testing.B) func() {
 			b.Fatal(err)
 		}
 		select {
-		case <-got:
+		case m := <-got:
+			if !bytes.Contains(m.Data, pongAnswer) { // an error message must not pass for an answer
+				b.Fatalf("answer %s, want pong", m.Data)
+			}
 		case <-ctx.Done():
 			b.Fatal("no answer")
 		}
 	}
 }
+
+var pongAnswer = []byte(`"message":"pong"`)
 
 // BenchmarkCommandRoundTrip: cytube.chat with a command → router → plugin →
 // cytube.send.chat. It also measures the baseline in the same run and
