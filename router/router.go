@@ -264,6 +264,9 @@ func (r *Router) Start(ctx context.Context) error {
 	r.inflight = make(chan struct{}, r.cfg.MaxConcurrent)
 	nc := r.bus.Conn()
 	r.inbox = nc.NewInbox()
+	r.qmu.Lock()
+	r.free = nil // slots of an earlier start name its old inbox
+	r.qmu.Unlock()
 	replies, err := nc.Subscribe(r.inbox+".*", r.onReply)
 	if err != nil {
 		return fmt.Errorf("router: subscribe replies: %w", err)

@@ -453,3 +453,16 @@ func TestDuplicateAnswerOnAReusedReplySubjectIsDropped(t *testing.T) {
 	r.expect("answer to two")
 	r.expectNone()
 }
+
+// A router started again after Stop answers on its new inbox.
+func TestRestartedRouterAnswers(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{}, echo{})
+	r.say("alice", "!echo one")
+	r.expect(`alice said "one"`)
+	is.NoErr(r.router.Stop(context.Background()))
+	is.NoErr(r.router.Start(context.Background()))
+	is.NoErr(r.bus.Flush(context.Background()))
+	r.say("alice", "!echo two")
+	r.expect(`alice said "two"`)
+}
