@@ -111,7 +111,8 @@ func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, er
 		ConfigSource: func(_ context.Context, name string) (json.RawMessage, error) {
 			return b.cfg.pluginSection(name)
 		},
-		Logger: b.cfg.Logger,
+		Logger:     b.cfg.Logger,
+		Middleware: b.cfg.Middleware,
 	})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,10 @@ type Config struct {
 
 	// Plugins are the in-process plugins to run.
 	Plugins []plugin.Plugin `json:"-"`
+	// Middleware wraps the command handlers of every in-process plugin
+	// (the first is outermost), for what all commands should do alike:
+	// plugin.LogCommands, plugin.Timeout, metrics, extra checks.
+	Middleware []plugin.Middleware `json:"-"`
 	// Logger receives every component's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
 	// OnBus, when set, runs once the bus is connected and before any other

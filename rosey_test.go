@@ -268,3 +268,27 @@ func TestFailedCommandDoesNotStartCooldown(t *testing.T) {
 	h.Say("alice", "!cool again")
 	h.Expect("⏳ alice, wait")
 }
+
+// Config.Middleware wraps the commands of every in-process plugin, all the
+// way from a chat line to the answer.
+func TestBotMiddlewareWrapsEveryPlugin(t *testing.T) {
+	sign := func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			if req.User == "mallory" {
+				return "", plugin.UserError("⛔ %s is benched", req.User)
+			}
+			text, err := next(ctx, req)
+			return text + " ✍️", err
+		}
+	}
+	h := roseytest.New(t, roseytest.WithPlugins(&echo{}, &echo{name: "other"}), roseytest.WithConfig(func(c *rosey.Config) {
+		c.Middleware = []plugin.Middleware{sign}
+	}))
+	h.Say("alice", "!echo hi")
+	h.Expect("alice said hi via chat ✍️")
+	h.PM("bob", "!other psst")
+	h.ExpectPM("bob", "bob said psst via pm ✍️")
+	h.Say("mallory", "!echo hi")
+	h.Expect("⛔ mallory is benched")
+	h.ExpectNone()
+}

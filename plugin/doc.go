@@ -23,4 +23,9 @@
 // order; a panic or an error in a handler is logged and answered, and never
 // stops the bot. The wire contract, for plugins in other languages, is in
 // docs/PROTOCOL.md.
+//
+// Middleware wraps command handlers for what many commands do alike:
+// Host.Use for one plugin's, ManagerConfig.Middleware (and
+// rosey.Config.Middleware) for every plugin's. LogCommands and Timeout are
+// ready-made; a middleware that does not call the handler answers for it.
 package plugin

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -268,4 +270,79 @@ func ExampleNewControl() {
 	// greeter started
 	// <nil> <nil>
 	// true
+}
+
+// shout is a plugin that puts its own middleware around its commands.
+type shout struct{}
+
+func (shout) Info() plugin.Info {
+	return plugin.Info{Name: "shout", Version: "1.0.0", Commands: []plugin.Command{{Name: "say", Usage: "<text>"}}}
+}
+
+func (shout) Start(_ context.Context, h *plugin.Host) error {
+	// Every command of this plugin: refuse empty text before the handler
+	// runs, and shout whatever it answers.
+	h.Use(func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			if req.Text == "" {
+				return "", plugin.UserError("❌ say what?")
+			}
+			text, err := next(ctx, req)
+			return strings.ToUpper(text) + "!", err
+		}
+	})
+	h.Handle("say", func(_ context.Context, req *plugin.Request) (string, error) { return req.Text, nil })
+	return nil
+}
+
+func (shout) Stop(context.Context) error { return nil }
+
+// Use wraps every command handler of a plugin in middleware.
+func ExampleHost_Use() {
+	ctx := context.Background()
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
+	defer bus.Close(ctx)
+	m, _ := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	_ = m.Register(shout{})
+	_ = m.Start(ctx)
+	defer m.Stop(ctx)
+
+	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say", Text: "hello"}))
+	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say"}))
+	// Output:
+	// HELLO!
+	// error: ❌ say what?
+}
+
+// ManagerConfig.Middleware wraps the commands of every plugin the manager
+// runs (rosey.Config.Middleware does the same for a whole bot): here a log
+// line per command and a deadline on each.
+func ExampleLogCommands() {
+	ctx := context.Background()
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
+	defer bus.Close(ctx)
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "took" { // vary from run to run
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	m, _ := plugin.NewManager(plugin.ManagerConfig{
+		Bus:        bus,
+		Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(2 * time.Second)},
+	})
+	_ = m.Register(shout{})
+	_ = m.Start(ctx)
+	defer m.Stop(ctx)
+
+	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say", Text: "hi", User: "alice", Source: plugin.SourceChat}))
+	// Output:
+	// level=INFO msg=command command=say user=alice source=chat err=<nil>
+	// HI!
 }

@@ -33,10 +33,16 @@ type Host struct {
 
 	mu       sync.Mutex
 	handlers map[string]CommandHandler
-	subs     []*eventbus.Subscription
+	// outer is the bot's middleware (ManagerConfig.Middleware), around the
+	// plugin's own (Use). wrapped holds each handler in both, built on
+	// first use so that a command does not build its chain every time.
+	outer   []Middleware
+	own     []Middleware
+	wrapped map[string]CommandHandler
+	subs    []*eventbus.Subscription
 }
 
-func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage) *Host {
+func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, outer []Middleware) *Host {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Host{
 		name:     name,
@@ -47,6 +53,8 @@ func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logg
 		ctx:      ctx,
 		cancel:   cancel,
 		handlers: map[string]CommandHandler{},
+		outer:    outer,
+		wrapped:  map[string]CommandHandler{},
 	}
 }
 
@@ -92,14 +100,37 @@ func (h *Host) Context() context.Context { return h.ctx }
 func (h *Host) Handle(command string, fn CommandHandler) {
 	h.mu.Lock()
 	h.handlers[strings.ToLower(command)] = fn
+	clear(h.wrapped)
 	h.mu.Unlock()
 }
 
+// Use wraps every command handler of the plugin, registered before or
+// after, in mw (the first given outermost). The bot's own middleware, if
+// any, runs around it.
+func (h *Host) Use(mw ...Middleware) {
+	h.mu.Lock()
+	h.own = append(h.own, mw...)
+	clear(h.wrapped)
+	h.mu.Unlock()
+}
+
+// handler returns the handler of command wrapped in the middleware.
 func (h *Host) handler(command string) (CommandHandler, bool) {
+	command = strings.ToLower(command)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	fn, ok := h.handlers[strings.ToLower(command)]
-	return fn, ok
+	if fn, ok := h.wrapped[command]; ok {
+		return fn, true
+	}
+	fn, ok := h.handlers[command]
+	if !ok {
+		return nil, false
+	}
+	if len(h.outer)+len(h.own) > 0 {
+		fn = chain(fn, h.outer, h.own)
+	}
+	h.wrapped[command] = fn
+	return fn, true
 }
 
 // Subscribe listens on subject for as long as the plugin runs.

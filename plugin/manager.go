@@ -36,6 +36,9 @@ type ManagerConfig struct {
 	SweepInterval time.Duration
 	// Logger receives the manager's and plugins' logs; nil is silent.
 	Logger *slog.Logger
+	// Middleware wraps the command handlers of every plugin this manager
+	// runs, around each plugin's own (Host.Use); the first is outermost.
+	Middleware []Middleware
 }
 
 // Status is one plugin's state as the Manager sees it.
@@ -223,7 +226,7 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 		config = c
 	}
 	if isSupervised(s.p) {
-		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
+		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware)
 		if err := safeCall(func() error { return s.p.Start(ctx, host) }); err != nil {
 			_ = host.shutdown(ctx)
 			l.err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
@@ -232,7 +235,7 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 		l.host, l.took = host, time.Since(began)
 		return l
 	}
-	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config)
+	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware)
 	l.took = time.Since(began)
 	return l
 }

@@ -45,6 +45,9 @@ type ServeConfig struct {
 	StopTimeout time.Duration
 	// Logger receives the plugin's logs; nil is silent.
 	Logger *slog.Logger
+	// Middleware wraps the plugin's command handlers, around its own
+	// (Host.Use); the first is outermost.
+	Middleware []Middleware
 }
 
 // Serve runs p as its own process: it reads flags (-nats, -user,
@@ -142,7 +145,7 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s: %w", info.Name, err)
 	}
-	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config)
+	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config, cfg.Middleware)
 	if err != nil {
 		_ = bus.Close(context.Background())
 		return err

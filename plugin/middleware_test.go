@@ -1,0 +1,170 @@
+package plugin_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/plugin"
+)
+
+// mwPlugin has two commands, one registered before and one after its
+// Start calls Use.
+type mwPlugin struct {
+	use  []plugin.Middleware
+	note func(string)
+}
+
+func (mwPlugin) Info() plugin.Info {
+	return plugin.Info{Name: "mw", Version: "1.0.0", Commands: []plugin.Command{{Name: "early"}, {Name: "late"}, {Name: "slow"}, {Name: "fail"}}}
+}
+
+func (p mwPlugin) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("early", func(context.Context, *plugin.Request) (string, error) { p.note("early"); return "early done", nil })
+	h.Use(p.use...)
+	h.Handle("late", func(context.Context, *plugin.Request) (string, error) { p.note("late"); return "late done", nil })
+	h.Handle("fail", func(context.Context, *plugin.Request) (string, error) { return "", errors.New("disk on fire") })
+	h.Handle("slow", func(ctx context.Context, _ *plugin.Request) (string, error) {
+		<-ctx.Done() // gives up when its context ends, as a database call does
+		return "", ctx.Err()
+	})
+	return nil
+}
+
+func (mwPlugin) Stop(context.Context) error { return nil }
+
+// trail records what the middleware and handlers saw, in order.
+type trail struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (t *trail) note(s string) { t.mu.Lock(); t.got = append(t.got, s); t.mu.Unlock() }
+
+func (t *trail) take() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.Join(t.got, " ")
+	t.got = nil
+	return s
+}
+
+func (t *trail) mark(name string) plugin.Middleware {
+	return func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			t.note(name + ">")
+			text, err := next(ctx, req)
+			t.note("<" + name)
+			return text, err
+		}
+	}
+}
+
+func TestMiddlewareWrapsEveryCommandBotsOutermost(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	tr := &trail{}
+	p := mwPlugin{use: []plugin.Middleware{tr.mark("own1"), tr.mark("own2")}, note: tr.note}
+	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{tr.mark("bot")}}, p)
+	ctx := context.Background()
+
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", User: "alice"}), "early done")
+	is.Equal(tr.take(), "bot> own1> own2> early <own2 <own1 <bot") // registered before Use: wrapped too
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late", User: "alice"}), "late done")
+	is.Equal(tr.take(), "bot> own1> own2> late <own2 <own1 <bot")
+}
+
+func TestMiddlewareMayAnswerForThePlugin(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	tr := &trail{}
+	refuse := func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			if req.User == "mallory" {
+				return "", plugin.UserError("⛔ not you, %s", req.User)
+			}
+			return next(ctx, req)
+		}
+	}
+	startManager(t, bus, plugin.ManagerConfig{}, mwPlugin{use: []plugin.Middleware{refuse}, note: tr.note})
+	ctx := context.Background()
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late", User: "mallory"}), "error: ⛔ not you, mallory")
+	is.Equal(tr.take(), "") // the handler never ran
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late", User: "alice"}), "late done")
+}
+
+func TestMiddlewarePanicIsRecovered(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	tr := &trail{}
+	boom := func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			if req.Text == "boom" {
+				panic("middleware bug")
+			}
+			return next(ctx, req)
+		}
+	}
+	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{boom}}, mwPlugin{note: tr.note})
+	ctx := context.Background()
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", Text: "boom"}), "error: internal error")
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "early done") // still serving
+}
+
+func TestTimeoutMiddleware(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	startManager(t, bus, plugin.ManagerConfig{}, mwPlugin{use: []plugin.Middleware{plugin.Timeout(50 * time.Millisecond)}, note: func(string) {}})
+	ctx := context.Background()
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "slow"}), "error: ⚠️ !slow took too long. Try again later.")
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "early done") // a quick command is untouched
+}
+
+func TestLogCommands(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(50 * time.Millisecond)}},
+		mwPlugin{note: func(string) {}})
+	ctx := context.Background()
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", User: "alice", Source: plugin.SourceChat}), "early done")
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "slow", User: "bob", Source: plugin.SourcePM}), "error: ⚠️ !slow took too long. Try again later.")
+	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "fail", User: "carol"}), "error: internal error")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	is.Equal(len(lines), 3)
+	is.True(strings.Contains(lines[0], "level=INFO") && strings.Contains(lines[0], "command=early") && strings.Contains(lines[0], "user=alice") && strings.Contains(lines[0], "source=chat"))
+	// A user error (here the timeout's) is the user's to read, not a warning.
+	is.True(strings.Contains(lines[1], "level=INFO") && strings.Contains(lines[1], "command=slow") && strings.Contains(lines[1], "took too long"))
+	is.True(strings.Contains(lines[2], "level=WARN") && strings.Contains(lines[2], "command=fail") && strings.Contains(lines[2], "disk on fire"))
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
