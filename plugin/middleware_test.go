@@ -168,3 +168,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// ServeConfig.Middleware wraps the commands of a plugin served on its own
+// connection, as an external plugin process runs.
+func TestServeContextMiddleware(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	tr := &trail{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- plugin.ServeContext(ctx, mwPlugin{use: []plugin.Middleware{tr.mark("own")}, note: tr.note},
+			plugin.ServeConfig{Bus: srv.BusConfig(""), Middleware: []plugin.Middleware{tr.mark("serve")}})
+	}()
+	defer func() { cancel(); is.NoErr(receive(t, done)) }()
+	// Ask until the served plugin is up (it registers asynchronously).
+	deadline := time.Now().Add(wait)
+	var got string
+	for time.Now().Before(deadline) {
+		if got = ask(context.Background(), bus, "mw", plugin.Request{Command: "late"}); got == "late done" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	is.Equal(got, "late done")
+	is.Equal(tr.take(), "serve> own> late <own <serve")
+}
