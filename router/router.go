@@ -272,20 +272,32 @@ func (r *Router) Start(ctx context.Context) error {
 		return fmt.Errorf("router: subscribe replies: %w", err)
 	}
 	r.replies = replies
-	for subject, h := range map[string]eventbus.Handler{
-		protocol.Chat:       r.onLine(plugin.SourceChat),
-		protocol.PM:         r.onLine(plugin.SourcePM),
-		protocol.Connection: r.onConnection,
-	} {
-		sub, err := r.bus.Subscribe(subject, h)
-		if err != nil {
-			_ = r.Stop(ctx)
-			return err
+	// One subscription for chat, PMs and connection events (the contract's
+	// two-token cytube subjects): they are handled in the order they were
+	// said, so a PM's answer and a chat answer keep that order too, and a
+	// "connected as" event is seen before the lines after it.
+	chat, pm := r.onLine(plugin.SourceChat), r.onLine(plugin.SourcePM)
+	sub, err := r.bus.Subscribe(cytubeEvents, func(ctx context.Context, ev *eventbus.Event) {
+		switch ev.Subject {
+		case protocol.Chat:
+			chat(ctx, ev)
+		case protocol.PM:
+			pm(ctx, ev)
+		case protocol.Connection:
+			r.onConnection(ctx, ev)
 		}
-		r.subs = append(r.subs, sub)
+	})
+	if err != nil {
+		_ = r.Stop(ctx)
+		return err
 	}
+	r.subs = append(r.subs, sub)
 	return nil
 }
+
+// cytubeEvents matches cytube.chat, cytube.pm and cytube.connection (and no
+// cytube.send.*, which have three tokens).
+const cytubeEvents = "cytube.*"
 
 // Stop unsubscribes, lets the commands in flight finish (each is bounded by
 // the plugin timeout) and sends their answers.

@@ -3,6 +3,7 @@ package router_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -465,4 +466,24 @@ func TestRestartedRouterAnswers(t *testing.T) {
 	is.NoErr(r.bus.Flush(context.Background()))
 	r.say("alice", "!echo two")
 	r.expect(`alice said "two"`)
+}
+
+// Chat lines and PMs are answered in the order they were said, across the
+// two subjects.
+func TestChatAndPMAnswersKeepTheOrderSaid(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{}, echo{})
+	const n = 200
+	for i := range n {
+		if i%2 == 0 {
+			r.say("alice", fmt.Sprintf("!echo %d", i))
+		} else {
+			r.pm("alice", fmt.Sprintf("!echo %d", i))
+		}
+	}
+	for i := range n {
+		rep := r.next()
+		is.Equal(rep.PM, i%2 == 1)
+		is.True(strings.Contains(rep.Message, fmt.Sprintf(`"%d"`, i))) // the i-th line's answer
+	}
 }
