@@ -35,6 +35,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the flags' usage is printed, and asking is not a failure
+		}
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "rosey") {
 			msg = "rosey: " + msg

@@ -96,6 +96,12 @@ func TestUnknownCommandAndBadFlags(t *testing.T) {
 	out, err = exec.Command(binary, "plugin", "nope").CombinedOutput()
 	is.True(err != nil)
 	is.True(strings.Contains(string(out), `no built-in plugin "nope"`))
+	for _, cmd := range [][]string{{"console", "-h"}, {"run", "-h"}, {"plugin", "dice-roller", "-h"}} {
+		out, err = exec.Command(binary, cmd...).CombinedOutput()
+		is.NoErr(err) // asking for help is not a failure
+		is.True(strings.Contains(string(out), "-log-level"))
+		is.True(!strings.Contains(string(out), "help requested"))
+	}
 }
 
 func TestConsoleAnswersAndExitsAtEndOfInput(t *testing.T) {
