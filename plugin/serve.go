@@ -55,6 +55,7 @@ type ServeConfig struct {
 // matching ROSEY_* environment variables, connects to NATS, registers the
 // plugin (its micro service and commands), and runs until SIGINT or SIGTERM
 // (then drains and stops) or until the connection is closed for good.
+// With -h it prints the flags and returns nil.
 // Call it from main:
 //
 //	func main() {
@@ -64,6 +65,9 @@ type ServeConfig struct {
 //	}
 func Serve(p Plugin) error {
 	cfg, err := ServeConfigFromArgs(p.Info().Name, os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: the flags' usage is printed; asking is not a failure
+	}
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,8 @@ func TestExternalPluginRejectsBadFlags(t *testing.T) {
 	err := proc.wait(t)
 	var exit *exec.ExitError
 	is.True(errors.As(err, &exit)) // exits non-zero
+	help := startPlugin(t, []string{"-h"})
+	is.NoErr(help.wait(t)) // asking for help is not a failure
 }
 
 // proc is a running plugin process.
