@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -15,11 +16,21 @@ import (
 type Middleware func(next CommandHandler) CommandHandler
 
 // chain wraps h in the middleware of each list in turn, the first list's
-// first middleware outermost.
-func chain(h CommandHandler, lists ...[]Middleware) CommandHandler {
+// first middleware outermost. A middleware that panics while wrapping (or
+// returns nil) gives a handler that fails every command, as a handler
+// that panics would.
+func chain(h CommandHandler, lists ...[]Middleware) (out CommandHandler) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("%w in middleware: %v", errPanic, r)
+			out = func(context.Context, *Request) (string, error) { return "", err }
+		}
+	}()
 	for i := len(lists) - 1; i >= 0; i-- {
 		for j := len(lists[i]) - 1; j >= 0; j-- {
-			h = lists[i][j](h)
+			if h = lists[i][j](h); h == nil {
+				panic("it returned a nil handler")
+			}
 		}
 	}
 	return h

@@ -195,3 +195,21 @@ func TestServeContextMiddleware(t *testing.T) {
 	is.Equal(got, "late done")
 	is.Equal(tr.take(), "serve> own> late <own <serve")
 }
+
+// A middleware that panics while wrapping, or gives back no handler, makes
+// the commands fail with an internal error; the plugin keeps serving.
+func TestBrokenMiddlewareFailsCommandsNotThePlugin(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	for _, bad := range []plugin.Middleware{
+		func(plugin.CommandHandler) plugin.CommandHandler { panic("cannot wrap") },
+		func(plugin.CommandHandler) plugin.CommandHandler { return nil },
+	} {
+		m := startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{bad}}, mwPlugin{note: func(string) {}})
+		ctx := context.Background()
+		is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "error: internal error")
+		is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late"}), "error: internal error") // still answering
+		is.NoErr(m.Stop(ctx))
+	}
+}
