@@ -343,6 +343,6 @@ func ExampleLogCommands() {
 
 	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say", Text: "hi", User: "alice", Source: plugin.SourceChat}))
 	// Output:
-	// level=INFO msg=command command=say user=alice source=chat err=<nil>
+	// level=INFO msg=command command=say user=alice source=chat
 	// HI!
 }

@@ -49,8 +49,11 @@ func LogCommands(log *slog.Logger) Middleware {
 				level = slog.LevelWarn
 			}
 			if log.Enabled(ctx, level) {
-				log.Log(ctx, level, "command", "command", req.Command, "user", req.User, "source", req.Source,
-					"took", time.Since(start), "err", err)
+				attrs := []any{"command", req.Command, "user", req.User, "source", req.Source, "took", time.Since(start)}
+				if err != nil {
+					attrs = append(attrs, "err", err)
+				}
+				log.Log(ctx, level, "command", attrs...)
 			}
 			return text, err
 		}
