@@ -59,7 +59,8 @@ type Config struct {
 	Plugins []plugin.Plugin `json:"-"`
 	// Middleware wraps the command handlers of every in-process plugin
 	// (the first is outermost), for what all commands should do alike:
-	// plugin.LogCommands, plugin.Timeout, metrics, extra checks.
+	// plugin.LogCommands, plugin.Timeout, metrics, extra checks. A plugin
+	// in a process of its own takes plugin.ServeConfig.Middleware instead.
 	Middleware []plugin.Middleware `json:"-"`
 	// Logger receives every component's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
