@@ -86,6 +86,32 @@ func ExampleBot_Run() {
 	// rosey> ❌ Usage: !shout <text>
 }
 
+// Middleware wraps the commands of every in-process plugin: here a check
+// that keeps one user out, and a deadline on every command.
+func ExampleConfig_middleware() {
+	bench := func(next plugin.CommandHandler) plugin.CommandHandler {
+		return func(ctx context.Context, req *plugin.Request) (string, error) {
+			if strings.EqualFold(req.User, "troll") {
+				return "", plugin.UserError("⛔ Not for you, %s.", req.User)
+			}
+			return next(ctx, req)
+		}
+	}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}}
+	cfg.Middleware = []plugin.Middleware{bench, plugin.Timeout(2 * time.Second)}
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Disabled = true
+	cfg.Console.Enabled = true
+	cfg.Console.User = "troll"
+	cfg.Console.In = strings.NewReader("!shout hello\n")
+	cfg.Console.Out = os.Stdout
+	if err := rosey.New(cfg).Run(context.Background()); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// rosey> ⛔ Not for you, troll.
+}
+
 // OnBus runs before any component starts, so a subscription made there
 // sees everything: here, an audit of the plugins' lifecycle and the
 // platform events, in the order they happened.
