@@ -99,6 +99,12 @@ func (c Config) Validate() error {
 // request to plugin.<name>.command, and sends the answer back where the
 // command came from: chat to chat, PM to PM. Answers leave in the order the
 // commands arrived.
+//
+// On NATS it subscribes to cytube.* (chat, PMs and connection events, in
+// one subscription so that their order holds), to its own _INBOX reply
+// subjects and to platform.plugin.*.* (plugin lifecycle); it publishes to
+// plugin.*.command, cytube.send.* and $SRV.INFO (plugin discovery). A NATS
+// user of its own needs those permissions.
 type Router struct {
 	bus *eventbus.Bus
 	dir *plugin.Directory
