@@ -298,6 +298,12 @@ func (r *Router) Start(ctx context.Context) error {
 		return err
 	}
 	r.subs = append(r.subs, sub)
+	// Once Start returns the server has the subscriptions: a line said
+	// from another connection right after is not missed.
+	if err := r.bus.Flush(ctx); err != nil {
+		_ = r.Stop(ctx)
+		return fmt.Errorf("router: start: %w", err)
+	}
 	return nil
 }
 

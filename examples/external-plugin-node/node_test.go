@@ -152,6 +152,7 @@ func TestNodePluginUnderLeastPrivilege(t *testing.T) {
 	is := is.New(t)
 	node := needNode(t)
 	t.Setenv("ROSEY_BOT_PASSWORD", "bot-secret")
+	t.Setenv("ROSEY_ROUTER_PASSWORD", "router-secret")
 	t.Setenv("ROSEY_GREETER_PASSWORD", "greeter-secret")
 	t.Setenv("ROSEY_FORTUNE_PASSWORD", "fortune-secret")
 	h := roseytest.New(t,

@@ -24,23 +24,49 @@ var leastPrivilegeConf = filepath.Join("..", "..", "docs", "examples", "least-pr
 
 const (
 	botPassword     = "bot-secret"
+	routerPassword  = "router-secret"
 	greeterPassword = "greeter-secret"
 )
 
 // startLeastPrivilegeBot starts a bot whose embedded NATS server runs the
 // documented least-privilege configuration, logging in as the bot user.
-func startLeastPrivilegeBot(t *testing.T) *roseytest.Harness {
+func startLeastPrivilegeBot(t *testing.T, opts ...roseytest.Option) *roseytest.Harness {
 	t.Setenv("ROSEY_BOT_PASSWORD", botPassword)
+	t.Setenv("ROSEY_ROUTER_PASSWORD", routerPassword)
 	t.Setenv("ROSEY_GREETER_PASSWORD", greeterPassword)
 	t.Setenv("ROSEY_FORTUNE_PASSWORD", "fortune-secret")
-	return roseytest.New(t,
+	return roseytest.New(t, append([]roseytest.Option{
 		roseytest.WithPlugins(help.New(help.Config{})),
 		roseytest.WithConfig(func(c *rosey.Config) {
 			c.NATS.User, c.NATS.Password = "rosey", botPassword
 			c.NATS.Embedded.NoListen = false
 			c.NATS.Embedded.Listen = "127.0.0.1:0"
 			c.NATS.Embedded.ConfigFile = leastPrivilegeConf
-		}))
+		})}, opts...)...)
+}
+
+// TestLeastPrivilegeRouterOfItsOwn runs the router as a process of its own
+// would (a bot with only the router component) logged in as the documented
+// router user: commands are answered, and nothing it does is refused.
+func TestLeastPrivilegeRouterOfItsOwn(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t, roseytest.WithConfig(func(c *rosey.Config) {
+		c.Components = []string{rosey.ComponentDatabase, rosey.ComponentPlugins}
+	}))
+	errs := &errorLog{}
+	cfg := rosey.Config{Components: []string{rosey.ComponentRouter}, Logger: slog.New(errs)}
+	cfg.NATS.URLs = []string{h.Bot().NATSURL()}
+	cfg.NATS.User, cfg.NATS.Password = "router", routerPassword
+	router := rosey.New(cfg)
+	ctx := context.Background()
+	is.NoErr(router.Start(ctx))
+	h.Say("alice", "!help") // the router found the plugins through $SRV.INFO
+	h.Expect("help: !help")
+	h.PM("bob", "!help help")
+	h.ExpectPM("bob", "!help")
+	h.ExpectNone()
+	is.NoErr(router.Stop(ctx))
+	is.Equal(errs.String(), "") // no permissions violation, and nothing else went wrong
 }
 
 // TestLeastPrivilegePluginWorks runs a plugin as the greeter user: its
