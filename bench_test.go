@@ -133,9 +133,16 @@ var pongAnswer = []byte(`"message":"pong"`)
 // cytube.send.chat. It also measures the baseline in the same run and
 // reports the ratio (goal ≤ 3).
 func BenchmarkCommandRoundTrip(b *testing.B) {
-	op := commandRoundTrip(b)
-	base := requestBaseline(b)
-	for range 200 { // warm up both
+	measureAgainst(b, commandRoundTrip(b), requestBaseline(b))
+}
+
+// measureAgainst warms up op and base, times op as the benchmark, then
+// reports op's time over base's as x-baseline, both measured in
+// alternating slices so that a noisy stretch of the machine hits both
+// alike.
+func measureAgainst(b *testing.B, op, base func()) {
+	b.Helper()
+	for range 200 {
 		op()
 		base()
 	}
@@ -144,14 +151,6 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		op()
 	}
 	b.StopTimer()
-	reportRatio(b, op, base)
-}
-
-// reportRatio reports op's time over base's as x-baseline, both measured
-// in alternating slices so that a noisy stretch of the machine hits both
-// alike.
-func reportRatio(b *testing.B, op, base func()) {
-	b.Helper()
 	r, err := interleave.Ratio(max(b.N, 1000), func(int) error { op(); return nil }, func(int) error { base(); return nil })
 	if err != nil {
 		b.Fatal(err)
@@ -193,17 +192,7 @@ func BenchmarkCommandRoundTripFloor(b *testing.B) {
 		pub("hop.chat", body)
 		<-got
 	}
-	base := requestBaseline(b)
-	for range 200 {
-		op()
-		base()
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		op()
-	}
-	b.StopTimer()
-	reportRatio(b, op, base)
+	measureAgainst(b, op, requestBaseline(b))
 }
 
 // BenchmarkEmbeddedNATSBaseline starts and shuts down a bare embedded server.

@@ -12,6 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
@@ -398,17 +399,6 @@ func rawPlugin(t *testing.T, r *rig) <-chan *eventbus.Event {
 	return got
 }
 
-func nextRequest(t *testing.T, ch <-chan *eventbus.Event) *eventbus.Event {
-	t.Helper()
-	select {
-	case ev := <-ch:
-		return ev
-	case <-time.After(wait):
-		t.Fatalf("no command request within %s", wait)
-		return nil
-	}
-}
-
 func answer(t *testing.T, r *rig, req *eventbus.Event, result string) {
 	t.Helper()
 	if err := r.bus.Respond(context.Background(), req, plugin.Response{Result: result}); err != nil {
@@ -423,10 +413,10 @@ func TestLateAnswerIsNotTakenForALaterOne(t *testing.T) {
 	r := newRig(t, router.Config{Timeout: 100 * time.Millisecond, Routes: map[string]string{"raw": "raw"}})
 	reqs := rawPlugin(t, r)
 	r.say("alice", "!raw one")
-	first := nextRequest(t, reqs)
+	first := natstest.Receive(t, reqs)
 	time.Sleep(300 * time.Millisecond) // timed out (a static route's timeout is silent)
 	r.say("alice", "!raw two")
-	second := nextRequest(t, reqs)
+	second := natstest.Receive(t, reqs)
 	is.True(second.Reply != first.Reply) // a timed-out command's reply subject is not reused
 	answer(t, r, first, "late answer to one")
 	answer(t, r, second, "answer to two")
@@ -442,11 +432,11 @@ func TestDuplicateAnswerOnAReusedReplySubjectIsDropped(t *testing.T) {
 	r := newRig(t, router.Config{Routes: map[string]string{"raw": "raw"}})
 	reqs := rawPlugin(t, r)
 	r.say("alice", "!raw one")
-	first := nextRequest(t, reqs)
+	first := natstest.Receive(t, reqs)
 	answer(t, r, first, "answer to one")
 	r.expect("answer to one")
 	r.say("bob", "!raw two")
-	second := nextRequest(t, reqs)
+	second := natstest.Receive(t, reqs)
 	is.Equal(second.Reply, first.Reply) // the answered command's subject serves again
 	is.True(second.CorrelationID != first.CorrelationID)
 	answer(t, r, first, "answer to one, again")
