@@ -447,12 +447,12 @@ func init() {
 		"soundcloud.com": soundCloud, "on.soundcloud.com": soundCloud,
 		"w.soundcloud.com": soundCloud, "api.soundcloud.com": soundCloud,
 		"twitch.tv": twitchURL, "clips.twitch.tv": clipsURL, "player.twitch.tv": twitchPlayer,
-		"livestream.com": livestreamURL,
-		"streamable.com": streamableURL,
+		"livestream.com":  livestreamURL,
+		"streamable.com":  streamableURL,
 		"docs.google.com": driveURL, "drive.google.com": driveURL,
 		"bitchute.com": bitchuteURL, "old.bitchute.com": bitchuteURL,
 		"nicovideo.jp": nicoURL, "sp.nicovideo.jp": nicoURL, "embed.nicovideo.jp": nicoURL,
-		"nico.ms": nicoMS,
+		"nico.ms":    nicoMS,
 		"odysee.com": odyseeURL,
 	}
 }

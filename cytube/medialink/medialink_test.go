@@ -259,7 +259,7 @@ func TestParseRefuses(t *testing.T) {
 			is.True(!errors.Is(err, other)) // exactly one sentinel
 			msg := err.Error()
 			is.True(strings.Contains(msg, tc.says)) // the message says what is wrong
-			is.True(len(msg) < 400)                  // hostile input is not echoed whole
+			is.True(len(msg) < 400)                 // hostile input is not echoed whole
 		})
 	}
 }
