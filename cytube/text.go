@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/roseybot/rosey/cytube/medialink"
 )
 
 // PlainText turns CyTube's chat HTML into plain text: tags are removed and
@@ -116,56 +118,8 @@ func utf16Len(s string) int {
 }
 
 // MediaURL rebuilds a media URL from CyTube's type and id (CyTube sends no
-// URL). It returns "" for types without a public URL.
+// URL). It returns "" for types without a public URL and for ids that would
+// not make a clean URL; see medialink.URL.
 func MediaURL(typ, id string) string {
-	if id == "" {
-		return ""
-	}
-	two := func() (string, string, bool) {
-		a, b, ok := strings.Cut(id, ";")
-		return a, b, ok
-	}
-	switch typ {
-	case "yt":
-		return "https://youtu.be/" + id
-	case "yp":
-		return "https://www.youtube.com/playlist?list=" + id
-	case "vi":
-		return "https://vimeo.com/" + id
-	case "dm":
-		return "https://dailymotion.com/video/" + id
-	case "tw":
-		return "https://twitch.tv/" + id
-	case "tv":
-		return "https://www.twitch.tv/videos/" + strings.TrimPrefix(id, "v")
-	case "tc":
-		return "https://clips.twitch.tv/" + id
-	case "sb":
-		return "https://streamable.com/" + id
-	case "gd":
-		return "https://docs.google.com/file/d/" + id
-	case "pt":
-		if d, u, ok := two(); ok {
-			return "https://" + d + "/videos/watch/" + u
-		}
-	case "bc":
-		return "https://www.bitchute.com/video/" + id + "/"
-	case "od":
-		if u, v, ok := two(); ok {
-			return "https://odysee.com/@" + u + "/" + v
-		}
-	case "bn":
-		if a, t, ok := two(); ok {
-			return "https://" + a + ".bandcamp.com/track/" + t
-		}
-	case "nv":
-		return "https://www.nicovideo.jp/watch/" + id
-	case "li":
-		if a, e, ok := two(); ok {
-			return "https://livestream.com/accounts/" + a + "/events/" + e
-		}
-	case "fi", "cm", "hl", "rt":
-		return id
-	}
-	return ""
+	return medialink.URL(typ, id)
 }
