@@ -41,6 +41,8 @@ type rig struct {
 	replies chan reply
 	prefix  string
 	barrier int
+	// speakers are the users who said something since the last drain.
+	speakers map[string]bool
 }
 
 func startServer(t testing.TB) *embedded.Server { return natstest.StartServer(t) }
@@ -120,6 +122,10 @@ func startRig(t testing.TB, srv *embedded.Server, bus *eventbus.Bus, dir *plugin
 
 func (r *rig) send(subject, user, line string) {
 	r.t.Helper()
+	if r.speakers == nil {
+		r.speakers = map[string]bool{}
+	}
+	r.speakers[user] = true
 	msg := protocol.ChatMessage{User: user, Message: line, Channel: "room", Rank: protocol.RankUser}
 	if err := r.bus.Publish(context.Background(), subject, msg); err != nil {
 		r.t.Fatalf("publish: %v", err)
@@ -149,22 +155,38 @@ func (r *rig) expect(want string) reply {
 	return rep
 }
 
-// drain sends a barrier command and returns everything answered before
-// the barrier's own answer: the router answers in arrival order, so that
-// is all that was owed to the lines said before it.
+// drain has every user who spoke since the last drain say a barrier
+// command, and returns everything answered before the barriers' own
+// answers: the router answers each user in the order they spoke, so that
+// is all that was owed to the lines said before.
 func (r *rig) drain() []reply {
 	r.t.Helper()
-	r.barrier++
-	token := fmt.Sprintf("barrier-%d", r.barrier)
-	r.say("barrier-user", r.prefix+"barrier "+token)
+	tokens := map[string]bool{}
+	users := r.speakers
+	if users == nil {
+		users = map[string]bool{}
+	}
+	users["barrier-user"] = true
+	for user := range users {
+		if user == "" {
+			continue // never routed
+		}
+		r.barrier++
+		token := fmt.Sprintf("barrier-%d", r.barrier)
+		tokens[token] = true
+		r.say(user, r.prefix+"barrier "+token)
+	}
+	r.speakers = nil
 	var got []reply
-	for {
+	for len(tokens) > 0 {
 		rep := r.next()
-		if rep.Message == token {
-			return got
+		if tokens[rep.Message] {
+			delete(tokens, rep.Message)
+			continue
 		}
 		got = append(got, rep)
 	}
+	return got
 }
 
 // expectNone fails if anything was answered to the lines said so far.

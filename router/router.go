@@ -3,11 +3,10 @@ package router
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +35,8 @@ const (
 	DefaultTimeout    = 5 * time.Second
 	DefaultHintEvery  = time.Minute
 	DefaultConcurrent = 256
+	DefaultPerUser    = 8
+	DefaultMaxAnswer  = 2000
 )
 
 // ErrInvalidConfig means a Config failed validation.
@@ -53,21 +54,34 @@ type Config struct {
 	// BotName is the bot's own user name; its lines are never routed. The
 	// router also learns it from cytube.connection events.
 	BotName string `json:"bot_name,omitempty"`
-	// Timeout is how long a plugin has to answer; default 5 seconds.
+	// Timeout is how long a command may take, counted from when its line
+	// reached the router; default 5 seconds. No answer is sent later than
+	// that: the user gets a timeout notice instead.
 	Timeout time.Duration `json:"-"`
 	// UnknownCommand is UnknownHint (default), UnknownIgnore, or a custom
 	// answer in which {command} is replaced by the command word.
 	UnknownCommand string `json:"unknown_command,omitempty"`
-	// HintEvery limits unknown-command answers to one per user per period;
-	// default one minute.
+	// HintEvery limits the unknown-command answer in chat, and the
+	// overload notice everywhere, to one per user per period; default one
+	// minute. A PM always gets its unknown-command answer.
 	HintEvery time.Duration `json:"-"`
 	// Routes maps command words to plugin names for plugins that do not
-	// announce themselves (such as the seed's standalone example, which only
-	// subscribes to plugin.<name>.command). Such a plugin may answer by reply
-	// or by publishing cytube.send.chat itself; silence is not an error.
+	// announce themselves (a plugin that only subscribes to
+	// plugin.<name>.command and speaks by publishing cytube.send.chat).
+	// Such a plugin may answer by reply or by publishing cytube.send.chat
+	// itself; silence is not an error.
 	Routes map[string]string `json:"routes,omitempty"`
-	// MaxConcurrent bounds the commands in flight; default 256.
+	// MaxConcurrent bounds the commands waiting for an answer, for all
+	// users together; default 256. Past it a new command is refused at once
+	// with a short ⏳ notice, counted (Refused) and logged.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
+	// MaxPerUser bounds the commands one user may have waiting; default 8.
+	// Past it that user's new commands are refused like overload, so one
+	// user's flood does not fill MaxConcurrent for everyone.
+	MaxPerUser int `json:"max_per_user,omitempty"`
+	// MaxAnswer is the longest answer, in characters, the router passes
+	// on; a longer one is cut and ends with "…". Default 2000.
+	MaxAnswer int `json:"max_answer,omitempty"`
 	// Logger receives the router's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
 }
@@ -83,8 +97,13 @@ func (c Config) Validate() error {
 	if c.HintEvery < 0 {
 		return fmt.Errorf("%w: hint_every: must not be negative", ErrInvalidConfig)
 	}
-	if c.MaxConcurrent < 0 {
-		return fmt.Errorf("%w: max_concurrent: must not be negative", ErrInvalidConfig)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"max_concurrent", c.MaxConcurrent}, {"max_per_user", c.MaxPerUser}, {"max_answer", c.MaxAnswer}} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: %s: must not be negative", ErrInvalidConfig, f.name)
+		}
 	}
 	for w, p := range c.Routes {
 		if w == "" || strings.ContainsFunc(w, unicode.IsSpace) || p == "" || strings.ContainsAny(p, " .*>") {
@@ -97,8 +116,13 @@ func (c Config) Validate() error {
 // Router turns chat lines into plugin commands and plugin answers into chat
 // lines. It listens on cytube.chat and cytube.pm, sends each command as a
 // request to plugin.<name>.command, and sends the answer back where the
-// command came from: chat to chat, PM to PM. Answers leave in the order the
-// commands arrived.
+// command came from: chat to chat, PM to PM.
+//
+// Answers to one user in one channel leave in the order that user spoke;
+// nothing else waits, so a slow or silent plugin delays only the users who
+// asked it. Each command has its own reply subject, never reused, so an
+// answer is never taken for another command's, whatever the plugin does
+// with headers.
 //
 // On NATS it subscribes to cytube.* (chat, PMs and connection events, in
 // one subscription so that their order holds), to its own _INBOX reply
@@ -123,51 +147,31 @@ type Router struct {
 	gate   sync.RWMutex
 	closed bool
 
-	// Plugin answers arrive on one inbox subscription of the router's own
-	// rather than one request each: fewer goroutine hand-offs per command.
+	// Plugin answers arrive on one wildcard subscription of the router's
+	// own inbox; the last token of each reply subject is random and used
+	// once, so neither a plugin answering twice nor one guessing subjects
+	// can answer another command.
 	inbox    string
 	replies  *nats.Subscription
-	inflight chan struct{} // bounds commands in flight
-	wg       sync.WaitGroup
-	seq      atomic.Uint64
+	wg       sync.WaitGroup // answers not yet sent, and sweeps running
+	subjects sync.Map       // plugin name → its command subject
 
 	qmu     sync.Mutex
-	queue   []*pending          // answers in arrival order
-	waiting map[uint64]*pending // by token, unique to each command
-	// Reply subjects are reused: the last token of the reply subject is a
-	// slot, not the command's token. A subject NATS has seen before is
-	// matched from its caches; a fresh one per command cost the server a
-	// sublist walk and cache churn on every answer. A slot is reused only
-	// after its command was answered; one that timed out is retired, so a
-	// late answer finds nobody.
-	slots    map[uint64]uint64 // slot → token of the command waiting on it
-	free     []*replySlot      // slots ready for reuse
-	nextSlot uint64
-	// Every command has the same timeout, so deadlines come in order: one
-	// timer, set for the oldest, serves them all (rather than one timer
-	// per command).
-	deadlines []deadline
-	expiry    *time.Timer
-	armed     bool
-	subjects  sync.Map // plugin name → its command subject
+	queues  map[userKey][]*pending // answers owed to each user, in the order asked
+	waiting map[string]*pending    // by reply token
+	open    int                    // commands not yet answered
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
 	hinted   map[string]time.Time
+	busy     map[string]time.Time // last overload notice per user
 
-	commands  atomic.Uint64
-	lastSweep atomic.Int64 // unix nanoseconds of the last rediscovery
-}
+	smu       sync.Mutex
+	sweeping  chan struct{} // closed when the running rediscovery ends
+	lastSweep time.Time
 
-// replySlot is a reply subject the router reuses.
-type replySlot struct {
-	n       uint64
-	subject string
-}
-
-type deadline struct {
-	at    time.Time
-	token uint64
+	commands atomic.Uint64
+	refused  atomic.Uint64
 }
 
 type cooldownKey struct{ user, command string }
@@ -177,19 +181,27 @@ type cooldownEntry struct {
 	notified bool
 }
 
-// pending is one command's answer slot. Answers are sent in the order the
-// slots were queued; a slot is ready once its answer is known.
+// userKey names one user in one channel: the answers owed to them keep
+// the order they asked in.
+type userKey struct{ user, channel string }
+
+// pending is one line's answer. A user's answers are sent in the order
+// their lines came; a pending is ready once its answer is known.
 type pending struct {
-	ctx    context.Context
-	to     target
-	text   string
-	ready  bool
-	name   string // plugin
-	cmd    string
-	static bool
-	slot   *replySlot
+	ctx      context.Context
+	to       target
+	key      userKey
+	deadline time.Time
+	text     string
+	ready    bool
+	settled  bool
+	name     string // plugin
+	cmd      string
+	static   bool
+	token    string // the reply subject's last token; empty until asked
+	timer    *time.Timer
 	// corr is the command's correlation id: an answer that carries another
-	// is not this command's (a stray duplicate on a reused slot).
+	// is not this command's.
 	corr string
 	// cool is the cooldown this command started; a failed command
 	// (usage error, timeout) gives it back.
@@ -225,6 +237,12 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 	if cfg.MaxConcurrent == 0 {
 		cfg.MaxConcurrent = DefaultConcurrent
 	}
+	if cfg.MaxPerUser == 0 {
+		cfg.MaxPerUser = DefaultPerUser
+	}
+	if cfg.MaxAnswer == 0 {
+		cfg.MaxAnswer = DefaultMaxAnswer
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -238,8 +256,9 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 		routes:   map[string]string{},
 		cooldown: map[cooldownKey]*cooldownEntry{},
 		hinted:   map[string]time.Time{},
-		waiting:  map[uint64]*pending{},
-		slots:    map[uint64]uint64{},
+		busy:     map[string]time.Time{},
+		queues:   map[userKey][]*pending{},
+		waiting:  map[string]*pending{},
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
@@ -267,12 +286,8 @@ func (r *Router) Start(ctx context.Context) error {
 		r.own = true
 	}
 	r.closed = false
-	r.inflight = make(chan struct{}, r.cfg.MaxConcurrent)
 	nc := r.bus.Conn()
 	r.inbox = nc.NewInbox()
-	r.qmu.Lock()
-	r.free = nil // slots of an earlier start name its old inbox
-	r.qmu.Unlock()
 	replies, err := nc.Subscribe(r.inbox+".*", r.onReply)
 	if err != nil {
 		return fmt.Errorf("router: subscribe replies: %w", err)
@@ -331,12 +346,6 @@ func (r *Router) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("router: stop: %w", ctx.Err()))
 	}
-	r.qmu.Lock()
-	if r.expiry != nil {
-		r.expiry.Stop()
-		r.armed = false
-	}
-	r.qmu.Unlock()
 	if r.replies != nil {
 		_ = r.replies.Unsubscribe()
 		r.replies = nil
@@ -349,6 +358,10 @@ func (r *Router) Stop(ctx context.Context) error {
 
 // Commands counts the commands routed so far.
 func (r *Router) Commands() uint64 { return r.commands.Load() }
+
+// Refused counts the commands refused because too many were waiting
+// (Config.MaxConcurrent, Config.MaxPerUser).
+func (r *Router) Refused() uint64 { return r.refused.Load() }
 
 func (r *Router) onConnection(_ context.Context, ev *eventbus.Event) {
 	var c protocol.ConnectionEvent
@@ -364,6 +377,7 @@ func (r *Router) onConnection(_ context.Context, ev *eventbus.Event) {
 
 func (r *Router) onLine(source string) eventbus.Handler {
 	return func(ctx context.Context, ev *eventbus.Event) {
+		arrived := time.Now()
 		if notCommand(ev.Data, r.cfg.Prefix) {
 			return
 		}
@@ -384,7 +398,7 @@ func (r *Router) onLine(source string) eventbus.Handler {
 		if r.closed {
 			return
 		}
-		r.route(ctx, source, m)
+		r.route(ctx, source, m, arrived)
 	}
 }
 
@@ -426,86 +440,183 @@ func (r *Router) parse(line string) (word, text string, args []string) {
 	return strings.ToLower(rest[:i]), text, strings.Fields(text)
 }
 
-func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessage) {
+func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessage, arrived time.Time) {
 	word, text, args := r.parse(m.Message)
 	if word == "" || strings.HasPrefix(word, r.cfg.Prefix) {
 		return // "!" alone, or "!!!" excitement
 	}
 	to := target{user: m.User, channel: m.Channel, source: source}
+	p := r.admit(ctx, to, arrived)
+	if p == nil {
+		return
+	}
 	rank := m.Rank
 	if r.admins[strings.ToLower(m.User)] && rank < protocol.RankAdmin {
 		rank = protocol.RankAdmin
 	}
-	name, cmd, known := r.dir.Lookup(word)
-	if !known && r.rediscover(ctx) {
-		name, cmd, known = r.dir.Lookup(word)
-	}
-	static := false
-	if !known {
-		if name, static = r.routes[word]; !static {
-			r.unknown(ctx, to, word)
-			return
-		}
-		cmd = plugin.Command{Name: word}
-	}
-	if rank < cmd.MinRank {
-		r.answerNow(ctx, to, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
+	req := plugin.Request{Args: args, Text: text, User: m.User, Channel: m.Channel, Rank: rank, Source: source}
+	if t, ok := r.lookup(word); ok {
+		r.dispatch(p, t, req)
 		return
 	}
-	var cool *cooldownKey
-	if cmd.Cooldown > 0 {
-		key := cooldownKey{strings.ToLower(m.User), name + "/" + cmd.Name}
-		if msg, wait := r.checkCooldown(key, m.User, cmd.Cooldown); wait {
-			if msg != "" {
-				r.answerNow(ctx, to, msg)
-			}
+	sweep := r.rediscover(ctx)
+	if sweep == nil {
+		r.unknown(p, word)
+		return
+	}
+	// Wait for the sweep off the subscription's goroutine: other lines go
+	// on being routed meanwhile; only this user's later answers wait.
+	go func() {
+		t := time.NewTimer(time.Until(p.deadline))
+		defer t.Stop()
+		select {
+		case <-sweep:
+		case <-t.C:
+		}
+		if t, ok := r.lookup(word); ok {
+			r.dispatch(p, t, req)
 			return
 		}
-		cool = &key
+		r.unknown(p, word)
+	}()
+}
+
+// route is where a command goes.
+type route struct {
+	plugin string
+	cmd    plugin.Command
+	static bool // from Config.Routes: the plugin may never answer
+}
+
+// lookup finds the plugin answering word: announced plugins first, then
+// the static routes.
+func (r *Router) lookup(word string) (route, bool) {
+	if name, cmd, ok := r.dir.Lookup(word); ok {
+		return route{plugin: name, cmd: cmd}, true
+	}
+	if name, ok := r.routes[word]; ok {
+		return route{plugin: name, cmd: plugin.Command{Name: word}, static: true}, true
+	}
+	return route{}, false
+}
+
+// admit takes a line's place in its user's queue, or refuses it when too
+// many commands wait (answering with a notice at most once per user per
+// HintEvery) and returns nil.
+func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pending {
+	key := userKey{strings.ToLower(to.user), to.channel}
+	r.qmu.Lock()
+	why := ""
+	if r.open >= r.cfg.MaxConcurrent {
+		why = "overload"
+	} else if n := r.openFor(key); n >= r.cfg.MaxPerUser {
+		why = "user"
+	}
+	var p *pending
+	if why == "" {
+		r.open++
+		p = &pending{ctx: ctx, to: to, key: key, deadline: arrived.Add(r.cfg.Timeout)}
+		r.queues[key] = append(r.queues[key], p)
+		r.wg.Add(1)
+	}
+	r.qmu.Unlock()
+	if p != nil {
+		return p
+	}
+	r.refused.Add(1)
+	if !r.once(r.busy, key.user) {
+		return nil
+	}
+	text := "⏳ I'm busy: too many commands are waiting. Try again in a moment."
+	if why == "user" {
+		text = fmt.Sprintf("⏳ %s, your earlier commands are still running. Try again in a moment.", to.user)
+	}
+	r.log.Warn("command refused: too many waiting", "user", to.user, "channel", to.channel, "why", why,
+		"max_concurrent", r.cfg.MaxConcurrent, "max_per_user", r.cfg.MaxPerUser, "refused", r.refused.Load())
+	// Sent at once, not behind the user's waiting answers: it is about now.
+	r.send(&pending{ctx: ctx, to: to, text: text})
+	return nil
+}
+
+// openFor counts key's commands still waiting; the caller holds qmu.
+func (r *Router) openFor(key userKey) int {
+	n := 0
+	for _, p := range r.queues[key] {
+		if !p.ready {
+			n++
+		}
+	}
+	return n
+}
+
+// once reports whether user may get a rate-limited notice now (one per
+// HintEvery), recording it if so.
+func (r *Router) once(last map[string]time.Time, user string) bool {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := last[user]; ok && now.Sub(t) < r.cfg.HintEvery {
+		return false
+	}
+	last[user] = now
+	if len(last) > 10000 {
+		for u, t := range last {
+			if now.Sub(t) >= r.cfg.HintEvery {
+				delete(last, u)
+			}
+		}
+	}
+	return true
+}
+
+// dispatch checks rank and cooldown and sends the command to its plugin.
+func (r *Router) dispatch(p *pending, t route, req plugin.Request) {
+	name, cmd := t.plugin, t.cmd
+	if req.Rank < cmd.MinRank {
+		r.complete(p, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
+		return
+	}
+	if cmd.Cooldown > 0 {
+		key := cooldownKey{p.key.user, name + "/" + cmd.Name}
+		if msg, wait := r.checkCooldown(key, req.User, cmd.Cooldown); wait {
+			r.complete(p, msg)
+			return
+		}
+		p.cool = &key
 	}
 	r.commands.Add(1)
-	req := plugin.Request{Command: cmd.Name, Args: args, Text: text, User: m.User, Channel: m.Channel, Rank: rank, Source: source}
-	r.ask(ctx, to, name, req, static, cool)
+	req.Command = cmd.Name
+	p.name, p.cmd, p.static = name, cmd.Name, t.static
+	r.ask(p, req)
 }
 
 // ask sends the command to the plugin; the answer arrives in onReply, or
 // the timer fires first.
-func (r *Router) ask(ctx context.Context, to target, name string, req plugin.Request, static bool, cool *cooldownKey) {
+func (r *Router) ask(p *pending, req plugin.Request) {
 	body, err := encodeRequest(req)
 	if err != nil {
 		r.log.Error("could not encode command", "err", err)
+		r.settle(p, fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true)
 		return
 	}
-	corr := eventbus.CorrelationID(ctx)
-	if corr == "" { // a chat line without an envelope: give the command an id to check answers by
-		corr = eventbus.NewCorrelationID()
-		ctx = eventbus.WithCorrelationID(ctx, corr)
+	ctx := p.ctx
+	p.corr = eventbus.CorrelationID(ctx)
+	if p.corr == "" { // a chat line without an envelope: give the command an id to check answers by
+		p.corr = eventbus.NewCorrelationID()
+		ctx = eventbus.WithCorrelationID(ctx, p.corr)
+		p.ctx = ctx
 	}
-	token := r.seq.Add(1)
-	p := &pending{ctx: ctx, to: to, name: name, cmd: req.Command, static: static, cool: cool, corr: corr}
-	r.inflight <- struct{}{}
-	r.enqueue(p)
+	// 128 random bits: unguessable, so only the plugin that got the
+	// request can answer it.
+	p.token = rand.Text()
 	r.qmu.Lock()
-	r.waiting[token] = p
-	p.slot = r.takeSlotLocked()
-	r.slots[p.slot.n] = token
-	r.addDeadlineLocked(token)
+	r.waiting[p.token] = p
+	p.timer = time.AfterFunc(time.Until(p.deadline), func() { r.timeout(p) })
 	r.qmu.Unlock()
-	if err := r.bus.PublishRequest(ctx, r.commandSubject(name), p.slot.subject, body); err != nil {
-		r.log.Error("could not send command", "plugin", name, "err", err)
-		r.settle(token, fmt.Sprintf("⚠️ %s could not be reached.", name), true, false)
+	if err := r.bus.PublishRequest(ctx, r.commandSubject(p.name), r.inbox+"."+p.token, body); err != nil {
+		r.log.Error("could not send command", "plugin", p.name, "err", err)
+		r.settle(p, fmt.Sprintf("⚠️ %s could not be reached.", p.name), true)
 	}
-}
-
-// takeSlotLocked returns a free reply slot, or a new one; the caller holds qmu.
-func (r *Router) takeSlotLocked() *replySlot {
-	if n := len(r.free); n > 0 {
-		s := r.free[n-1]
-		r.free = r.free[:n-1]
-		return s
-	}
-	r.nextSlot++
-	return &replySlot{n: r.nextSlot, subject: r.inbox + "." + strconv.FormatUint(r.nextSlot, 36)}
 }
 
 // commandSubject is protocol.PluginCommand(name), remembered: building it
@@ -519,96 +630,41 @@ func (r *Router) commandSubject(name string) string {
 	return s
 }
 
-// addDeadlineLocked starts token's timeout; the caller holds qmu.
-func (r *Router) addDeadlineLocked(token uint64) {
-	// Answered commands at the head need no timeout any more.
-	for len(r.deadlines) > 0 {
-		if _, live := r.waiting[r.deadlines[0].token]; live {
-			break
-		}
-		r.deadlines = r.deadlines[1:]
-	}
-	r.deadlines = append(r.deadlines, deadline{at: time.Now().Add(r.cfg.Timeout), token: token})
-	if r.armed {
+func (r *Router) timeout(p *pending) {
+	if p.static { // a fire-and-forget plugin speaks for itself
+		r.settle(p, "", false)
 		return
 	}
-	r.armed = true
-	if r.expiry == nil {
-		r.expiry = time.AfterFunc(r.cfg.Timeout, r.expire)
-	} else {
-		r.expiry.Reset(r.cfg.Timeout)
-	}
+	r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
+	r.settle(p, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true)
 }
 
-// expire times out the commands whose deadline has passed and sets the
-// timer for the next one.
-func (r *Router) expire() {
-	now := time.Now()
-	var due []uint64
-	r.qmu.Lock()
-	i := 0
-	for ; i < len(r.deadlines); i++ {
-		d := r.deadlines[i]
-		if _, live := r.waiting[d.token]; !live {
-			continue
-		}
-		if d.at.After(now) {
-			break
-		}
-		due = append(due, d.token)
-	}
-	r.deadlines = r.deadlines[i:]
-	if len(r.deadlines) > 0 {
-		r.expiry.Reset(r.deadlines[0].at.Sub(now))
-	} else {
-		r.armed = false
-	}
-	r.qmu.Unlock()
-	for _, t := range due {
-		r.timeout(t)
-	}
-}
-
-func (r *Router) timeout(token uint64) {
+func (r *Router) onReply(m *nats.Msg) {
+	token := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
 	r.qmu.Lock()
 	p := r.waiting[token]
 	r.qmu.Unlock()
 	if p == nil {
-		return
-	}
-	if p.static { // a fire-and-forget plugin speaks for itself
-		r.settle(token, "", false, false)
-		return
-	}
-	r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
-	r.settle(token, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true, false)
-}
-
-func (r *Router) onReply(m *nats.Msg) {
-	slot, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 36, 64)
-	if err != nil {
-		return // not an answer this router asked for
-	}
-	r.qmu.Lock()
-	token, ok := r.slots[slot]
-	p := r.waiting[token]
-	r.qmu.Unlock()
-	if !ok || p == nil {
-		return // too late: already timed out
+		return // answered already, timed out, or never asked
 	}
 	if c := m.Header[eventbus.HeaderCorrelationID]; len(c) > 0 && c[0] != "" && c[0] != p.corr {
-		// A second answer to an earlier command on this slot, or a plugin
-		// that does not keep the request's id (docs/PROTOCOL.md asks it to).
+		// The reply subject is the command's own, so this is its plugin
+		// answering with another command's id (docs/PROTOCOL.md asks it
+		// to keep the request's).
 		r.log.Warn("plugin answer dropped: not the waiting command's correlation id", "plugin", p.name, "command", p.cmd, "want", p.corr, "got", c[0])
+		return
+	}
+	if time.Now().After(p.deadline) {
+		r.timeout(p) // the timer is late; the answer is too
 		return
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
-		r.settle(token, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true, true)
+		r.settle(p, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
 		return
 	}
 	text, failed := r.answer(p, m)
-	r.settle(token, text, failed, true)
+	r.settle(p, text, failed)
 }
 
 // Rediscovery: an unknown command may belong to a plugin whose
@@ -619,18 +675,33 @@ const (
 	rediscoverWait  = 300 * time.Millisecond
 )
 
-// rediscover sweeps for plugins if none was done lately, and reports
-// whether it did.
-func (r *Router) rediscover(ctx context.Context) bool {
-	now := time.Now().UnixNano()
-	last := r.lastSweep.Load()
-	if now-last < int64(rediscoverEvery) || !r.lastSweep.CompareAndSwap(last, now) {
-		return false
+// rediscover returns a channel closed when a sweep for plugins ends: the
+// running one, or a new one if none ran lately. It returns nil when no
+// sweep is due. It never blocks.
+func (r *Router) rediscover(ctx context.Context) <-chan struct{} {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	if r.sweeping != nil {
+		return r.sweeping
 	}
-	if err := r.dir.Refresh(ctx, rediscoverWait); err != nil {
-		r.log.Debug("plugin rediscovery failed", "err", err)
+	if !r.lastSweep.IsZero() && time.Since(r.lastSweep) < rediscoverEvery {
+		return nil
 	}
-	return true
+	r.lastSweep = time.Now()
+	done := make(chan struct{})
+	r.sweeping = done
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := r.dir.Refresh(context.WithoutCancel(ctx), rediscoverWait); err != nil {
+			r.log.Debug("plugin rediscovery failed", "err", err)
+		}
+		r.smu.Lock()
+		r.sweeping = nil
+		r.smu.Unlock()
+		close(done)
+	}()
+	return done
 }
 
 // answer turns a plugin's reply into what the user sees, and says whether
@@ -643,34 +714,38 @@ func (r *Router) answer(p *pending, m *nats.Msg) (string, bool) {
 	}
 	switch {
 	case resp.Error == "":
-		return resp.Result, false
+		return r.clip(p, resp.Result), false
 	case strings.HasPrefix(resp.Error, "❌") || strings.HasPrefix(resp.Error, "⚠") || strings.HasPrefix(resp.Error, "⛔"):
-		return resp.Error, true
+		return r.clip(p, resp.Error), true
 	case resp.Error == "internal error":
 		return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true
 	}
-	return "❌ " + resp.Error, true
+	return r.clip(p, "❌ "+resp.Error), true
 }
 
-// settle records the answer for token, once. A failed command does not
-// count against the user's cooldown. answered says the plugin's answer
-// (or NATS's "no responders") came, so its reply slot can serve again;
-// otherwise an answer may still be on its way and the slot is retired.
-func (r *Router) settle(token uint64, text string, failed, answered bool) {
-	r.qmu.Lock()
-	p := r.waiting[token]
-	delete(r.waiting, token)
-	if p != nil {
-		delete(r.slots, p.slot.n)
-		if answered {
-			r.free = append(r.free, p.slot)
-		}
+// clip cuts an answer longer than MaxAnswer characters.
+func (r *Router) clip(p *pending, text string) string {
+	if len(text) <= r.cfg.MaxAnswer || utf8.RuneCountInString(text) <= r.cfg.MaxAnswer {
+		return text
 	}
-	r.qmu.Unlock()
-	if p == nil {
+	r.log.Warn("plugin answer cut", "plugin", p.name, "command", p.cmd, "bytes", len(text), "max_answer", r.cfg.MaxAnswer)
+	return plugin.Clip(text, r.cfg.MaxAnswer-1)
+}
+
+// settle records p's answer, once. A failed command does not count
+// against the user's cooldown.
+func (r *Router) settle(p *pending, text string, failed bool) {
+	r.qmu.Lock()
+	if p.settled {
+		r.qmu.Unlock()
 		return
 	}
-	<-r.inflight
+	p.settled = true
+	delete(r.waiting, p.token)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	r.qmu.Unlock()
 	if failed && p.cool != nil {
 		r.mu.Lock()
 		delete(r.cooldown, *p.cool)
@@ -679,34 +754,41 @@ func (r *Router) settle(token uint64, text string, failed, answered bool) {
 	r.complete(p, text)
 }
 
-// answerNow queues an answer that needs no plugin, keeping the order.
+// answerNow answers a line that needs no plugin, in its user's order.
 func (r *Router) answerNow(ctx context.Context, to target, text string) {
-	p := &pending{ctx: ctx, to: to}
-	r.enqueue(p)
+	key := userKey{strings.ToLower(to.user), to.channel}
+	p := &pending{ctx: ctx, to: to, key: key}
+	r.qmu.Lock()
+	r.open++
+	r.queues[key] = append(r.queues[key], p)
+	r.wg.Add(1)
+	r.qmu.Unlock()
 	r.complete(p, text)
 }
 
-func (r *Router) enqueue(p *pending) {
-	r.wg.Add(1)
-	r.qmu.Lock()
-	r.queue = append(r.queue, p)
-	r.qmu.Unlock()
-}
-
-// complete marks p answered and sends every answer at the head of the
-// queue that is ready. Sending under the lock keeps the order; a publish
-// only buffers, so the lock is held briefly.
+// complete marks p answered and sends the ready answers at the head of
+// its user's queue. Sending under the lock keeps the order; a publish only
+// buffers, so the lock is held briefly.
 func (r *Router) complete(p *pending, text string) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
+	if p.ready {
+		return
+	}
 	p.text, p.ready = text, true
+	r.open--
+	q := r.queues[p.key]
 	n := 0
-	for ; n < len(r.queue) && r.queue[n].ready; n++ {
-		r.send(r.queue[n])
+	for ; n < len(q) && q[n].ready; n++ {
+		r.send(q[n])
+		q[n] = nil
 		r.wg.Done()
 	}
-	if n > 0 {
-		r.queue = slices.Delete(r.queue, 0, n)
+	switch {
+	case n == len(q):
+		delete(r.queues, p.key)
+	case n > 0:
+		r.queues[p.key] = q[n:]
 	}
 }
 
@@ -728,34 +810,22 @@ func (r *Router) send(p *pending) {
 	}
 }
 
-func (r *Router) unknown(ctx context.Context, to target, word string) {
-	if r.cfg.UnknownCommand == UnknownIgnore {
+// unknown answers a command no plugin answers. In chat the hint is limited
+// to one per user per HintEvery (a typo-happy user must not flood the
+// channel); a PM always gets it, since nothing else would come back.
+func (r *Router) unknown(p *pending, word string) {
+	if r.cfg.UnknownCommand == UnknownIgnore ||
+		(p.to.source != plugin.SourcePM && !r.once(r.hinted, p.key.user)) {
+		r.complete(p, "")
 		return
 	}
-	now := time.Now()
-	key := strings.ToLower(to.user)
-	r.mu.Lock()
-	last, ok := r.hinted[key]
-	if ok && now.Sub(last) < r.cfg.HintEvery {
-		r.mu.Unlock()
-		return
-	}
-	r.hinted[key] = now
-	if len(r.hinted) > 10000 {
-		for u, t := range r.hinted {
-			if now.Sub(t) >= r.cfg.HintEvery {
-				delete(r.hinted, u)
-			}
-		}
-	}
-	r.mu.Unlock()
 	text := r.cfg.UnknownCommand
 	if text == UnknownHint {
 		text = fmt.Sprintf("❓ Unknown command %s%s. Try %shelp.", r.cfg.Prefix, plugin.Clip(word, 32), r.cfg.Prefix)
 	} else {
 		text = strings.ReplaceAll(text, "{command}", plugin.Clip(word, 32))
 	}
-	r.answerNow(ctx, to, text)
+	r.complete(p, text)
 }
 
 // checkCooldown records a use and reports whether the user must wait, with

@@ -191,28 +191,29 @@ func (f fastPlugin) Start(_ context.Context, h *plugin.Host) error {
 
 func (fastPlugin) Stop(context.Context) error { return nil }
 
-func TestAnswersLeaveInArrivalOrder(t *testing.T) {
+// A slow plugin delays only the user who asked it: other users are
+// answered at once, and that user's later answers keep their order.
+func TestSlowPluginDelaysOnlyItsOwnUser(t *testing.T) {
 	g := gate{release: make(chan struct{}), waiting: make(chan struct{})}
-	f := fastPlugin{done: make(chan struct{})}
-	r := newRig(t, router.Config{}, g, f)
+	r := newRig(t, router.Config{}, g, echo{})
 	var once sync.Once
 	release := func() { once.Do(func() { close(g.release) }) }
 	t.Cleanup(release)
 
 	r.say("alice", "!slow")
 	receiveWithin(t, g.waiting)
-	r.say("bob", "!fast")
-	r.say("carol", "!nope")  // answered by the router itself, also in order
-	receiveWithin(t, f.done) // bob's answer is known; alice's is not
-	select {
-	case rep := <-r.replies:
-		t.Fatalf("%v sent before the slow answer", rep)
-	default:
+	r.say("alice", "!echo after slow") // waits behind alice's !slow
+	r.say("bob", "!echo meanwhile")
+	r.expect(`bob said "meanwhile"`)
+	r.say("carol", "!nope") // answered by the router itself, at once too
+	r.expect("Unknown command !nope")
+	r.pm("dave", "!echo by pm")
+	if rep := r.next(); !rep.PM || !strings.Contains(rep.Message, `dave said "by pm"`) {
+		t.Fatalf("want dave's PM answer, got %v", rep)
 	}
 	release()
 	r.expect("slow done")
-	r.expect("fast done")
-	r.expect("Unknown command !nope")
+	r.expect(`alice said "after slow"`)
 }
 
 func receiveWithin(t *testing.T, ch <-chan struct{}) {
@@ -247,8 +248,8 @@ func TestPluginThatDoesNotAnswerInTime(t *testing.T) {
 	t.Cleanup(func() { close(h.release) }) // runs before the manager stops
 	r.say("alice", "!hang")
 	r.say("bob", "!echo still fine")
+	r.expect(`bob said "still fine"`) // bob does not wait for alice's plugin
 	r.expect("⏱️ hang did not answer in time. Try again later.")
-	r.expect(`bob said "still fine"`)
 	// A timed-out command gives its cooldown back.
 	r.say("alice", "!hang")
 	r.expect("did not answer in time")
@@ -256,7 +257,8 @@ func TestPluginThatDoesNotAnswerInTime(t *testing.T) {
 }
 
 // Commands waiting at the same time each time out once, at their own
-// deadline, in the order they were sent.
+// deadline, in the order they were sent; a user who asked another plugin
+// does not wait for them.
 func TestSeveralCommandsTimeOutInOrder(t *testing.T) {
 	h := hang{release: make(chan struct{})}
 	r := newRig(t, router.Config{Timeout: 150 * time.Millisecond}, h, echo{})
@@ -266,11 +268,10 @@ func TestSeveralCommandsTimeOutInOrder(t *testing.T) {
 	r.say("bob", "!hang")
 	r.say("carol", "!hang")
 	r.say("dave", "!echo meanwhile")
-	// Answers leave in arrival order: dave's waits behind the three.
+	r.expect(`dave said "meanwhile"`)
 	for range 3 {
 		r.expect("⏱️ hang did not answer in time. Try again later.")
 	}
-	r.expect(`dave said "meanwhile"`)
 	r.expectNone()
 }
 
@@ -424,24 +425,44 @@ func TestLateAnswerIsNotTakenForALaterOne(t *testing.T) {
 	r.expectNone()
 }
 
-// Reply subjects are reused once answered; a second answer to an earlier
-// command on the same subject (a plugin answering twice) is dropped by its
-// correlation id.
-func TestDuplicateAnswerOnAReusedReplySubjectIsDropped(t *testing.T) {
+// A plugin that answers a command twice, the second time without headers
+// (as any NATS micro library answers with msg.Respond), never answers
+// another command: every command has its own reply subject, used once.
+func TestSecondAnswerWithoutHeadersCannotAnswerAnotherCommand(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{Routes: map[string]string{"raw": "raw"}})
+	reqs := rawPlugin(t, r)
+	for i := range 20 {
+		r.say("alice", fmt.Sprintf("!raw one-%d", i))
+		first := natstest.Receive(t, reqs)
+		answer(t, r, first, fmt.Sprintf("answer to one-%d", i))
+		r.expect(fmt.Sprintf("answer to one-%d", i))
+		r.say("bob", fmt.Sprintf("!raw two-%d", i))
+		second := natstest.Receive(t, reqs)
+		// The same plugin answers the first command again, bare.
+		is.NoErr(r.bus.Conn().Publish(first.Reply, []byte(`{"result":"hijacked"}`)))
+		is.NoErr(r.bus.Conn().Flush())
+		answer(t, r, second, fmt.Sprintf("answer to two-%d", i))
+		r.expect(fmt.Sprintf("answer to two-%d", i))
+		is.True(second.Reply != first.Reply) // never reused
+	}
+	r.expectNone()
+}
+
+// An answer to a reply subject the router never handed out is ignored.
+func TestAnswerOnAGuessedReplySubjectIsIgnored(t *testing.T) {
 	is := is.New(t)
 	r := newRig(t, router.Config{Routes: map[string]string{"raw": "raw"}})
 	reqs := rawPlugin(t, r)
 	r.say("alice", "!raw one")
 	first := natstest.Receive(t, reqs)
+	inbox := first.Reply[:strings.LastIndexByte(first.Reply, '.')]
+	for _, guess := range []string{"1", "2", "0", "A", "", "x.y"} {
+		is.NoErr(r.bus.Conn().Publish(inbox+"."+guess, []byte(`{"result":"guessed"}`)))
+	}
+	is.NoErr(r.bus.Conn().Flush())
 	answer(t, r, first, "answer to one")
 	r.expect("answer to one")
-	r.say("bob", "!raw two")
-	second := natstest.Receive(t, reqs)
-	is.Equal(second.Reply, first.Reply) // the answered command's subject serves again
-	is.True(second.CorrelationID != first.CorrelationID)
-	answer(t, r, first, "answer to one, again")
-	answer(t, r, second, "answer to two")
-	r.expect("answer to two")
 	r.expectNone()
 }
 
@@ -462,7 +483,7 @@ func TestRestartedRouterAnswers(t *testing.T) {
 // two subjects.
 func TestChatAndPMAnswersKeepTheOrderSaid(t *testing.T) {
 	is := is.New(t)
-	r := newRig(t, router.Config{}, echo{})
+	r := newRig(t, router.Config{MaxPerUser: 1000}, echo{})
 	const n = 200
 	for i := range n {
 		if i%2 == 0 {
