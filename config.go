@@ -137,7 +137,11 @@ const (
 	EnvNATSPassword = "ROSEY_NATS_PASSWORD"
 	EnvNATSToken    = "ROSEY_NATS_TOKEN"
 	EnvNATSCreds    = "ROSEY_NATS_CREDS"
-	EnvDatabaseURL  = "ROSEY_DATABASE_URL"
+	EnvNATSNKey     = "ROSEY_NATS_NKEY"
+	// EnvNATSInboxPrefix sets nats.inbox_prefix (a router of its own under
+	// a least-privilege user: "_INBOX.router").
+	EnvNATSInboxPrefix = "ROSEY_NATS_INBOX_PREFIX"
+	EnvDatabaseURL     = "ROSEY_DATABASE_URL"
 )
 
 // ApplyEnv fills fields from environment variables that are set; getenv is
@@ -155,6 +159,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.NATS.Password, EnvNATSPassword)
 	set(&c.NATS.Token, EnvNATSToken)
 	set(&c.NATS.CredentialsFile, EnvNATSCreds)
+	set(&c.NATS.NKeyFile, EnvNATSNKey)
+	set(&c.NATS.InboxPrefix, EnvNATSInboxPrefix)
 	if v := getenv(EnvDatabaseURL); v != "" {
 		c.Database.URL, c.Database.Dir = v, ""
 	}

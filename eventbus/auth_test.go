@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,4 +230,29 @@ resolver_preload: { %s: %q }
 	is.True(err != nil) // signed by an operator the server does not trust
 	_, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, CredentialsFile: filepath.Join(dir, "missing.creds")})
 	is.True(errors.Is(err, eventbus.ErrInvalidConfig))
+}
+
+// TestInboxPrefix checks that requests of a bus with an inbox prefix are
+// answered in that prefix (so a server may allow a user only its own
+// replies), and that an unusable prefix is refused before dialling.
+func TestInboxPrefix(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	server := connect(t, srv, "server")
+	replies := make(chan string, 1)
+	_, err := server.Subscribe("echo", func(ctx context.Context, ev *eventbus.Event) {
+		replies <- ev.Reply
+		_ = server.Respond(ctx, ev, ev.Data)
+	})
+	is.NoErr(err)
+	is.NoErr(server.Flush(context.Background()))
+	client := connect(t, srv, "client", func(c *eventbus.Config) { c.InboxPrefix = "_INBOX.plugin.me" })
+	_, err = client.Request(context.Background(), "echo", map[string]int{"n": 1})
+	is.NoErr(err)
+	is.True(strings.HasPrefix(receive(t, replies), "_INBOX.plugin.me."))
+
+	for _, bad := range []string{"_INBOX.>", "_INBOX.*", "_INBOX.", ".x", "a b"} {
+		err := eventbus.Config{URLs: []string{"nats://127.0.0.1:1"}, InboxPrefix: bad}.Validate()
+		is.True(errors.Is(err, eventbus.ErrInvalidConfig))
+	}
 }

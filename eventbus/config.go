@@ -50,6 +50,11 @@ type Config struct {
 	// Prefix is put in front of every subject (with a dot), so several bots
 	// can share one NATS cluster. Empty by default.
 	Prefix string `json:"prefix,omitempty"`
+	// InboxPrefix replaces "_INBOX" in the reply subjects of this
+	// connection's requests (for example "_INBOX.plugin.greeter"), so a
+	// server can allow each user its own replies and nobody else's. It is
+	// never subject-prefixed. Empty keeps nats.go's "_INBOX".
+	InboxPrefix string `json:"inbox_prefix,omitempty"`
 	// RequestTimeout applies to requests whose context has no deadline.
 	// Zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
@@ -88,6 +93,9 @@ func (c Config) Validate() error {
 	if strings.ContainsAny(c.Prefix, " \t*>") || strings.HasPrefix(c.Prefix, ".") || strings.HasSuffix(c.Prefix, ".") {
 		return fmt.Errorf("%w: prefix: %q is not a valid subject prefix", ErrInvalidConfig, c.Prefix)
 	}
+	if p := c.InboxPrefix; p != "" && (strings.ContainsAny(p, " \t\r\n*>") || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..")) {
+		return fmt.Errorf("%w: inbox_prefix: %q is not a valid subject prefix", ErrInvalidConfig, p)
+	}
 	if c.RequestTimeout < 0 {
 		return fmt.Errorf("%w: request_timeout: must not be negative", ErrInvalidConfig)
 	}
@@ -105,6 +113,9 @@ func (c Config) natsOptions() ([]nats.Option, error) {
 		opts = append(opts, nats.MaxReconnects(c.MaxReconnects))
 	} else {
 		opts = append(opts, nats.MaxReconnects(-1))
+	}
+	if c.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(c.InboxPrefix))
 	}
 	if c.User != "" {
 		opts = append(opts, nats.UserInfo(c.User, c.Password))

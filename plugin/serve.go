@@ -26,6 +26,9 @@ const (
 	EnvNATSCreds    = "ROSEY_NATS_CREDS"
 	EnvNATSNKey     = "ROSEY_NATS_NKEY"
 	EnvNATSPrefix   = "ROSEY_NATS_PREFIX"
+	// EnvNATSInboxPrefix overrides InboxPrefix(name) for the replies to
+	// the plugin's own requests.
+	EnvNATSInboxPrefix = "ROSEY_NATS_INBOX_PREFIX"
 	// EnvPluginConfig holds the plugin's config section as JSON, or @file.
 	EnvPluginConfig = "ROSEY_PLUGIN_CONFIG"
 	EnvLogLevel     = "ROSEY_LOG_LEVEL"
@@ -35,9 +38,18 @@ const (
 // embedded server of `rosey console`.
 const DefaultNATSURL = "nats://127.0.0.1:4222"
 
+// InboxPrefix is the reply-subject prefix a plugin's connection uses
+// unless told otherwise: "_INBOX.plugin.<name>". A least-privilege NATS
+// user for the plugin may subscribe to "_INBOX.plugin.<name>.>" only, so
+// it cannot read the replies to anybody else's requests. ("plugin" keeps
+// these apart from the bot's own random _INBOX.<nuid> inboxes and from a
+// router's "_INBOX.router".)
+func InboxPrefix(name string) string { return "_INBOX.plugin." + name }
+
 // ServeConfig configures ServeContext.
 type ServeConfig struct {
-	// Bus says how to reach NATS. Its Name defaults to "rosey-plugin-<name>".
+	// Bus says how to reach NATS. Its Name defaults to
+	// "rosey-plugin-<name>" and its InboxPrefix to InboxPrefix(name).
 	Bus eventbus.Config
 	// Config is the plugin's config section.
 	Config json.RawMessage
@@ -51,7 +63,8 @@ type ServeConfig struct {
 }
 
 // Serve runs p as its own process: it reads flags (-nats, -user,
-// -password, -token, -creds, -nkey, -prefix, -config, -log-level) and the
+// -password, -token, -creds, -nkey, -prefix, -inbox-prefix, -config,
+// -log-level) and the
 // matching ROSEY_* environment variables, connects to NATS, registers the
 // plugin (its micro service and commands), and runs until SIGINT or SIGTERM
 // (then drains and stops) or until the connection is closed for good.
@@ -93,6 +106,7 @@ func ServeConfigFromArgs(name string, args []string, getenv func(string) string)
 	creds := fs.String("creds", env(EnvNATSCreds, ""), "NATS credentials file [$"+EnvNATSCreds+"]")
 	nkey := fs.String("nkey", env(EnvNATSNKey, ""), "NATS nkey seed file [$"+EnvNATSNKey+"]")
 	prefix := fs.String("prefix", env(EnvNATSPrefix, ""), "subject prefix shared with the bot [$"+EnvNATSPrefix+"]")
+	inbox := fs.String("inbox-prefix", env(EnvNATSInboxPrefix, InboxPrefix(name)), "reply subject prefix of the plugin's own requests [$"+EnvNATSInboxPrefix+"]")
 	config := fs.String("config", env(EnvPluginConfig, ""), "the plugin's config as JSON, or @file [$"+EnvPluginConfig+"]")
 	level := fs.String("log-level", env(EnvLogLevel, "info"), "log level: debug, info, warn, error [$"+EnvLogLevel+"]")
 	if err := fs.Parse(args); err != nil {
@@ -116,7 +130,7 @@ func ServeConfigFromArgs(name string, args []string, getenv func(string) string)
 	return ServeConfig{
 		Bus: eventbus.Config{
 			URLs: strings.Split(*url, ","), User: *user, Password: *password, Token: *token,
-			CredentialsFile: *creds, NKeyFile: *nkey, Prefix: *prefix,
+			CredentialsFile: *creds, NKeyFile: *nkey, Prefix: *prefix, InboxPrefix: *inbox,
 		},
 		Config: json.RawMessage(raw),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
@@ -137,6 +151,9 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	bc := cfg.Bus
 	if bc.Name == "" {
 		bc.Name = "rosey-plugin-" + info.Name
+	}
+	if bc.InboxPrefix == "" {
+		bc.InboxPrefix = InboxPrefix(info.Name)
 	}
 	if bc.Logger == nil {
 		bc.Logger = log

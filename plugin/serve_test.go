@@ -148,24 +148,27 @@ func TestServeConfigFromArgs(t *testing.T) {
 		cfg, err := plugin.ServeConfigFromArgs("p", nil, env(nil))
 		is.NoErr(err)
 		is.Equal(cfg.Bus.URLs, []string{plugin.DefaultNATSURL})
+		is.Equal(cfg.Bus.InboxPrefix, "_INBOX.plugin.p") // its own replies only
 		is.Equal(len(cfg.Config), 0)
 		is.True(cfg.Logger != nil)
 	})
 	t.Run("environment", func(t *testing.T) {
 		is := is.New(t)
 		cfg, err := plugin.ServeConfigFromArgs("p", nil, env(map[string]string{
-			plugin.EnvNATSURL:      "nats://a:4222,nats://b:4222",
-			plugin.EnvNATSUser:     "u",
-			plugin.EnvNATSPassword: "pw",
-			plugin.EnvNATSPrefix:   "bot1",
-			plugin.EnvPluginConfig: `{"x": 1}`,
-			plugin.EnvLogLevel:     "debug",
+			plugin.EnvNATSURL:         "nats://a:4222,nats://b:4222",
+			plugin.EnvNATSUser:        "u",
+			plugin.EnvNATSPassword:    "pw",
+			plugin.EnvNATSPrefix:      "bot1",
+			plugin.EnvNATSInboxPrefix: "_INBOX_p",
+			plugin.EnvPluginConfig:    `{"x": 1}`,
+			plugin.EnvLogLevel:        "debug",
 		}))
 		is.NoErr(err)
 		is.Equal(cfg.Bus.URLs, []string{"nats://a:4222", "nats://b:4222"})
 		is.Equal(cfg.Bus.User, "u")
 		is.Equal(cfg.Bus.Password, "pw")
 		is.Equal(cfg.Bus.Prefix, "bot1")
+		is.Equal(cfg.Bus.InboxPrefix, "_INBOX_p")
 		is.Equal(string(cfg.Config), `{"x": 1}`)
 		is.True(cfg.Logger.Enabled(context.Background(), -4)) // debug
 	})

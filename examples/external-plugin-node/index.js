@@ -16,6 +16,8 @@
 //   ROSEY_NATS_USER, ROSEY_NATS_PASSWORD, ROSEY_NATS_TOKEN
 //   ROSEY_NATS_CREDS     a NATS .creds file;  ROSEY_NATS_NKEY  a file holding an nkey seed
 //   ROSEY_NATS_PREFIX    the bot's subject prefix, if it has one (e.g. "bot1")
+//   ROSEY_NATS_INBOX_PREFIX  where replies to this plugin's requests go;
+//                        default _INBOX.plugin.fortune (PROTOCOL.md §1)
 //   ROSEY_PLUGIN_CONFIG  this plugin's config as JSON, or @file: {"fortunes": ["…"]}
 //   ROSEY_LOG_LEVEL      debug, info (default), warn, error
 //
@@ -139,6 +141,9 @@ async function main() {
     name: `rosey-plugin-${info.name}`,
     maxReconnectAttempts: 120, // about four minutes, as the Go plugins do
     reconnectTimeWait: 2000,
+    // Replies to our own requests (the database) come to our own inbox, the
+    // only one a least-privilege user may read.
+    inboxPrefix: env("ROSEY_NATS_INBOX_PREFIX", `_INBOX.plugin.${info.name}`),
   };
   if (env("ROSEY_NATS_USER")) {
     opts.user = env("ROSEY_NATS_USER");

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/roseytest"
 )
@@ -57,6 +58,7 @@ func TestLeastPrivilegeRouterOfItsOwn(t *testing.T) {
 	cfg := rosey.Config{Components: []string{rosey.ComponentRouter}, Logger: slog.New(errs)}
 	cfg.NATS.URLs = []string{h.Bot().NATSURL()}
 	cfg.NATS.User, cfg.NATS.Password = "router", routerPassword
+	cfg.NATS.InboxPrefix = "_INBOX.router" // the only replies its user may read
 	router := rosey.New(cfg)
 	ctx := context.Background()
 	is.NoErr(router.Start(ctx))
@@ -139,6 +141,7 @@ func TestLeastPrivilegeRefusesEverythingElse(t *testing.T) {
 
 	violations := make(chan error, 64)
 	nc, err := nats.Connect(url, nats.UserInfo("greeter", greeterPassword),
+		nats.CustomInboxPrefix(plugin.InboxPrefix("greeter")),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))
 	is.NoErr(err)
 	defer nc.Close()
@@ -205,4 +208,48 @@ func TestLeastPrivilegeRefusesEverythingElse(t *testing.T) {
 	// A wrong password is no way in.
 	_, err = nats.Connect(url, nats.UserInfo("greeter", "guess"))
 	is.True(errors.Is(err, nats.ErrAuthorization))
+}
+
+// TestLeastPrivilegeOwnInbox checks that a plugin user reads the replies to
+// its own requests and nobody else's: subscribing to every inbox, to
+// another plugin's or to the router's is refused by the server, while the
+// other plugin goes on using the database through its own inbox.
+func TestLeastPrivilegeOwnInbox(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t)
+	url := h.Bot().NATSURL()
+	serve(t, &counter{name: "greeter", copy: "a", log: newHandled()}, eventbus.Config{
+		URLs: []string{url}, User: "greeter", Password: greeterPassword,
+	})
+	waitFor(t, "greeter registered", func() bool { return instances(h, "greeter") == 1 })
+
+	spy := connectAs(t, url, "fortune", "fortune-secret", nats.CustomInboxPrefix(plugin.InboxPrefix("fortune")))
+	var taps []<-chan *nats.Msg
+	for _, subject := range []string{
+		"_INBOX.>",                           // every reply of everybody
+		"_INBOX.*.*",                         // nats.go's default inboxes (the bot's)
+		plugin.InboxPrefix("greeter") + ".>", // the greeter plugin's database replies
+		"_INBOX.plugin.>",                    // every plugin's
+		"_INBOX.router.>",                    // a router's plugin answers
+		"_INBOX.plugin.*.>",                  // every plugin's, spelled otherwise
+		">",                                  // everything
+	} {
+		taps = append(taps, spy.subscribeRefused(subject))
+	}
+
+	// The greeter plugin's database requests and answers go on meanwhile.
+	h.Say("alice", "!count pears")
+	h.Expect("pears=1")
+	h.Say("alice", "!count pears")
+	h.Expect("pears=2")
+
+	// The spy's own requests are answered in its own inbox.
+	m, err := spy.nc.Request("database.count", []byte(`{"collection": "anything"}`), 10*time.Second)
+	is.NoErr(err)
+	is.True(strings.Contains(string(m.Data), `"success":true`))
+	is.True(strings.HasPrefix(m.Subject, plugin.InboxPrefix("fortune")+"."))
+	for _, tap := range taps {
+		is.Equal(len(tap), 0) // nothing leaked to a refused subscription
+	}
+	spy.noErrors()
 }
