@@ -84,6 +84,10 @@ type Harness struct {
 	mu    sync.Mutex
 	ranks map[string]float64
 	probe int
+	// spoke are the users who said something since the last ExpectNone;
+	// quiet are those the router never answers (ignored, the bot itself).
+	spoke map[string]string
+	quiet map[string]bool
 }
 
 // New starts a harness bot with the given options.
@@ -97,7 +101,11 @@ func New(t testing.TB, opts ...Option) *Harness {
 		o(&cfg)
 	}
 	cfg.Plugins = append(cfg.Plugins, probePlugin{})
-	h := &Harness{t: t, replies: make(chan Reply, 1024), timeout: DefaultTimeout, ranks: map[string]float64{}, prefix: cfg.Router.Prefix}
+	h := &Harness{t: t, replies: make(chan Reply, 1024), timeout: DefaultTimeout, ranks: map[string]float64{}, prefix: cfg.Router.Prefix,
+		spoke: map[string]string{}, quiet: map[string]bool{"": true}}
+	for _, u := range append([]string{cfg.Router.BotName, cfg.CyTube.User}, cfg.Router.Ignore...) {
+		h.quiet[strings.ToLower(u)] = true
+	}
 	if h.prefix == "" {
 		h.prefix = "!"
 	}
@@ -196,6 +204,9 @@ func (h *Harness) PM(user, line string) string { return h.send(protocol.PM, user
 func (h *Harness) send(subject, user, line string) string {
 	h.t.Helper()
 	id := eventbus.NewCorrelationID()
+	h.mu.Lock()
+	h.spoke[strings.ToLower(user)] = user
+	h.mu.Unlock()
 	msg := protocol.ChatMessage{User: user, Message: line, Channel: Channel, Rank: h.rank(user), Time: time.Now().UnixMilli()}
 	if err := h.bus.Publish(context.Background(), subject, msg, eventbus.WithCorrelation(id)); err != nil {
 		h.t.Fatalf("roseytest: publish %s: %v", subject, err)
@@ -238,24 +249,50 @@ func (h *Harness) ExpectPM(user, want string) Reply {
 }
 
 // ExpectNone fails the test if the bot sent anything in answer to the
-// lines said so far. It sends a probe command through the router and
-// checks that the probe's answer is the next reply: the router answers in
-// order, so anything owed to earlier commands would come first. Messages a
-// plugin publishes on its own schedule (timers) are not covered. The
-// probe is a command of a plugin of the harness's own, so middleware in
-// rosey.Config.Middleware sees it too; the probe's answer is recognised
-// even when middleware decorates it.
+// lines said so far. It sends a probe command through the router as each
+// user who spoke since the last ExpectNone and checks that the probes'
+// answers are the next replies: the router answers each user in the order
+// they spoke, so anything owed to their earlier commands would come first.
+// Messages a plugin publishes on its own schedule (timers) are not
+// covered. The probe is a command of a plugin of the harness's own, so
+// middleware in rosey.Config.Middleware sees it too; the probe's answer is
+// recognised even when middleware decorates it.
 func (h *Harness) ExpectNone() {
 	h.t.Helper()
 	h.mu.Lock()
-	h.probe++
-	n := h.probe
+	users := []string{probeUser}
+	for lower, user := range h.spoke {
+		if !h.quiet[lower] {
+			users = append(users, user)
+		}
+	}
+	clear(h.spoke)
+	tokens := map[string]bool{}
+	for range users {
+		h.probe++
+		tokens[fmt.Sprintf("roseytest-probe-%d", h.probe)] = true
+	}
 	h.mu.Unlock()
-	token := fmt.Sprintf("roseytest-probe-%d", n)
-	h.Say(probeUser, h.prefix+probeCommand+" "+token)
-	r := h.Next()
-	if r.PM || !strings.Contains(r.Message, token) {
-		h.t.Fatalf("roseytest: want no reply, got %v", r)
+	i := 0
+	for token := range tokens {
+		h.Say(users[i], h.prefix+probeCommand+" "+token)
+		i++
+	}
+	h.mu.Lock()
+	clear(h.spoke) // the probes themselves
+	h.mu.Unlock()
+	for len(tokens) > 0 {
+		r := h.Next()
+		found := ""
+		for token := range tokens {
+			if !r.PM && strings.Contains(r.Message, token) {
+				found = token
+			}
+		}
+		if found == "" {
+			h.t.Fatalf("roseytest: want no reply, got %v", r)
+		}
+		delete(tokens, found)
 	}
 }
 
