@@ -182,7 +182,7 @@ func single(typ, id string) (Link, error) {
 	case "tw":
 		ok = len(id) <= 25 && allIn(id, alnum+"_") && !twitchReserved[strings.ToLower(id)]
 	case "tc":
-		ok = len(id) <= 100 && allIn(id, idChars)
+		ok = len(id) <= 100 && allIn(id, idChars) && id != "embed"
 	case "sb":
 		ok = len(id) <= 32 && allIn(id, idChars)
 	case "gd":
@@ -326,7 +326,7 @@ func odysee(user, video string) (Link, error) {
 	if !segment(user, 256) {
 		return Link{}, invalid("od: %s is not an Odysee channel name", quote(user))
 	}
-	if !segment(video, 256) {
+	if !segment(video, 256) || looksLikeStream(video) {
 		return Link{}, invalid("od: %s is not an Odysee video name", quote(video))
 	}
 	return Link{Type: "od", ID: user + ";" + video}, nil
@@ -336,10 +336,22 @@ func bandcamp(artist, track string) (Link, error) {
 	if !dnsLabel(artist) || artist == "" {
 		return Link{}, invalid("bn: %s is not a Bandcamp artist name", quote(artist))
 	}
-	if !segment(track, 256) {
+	if !segment(track, 256) || looksLikeStream(track) {
 		return Link{}, invalid("bn: %s is not a Bandcamp track name", quote(track))
 	}
 	return Link{Type: "bn", ID: artist + ";" + track}, nil
+}
+
+// looksLikeStream reports whether the last segment of a path ends like an
+// HLS stream or a custom manifest: such a URL would read as hl or cm (as in
+// CyTube's client, the path's ending is looked at before the site).
+func looksLikeStream(escaped string) bool {
+	s, err := url.PathUnescape(escaped)
+	if err != nil {
+		return true
+	}
+	s = strings.ToLower(s)
+	return strings.HasSuffix(s, ".json") || strings.HasSuffix(s, ".m3u8")
 }
 
 func livestream(account, event string) (Link, error) {
