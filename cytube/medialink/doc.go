@@ -23,12 +23,15 @@
 //	tv  Twitch VOD: twitch.tv/videos/N (id "vN"), twitch.tv/NAME/v/N,
 //	    player.twitch.tv/?video=vN.
 //	tc  Twitch clip: clips.twitch.tv/SLUG, clips.twitch.tv/embed?clip=SLUG,
-//	    twitch.tv/NAME/clip/SLUG.
+//	    twitch.tv/NAME/clip/SLUG. (CyTube 3.86's server looks up only
+//	    letters-only slugs, the old form; newer ones are passed on and
+//	    CyTube answers with its own error.)
 //	sb  Streamable: streamable.com/ID, streamable.com/e/ID.
 //	gd  Google Drive: drive.google.com/file/d/ID/…, docs.google.com/file/d/ID,
 //	    drive.google.com/open?id=ID, drive.google.com/uc?id=ID.
 //	pt  PeerTube, on any host: HOST/w/SHORTID, HOST/videos/watch/UUID,
-//	    HOST/videos/embed/… (id "host;uuid").
+//	    HOST/videos/embed/… (id "host;uuid"; the port is dropped, as CyTube
+//	    does). CyTube's server plays only hosts in its PeerTube list.
 //	bc  BitChute: bitchute.com/video/ID/, /embed/ID/.
 //	od  Odysee: odysee.com/@USER[:c]/VIDEO[:c] (id "USER;VIDEO").
 //	bn  Bandcamp track: ARTIST.bandcamp.com/track/TRACK (id "ARTIST;TRACK").
@@ -41,8 +44,12 @@
 //	    ffprobe, so a page that is not a media file fails there).
 //
 // CyTube's shorthand "xx:ID" (yt:dQw4w9WgXcQ, tv:v123, fi:https://…) is
-// accepted for every type above; Link.String gives it back. A link without a
-// scheme ("youtu.be/ID") is read as https.
+// accepted for every type above, with the type in either case; Link.String
+// gives it back. As in CyTube's client, the id is cut at the first ?, & or
+// # (and _ for dm), except for fi, cm, hl and rt, whose id is a whole URL
+// kept whole (CyTube cuts hl and rt ones, losing their query) and which must
+// read as that type. A link without a scheme ("youtu.be/ID") is read as
+// https.
 //
 // Parse refuses, with an error wrapping ErrUnsupported: SoundCloud (CyTube
 // 3.86 no longer plays it), custom embeds ("cu", which are HTML, not links),
