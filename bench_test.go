@@ -38,6 +38,9 @@ func (pong) Stop(context.Context) error { return nil }
 
 func startBot(b *testing.B, cfg rosey.Config) *rosey.Bot {
 	b.Helper()
+	if cfg.CyTube.Channel == "" && !cfg.Console.Enabled {
+		cfg.Components = rosey.CoreComponents() // the benchmark feeds the bus itself
+	}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = b.TempDir()
 	bot := rosey.New(cfg)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/console"
@@ -57,7 +59,10 @@ func (p *parts) natsURL() string {
 func (b *Bot) startBus(ctx context.Context) (func(context.Context) error, error) {
 	bc := b.cfg.busConfig()
 	if len(bc.URLs) == 0 {
-		ec := b.cfg.NATS.Embedded
+		ec := b.cfg.NATS.Embedded.Config
+		if d := b.cfg.NATS.Embedded.ReadyTimeout; d != 0 {
+			ec.ReadyTimeout = time.Duration(d)
+		}
 		ec.Logger = b.cfg.Logger
 		srv, err := embedded.Start(ctx, ec)
 		if err != nil {
@@ -162,6 +167,12 @@ func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, 
 	case b.cfg.Console.Enabled:
 		cc := b.cfg.Console.Config
 		cc.Logger = b.cfg.Logger
+		if cc.In == nil {
+			cc.In = os.Stdin
+		}
+		if cc.Out == nil {
+			cc.Out = os.Stdout
+		}
 		conn, err := console.New(b.parts.bus, cc)
 		if err != nil {
 			return nil, err

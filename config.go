@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +37,10 @@ const (
 const DefaultDataDir = "data"
 
 // Config is the whole bot's configuration, loadable from a JSON file with
-// LoadConfig. The zero value runs everything in one process on an embedded
-// NATS server and SQLite in DefaultDataDir, with no connector (set
-// CyTube.Channel, or Console.Enabled with Console.In and Out).
+// LoadConfig. It runs everything in one process on an embedded NATS server
+// and SQLite in DefaultDataDir. A bot needs a connector: set CyTube.Channel,
+// or Console.Enabled to chat at the terminal. A program or test that drives
+// the bot through its bus instead says so with Components (CoreComponents).
 type Config struct {
 	NATS     NATSConfig     `json:"nats"`
 	Database DatabaseConfig `json:"database"`
@@ -47,12 +49,20 @@ type Config struct {
 	CyTube cytube.Config `json:"cytube"`
 	// Console is used when no CyTube channel is set and Console.Enabled is true.
 	Console ConsoleConfig `json:"console"`
-	// PluginConfig holds each plugin's own section, by plugin name.
+	// PluginConfig holds each plugin's own section, by plugin name. A name
+	// that matches no plugin is an error (see ExternalPlugins).
 	PluginConfig map[string]json.RawMessage `json:"plugins,omitempty"`
-	// DisabledPlugins are registered but not started.
+	// DisabledPlugins are registered but not started. A name that matches no
+	// plugin is an error. An admin's "!admin enable" or "!admin disable",
+	// remembered in the database, wins over this list (the log says so).
 	DisabledPlugins []string `json:"disabled_plugins,omitempty"`
+	// ExternalPlugins names plugins that run in processes of their own
+	// (plugin.Serve, another language, another machine) and may not be
+	// running yet, so that a config file shared by a distributed bot can
+	// hold their sections and disabled_plugins entries.
+	ExternalPlugins []string `json:"external_plugins,omitempty"`
 	// Components limits what this process runs (the bus always runs); empty
-	// means all. See ComponentDatabase and friends.
+	// means all, which needs a connector. See ComponentDatabase and friends.
 	Components []string `json:"components,omitempty"`
 
 	// Plugins are the in-process plugins to run.
@@ -73,13 +83,28 @@ type Config struct {
 	File string `json:"-"`
 }
 
+// CoreComponents are every component but the connector, for a process
+// that runs a whole bot core and feeds it chat itself (a test harness, a
+// program that publishes cytube.chat) or leaves the connector to another
+// process.
+func CoreComponents() []string {
+	return []string{ComponentDatabase, ComponentPlugins, ComponentRouter}
+}
+
 // NATSConfig says where the bus is. With no URLs an embedded server runs.
 type NATSConfig struct {
 	eventbus.Config
 	// RequestTimeout overrides eventbus.Config's, written as "5s".
 	RequestTimeout Duration `json:"request_timeout,omitempty"`
 	// Embedded configures the embedded server (used when URLs is empty).
-	Embedded embedded.Config `json:"embedded"`
+	Embedded EmbeddedConfig `json:"embedded"`
+}
+
+// EmbeddedConfig configures the embedded NATS server.
+type EmbeddedConfig struct {
+	embedded.Config
+	// ReadyTimeout overrides embedded.Config's, written as "10s".
+	ReadyTimeout Duration `json:"ready_timeout,omitempty"`
 }
 
 // DatabaseConfig configures the database service.
@@ -103,21 +128,32 @@ type RouterConfig struct {
 // ConsoleConfig configures the console connector.
 type ConsoleConfig struct {
 	console.Config
+	// Enabled runs the console connector (when no CyTube channel is set).
+	// In and Out default to os.Stdin and os.Stdout.
 	Enabled bool `json:"enabled,omitempty"`
 }
 
-// Duration is a time.Duration written in JSON as "1m30s" (or a number of
-// seconds); it is plugin.Duration.
+// Duration is a time.Duration written in JSON as a string with a unit,
+// "1m30s"; it is plugin.Duration.
 type Duration = plugin.Duration
 
 // LoadConfig reads a JSON config file, takes secrets from the environment
 // (see ApplyEnv) and validates the result. Unknown fields are errors, so a
-// typo does not silently do nothing.
+// typo does not silently do nothing, and so are durations without a unit.
+// What a program usually adds after loading (Plugins, a console) is checked
+// by Validate when the bot starts: that there is a connector, and that
+// every plugin section and disabled_plugins name matches a plugin.
 func LoadConfig(path string) (Config, error) {
 	var cfg Config
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	var tree any
+	if json.Unmarshal(raw, &tree) == nil {
+		if err := checkDurations(reflect.TypeFor[Config](), tree, ""); err != nil {
+			return cfg, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+		}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
@@ -126,7 +162,80 @@ func LoadConfig(path string) (Config, error) {
 	}
 	cfg.File = path
 	cfg.ApplyEnv(os.Getenv)
-	return cfg, cfg.Validate()
+	return cfg, cfg.validate(false)
+}
+
+// checkDurations walks a decoded JSON value along the Go type it will be
+// decoded into, and names the first duration field (a Duration or a
+// time.Duration) whose value is not a string with a unit. encoding/json
+// would report the value without saying where it is.
+func checkDurations(t reflect.Type, v any, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[Duration]() || t == reflect.TypeFor[time.Duration]() {
+		raw, _ := json.Marshal(v)
+		var d Duration
+		if err := d.UnmarshalJSON(raw); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	}
+	obj, ok := v.(map[string]any)
+	if t.Kind() != reflect.Struct || !ok {
+		return nil // not a struct, or a shape the decoder itself will refuse
+	}
+	fields := map[string]reflect.Type{}
+	jsonFields(t, fields)
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ft, ok := fields[strings.ToLower(k)]
+		if !ok {
+			continue
+		}
+		p := k
+		if path != "" {
+			p = path + "." + k
+		}
+		if err := checkDurations(ft, obj[k], p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsonFields adds t's JSON field names (lower case, as encoding/json
+// matches them) and types to fields; an outer field hides an embedded
+// struct's field of the same name.
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
+	var embeds []reflect.Type
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			embeds = append(embeds, f.Type)
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		fields[strings.ToLower(tag)] = f.Type
+	}
+	for _, e := range embeds {
+		inner := map[string]reflect.Type{}
+		jsonFields(e, inner)
+		for k, v := range inner {
+			if _, hidden := fields[k]; !hidden {
+				fields[k] = v
+			}
+		}
+	}
 }
 
 // Environment variables read by ApplyEnv. Secrets belong here rather than
@@ -168,8 +277,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 }
 
 // Validate reports the first problem, naming the field as it is written
-// in the config file.
-func (c Config) Validate() error {
+// in the config file. Start calls it.
+func (c Config) Validate() error { return c.validate(true) }
+
+// validate checks c; complete says the program has filled in what a
+// config file cannot hold (Plugins, a console's In and Out), so the
+// connector and the plugin names can be checked too.
+func (c Config) validate(complete bool) error {
 	for i, comp := range c.Components {
 		if !slices.Contains([]string{ComponentBus, ComponentDatabase, ComponentPlugins, ComponentRouter, ComponentConnector}, comp) {
 			return fmt.Errorf("%w: components[%d]: unknown component %q", ErrConfig, i, comp)
@@ -209,6 +323,62 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: plugins[%d]: %q registered twice", ErrConfig, i, info.Name)
 		}
 		seen[info.Name] = true
+	}
+	for i, name := range c.ExternalPlugins {
+		if err := (plugin.Info{Name: name, Version: "0.0.0"}).Validate(); err != nil {
+			return fmt.Errorf("%w: external_plugins[%d]: %w", ErrConfig, i, err)
+		}
+		if seen[name] {
+			return fmt.Errorf("%w: external_plugins[%d]: %q also runs in this process", ErrConfig, i, name)
+		}
+	}
+	if !complete {
+		return nil
+	}
+	if err := c.checkConnector(); err != nil {
+		return err
+	}
+	return c.checkPluginNames()
+}
+
+// checkConnector refuses a whole bot with no connector: it would run and
+// hear nothing.
+func (c Config) checkConnector() error {
+	if !c.runs(ComponentConnector) || c.CyTube.Channel != "" || c.Console.Enabled {
+		return nil
+	}
+	return fmt.Errorf(`%w: no connector: set cytube.channel, or console.enabled to chat at the terminal; a process without one lists what it runs in "components" (-components, rosey.CoreComponents)`, ErrConfig)
+}
+
+// checkPluginNames refuses a plugin section or disabled_plugins entry that
+// names no plugin: a typo there would otherwise do nothing, silently. A
+// process that runs no plugins leaves the check to those that do.
+func (c Config) checkPluginNames() error {
+	if !c.runs(ComponentPlugins) {
+		return nil
+	}
+	known := slices.Clone(c.ExternalPlugins)
+	for _, p := range c.Plugins {
+		known = append(known, p.Info().Name)
+	}
+	slices.Sort(known)
+	unknown := func(name string) error {
+		return fmt.Errorf(`no plugin named %q (known: %s; declare a plugin that runs in a process of its own in "external_plugins")`, name, strings.Join(known, ", "))
+	}
+	sections := make([]string, 0, len(c.PluginConfig))
+	for name := range c.PluginConfig {
+		sections = append(sections, name)
+	}
+	slices.Sort(sections)
+	for _, name := range sections {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("%w: plugins: %w", ErrConfig, unknown(name))
+		}
+	}
+	for i, name := range c.DisabledPlugins {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("%w: disabled_plugins[%d]: %w", ErrConfig, i, unknown(name))
+		}
 	}
 	return nil
 }

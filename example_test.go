@@ -36,11 +36,11 @@ func (shout) Start(_ context.Context, h *plugin.Host) error {
 func (shout) Stop(context.Context) error { return nil }
 
 // New assembles a bot; Start brings up the embedded NATS server, the
-// plugin manager and the router (no connector is configured here, so the
+// plugin manager and the router (no connector: CoreComponents says the
 // bot is driven through its bus), and Stop takes them down again.
 func ExampleNew() {
 	ctx := context.Background()
-	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true // no socket: in-process only
 	cfg.Database.Disabled = true      // no SQLite for this example
 	bot := rosey.New(cfg)
@@ -119,7 +119,7 @@ func ExampleConfig_onBus() {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var seen []string
-	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{shout{}}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Disabled = true
 	cfg.OnBus = func(_ context.Context, bus *eventbus.Bus) error {

@@ -55,7 +55,7 @@ func TestStopLeavesNoGoroutines(t *testing.T) {
 
 func TestStartOrderAndPlatformEvents(t *testing.T) {
 	is := is.New(t)
-	cfg := rosey.Config{Plugins: []plugin.Plugin{&echo{}}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{&echo{}}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
 	cfg.Database.Dir = t.TempDir()
 	bot := rosey.New(cfg)
@@ -92,7 +92,7 @@ func TestFailedStartStopsWhatStarted(t *testing.T) {
 	// after the bus started; the bus must be shut down again.
 	file := filepath.Join(t.TempDir(), "not-a-dir")
 	is.NoErr(os.WriteFile(file, []byte("x"), 0o600))
-	cfg := rosey.Config{}
+	cfg := rosey.Config{Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
 	cfg.Database.Dir = file
 	bot := rosey.New(cfg)
@@ -160,6 +160,7 @@ func TestPluginReloadRereadsConfigFile(t *testing.T) {
 	is.NoErr(err)
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Plugins = []plugin.Plugin{&greeter{}}
+	cfg.Components = rosey.CoreComponents()
 	bot := rosey.New(cfg)
 	is.NoErr(bot.Start(context.Background()))
 	defer bot.Stop(context.Background())
@@ -196,7 +197,7 @@ func (g *greeter) Stop(context.Context) error { return nil }
 func TestOnBusSeesEverythingFromTheStart(t *testing.T) {
 	is := is.New(t)
 	seen := make(chan string, 64)
-	cfg := rosey.Config{Plugins: []plugin.Plugin{&echo{}}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{&echo{}}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = t.TempDir()
 	cfg.OnBus = func(_ context.Context, bus *eventbus.Bus) error {
@@ -223,7 +224,7 @@ func TestOnBusSeesEverythingFromTheStart(t *testing.T) {
 func TestOnBusErrorStopsStart(t *testing.T) {
 	is := is.New(t)
 	boom := errors.New("boom")
-	cfg := rosey.Config{OnBus: func(context.Context, *eventbus.Bus) error { return boom }}
+	cfg := rosey.Config{OnBus: func(context.Context, *eventbus.Bus) error { return boom }, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = t.TempDir()
 	bot := rosey.New(cfg)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,7 +45,8 @@ const (
 )
 
 // Config configures a Connector. Only Channel and User are required. In
-// JSON, durations may be written as strings ("10s") or nanoseconds.
+// JSON, durations are strings with a unit ("10s", "1m30s"); a bare number
+// is an error.
 type Config struct {
 	// Server is the CyTube site's base URL; the socket URL is discovered
 	// from it. Default DefaultServer.
@@ -240,8 +242,8 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-// UnmarshalJSON accepts durations as strings ("10s", "1m30s") as well as
-// nanoseconds.
+// UnmarshalJSON reads durations written as strings ("10s", "1m30s"); a
+// bare number is an error that shows how to write it.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	type plain Config
 	var aux struct {
@@ -283,10 +285,9 @@ func (d *jsonDuration) UnmarshalJSON(b []byte) error {
 		*d = jsonDuration(v)
 		return nil
 	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("duration must be a string like \"10s\" or nanoseconds: %s", b)
+	var n float64
+	if err := json.Unmarshal(b, &n); err == nil {
+		return fmt.Errorf("duration %s has no unit: write \"%ss\"", b, strconv.FormatFloat(n, 'f', -1, 64))
 	}
-	*d = jsonDuration(n)
-	return nil
+	return fmt.Errorf("duration must be a string such as \"10s\": %s", b)
 }

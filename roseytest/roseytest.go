@@ -93,7 +93,7 @@ type Harness struct {
 // New starts a harness bot with the given options.
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
-	cfg := rosey.Config{}
+	cfg := rosey.Config{Components: rosey.CoreComponents()} // the harness is the connector
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = t.TempDir()
 	cfg.Router.HintEvery = rosey.Duration(time.Hour)

@@ -26,8 +26,8 @@ const (
 	DefaultMaxPerChannel = 50
 )
 
-// Duration is a time.Duration written in JSON as "10m" (or a number of
-// seconds); it is plugin.Duration.
+// Duration is a time.Duration written in JSON as a string with a unit,
+// "10m"; it is plugin.Duration.
 type Duration = plugin.Duration
 
 // Config configures the plugin. The JSON fields can also come from the

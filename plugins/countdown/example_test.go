@@ -19,7 +19,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	now := func() time.Time { return time.Date(2026, 12, 24, 12, 0, 0, 0, time.UTC) }
-	cfg := rosey.Config{Plugins: []plugin.Plugin{countdown.New(countdown.Config{Now: now})}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{countdown.New(countdown.Config{Now: now})}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = dir
 	bot := rosey.New(cfg)

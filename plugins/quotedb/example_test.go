@@ -18,7 +18,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "quotedb-example")
 	defer os.RemoveAll(dir)
 
-	cfg := rosey.Config{Plugins: []plugin.Plugin{quotedb.New(quotedb.Config{})}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{quotedb.New(quotedb.Config{})}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = dir
 	bot := rosey.New(cfg)

@@ -24,7 +24,7 @@ func Example() {
 		QuestionTime: trivia.Duration(time.Minute),
 		Now:          func() time.Time { return time.Unix(0, 0) }, // instant answers score 10
 	})
-	cfg := rosey.Config{Plugins: []plugin.Plugin{p}}
+	cfg := rosey.Config{Plugins: []plugin.Plugin{p}, Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = dir
 	bot := rosey.New(cfg)

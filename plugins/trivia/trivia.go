@@ -47,8 +47,8 @@ type Question struct {
 	Alternatives []string `json:"alternatives,omitempty"`
 }
 
-// Duration is a time.Duration written in JSON as "30s" (or a number of
-// seconds); it is plugin.Duration.
+// Duration is a time.Duration written in JSON as a string with a unit,
+// "30s"; it is plugin.Duration.
 type Duration = plugin.Duration
 
 // Config configures the plugin. The JSON fields can also come from the
