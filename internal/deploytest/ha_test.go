@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,17 +40,26 @@ func TestHACopiesShareCommandsAndStoppingOneLosesNothing(t *testing.T) {
 	serve(t, &counter{name: "shared", copy: "b", log: log}, bc)
 	waitFor(t, "both copies registered", func() bool { return instances(h, "shared") == 2 })
 
-	// say sends n commands through chat and checks every answer, in order,
-	// and that each command was handled by exactly one copy.
+	// say sends n commands through chat and checks every answer (each
+	// user's in the order they spoke), and that each command was handled
+	// by exactly one copy.
 	say := func(round string, n int) {
 		t.Helper()
 		for i := range n {
 			h.Say(fmt.Sprintf("user%d", i%5), fmt.Sprintf("!echo %s-%d", round, i))
 		}
-		for i := range n {
-			text := fmt.Sprintf("%s-%d", round, i)
-			h.Expect("echo: " + text)
-			is.Equal(len(log.copies(text)), 1) // handled exactly once
+		next := map[int]int{} // user → index of the answer owed next
+		for u := range 5 {
+			next[u] = u
+		}
+		for range n {
+			r := h.Next()
+			var got int
+			_, err := fmt.Sscanf(strings.TrimPrefix(r.Message, "echo: "+round+"-"), "%d", &got)
+			is.NoErr(err)
+			is.Equal(got, next[got%5]) // this user's next answer
+			next[got%5] += 5
+			is.Equal(len(log.copies(fmt.Sprintf("%s-%d", round, got))), 1) // handled exactly once
 		}
 	}
 
