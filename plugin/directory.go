@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/protocol"
 )
 
 // Entry is one plugin known to a Directory.
@@ -36,7 +37,10 @@ type Directory struct {
 	plugins map[string]*Entry
 	updated map[string]time.Time // when each plugin was last added
 	missed  map[string]int       // sweeps in a row a plugin did not answer
-	byWord  map[string]string    // command or alias -> plugin name
+	// vouched names plugins whose Info came from their own announcement
+	// (or this process's Manager), which discovery answers cannot replace.
+	vouched map[string]bool
+	byWord  map[string]string // command or alias -> plugin name
 	sub     *eventbus.Subscription
 	stop    chan struct{}
 	done    chan struct{}
@@ -50,6 +54,7 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		plugins: map[string]*Entry{},
 		updated: map[string]time.Time{},
 		missed:  map[string]int{},
+		vouched: map[string]bool{},
 		byWord:  map[string]string{},
 	}
 }
@@ -114,52 +119,80 @@ func (d *Directory) Stop() {
 }
 
 func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
+	// The subject is what the NATS server checked (a plugin user may publish
+	// only under its own name): it names the plugin, and a payload naming
+	// another is a lie.
+	name, state, ok := lifecycleSubject(strings.TrimPrefix(ev.Subject, d.bus.Prefix()))
+	if !ok {
+		d.log.Warn("plugin announcement on a malformed subject ignored", "subject", ev.Subject)
+		return
+	}
 	var a Announcement
 	if err := ev.Decode(&a); err != nil {
 		d.log.Warn("bad plugin announcement", "subject", ev.Subject, "err", err)
 		return
 	}
-	parts := strings.Split(ev.Subject, ".")
-	state := parts[len(parts)-1]
+	if a.Info.Name != name {
+		d.log.Warn("plugin announcement ignored: its name is not its subject's", "subject", ev.Subject, "name", a.Info.Name)
+		return
+	}
 	switch state {
 	case StateStarted, StateReloaded:
-		if a.Info.Validate() == nil {
-			d.add(a.Info, a.Instance, false)
+		if err := a.Info.Validate(); err != nil {
+			d.log.Warn("plugin announcement ignored: invalid info", "subject", ev.Subject, "err", err)
+			return
 		}
+		d.add(a.Info, a.Instance, false, true)
 	case StateStopped, StateFailed:
-		if len(parts) == 4 {
-			d.remove(parts[2], a.Instance)
-		}
+		d.remove(name, a.Instance)
 	}
+}
+
+// lifecycleSubject splits platform.plugin.<name>.<state> (prefix removed).
+func lifecycleSubject(subject string) (name, state string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "platform.plugin.")
+	if !ok {
+		return "", "", false
+	}
+	name, state, ok = strings.Cut(rest, ".")
+	return name, state, ok && name != "" && state != "" && !strings.Contains(state, ".")
 }
 
 // Add records a plugin instance. The Manager adds its own plugins this way
 // before announcing them, so a router in the same process never misses one.
-func (d *Directory) Add(info Info, instance string, local bool) { d.add(info, instance, local) }
+func (d *Directory) Add(info Info, instance string, local bool) { d.add(info, instance, local, true) }
 
-func (d *Directory) add(info Info, instance string, local bool) {
+// add records an instance of info. vouched is true when the Info comes
+// from a source the NATS server authenticates (an announcement on the
+// plugin's own subject, or this process's Manager); a discovery answer is
+// not, and never replaces vouched Info.
+func (d *Directory) add(info Info, instance string, local, vouched bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.plugins[info.Name]
 	if e == nil {
 		e = &Entry{}
 		d.plugins[info.Name] = e
-	} else {
-		d.unindex(e.Info)
 	}
-	e.Info = info
+	if vouched || !d.vouched[info.Name] {
+		d.unindex(e.Info)
+		e.Info = info
+	}
+	if vouched {
+		d.vouched[info.Name] = true
+	}
 	e.Local = e.Local || local
 	d.updated[info.Name] = time.Now()
 	if instance != "" && !slices.Contains(e.Instances, instance) {
 		e.Instances = append(e.Instances, instance)
 	}
-	for _, c := range info.Commands {
+	for _, c := range e.Info.Commands {
 		for _, w := range append([]string{c.Name}, c.Aliases...) {
 			if owner, taken := d.byWord[w]; taken && owner != info.Name {
 				d.log.Warn("command claimed by two plugins; the first keeps it", "command", w, "owner", owner, "other", info.Name)
 				continue
 			}
-			d.byWord[w] = info.Name
+			d.byWord[w] = e.Info.Name
 		}
 	}
 }
@@ -190,9 +223,15 @@ func (d *Directory) remove(name, instance string) {
 		}
 	}
 	d.unindex(e.Info)
+	d.forget(name)
+}
+
+// forget drops every trace of a plugin; d.mu is held.
+func (d *Directory) forget(name string) {
 	delete(d.plugins, name)
 	delete(d.updated, name)
 	delete(d.missed, name)
+	delete(d.vouched, name)
 }
 
 // Lookup finds the plugin answering word (a command name or alias, any case).
@@ -264,21 +303,17 @@ collect:
 		case <-timer.C:
 			break collect
 		case m := <-ch:
-			var si micro.Info
-			if json.Unmarshal(m.Data, &si) != nil || si.Metadata[MetaInfo] == "" || si.Metadata[MetaPrefix] != d.bus.Prefix() {
-				continue
-			}
-			var info Info
-			if json.Unmarshal([]byte(si.Metadata[MetaInfo]), &info) != nil || info.Validate() != nil {
+			info, id, ok := d.discovered(m.Data)
+			if !ok {
 				continue
 			}
 			infos[info.Name] = info
-			seen[info.Name] = append(seen[info.Name], si.ID)
+			seen[info.Name] = append(seen[info.Name], id)
 		}
 	}
 	for name, info := range infos {
 		for _, id := range seen[name] {
-			d.add(info, id, false)
+			d.add(info, id, false, false)
 		}
 		d.mu.Lock()
 		d.updated[name] = began // found by this sweep, not announced during it
@@ -297,9 +332,7 @@ collect:
 				continue
 			}
 			d.unindex(e.Info)
-			delete(d.plugins, name)
-			delete(d.updated, name)
-			delete(d.missed, name)
+			d.forget(name)
 			continue
 		}
 		delete(d.missed, name)
@@ -307,4 +340,29 @@ collect:
 	}
 	d.mu.Unlock()
 	return nil
+}
+
+// discovered reads one $SRV.INFO answer. Anyone allowed to subscribe to
+// $SRV.INFO can answer with anything, so only what hangs together is
+// taken: a Rosey plugin (rosey.info metadata, our prefix) whose service
+// name is its Info's name and which has an endpoint on that name's command
+// subject, the only subject the router will send its commands to.
+func (d *Directory) discovered(data []byte) (info Info, id string, ok bool) {
+	var si micro.Info
+	if json.Unmarshal(data, &si) != nil || si.Metadata[MetaInfo] == "" || si.Metadata[MetaPrefix] != d.bus.Prefix() || si.ID == "" {
+		return Info{}, "", false
+	}
+	if json.Unmarshal([]byte(si.Metadata[MetaInfo]), &info) != nil || info.Validate() != nil {
+		return Info{}, "", false
+	}
+	if info.Name != si.Name {
+		d.log.Warn("discovery answer ignored: service name is not its plugin name", "service", si.Name, "name", info.Name, "id", si.ID)
+		return Info{}, "", false
+	}
+	want := d.bus.Subject(protocol.PluginCommand(info.Name))
+	if !slices.ContainsFunc(si.Endpoints, func(e micro.EndpointInfo) bool { return e.Subject == want }) {
+		d.log.Warn("discovery answer ignored: no endpoint on the plugin's command subject", "name", info.Name, "id", si.ID, "want", want)
+		return Info{}, "", false
+	}
+	return info, si.ID, true
 }
