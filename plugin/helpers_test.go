@@ -15,8 +15,8 @@ const wait = 10 * time.Second
 
 func startServer(t testing.TB) *embedded.Server { return natstest.StartServer(t) }
 
-func connect(t testing.TB, srv *embedded.Server, name string) *eventbus.Bus {
-	return natstest.Connect(t, srv, name)
+func connect(t testing.TB, srv *embedded.Server, name string, edit ...func(*eventbus.Config)) *eventbus.Bus {
+	return natstest.Connect(t, srv, name, edit...)
 }
 
 func receive[T any](t testing.TB, ch <-chan T) T { return natstest.Receive(t, ch) }
