@@ -40,6 +40,12 @@ type Directory struct {
 	// vouched names plugins whose Info came from their own announcement
 	// (or this process's Manager), which discovery answers cannot replace.
 	vouched map[string]bool
+	// gone holds instances that said stopped (or failed, or were dropped),
+	// and when: an instance id is never reused, so a sweep that collected
+	// its answer before it stopped must not put it back. goneAll holds
+	// when a plugin was stopped without naming an instance (all of them).
+	gone    map[string]time.Time
+	goneAll map[string]time.Time
 	byWord  map[string]string // command or alias -> plugin name
 	sub     *eventbus.Subscription
 	stop    chan struct{}
@@ -55,6 +61,8 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		updated: map[string]time.Time{},
 		missed:  map[string]int{},
 		vouched: map[string]bool{},
+		gone:    map[string]time.Time{},
+		goneAll: map[string]time.Time{},
 		byWord:  map[string]string{},
 	}
 }
@@ -212,9 +220,20 @@ func (d *Directory) Remove(name, instance string) { d.remove(name, instance) }
 func (d *Directory) remove(name, instance string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	now := time.Now()
 	e := d.plugins[name]
+	if instance != "" {
+		d.gone[instance] = now
+	} else {
+		d.goneAll[name] = now
+	}
 	if e == nil {
 		return
+	}
+	if instance == "" {
+		for _, id := range e.Instances {
+			d.gone[id] = now
+		}
 	}
 	if instance != "" {
 		e.Instances = slices.DeleteFunc(e.Instances, func(s string) bool { return s == instance })
@@ -311,9 +330,24 @@ collect:
 			seen[info.Name] = append(seen[info.Name], id)
 		}
 	}
-	for name, info := range infos {
-		for _, id := range seen[name] {
-			d.add(info, id, false, false)
+	d.mu.Lock()
+	d.pruneGone(began)
+	for name, ids := range seen {
+		// An instance that stopped since (or while) its answer came must
+		// not come back; nor any of a plugin stopped whole during the sweep
+		// (a copy started since has announced itself).
+		seen[name] = slices.DeleteFunc(ids, func(id string) bool { _, dead := d.gone[id]; return dead })
+		if d.goneAll[name].After(began) {
+			seen[name] = nil
+		}
+		if len(seen[name]) == 0 {
+			delete(seen, name)
+		}
+	}
+	d.mu.Unlock()
+	for name, ids := range seen {
+		for _, id := range ids {
+			d.add(infos[name], id, false, false)
 		}
 		d.mu.Lock()
 		d.updated[name] = began // found by this sweep, not announced during it
@@ -340,6 +374,24 @@ collect:
 	}
 	d.mu.Unlock()
 	return nil
+}
+
+// goneFor is how long a stopped instance is remembered: far longer than
+// any sweep, short enough that churn does not pile up.
+const goneFor = 10 * time.Minute
+
+// pruneGone forgets stopped instances older than goneFor; d.mu is held.
+func (d *Directory) pruneGone(now time.Time) {
+	for id, at := range d.gone {
+		if now.Sub(at) > goneFor {
+			delete(d.gone, id)
+		}
+	}
+	for name, at := range d.goneAll {
+		if now.Sub(at) > goneFor {
+			delete(d.goneAll, name)
+		}
+	}
 }
 
 // discovered reads one $SRV.INFO answer. Anyone allowed to subscribe to

@@ -2,10 +2,13 @@ package plugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
@@ -45,4 +48,81 @@ func TestDirectoryNamesPluginsByPrefixedSubject(t *testing.T) {
 	got, err := command(t, bus, "victim")
 	is.NoErr(err)
 	is.Equal(got, "victim ok")
+}
+
+// infoAnswer is a $SRV.INFO answer as a Rosey plugin's micro service gives it.
+func infoAnswer(t *testing.T, prefix string, info plugin.Info, id string) []byte {
+	t.Helper()
+	meta, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(micro.Info{
+		ServiceIdentity: micro.ServiceIdentity{Name: info.Name, ID: id, Version: info.Version,
+			Metadata: map[string]string{plugin.MetaInfo: string(meta), plugin.MetaPrefix: prefix}},
+		Type:      micro.InfoResponseType,
+		Endpoints: []micro.EndpointInfo{{Name: "command", Subject: prefix + "plugin." + info.Name + ".command", QueueGroup: "rosey." + info.Name}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestStoppedDuringSweepStaysGone: a plugin that says stopped while a
+// discovery sweep is collecting answers, after it answered that sweep, is
+// not put back when the sweep ends (it used to stay listed, its commands
+// answering "not running", until two more sweeps missed it). Both ways of
+// stopping: naming the instance, and naming none (all instances).
+func TestStoppedDuringSweepStaysGone(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "router")
+	ghosts := connect(t, srv, "ghosts")
+	ghost := plugin.Info{Name: "ghost", Version: "1.0.0", Commands: []plugin.Command{{Name: "boo"}}}
+	shade := plugin.Info{Name: "shade", Version: "1.0.0", Commands: []plugin.Command{{Name: "hush"}}}
+	// The plugins' side of discovery: each $SRV.INFO request is answered
+	// for both, then reported (the first comes from the directory's own
+	// sweep at Start, the second from the sweep under test).
+	asked := make(chan struct{}, 16)
+	sub, err := ghosts.Conn().Subscribe("$SRV.INFO", func(m *nats.Msg) {
+		_ = m.Respond(infoAnswer(t, "", ghost, "ghost-1"))
+		_ = m.Respond(infoAnswer(t, "", shade, "shade-1"))
+		asked <- struct{}{}
+	})
+	is.NoErr(err)
+	defer sub.Unsubscribe()
+	is.NoErr(ghosts.Conn().Flush())
+
+	dir := plugin.NewDirectory(bus)
+	is.NoErr(dir.Start(context.Background(), time.Hour))
+	defer dir.Stop()
+	receive(t, asked) // the sweep at Start
+	ctx := context.Background()
+	for _, a := range []plugin.Announcement{{Info: ghost, Instance: "ghost-1", State: plugin.StateStarted}, {Info: shade, Instance: "shade-1", State: plugin.StateStarted}} {
+		is.NoErr(ghosts.Publish(ctx, "platform.plugin."+a.Name+".started", a))
+	}
+	eventually(t, "both known", func() bool {
+		_, g := dir.Get("ghost")
+		_, s := dir.Get("shade")
+		return g && s
+	})
+
+	swept := make(chan error, 1)
+	go func() { swept <- dir.Refresh(ctx, 2*time.Second) }()
+	receive(t, asked) // answered: the sweep holds both answers, and waits
+	is.NoErr(ghosts.Publish(ctx, "platform.plugin.ghost.stopped", plugin.Announcement{Info: ghost, Instance: "ghost-1", State: plugin.StateStopped}))
+	is.NoErr(ghosts.Publish(ctx, "platform.plugin.shade.stopped", plugin.Announcement{Info: shade, State: plugin.StateStopped}))
+	eventually(t, "both stopped", func() bool {
+		_, g := dir.Get("ghost")
+		_, s := dir.Get("shade")
+		return !g && !s
+	})
+	is.NoErr(receive(t, swept))
+	_, ok := dir.Get("ghost")
+	is.True(!ok) // the sweep that began before the stop did not bring it back
+	_, ok = dir.Get("shade")
+	is.True(!ok)
+	_, _, ok = dir.Lookup("boo")
+	is.True(!ok)
 }
