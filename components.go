@@ -159,6 +159,9 @@ func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, 
 	case b.cfg.CyTube.Channel != "":
 		cc := b.cfg.CyTube
 		cc.Logger = b.cfg.Logger
+		if cc.CommandPrefix == "" {
+			cc.CommandPrefix = b.cfg.Router.Prefix // a reply's later parts never start a command
+		}
 		conn, err := cytube.New(b.parts.bus, cc)
 		if err != nil {
 			return nil, err

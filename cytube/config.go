@@ -11,17 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// Defaults for Config. The pacing defaults stay under a channel's strictest
-// anti-flood setting (burst 4, then 1 per second); the backoff defaults
-// respect CyTube's per-IP connection limit (5 attempts, then 1 per 10 s).
+// Defaults for Config. Chat is paced by the channel's own rules, read from
+// the server (see Config.Rate); the backoff defaults respect CyTube's per-IP
+// connection limit (5 attempts, then 1 per 10 s).
 const (
 	DefaultServer           = "https://cytu.be"
-	DefaultRate             = 1.0
-	DefaultBurst            = 4
-	DefaultModRate          = 5.0
-	DefaultModBurst         = 10
+	DefaultCommandPrefix    = "!"
 	DefaultMaxMessageLength = 320
 	DefaultMaxParts         = 8
 	DefaultQueueSize        = 100
@@ -60,17 +59,31 @@ type Config struct {
 	// Password logs in to a registered account.
 	Password string `json:"password,omitempty"`
 
-	// Rate and Burst pace outgoing chat and PMs (messages per second)
-	// while the bot's rank is below 2. Defaults 1 and 4.
-	Rate  float64 `json:"rate,omitempty"`
-	Burst int     `json:"burst,omitempty"`
-	// ModRate and ModBurst apply from rank 2 (moderator), where CyTube's
-	// anti-flood setting no longer applies. Defaults 5 and 10.
+	// Chat and PMs are paced exactly to the rule CyTube applies to the
+	// bot: the channel's chat_antiflood_params (from channelOpts, followed
+	// as they change) while antiflood is on and the bot's rank is below 2,
+	// else CyTube's fixed per-user limit of 20 lines, then 10 per second.
+	//
+	// Rate and Burst optionally pace chat and PMs further (messages per
+	// second, a token bucket) while the bot's rank is below 2; ModRate and
+	// ModBurst from rank 2. Zero means no extra limit (the default).
+	Rate     float64 `json:"rate,omitempty"`
+	Burst    int     `json:"burst,omitempty"`
 	ModRate  float64 `json:"mod_rate,omitempty"`
 	ModBurst int     `json:"mod_burst,omitempty"`
+	// EventRate and EventBurst mirror a server's io.throttle.in-rate-limit
+	// and bucket-capacity (CyTube kicks a socket that sends more events
+	// than that). Zero, CyTube's default, means unlimited.
+	EventRate  float64 `json:"event_rate,omitempty"`
+	EventBurst int     `json:"event_burst,omitempty"`
 	// Unpaced turns pacing off: for tests, benchmarks and servers without
 	// flood control. A cooldown from the server still pauses sending.
 	Unpaced bool `json:"unpaced,omitempty"`
+	// CommandPrefix is what starts a bot command in this channel (the
+	// router's prefix). A long reply split into parts never starts a later
+	// part with it, so no bot reads the middle of a reply as a command.
+	// Default "!".
+	CommandPrefix string `json:"command_prefix,omitempty"`
 	// MaxMessageLength is where long messages are split, in UTF-16 code
 	// units as CyTube counts them. Default 320.
 	MaxMessageLength int `json:"max_message_length,omitempty"`
@@ -162,7 +175,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"rate", c.Rate}, {"mod_rate", c.ModRate}} {
+	}{{"rate", c.Rate}, {"mod_rate", c.ModRate}, {"event_rate", c.EventRate}} {
 		if f.v < 0 {
 			return bad(f.name, "must not be negative")
 		}
@@ -170,10 +183,13 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"burst", c.Burst}, {"mod_burst", c.ModBurst}, {"max_parts", c.MaxParts}, {"queue_size", c.QueueSize}, {"connect_burst", c.ConnectBurst}} {
+	}{{"burst", c.Burst}, {"mod_burst", c.ModBurst}, {"event_burst", c.EventBurst}, {"max_parts", c.MaxParts}, {"queue_size", c.QueueSize}, {"connect_burst", c.ConnectBurst}} {
 		if f.v < 0 {
 			return bad(f.name, "must not be negative")
 		}
+	}
+	if strings.ContainsFunc(c.CommandPrefix, unicode.IsSpace) || utf8.RuneCountInString(c.CommandPrefix) > 8 {
+		return bad("command_prefix", "%q must be 1-8 characters without spaces", c.CommandPrefix)
 	}
 	if c.MaxMessageLength < 0 || c.MaxMessageLength > 1000 {
 		return bad("max_message_length", "must be between 1 and 1000 (CyTube's hard cap)")
@@ -201,11 +217,6 @@ func (c *Config) applyDefaults() {
 	if c.Server == "" {
 		c.Server = DefaultServer
 	}
-	setF := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
 	setI := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -216,10 +227,9 @@ func (c *Config) applyDefaults() {
 			*v = d
 		}
 	}
-	setF(&c.Rate, DefaultRate)
-	setI(&c.Burst, DefaultBurst)
-	setF(&c.ModRate, DefaultModRate)
-	setI(&c.ModBurst, DefaultModBurst)
+	if c.CommandPrefix == "" {
+		c.CommandPrefix = DefaultCommandPrefix
+	}
 	setI(&c.MaxMessageLength, DefaultMaxMessageLength)
 	setI(&c.MaxParts, DefaultMaxParts)
 	setI(&c.QueueSize, DefaultQueueSize)

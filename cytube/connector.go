@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +26,9 @@ type Connector struct {
 	dialer *websocket.Dialer
 
 	queue    chan outMsg
-	cooldown chan time.Duration
-	limiter  *rate.Limiter
+	cooldown chan cooldownEv
+	capLim   *rate.Limiter // the optional Rate/Burst cap
+	evLim    *rate.Limiter // the optional EventRate cap, for every event sent
 	connLim  *rate.Limiter
 
 	mu           sync.Mutex
@@ -43,27 +43,34 @@ type Connector struct {
 	users        map[string]member // by lower-case name
 	listed       bool              // a userlist has been seen since Start
 	err          error
-	slowed       bool
+	antiFlood    bool      // the channel's chat_antiflood
+	floodParams  floodRule // the channel's chat_antiflood_params
+	slowed       bool      // a cooldown came: pace by slowRule for a while
+	slowRule     floodRule
 	lastCooldown time.Time
 	since        time.Time
+	gen          int   // sessions joined so far; used only by the run goroutine
 	seen         dedup // used only by the run goroutine
 
 	// Sending. sendMu is held by whoever sends (the send loop, or a bus
 	// handler taking the fast path); it guards the pacing state below.
 	// waiting counts messages queued or being delivered by the send loop:
 	// while it is not zero, new messages queue behind them.
-	sendMu    sync.Mutex
-	waiting   atomic.Int64
-	paceCount int       // CyTube's flood counter, mirrored
-	paceLast  time.Time // when the last message went out
-	lastSent  *outMsg   // resent once if a cooldown says it was dropped
+	sendMu  sync.Mutex
+	waiting atomic.Int64
+	mirror  floodMirror // CyTube's limiter for the bot, mirrored
+
+	// Lines sent and not yet seen echoed, oldest first: a cooldown names
+	// no line, but the server answers in order, so it is about the oldest.
+	flightMu sync.Mutex
+	inflight []sentLine
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	wg     sync.WaitGroup
 	subs   []*eventbus.Subscription
 
-	in, out, dropped, bad, cooldowns, reconnects, malformed atomic.Uint64
+	in, out, dropped, bad, cooldowns, reconnects, malformed, paced atomic.Uint64
 }
 
 type member struct {
@@ -71,25 +78,26 @@ type member struct {
 	rank float64
 }
 
-// outMsg is one chat line or PM waiting to be sent.
+// outMsg is one reply waiting to be sent: its parts go out back to back,
+// nothing else in between.
 type outMsg struct {
-	event   string // chatMsg or pm
-	payload any
-	text    string
-	to      string
-	retried bool
-	at      time.Time
+	event string // chatMsg or pm
+	to    string
+	parts []string
 }
 
-type chatOut struct {
-	Msg  string   `json:"msg"`
-	Meta struct{} `json:"meta"`
+// sentLine is one chat line or PM sent, kept until the server echoes it.
+type sentLine struct {
+	event, to, text string
+	at              time.Time
+	tries           int // times sent again after a cooldown
 }
 
-type pmOut struct {
-	To   string   `json:"to"`
-	Msg  string   `json:"msg"`
-	Meta struct{} `json:"meta"`
+// cooldownEv is a cooldown event with the line it most likely dropped.
+type cooldownEv struct {
+	d    time.Duration
+	at   time.Time
+	line *sentLine
 }
 
 // Stats describes a connector for status displays.
@@ -116,10 +124,27 @@ type Stats struct {
 	BadRequests uint64
 	// Cooldowns counts cooldown events (messages dropped by flood control).
 	Cooldowns uint64
+	// Paced counts chat lines and PMs the pace held back before sending.
+	Paced uint64
+	// Pace is the chat rule the bot paces itself by right now.
+	Pace Pace
 	// Reconnects counts reconnect attempts after the first connection.
 	Reconnects uint64
 	// MalformedFrames counts frames from the server that could not be parsed.
 	MalformedFrames uint64
+}
+
+// Pace is the chat flood rule the connector follows: Burst lines at once,
+// then Sustained per second, the count reset after Cooldown of quiet.
+// AntiFlood tells whether it is the channel's antiflood setting (else it is
+// CyTube's fixed per-user limit). Slowed is true for a while after a
+// cooldown event.
+type Pace struct {
+	Burst     int
+	Sustained float64
+	Cooldown  time.Duration
+	AntiFlood bool
+	Slowed    bool
 }
 
 // New validates cfg and returns a connector that publishes and subscribes on
@@ -138,26 +163,23 @@ func New(bus *eventbus.Bus, cfg Config) (*Connector, error) {
 		log:      cfg.Logger.With("component", "cytube", "channel", cfg.Channel),
 		dialer:   &websocket.Dialer{HandshakeTimeout: cfg.HandshakeTimeout, Proxy: websocket.DefaultDialer.Proxy},
 		queue:    make(chan outMsg, cfg.QueueSize),
-		cooldown: make(chan time.Duration, 8),
+		cooldown: make(chan cooldownEv, 64),
+		capLim:   rate.NewLimiter(rate.Inf, 1),
+		evLim:    rate.NewLimiter(rate.Inf, 1),
 		connLim:  rate.NewLimiter(rate.Every(cfg.ConnectInterval), cfg.ConnectBurst),
 		ready:    make(chan struct{}),
 		users:    map[string]member{},
 		done:     make(chan struct{}),
 		state:    protocol.StateDisconnected,
 		rank:     protocol.RankAnonymous,
-	}
-	c.limiter = c.paceFor(protocol.RankGuest)
-	return c, nil
-}
 
-func (c *Connector) paceFor(rank float64) *rate.Limiter {
-	if c.cfg.Unpaced {
-		return rate.NewLimiter(rate.Inf, 1)
+		floodParams: defaultAntiFlood,
 	}
-	if rank >= protocol.RankModerator {
-		return rate.NewLimiter(rate.Limit(c.cfg.ModRate), c.cfg.ModBurst)
+	if cfg.EventRate > 0 && !cfg.Unpaced {
+		c.evLim = rate.NewLimiter(rate.Limit(cfg.EventRate), max(cfg.EventBurst, 1))
 	}
-	return rate.NewLimiter(rate.Limit(c.cfg.Rate), c.cfg.Burst)
+	c.setPaceLocked()
+	return c, nil
 }
 
 // Start subscribes to cytube.send.chat and cytube.send.pm (once, for the
@@ -257,6 +279,8 @@ func (c *Connector) State() string {
 func (c *Connector) Stats() Stats {
 	c.mu.Lock()
 	st := Stats{State: c.state, Reason: c.reason, User: c.name, Rank: c.rank, Users: len(c.users)}
+	r := c.ruleLocked("chatMsg")
+	st.Pace = Pace{Burst: r.Burst, Sustained: r.Sustained, Cooldown: r.Cooldown, AntiFlood: c.antiFloodAppliesLocked(), Slowed: c.slowed}
 	if c.sess != nil {
 		st.ConnectedSince = c.since
 	}
@@ -264,6 +288,7 @@ func (c *Connector) Stats() Stats {
 	st.MessagesIn, st.MessagesOut = c.in.Load(), c.out.Load()
 	st.Queued, st.Dropped, st.BadRequests = len(c.queue), c.dropped.Load(), c.bad.Load()
 	st.Cooldowns, st.Reconnects, st.MalformedFrames = c.cooldowns.Load(), c.reconnects.Load(), c.malformed.Load()
+	st.Paced = c.paced.Load()
 	return st
 }
 
@@ -375,257 +400,5 @@ func (c *Connector) readySession(ctx context.Context) *session {
 		case <-ctx.Done():
 			return nil
 		}
-	}
-}
-
-func (c *Connector) handleSendChat(_ context.Context, ev *eventbus.Event) {
-	var req protocol.SendChatRequest
-	if err := ev.Decode(&req); err != nil {
-		c.bad.Add(1)
-		c.log.Warn("ignoring bad cytube.send.chat", "err", err, "source", ev.Source)
-		return
-	}
-	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
-		return // for another connector
-	}
-	parts, cut := SplitMessage(req.Message, c.cfg.MaxMessageLength, c.cfg.MaxParts)
-	if cut {
-		c.log.Warn("message too long; cut", "parts", len(parts), "source", ev.Source)
-	}
-	for _, p := range parts {
-		c.enqueue(outMsg{event: "chatMsg", payload: chatOut{Msg: p}, text: p})
-	}
-}
-
-func (c *Connector) handleSendPM(_ context.Context, ev *eventbus.Event) {
-	var req protocol.SendPMRequest
-	if err := ev.Decode(&req); err != nil {
-		c.bad.Add(1)
-		c.log.Warn("ignoring bad cytube.send.pm", "err", err, "source", ev.Source)
-		return
-	}
-	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
-		return
-	}
-	if !userRe.MatchString(req.To) {
-		c.bad.Add(1)
-		c.log.Warn("ignoring cytube.send.pm with a bad recipient", "to", req.To, "source", ev.Source)
-		return
-	}
-	parts, cut := SplitMessage(req.Message, c.cfg.MaxMessageLength, c.cfg.MaxParts)
-	if cut {
-		c.log.Warn("pm too long; cut", "parts", len(parts), "source", ev.Source)
-	}
-	for _, p := range parts {
-		c.enqueue(outMsg{event: "pm", payload: pmOut{To: req.To, Msg: p}, text: p, to: req.To})
-	}
-}
-
-func (c *Connector) enqueue(m outMsg) {
-	// Fast path: with nothing waiting and the pace allowing it, send from
-	// this goroutine; a hand-off to the send loop costs a wake-up.
-	if c.sendMu.TryLock() {
-		if c.waiting.Load() == 0 && c.sendNow(&m) {
-			c.sendMu.Unlock()
-			return
-		}
-		c.waiting.Add(1) // under sendMu: the fast path sees it at once
-		c.sendMu.Unlock()
-	} else {
-		c.waiting.Add(1)
-	}
-	select {
-	case c.queue <- m:
-	default:
-		c.waiting.Add(-1)
-		c.dropped.Add(1)
-		c.log.Warn("send queue full; message dropped", "event", m.event, "to", m.to, "text", m.text)
-	}
-}
-
-// sendNow sends m at once if nothing stands in the way: a joined session,
-// no cooldown to handle, and the pace allowing a message now. The caller
-// holds sendMu.
-func (c *Connector) sendNow(m *outMsg) bool {
-	if len(c.cooldown) > 0 {
-		return false
-	}
-	c.mu.Lock()
-	s := c.sess
-	slowed := c.slowed
-	c.mu.Unlock()
-	if s == nil || slowed {
-		return false
-	}
-	now := time.Now()
-	if c.floodDelay(now) > 0 || !c.limiter.AllowN(now, 1) {
-		return false
-	}
-	return c.emitLocked(s, m)
-}
-
-// emitLocked sends m on s and records it for pacing; the caller holds
-// sendMu.
-func (c *Connector) emitLocked(s *session, m *outMsg) bool {
-	c.paceCount++
-	c.paceLast = time.Now()
-	c.out.Add(1) // counted first so that Stats never lags what the server saw
-	if err := s.emit(m.event, m.payload); err != nil {
-		c.out.Add(^uint64(0))
-		c.log.Debug("send failed; waiting for the next session", "err", err)
-		return false
-	}
-	m.at = time.Now()
-	sent := *m
-	c.lastSent = &sent
-	return true
-}
-
-// sendLoop sends queued messages one at a time, paced, on whatever session
-// is joined; while none is, messages wait in the queue.
-func (c *Connector) sendLoop(ctx context.Context) {
-	defer c.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case d := <-c.cooldown:
-			c.sendMu.Lock()
-			r := c.afterCooldown(ctx, d, c.lastSent)
-			ok := r == nil || c.deliver(ctx, r)
-			c.sendMu.Unlock()
-			if !ok {
-				return
-			}
-		case m := <-c.queue:
-			c.sendMu.Lock()
-			ok := c.deliver(ctx, &m)
-			c.waiting.Add(-1)
-			c.sendMu.Unlock()
-			if !ok {
-				return
-			}
-		}
-	}
-}
-
-// deliver sends m, waiting for the pace and for a session; the caller
-// holds sendMu. It reports false when ctx ended first.
-func (c *Connector) deliver(ctx context.Context, m *outMsg) bool {
-	for {
-		c.maybeRecover()
-		if err := c.limiter.Wait(ctx); err != nil {
-			return false
-		}
-		if !sleep(ctx, c.floodDelay(time.Now())) {
-			return false
-		}
-		// A cooldown that arrived meanwhile: pause, and resend the line it dropped first.
-		select {
-		case d := <-c.cooldown:
-			if r := c.afterCooldown(ctx, d, c.lastSent); r != nil && !c.deliver(ctx, r) {
-				return false
-			}
-			if ctx.Err() != nil {
-				return false
-			}
-		default:
-		}
-		s := c.readySession(ctx)
-		if s == nil {
-			return false
-		}
-		if c.emitLocked(s, m) {
-			return true
-		}
-	}
-}
-
-// floodDelay mirrors CyTube's chat limiter, which is not a token bucket:
-// after a burst it wants every message at least 1/rate apart until a full
-// burst/rate of quiet has passed. A token bucket that has partly refilled
-// would send two lines close together and have one dropped, so this extra
-// wait keeps the pace inside CyTube's rule, with a margin for jitter.
-func (c *Connector) floodDelay(now time.Time) time.Duration {
-	lim := c.limiter.Limit()
-	if lim == rate.Inf || lim <= 0 {
-		return 0
-	}
-	interval := time.Duration(float64(time.Second) / float64(lim))
-	burst := c.limiter.Burst()
-	if now.Sub(c.paceLast) > time.Duration(burst)*interval {
-		c.paceCount = 0
-	}
-	if c.paceCount < burst {
-		return 0
-	}
-	margin := max(interval/20, 10*time.Millisecond)
-	return c.paceLast.Add(interval + margin).Sub(now)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// afterCooldown slows the pace, waits out the cooldown and returns the
-// message that was most likely dropped, to be sent once more.
-func (c *Connector) afterCooldown(ctx context.Context, d time.Duration, last *outMsg) *outMsg {
-	c.cooldowns.Add(1)
-	c.mu.Lock()
-	c.lastCooldown = time.Now()
-	if !c.cfg.Unpaced {
-		lim := c.limiter.Limit() / 2
-		if lim < 0.2 {
-			lim = 0.2
-		}
-		c.limiter.SetLimit(lim)
-		c.limiter.SetBurst(1)
-		c.slowed = true
-	}
-	c.mu.Unlock()
-	c.log.Warn("flood control dropped a message; slowing down", "cooldown", d)
-	if !sleep(ctx, d) {
-		return nil
-	}
-	if last == nil || last.retried || time.Since(last.at) > d+2*time.Second {
-		return nil
-	}
-	r := *last
-	r.retried = true
-	return &r
-}
-
-func (c *Connector) maybeRecover() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.slowed && time.Since(c.lastCooldown) > c.cfg.CooldownRecovery {
-		c.slowed = false
-		c.setPaceLocked()
-	}
-}
-
-// setPaceLocked sets the limiter for the bot's rank unless a cooldown has
-// slowed it.
-func (c *Connector) setPaceLocked() {
-	if c.cfg.Unpaced || c.slowed {
-		return
-	}
-	lim, burst := rate.Limit(c.cfg.Rate), c.cfg.Burst
-	if c.rank >= protocol.RankModerator {
-		lim, burst = rate.Limit(c.cfg.ModRate), c.cfg.ModBurst
-	}
-	if c.limiter.Limit() != lim || c.limiter.Burst() != burst {
-		c.limiter.SetLimit(lim)
-		c.limiter.SetBurst(burst)
 	}
 }

@@ -370,6 +370,7 @@ func (s *session) event(p *socketio.Packet) error {
 		s.c.replaceUsers(list)
 		if !s.joined {
 			s.joined = true // everything before this was the history replay
+			c.gen++
 			c.sessionReady(s)
 		}
 	case "addUser":
@@ -398,12 +399,30 @@ func (s *session) event(p *socketio.Packet) error {
 		}
 		var m chatJSON
 		if decode(&m) {
+			if c.isSelf(m.Username) {
+				c.settled("chatMsg")
+			}
 			s.chat(protocol.Chat, m)
 		}
 	case "pm":
 		var m chatJSON
 		if decode(&m) {
+			if c.isSelf(m.Username) {
+				c.settled("pm")
+			}
 			s.chat(protocol.PM, m)
+		}
+	case "channelOpts":
+		var o channelOptsJSON
+		if decode(&o) {
+			c.mu.Lock()
+			if o.AntiFlood != nil {
+				c.antiFlood = *o.AntiFlood
+			}
+			c.floodParams = o.rule(c.floodParams)
+			r := c.ruleLocked("chatMsg")
+			c.mu.Unlock()
+			c.log.Debug("channel options", "antiflood", c.antiFlood, "burst", r.Burst, "sustained", r.Sustained)
 		}
 	case "changeMedia":
 		var m struct {
@@ -424,11 +443,22 @@ func (s *session) event(p *socketio.Packet) error {
 				d = time.Second
 			}
 			select {
-			case c.cooldown <- d:
+			case c.cooldown <- cooldownEv{d: d, at: time.Now(), line: c.settled("")}:
 			default:
 			}
 		}
 	case "errorMsg", "noflood", "spamFiltered", "queueFail", "channelRankFail":
+		var m struct {
+			Msg    string `json:"msg"`
+			Action string `json:"action"`
+		}
+		_ = json.Unmarshal(arg, &m)
+		switch {
+		case p.Name == "errorMsg" && (strings.HasPrefix(m.Msg, "PM failed") || strings.HasPrefix(m.Msg, "You can't PM")):
+			c.settled("pm")
+		case p.Name == "noflood" && m.Action == "chat", p.Name == "spamFiltered":
+			c.settled("chatMsg")
+		}
 		c.log.Warn("server message", "event", p.Name, "payload", string(arg))
 	}
 	return nil
@@ -448,11 +478,20 @@ func (s *session) chat(subject string, m chatJSON) {
 	if m.Username == "" || protocol.SameUser(m.Username, self) || strings.HasPrefix(m.Username, "[") {
 		return
 	}
-	if !c.seen.add(m.Username + "\x00" + strconv.FormatFloat(m.Time, 'f', 0, 64) + "\x00" + subject + m.Msg) {
+	// A line published in an earlier session and received again is a
+	// replay (the userlist rule should have caught it); identical lines in
+	// one session are live, however close together they were said.
+	if !c.seen.add(m.Username+"\x00"+strconv.FormatFloat(m.Time, 'f', 0, 64)+"\x00"+subject+m.Msg, c.gen) {
 		return
 	}
 	c.in.Add(1)
 	c.publish(subject, protocol.ChatMessage{User: m.Username, Message: PlainText(m.Msg), Channel: c.cfg.Channel, Rank: rank, Time: int64(m.Time)})
+}
+
+func (c *Connector) isSelf(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return name != "" && protocol.SameUser(name, c.name)
 }
 
 func (c *Connector) publish(subject string, v any) {
@@ -517,26 +556,28 @@ func (c *Connector) removeUser(name string) {
 	}
 }
 
-// dedup remembers the last few message keys.
+// dedup remembers the keys of the last lines published, with the session
+// (generation) each came in.
 type dedup struct {
 	keys [64]string
-	set  map[string]struct{}
+	set  map[string]int
 	next int
 }
 
-// add reports whether key is new, remembering it.
-func (d *dedup) add(key string) bool {
+// add reports whether key may be published in session gen: it may unless
+// an earlier session published it. It remembers key.
+func (d *dedup) add(key string, gen int) bool {
 	if d.set == nil {
-		d.set = make(map[string]struct{}, len(d.keys))
+		d.set = make(map[string]int, len(d.keys))
 	}
-	if _, ok := d.set[key]; ok {
-		return false
+	if g, ok := d.set[key]; ok {
+		return g == gen
 	}
 	if old := d.keys[d.next]; old != "" {
 		delete(d.set, old)
 	}
 	d.keys[d.next] = key
-	d.set[key] = struct{}{}
+	d.set[key] = gen
 	d.next = (d.next + 1) % len(d.keys)
 	return true
 }

@@ -47,6 +47,12 @@ const noCommand = "\u200b"
 // are returned; when text is longer the last ends with "…". The second
 // result reports whether anything was cut.
 func SplitMessage(text string, max, maxParts int) ([]string, bool) {
+	return splitReply(text, max, maxParts, "")
+}
+
+// splitReply is SplitMessage that also guards every part after the first
+// that would start with prefix (a bot command), as it guards '/'.
+func splitReply(text string, max, maxParts int, prefix string) ([]string, bool) {
 	if max < 2 {
 		max = 2
 	}
@@ -66,23 +72,24 @@ func SplitMessage(text string, max, maxParts int) ([]string, bool) {
 				cut = true
 				break
 			}
-			piece, rest := cutLine(line, max)
+			guard := strings.HasPrefix(line, "/") || len(out) > 0 && prefix != "" && strings.HasPrefix(line, prefix)
+			piece, rest := cutLine(line, max, guard)
 			out = append(out, piece)
 			line = strings.TrimLeft(rest, " ")
 		}
 	}
 	if cut && len(out) > 0 {
 		last := out[len(out)-1]
-		piece, _ := cutLine(last, max-1)
+		piece, _ := cutLine(last, max-1, false)
 		out[len(out)-1] = strings.TrimRight(piece, " ") + "…"
 	}
 	return out, cut
 }
 
-// cutLine returns the longest head of line within max UTF-16 units (max-1
-// when a command guard must be added), preferring a break at a space.
-func cutLine(line string, max int) (string, string) {
-	guard := strings.HasPrefix(line, "/")
+// cutLine returns the longest head of line within max UTF-16 units,
+// preferring a break at a space; with guard, the head gets the command guard
+// in front (within max).
+func cutLine(line string, max int, guard bool) (string, string) {
 	if guard {
 		max -= utf16Len(noCommand)
 	}

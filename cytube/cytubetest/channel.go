@@ -29,6 +29,25 @@ type member struct {
 	conn *conn // nil for virtual users
 }
 
+func (ch *channel) applyDefaults() {
+	if ch.cfg.AntiFloodBurst <= 0 {
+		ch.cfg.AntiFloodBurst = 4
+	}
+	if ch.cfg.AntiFloodSustained <= 0 {
+		ch.cfg.AntiFloodSustained = 1
+	}
+}
+
+// optsPayload is the channelOpts event: the options a client can see.
+func (ch *channel) optsPayload() map[string]any {
+	b, sus := ch.cfg.AntiFloodBurst, ch.cfg.AntiFloodSustained
+	return map[string]any{
+		"chat_antiflood":        ch.cfg.AntiFlood && !ch.cfg.HideAntiFlood,
+		"chat_antiflood_params": map[string]any{"burst": b, "sustained": sus, "cooldown": float64(b) / sus},
+		"password":              ch.cfg.Password != "",
+	}
+}
+
 func (ch *channel) user(name string) *member {
 	for _, u := range ch.users {
 		if strings.EqualFold(u.name, name) {
@@ -234,7 +253,7 @@ func truncateUTF16(s string, max int) string {
 }
 
 func (s *Server) broadcastChatLocked(ch *channel, from, text string, meta map[string]any) {
-	m := Message{Channel: ch.name, From: from, HTML: render(text, ch.cfg.Registered), Meta: meta, Time: time.Now().UnixMilli()}
+	m := Message{Channel: ch.name, From: from, HTML: render(text, ch.cfg.Registered), Meta: meta, Time: s.now().UnixMilli()}
 	ch.emitAll("chatMsg", map[string]any{"username": m.From, "msg": m.HTML, "meta": m.Meta, "time": m.Time})
 	ch.history = append(ch.history, m)
 	if over := len(ch.history) - s.cfg.HistoryLength; over > 0 {
@@ -244,7 +263,7 @@ func (s *Server) broadcastChatLocked(ch *channel, from, text string, meta map[st
 }
 
 func (s *Server) deliverPMLocked(ch *channel, from, to *member, text string, meta map[string]any) {
-	m := Message{Channel: ch.name, From: from.name, To: to.name, HTML: render(text, ch.cfg.Registered), Meta: meta, Time: time.Now().UnixMilli()}
+	m := Message{Channel: ch.name, From: from.name, To: to.name, HTML: render(text, ch.cfg.Registered), Meta: meta, Time: s.now().UnixMilli()}
 	payload := map[string]any{"username": m.From, "msg": m.HTML, "meta": m.Meta, "time": m.Time, "to": m.To}
 	if from.conn != nil {
 		from.conn.emit("pm", payload)

@@ -445,7 +445,7 @@ func (c *conn) accept(ch *channel) {
 	c.emit("drinkCount", 0)
 	c.emit("channelCSSJS", map[string]any{"css": "", "cssHash": "", "js": "", "jsHash": ""})
 	c.emit("setMotd", "")
-	c.emit("channelOpts", map[string]any{"chat_antiflood": ch.cfg.AntiFlood, "password": ch.cfg.Password != ""})
+	c.emit("channelOpts", ch.optsPayload())
 	c.emit("setPlaylistMeta", map[string]any{"count": 0, "rawTime": 0, "time": "00:00"})
 	c.emit("playlist", []any{})
 	if ch.media != nil {

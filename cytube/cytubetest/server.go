@@ -48,6 +48,10 @@ type Config struct {
 	// (socketconfig answers 404), to exercise a "no such channel" error.
 	// Real CyTube accepts any valid name as an unregistered channel.
 	StrictChannels bool
+	// Clock, when set, gives the time stamped on chat lines and PMs (a
+	// fixed clock makes lines said together share their millisecond, as
+	// they often do on a real server). Nil uses time.Now.
+	Clock func() time.Time
 	// Logger receives the server's debug log; nil is silent.
 	Logger *slog.Logger
 }
@@ -108,10 +112,16 @@ type ChannelConfig struct {
 	// <strong>, _x_ is <em>, …) and do not send channelNotRegistered.
 	Registered bool
 	// AntiFlood applies AntiFloodBurst/AntiFloodSustained (default 4 and 1
-	// per second) to senders below rank 2, like chat_antiflood.
+	// per second) to senders below rank 2, like chat_antiflood; the
+	// channelOpts event tells clients both (chat_antiflood_params, with
+	// cooldown burst/sustained as CyTube computes it).
 	AntiFlood          bool
 	AntiFloodBurst     int
 	AntiFloodSustained float64
+	// HideAntiFlood makes channelOpts say antiflood is off while the
+	// server applies it: rules a client cannot see, to test how it copes
+	// with cooldowns. CyTube itself always tells.
+	HideAntiFlood bool
 	// Ranks gives users a channel rank (effective rank is the maximum of
 	// this and the account's global rank).
 	Ranks map[string]float64
@@ -270,12 +280,25 @@ func (s *Server) AddChannel(name string, cc ChannelConfig) {
 	ch := s.channelLocked(name, true)
 	ch.cfg = cc
 	ch.known = true
-	if ch.cfg.AntiFloodBurst <= 0 {
-		ch.cfg.AntiFloodBurst = 4
+	ch.applyDefaults()
+}
+
+// UpdateChannel changes a channel's configuration as a channel admin
+// would: everyone in the channel is sent the new channelOpts.
+func (s *Server) UpdateChannel(name string, edit func(*ChannelConfig)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channelLocked(name, true)
+	edit(&ch.cfg)
+	ch.applyDefaults()
+	ch.emitAll("channelOpts", ch.optsPayload())
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
 	}
-	if ch.cfg.AntiFloodSustained <= 0 {
-		ch.cfg.AntiFloodSustained = 1
-	}
+	return time.Now()
 }
 
 // BanFromServer makes every new connection from ip fail with CyTube's
@@ -612,7 +635,7 @@ func (s *Server) channelLocked(name string, create bool) *channel {
 	ch := s.channels[key]
 	if ch == nil && create {
 		ch = &channel{s: s, name: key, bans: map[string]bool{}}
-		ch.cfg.AntiFloodBurst, ch.cfg.AntiFloodSustained = 4, 1
+		ch.applyDefaults()
 		s.channels[key] = ch
 	}
 	return ch

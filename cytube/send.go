@@ -1,0 +1,362 @@
+package cytube
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/protocol"
+)
+
+type chatOut struct {
+	Msg  string   `json:"msg"`
+	Meta struct{} `json:"meta"`
+}
+
+type pmOut struct {
+	To   string   `json:"to"`
+	Msg  string   `json:"msg"`
+	Meta struct{} `json:"meta"`
+}
+
+func (c *Connector) handleSendChat(_ context.Context, ev *eventbus.Event) {
+	var req protocol.SendChatRequest
+	if err := ev.Decode(&req); err != nil {
+		c.bad.Add(1)
+		c.log.Warn("ignoring bad cytube.send.chat", "err", err, "source", ev.Source)
+		return
+	}
+	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+		return // for another connector
+	}
+	parts, cut := splitReply(req.Message, c.cfg.MaxMessageLength, c.cfg.MaxParts, c.cfg.CommandPrefix)
+	if cut {
+		c.log.Warn("message too long; cut", "parts", len(parts), "source", ev.Source)
+	}
+	if len(parts) > 0 {
+		c.enqueue(outMsg{event: "chatMsg", parts: parts})
+	}
+}
+
+func (c *Connector) handleSendPM(_ context.Context, ev *eventbus.Event) {
+	var req protocol.SendPMRequest
+	if err := ev.Decode(&req); err != nil {
+		c.bad.Add(1)
+		c.log.Warn("ignoring bad cytube.send.pm", "err", err, "source", ev.Source)
+		return
+	}
+	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+		return
+	}
+	if !userRe.MatchString(req.To) {
+		c.bad.Add(1)
+		c.log.Warn("ignoring cytube.send.pm with a bad recipient", "to", req.To, "source", ev.Source)
+		return
+	}
+	parts, cut := splitReply(req.Message, c.cfg.MaxMessageLength, c.cfg.MaxParts, c.cfg.CommandPrefix)
+	if cut {
+		c.log.Warn("pm too long; cut", "parts", len(parts), "source", ev.Source)
+	}
+	if len(parts) > 0 {
+		c.enqueue(outMsg{event: "pm", to: req.To, parts: parts})
+	}
+}
+
+// enqueue sends m's parts in order, nothing else in between.
+func (c *Connector) enqueue(m outMsg) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	// Fast path: with nothing waiting and the pace allowing it, send from
+	// this goroutine; a hand-off to the send loop costs a wake-up.
+	if c.waiting.Load() == 0 {
+		for len(m.parts) > 0 && c.sendNow(m.event, m.to, m.parts[0]) {
+			m.parts = m.parts[1:]
+		}
+		if len(m.parts) == 0 {
+			return
+		}
+	}
+	// Queued under sendMu, so whoever sends next sees it waiting; the
+	// channel send never blocks.
+	c.waiting.Add(1)
+	select {
+	case c.queue <- m:
+	default:
+		c.waiting.Add(-1)
+		c.dropped.Add(1)
+		c.log.Warn("send queue full; message dropped", "event", m.event, "to", m.to, "text", strings.Join(m.parts, "\n"))
+	}
+}
+
+// sendNow sends one line at once if nothing stands in the way: a joined
+// session, no cooldown to handle, and the pace allowing a line now. The
+// caller holds sendMu.
+func (c *Connector) sendNow(event, to, text string) bool {
+	if len(c.cooldown) > 0 {
+		return false
+	}
+	c.mu.Lock()
+	s := c.sess
+	r := c.ruleLocked(event)
+	c.mu.Unlock()
+	now := time.Now()
+	if s == nil || c.mirror.wait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
+		return false
+	}
+	return c.emitLine(s, sentLine{event: event, to: to, text: text})
+}
+
+// emitLine sends one line on s and records it for pacing; the caller holds
+// sendMu.
+func (c *Connector) emitLine(s *session, l sentLine) bool {
+	var payload any = chatOut{Msg: l.text}
+	if l.event == "pm" {
+		payload = pmOut{To: l.to, Msg: l.text}
+	}
+	c.mu.Lock()
+	r := c.ruleLocked(l.event)
+	c.mu.Unlock()
+	c.out.Add(1) // counted first so that Stats never lags what the server saw
+	// In flight before it is sent: the echo may come back at once.
+	l.at = time.Now()
+	c.flightMu.Lock()
+	c.inflight = append(c.inflight, l)
+	c.flightMu.Unlock()
+	if err := s.emit(l.event, payload); err != nil {
+		c.out.Add(^uint64(0))
+		c.flightMu.Lock()
+		if n := len(c.inflight); n > 0 && c.inflight[n-1] == l {
+			c.inflight = c.inflight[:n-1]
+		}
+		c.flightMu.Unlock()
+		c.log.Debug("send failed; waiting for the next session", "err", err)
+		return false
+	}
+	c.mirror.sent(l.at, r)
+	return true
+}
+
+// settled takes the oldest line of event ("" for any) off the lines in
+// flight: the server echoed it, refused it, or (for a cooldown) dropped it.
+// Lines older than ten seconds are forgotten: the server said nothing of
+// them (no chat permission, for one).
+func (c *Connector) settled(event string) *sentLine {
+	c.flightMu.Lock()
+	defer c.flightMu.Unlock()
+	old := time.Now().Add(-10 * time.Second)
+	for len(c.inflight) > 0 && c.inflight[0].at.Before(old) {
+		c.inflight = c.inflight[1:]
+	}
+	for i, l := range c.inflight {
+		if event == "" || l.event == event {
+			c.inflight = append(c.inflight[:i:i], c.inflight[i+1:]...)
+			return &l
+		}
+	}
+	return nil
+}
+
+// sendLoop sends queued replies one at a time, paced, on whatever session
+// is joined; while none is, they wait in the queue.
+func (c *Connector) sendLoop(ctx context.Context) {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case cd := <-c.cooldown:
+			c.sendMu.Lock()
+			ok := c.afterCooldown(ctx, cd)
+			c.sendMu.Unlock()
+			if !ok {
+				return
+			}
+		case m := <-c.queue:
+			c.sendMu.Lock()
+			ok := true
+			for _, p := range m.parts {
+				if ok = c.deliver(ctx, sentLine{event: m.event, to: m.to, text: p}); !ok {
+					break
+				}
+			}
+			c.waiting.Add(-1)
+			c.sendMu.Unlock()
+			if !ok {
+				return
+			}
+		}
+	}
+}
+
+// deliver sends l, waiting for the pace and for a session; the caller
+// holds sendMu. It reports false when ctx ended first.
+func (c *Connector) deliver(ctx context.Context, l sentLine) bool {
+	return c.deliverLine(ctx, l, true)
+}
+
+// deliverLine is deliver; with cooldowns false it leaves cooldown events
+// that arrive meanwhile to its caller, which is resending dropped lines
+// and must keep their order.
+func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool) bool {
+	held := false
+	defer func() {
+		if held {
+			c.paced.Add(1)
+		}
+	}()
+	for {
+		if cooldowns {
+			c.maybeRecover()
+		}
+		for _, lim := range []*rate.Limiter{c.capLim, c.evLim} {
+			res := lim.Reserve()
+			if d := res.Delay(); d > 0 {
+				held = true
+				if !sleep(ctx, d) {
+					res.Cancel()
+					return false
+				}
+			}
+		}
+		c.mu.Lock()
+		r := c.ruleLocked(l.event)
+		c.mu.Unlock()
+		if d := c.mirror.wait(time.Now(), r); d > 0 {
+			held = true
+			if !sleep(ctx, d) {
+				return false
+			}
+		}
+		// A cooldown that arrived meanwhile: pause, resend what it
+		// dropped (before l, which came later), then look at the pace
+		// again.
+		if cooldowns {
+			select {
+			case cd := <-c.cooldown:
+				if !c.afterCooldown(ctx, cd) {
+					return false
+				}
+				continue
+			default:
+			}
+		}
+		s := c.readySession(ctx)
+		if s == nil {
+			return false
+		}
+		if c.emitLine(s, l) {
+			return true
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// afterCooldown slows the pace, takes every other cooldown already
+// received, waits them out and sends once more, in order, the lines they
+// dropped. The caller holds sendMu; false means ctx ended.
+func (c *Connector) afterCooldown(ctx context.Context, first cooldownEv) bool {
+	cds := []cooldownEv{first}
+	for more := true; more; {
+		select {
+		case cd := <-c.cooldown:
+			cds = append(cds, cd)
+		default:
+			more = false
+		}
+	}
+	last := cds[len(cds)-1]
+	c.cooldowns.Add(uint64(len(cds)))
+	c.mu.Lock()
+	c.lastCooldown = last.at
+	if !c.cfg.Unpaced && !c.slowed {
+		c.slowRule = c.ruleLocked("chatMsg").slowed(first.d)
+		c.slowed = true
+	}
+	c.mu.Unlock()
+	c.log.Warn("flood control dropped messages; slowing down", "count", len(cds), "cooldown", first.d)
+	if !sleep(ctx, time.Until(last.at.Add(last.d))) {
+		return false
+	}
+	for _, cd := range cds {
+		if cd.line == nil || cd.line.tries >= maxTries {
+			continue
+		}
+		l := *cd.line
+		l.tries++
+		if !c.deliverLine(ctx, l, false) {
+			return false
+		}
+	}
+	// The slow pace lasts CooldownRecovery from now, when the dropped
+	// lines have been sent again.
+	c.mu.Lock()
+	c.lastCooldown = time.Now()
+	c.mu.Unlock()
+	return true
+}
+
+// maxTries bounds how often one line is sent again after cooldowns.
+const maxTries = 3
+
+func (c *Connector) maybeRecover() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.slowed && time.Since(c.lastCooldown) > c.cfg.CooldownRecovery {
+		c.slowed = false
+		c.setPaceLocked()
+	}
+}
+
+// antiFloodAppliesLocked reports whether the channel's antiflood rule
+// applies to the bot's chat (CyTube: antiflood on and rank below 2).
+func (c *Connector) antiFloodAppliesLocked() bool {
+	return c.antiFlood && c.rank < protocol.RankModerator
+}
+
+// ruleLocked returns the flood rule CyTube applies to the bot's next event
+// (chatMsg or pm): PMs always get CyTube's fixed limit.
+func (c *Connector) ruleLocked(event string) floodRule {
+	if c.cfg.Unpaced {
+		return floodRule{Burst: 1 << 30, Sustained: 1e9}
+	}
+	r := serverRule
+	if event == "chatMsg" && c.antiFloodAppliesLocked() {
+		r = c.floodParams
+	}
+	if c.slowed && c.slowRule.Sustained < r.Sustained {
+		r = c.slowRule
+	}
+	return r
+}
+
+// setPaceLocked sets the optional Rate/Burst cap for the bot's rank.
+func (c *Connector) setPaceLocked() {
+	lim, burst := rate.Inf, 1
+	switch {
+	case c.cfg.Unpaced:
+	case c.rank >= protocol.RankModerator && c.cfg.ModRate > 0:
+		lim, burst = rate.Limit(c.cfg.ModRate), max(c.cfg.ModBurst, 1)
+	case c.rank < protocol.RankModerator && c.cfg.Rate > 0:
+		lim, burst = rate.Limit(c.cfg.Rate), max(c.cfg.Burst, 1)
+	}
+	if c.capLim.Limit() != lim || c.capLim.Burst() != burst {
+		c.capLim.SetLimit(lim)
+		c.capLim.SetBurst(burst)
+	}
+}
