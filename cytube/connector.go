@@ -58,12 +58,16 @@ type Connector struct {
 	// while it is not zero, new messages queue behind them.
 	sendMu  sync.Mutex
 	waiting atomic.Int64
-	mirror  floodMirror // CyTube's limiter for the bot, mirrored
 
-	// Lines sent and not yet seen echoed, oldest first: a cooldown names
-	// no line, but the server answers in order, so it is about the oldest.
+	// Lines sent and not yet answered (echoed, refused, dropped), oldest
+	// first: a cooldown names no line, but the server answers in order, so
+	// it is about the oldest. flightMu also guards mirror, CyTube's limiter
+	// for the bot, which answers move on; answered wakes a sender waiting
+	// for one.
 	flightMu sync.Mutex
 	inflight []sentLine
+	mirror   floodMirror
+	answered chan struct{}
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -164,6 +168,7 @@ func New(bus *eventbus.Bus, cfg Config) (*Connector, error) {
 		dialer:   &websocket.Dialer{HandshakeTimeout: cfg.HandshakeTimeout, Proxy: websocket.DefaultDialer.Proxy},
 		queue:    make(chan outMsg, cfg.QueueSize),
 		cooldown: make(chan cooldownEv, 64),
+		answered: make(chan struct{}, 1),
 		capLim:   rate.NewLimiter(rate.Inf, 1),
 		evLim:    rate.NewLimiter(rate.Inf, 1),
 		connLim:  rate.NewLimiter(rate.Every(cfg.ConnectInterval), cfg.ConnectBurst),

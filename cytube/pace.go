@@ -54,19 +54,35 @@ func paceMargin(interval time.Duration) time.Duration {
 // sent. CyTube's limiter is not a token bucket: past the burst it wants
 // every line a full interval after the previous accepted one, until a whole
 // cooldown of quiet resets it.
+//
+// last is an upper bound of when the server counted the bot's last line,
+// in our clock: the time it was sent, moved to when the server answered it
+// (its echo, or an error) once that arrives. Spacing lines from that bound
+// holds however much the network delays one line more than the next.
 type floodMirror struct {
 	count int
 	last  time.Time
 }
 
-// wait returns how long a line under r must wait to be accepted.
-func (m *floodMirror) wait(now time.Time, r floodRule) time.Duration {
-	iv := r.interval()
+// wait returns how long a line under r must wait to be accepted. unanswered
+// is when the oldest line the server has not answered yet was sent (zero if
+// none): past the burst, the next line waits for that answer (at most
+// answerWait) so that it is spaced from when the server really counted it.
+func (m *floodMirror) wait(now time.Time, r floodRule, unanswered time.Time) time.Duration {
 	if m.fresh(now, r) || m.count < r.Burst {
 		return 0
 	}
-	return m.last.Add(iv + paceMargin(iv)).Sub(now)
+	iv := r.interval()
+	d := m.last.Add(iv + paceMargin(iv)).Sub(now)
+	if !unanswered.IsZero() {
+		d = max(d, unanswered.Add(answerWait).Sub(now))
+	}
+	return d
 }
+
+// answerWait bounds the wait for the server's answer to a line (some lines
+// get none: without the chat permission CyTube ignores them).
+const answerWait = 2 * time.Second
 
 // fresh reports whether the server has surely reset its count.
 func (m *floodMirror) fresh(now time.Time, r floodRule) bool {
@@ -82,6 +98,14 @@ func (m *floodMirror) sent(now time.Time, r floodRule) {
 		m.count++
 	}
 	m.last = now
+}
+
+// answered records that the server answered a line at now (our clock): it
+// counted the line no later than that.
+func (m *floodMirror) answered(now time.Time) {
+	if now.After(m.last) {
+		m.last = now
+	}
 }
 
 // channelOptsJSON is the part of channelOpts that decides the chat pace.

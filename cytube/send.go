@@ -103,7 +103,7 @@ func (c *Connector) sendNow(event, to, text string) bool {
 	r := c.ruleLocked(event)
 	c.mu.Unlock()
 	now := time.Now()
-	if s == nil || c.mirror.wait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
+	if s == nil || c.paceWait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
 		return false
 	}
 	return c.emitLine(s, sentLine{event: event, to: to, text: text})
@@ -135,8 +135,21 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 		c.log.Debug("send failed; waiting for the next session", "err", err)
 		return false
 	}
+	c.flightMu.Lock()
 	c.mirror.sent(l.at, r)
+	c.flightMu.Unlock()
 	return true
+}
+
+// paceWait is how long the next line under r must wait.
+func (c *Connector) paceWait(now time.Time, r floodRule) time.Duration {
+	c.flightMu.Lock()
+	defer c.flightMu.Unlock()
+	var unanswered time.Time
+	if len(c.inflight) > 0 {
+		unanswered = c.inflight[0].at
+	}
+	return c.mirror.wait(now, r, unanswered)
 }
 
 // settled takes the oldest line of event ("" for any) off the lines in
@@ -146,7 +159,13 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 func (c *Connector) settled(event string) *sentLine {
 	c.flightMu.Lock()
 	defer c.flightMu.Unlock()
-	old := time.Now().Add(-10 * time.Second)
+	now := time.Now()
+	c.mirror.answered(now)
+	select {
+	case c.answered <- struct{}{}:
+	default:
+	}
+	old := now.Add(-10 * time.Second)
 	for len(c.inflight) > 0 && c.inflight[0].at.Before(old) {
 		c.inflight = c.inflight[1:]
 	}
@@ -207,11 +226,15 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 			c.paced.Add(1)
 		}
 	}()
+	capped := false // the optional caps are passed once per line
 	for {
 		if cooldowns {
 			c.maybeRecover()
 		}
 		for _, lim := range []*rate.Limiter{c.capLim, c.evLim} {
+			if capped {
+				break
+			}
 			res := lim.Reserve()
 			if d := res.Delay(); d > 0 {
 				held = true
@@ -221,14 +244,16 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 				}
 			}
 		}
+		capped = true
 		c.mu.Lock()
 		r := c.ruleLocked(l.event)
 		c.mu.Unlock()
-		if d := c.mirror.wait(time.Now(), r); d > 0 {
+		if d := c.paceWait(time.Now(), r); d > 0 {
 			held = true
-			if !sleep(ctx, d) {
+			if !c.sleepOrAnswer(ctx, d) {
 				return false
 			}
+			continue // an answer moves the pace: look again
 		}
 		// A cooldown that arrived meanwhile: pause, resend what it
 		// dropped (before l, which came later), then look at the pace
@@ -251,6 +276,19 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 			return true
 		}
 	}
+}
+
+// sleepOrAnswer sleeps d, or less if the server answers a line meanwhile.
+func (c *Connector) sleepOrAnswer(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-c.answered:
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
