@@ -46,24 +46,30 @@ type Directory struct {
 	// when a plugin was stopped without naming an instance (all of them).
 	gone    map[string]time.Time
 	goneAll map[string]time.Time
-	byWord  map[string]string // command or alias -> plugin name
-	sub     *eventbus.Subscription
-	stop    chan struct{}
-	done    chan struct{}
+	// missedID counts the sweeps in a row an instance did not answer.
+	missedID map[string]int
+	// reportFailed is set for a plugin manager's directory: it publishes
+	// platform.plugin.<name>.failed for instances that vanish.
+	reportFailed bool
+	byWord       map[string]string // command or alias -> plugin name
+	sub          *eventbus.Subscription
+	stop         chan struct{}
+	done         chan struct{}
 }
 
 // NewDirectory returns a Directory on bus. Call Start to begin listening.
 func NewDirectory(bus *eventbus.Bus) *Directory {
 	return &Directory{
-		bus:     bus,
-		log:     bus.Logger().With("component", "plugin-directory"),
-		plugins: map[string]*Entry{},
-		updated: map[string]time.Time{},
-		missed:  map[string]int{},
-		vouched: map[string]bool{},
-		gone:    map[string]time.Time{},
-		goneAll: map[string]time.Time{},
-		byWord:  map[string]string{},
+		bus:      bus,
+		log:      bus.Logger().With("component", "plugin-directory"),
+		plugins:  map[string]*Entry{},
+		updated:  map[string]time.Time{},
+		missed:   map[string]int{},
+		vouched:  map[string]bool{},
+		gone:     map[string]time.Time{},
+		goneAll:  map[string]time.Time{},
+		missedID: map[string]int{},
+		byWord:   map[string]string{},
 	}
 }
 
@@ -151,8 +157,12 @@ func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
 			return
 		}
 		d.add(a.Info, a.Instance, false, true)
-	case StateStopped, StateFailed:
-		d.remove(name, a.Instance)
+	case StateStopped:
+		d.remove(name, a.Instance, true)
+	case StateFailed:
+		// Not remembered as gone: a plugin reported failed because sweeps
+		// missed it may only have been slow, and may answer the next.
+		d.remove(name, a.Instance, false)
 	}
 }
 
@@ -215,25 +225,30 @@ func (d *Directory) unindex(info Info) {
 
 // Remove forgets one instance of a plugin (or all, with instance ""). The
 // plugin is dropped once no instance is left.
-func (d *Directory) Remove(name, instance string) { d.remove(name, instance) }
+func (d *Directory) Remove(name, instance string) { d.remove(name, instance, true) }
 
-func (d *Directory) remove(name, instance string) {
+// remove forgets an instance (or all); with tomb, sweeps will not bring
+// it back.
+func (d *Directory) remove(name, instance string, tomb bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := time.Now()
 	e := d.plugins[name]
-	if instance != "" {
-		d.gone[instance] = now
-	} else {
-		d.goneAll[name] = now
+	delete(d.missedID, instance)
+	if tomb {
+		if instance != "" {
+			d.gone[instance] = now
+		} else {
+			d.goneAll[name] = now
+		}
+		if e != nil && instance == "" {
+			for _, id := range e.Instances {
+				d.gone[id] = now
+			}
+		}
 	}
 	if e == nil {
 		return
-	}
-	if instance == "" {
-		for _, id := range e.Instances {
-			d.gone[id] = now
-		}
 	}
 	if instance != "" {
 		e.Instances = slices.DeleteFunc(e.Instances, func(s string) bool { return s == instance })
@@ -247,6 +262,11 @@ func (d *Directory) remove(name, instance string) {
 
 // forget drops every trace of a plugin; d.mu is held.
 func (d *Directory) forget(name string) {
+	if e := d.plugins[name]; e != nil {
+		for _, id := range e.Instances {
+			delete(d.missedID, id)
+		}
+	}
 	delete(d.plugins, name)
 	delete(d.updated, name)
 	delete(d.missed, name)
@@ -353,28 +373,58 @@ collect:
 		d.updated[name] = began // found by this sweep, not announced during it
 		d.mu.Unlock()
 	}
+	var vanished []Announcement
 	d.mu.Lock()
 	for name, e := range d.plugins {
 		if e.Local || d.updated[name].After(began) {
 			continue // ours, or announced while the sweep ran
 		}
-		ids, ok := seen[name]
-		if !ok {
-			// A loaded plugin may answer a sweep late: forget it only after
-			// it missed two in a row.
-			if d.missed[name]++; d.missed[name] < 2 {
-				continue
+		// A loaded plugin may answer a sweep late: an instance (or a
+		// plugin announced without one) is dropped only after it missed
+		// two sweeps in a row.
+		ids := seen[name]
+		if len(e.Instances) == 0 {
+			if len(ids) > 0 {
+				delete(d.missed, name)
+			} else if d.missed[name]++; d.missed[name] >= 2 {
+				vanished = append(vanished, Announcement{Info: e.Info, State: StateFailed, Error: errVanished})
+				d.unindex(e.Info)
+				d.forget(name)
 			}
-			d.unindex(e.Info)
-			d.forget(name)
 			continue
 		}
-		delete(d.missed, name)
-		e.Instances = slices.DeleteFunc(e.Instances, func(id string) bool { return !slices.Contains(ids, id) })
+		e.Instances = slices.DeleteFunc(e.Instances, func(id string) bool {
+			if slices.Contains(ids, id) {
+				delete(d.missedID, id)
+				return false
+			}
+			if d.missedID[id]++; d.missedID[id] < 2 {
+				return false
+			}
+			delete(d.missedID, id)
+			vanished = append(vanished, Announcement{Info: e.Info, Instance: id, State: StateFailed, Error: errVanished})
+			return true
+		})
+		if len(e.Instances) == 0 {
+			d.unindex(e.Info)
+			d.forget(name)
+		}
 	}
 	d.mu.Unlock()
+	if d.reportFailed {
+		for _, a := range vanished {
+			d.log.Warn("plugin vanished without saying stopped", "plugin", a.Name, "instance", a.Instance)
+			if err := d.bus.Publish(ctx, protocol.PluginState(a.Name, StateFailed), a); err != nil {
+				d.log.Warn("announce failed", "plugin", a.Name, "err", err)
+			}
+		}
+	}
 	return nil
 }
+
+// errVanished is the error of the failed event published for a plugin
+// instance that sweeps no longer find.
+const errVanished = "vanished: no answer to two discovery sweeps in a row, and no stopped announced"
 
 // goneFor is how long a stopped instance is remembered: far longer than
 // any sweep, short enough that churn does not pile up.

@@ -126,3 +126,63 @@ func TestStoppedDuringSweepStaysGone(t *testing.T) {
 	_, _, ok = dir.Lookup("boo")
 	is.True(!ok)
 }
+
+// TestVanishedPluginIsReportedFailedOnce: a plugin whose process dies
+// without saying stopped (here: a micro service on a connection of its
+// own, closed) is forgotten after two sweeps miss it, and the plugin
+// manager's directory publishes platform.plugin.<name>.failed for it, once.
+func TestVanishedPluginIsReportedFailedOnce(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour})
+	dir := m.Directory()
+	watcher := connect(t, srv, "watcher")
+	events := make(chan *eventbus.Event, 16)
+	_, err := watcher.Subscribe("platform.plugin.*.*", func(_ context.Context, ev *eventbus.Event) { events <- ev })
+	is.NoErr(err)
+	is.NoErr(watcher.Flush(context.Background()))
+
+	// A plugin written against the bare protocol: a micro service and a
+	// started announcement.
+	doomed := connect(t, srv, "doomed")
+	info := plugin.Info{Name: "doomed", Version: "1.0.0", Commands: []plugin.Command{{Name: "doom"}}}
+	meta, _ := json.Marshal(info)
+	svc, err := micro.AddService(doomed.Conn(), micro.Config{
+		Name: "doomed", Version: "1.0.0",
+		Metadata: map[string]string{plugin.MetaInfo: string(meta), plugin.MetaPrefix: ""},
+		Endpoint: &micro.EndpointConfig{Subject: "plugin.doomed.command", QueueGroup: "rosey.doomed",
+			Handler: micro.HandlerFunc(func(r micro.Request) { _ = r.Respond([]byte(`{"result":"doom"}`)) })},
+	})
+	is.NoErr(err)
+	id := svc.Info().ID
+	is.NoErr(doomed.Publish(context.Background(), "platform.plugin.doomed.started", plugin.Announcement{Info: info, Instance: id, State: plugin.StateStarted}))
+	is.Equal(receive(t, events).Subject, "platform.plugin.doomed.started")
+	eventually(t, "doomed known", func() bool { _, ok := dir.Get("doomed"); return ok })
+
+	is.NoErr(doomed.Close(context.Background())) // killed: no stopped
+	ctx := context.Background()
+	is.NoErr(dir.Refresh(ctx, 300*time.Millisecond))
+	_, ok := dir.Get("doomed")
+	is.True(ok) // one missed sweep may be a slow plugin
+	is.NoErr(dir.Refresh(ctx, 300*time.Millisecond))
+	_, ok = dir.Get("doomed")
+	is.True(!ok)
+	ev := receive(t, events)
+	is.Equal(ev.Subject, "platform.plugin.doomed.failed")
+	var a plugin.Announcement
+	is.NoErr(ev.Decode(&a))
+	is.Equal(a.Name, "doomed")
+	is.Equal(a.Instance, id)
+	is.Equal(a.State, plugin.StateFailed)
+	is.True(a.Error != "")
+	is.Equal(ev.Source, bus.Source()) // the bot said it, not the plugin
+
+	// Once: more sweeps say nothing more. A marker published after them
+	// by the same connection comes next.
+	is.NoErr(dir.Refresh(ctx, 300*time.Millisecond))
+	is.NoErr(dir.Refresh(ctx, 300*time.Millisecond))
+	marker := plugin.Announcement{Info: plugin.Info{Name: "marker", Version: "1.0.0"}, State: "marker"}
+	is.NoErr(bus.Publish(ctx, "platform.plugin.marker.marker", marker))
+	is.Equal(receive(t, events).Subject, "platform.plugin.marker.marker")
+}

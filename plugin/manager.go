@@ -111,10 +111,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 10 * time.Second
 	}
+	dir := NewDirectory(cfg.Bus)
+	// The manager's directory speaks for the bot: it reports plugins that
+	// vanish (a router of its own may not publish lifecycle events).
+	dir.reportFailed = true
 	return &Manager{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "plugin-manager"),
-		dir:   NewDirectory(cfg.Bus),
+		dir:   dir,
 		slots: map[string]*slot{},
 	}, nil
 }
