@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -161,8 +162,9 @@ type enabledDoc struct {
 	Enabled bool `json:"enabled"`
 }
 
-// loadEnabledState applies enable/disable choices saved by an admin. It
-// is best effort: without a database the config's Disabled list rules.
+// loadEnabledState applies enable/disable choices saved by an admin; they
+// win over the config's Disabled list, and the log says where they differ.
+// It is best effort: without a database the config's Disabled list rules.
 func (m *Manager) loadEnabledState(ctx context.Context) {
 	if m.cfg.DB == nil {
 		return
@@ -179,10 +181,24 @@ func (m *Manager) loadEnabledState(ctx context.Context) {
 		if it.Decode(&d) != nil {
 			continue
 		}
-		if s, ok := m.slots[it.ID.String()]; ok {
-			s.disabled = !d.Enabled
+		name := it.ID.String()
+		s, ok := m.slots[name]
+		if !ok {
+			continue
+		}
+		s.disabled, s.saved = !d.Enabled, savedState(d.Enabled)
+		if inConfig := slices.Contains(m.cfg.Disabled, name); inConfig == d.Enabled {
+			m.log.Warn("an admin's saved choice overrides the config's disabled list", "plugin", name,
+				"saved", s.saved, "disabled_in_config", inConfig)
 		}
 	}
+}
+
+func savedState(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
 }
 
 func (m *Manager) saveEnabledState(ctx context.Context, name string, enabled bool) {
@@ -191,7 +207,13 @@ func (m *Manager) saveEnabledState(ctx context.Context, name string, enabled boo
 	}
 	if _, err := m.cfg.DB.Set(ctx, stateCollection, database.StringID(name), enabledDoc{Enabled: enabled}); err != nil {
 		m.log.Warn("could not save plugin state", "plugin", name, "err", err)
+		return
 	}
+	m.mu.Lock()
+	if s, ok := m.slots[name]; ok {
+		s.saved = savedState(enabled)
+	}
+	m.mu.Unlock()
 }
 
 // Control is a client for a Manager's control subjects, usable from any

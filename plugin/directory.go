@@ -160,6 +160,9 @@ func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
 	case StateStopped:
 		d.remove(name, a.Instance, true)
 	case StateFailed:
+		if e, ok := d.Get(name); ok && e.Local {
+			break // this process's Manager keeps a failed plugin's commands known
+		}
 		// Not remembered as gone: a plugin reported failed because sweeps
 		// missed it may only have been slow, and may answer the next.
 		d.remove(name, a.Instance, false)

@@ -74,7 +74,9 @@ func (h *Host) Logger() *slog.Logger { return h.log }
 func (h *Host) Config() json.RawMessage { return h.config }
 
 // DecodeConfig unmarshals the plugin's config section into v. With no
-// section, v is left as it is (holding the plugin's defaults).
+// section, v is left as it is (holding the plugin's defaults). An error
+// names the field as the file writes it ("config: max_dice: want a whole
+// number, got a string"); the Manager adds the plugin's name.
 func (h *Host) DecodeConfig(v any) error {
 	if len(h.config) == 0 || string(h.config) == "null" {
 		return nil
@@ -82,7 +84,7 @@ func (h *Host) DecodeConfig(v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(h.config)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("plugin %s: config: %w", h.name, err)
+		return fmt.Errorf("config: %w", configError(v, err))
 	}
 	return nil
 }

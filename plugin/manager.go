@@ -54,6 +54,11 @@ type Status struct {
 	Requests  int    `json:"requests"`
 	Errors    int    `json:"errors"`
 	LastError string `json:"last_error,omitempty"`
+	// ConfigDisabled is true when the config's disabled list names the plugin.
+	ConfigDisabled bool `json:"config_disabled,omitempty"`
+	// Saved is "enabled" or "disabled" when an admin's choice is remembered
+	// in the database (SetEnabled); it wins over the config's list.
+	Saved string `json:"saved,omitempty"`
 }
 
 type slot struct {
@@ -61,6 +66,7 @@ type slot struct {
 	info     Info
 	state    string
 	disabled bool
+	saved    string // "enabled" or "disabled", as remembered in the database
 	lastErr  string
 	in       *instance
 	starting bool
@@ -280,6 +286,11 @@ func (m *Manager) setFailed(ctx context.Context, s *slot, err error) {
 	s.state, s.lastErr = StateFailed, err.Error()
 	info := s.info
 	m.mu.Unlock()
+	if !isSupervised(s.p) {
+		// Its commands stay known, with no instance to answer them: users
+		// hear the plugin is not running, not that the command is unknown.
+		m.dir.Add(info, "", true)
+	}
 	a := Announcement{Info: info, State: StateFailed, Error: err.Error()}
 	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+info.Name+"."+StateFailed, a); perr != nil {
 		m.log.Warn("announce failed", "err", perr)
@@ -308,6 +319,9 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 		return err
 	}
 	if in == nil {
+		if !isSupervised(s.p) {
+			m.dir.Remove(name, "") // a failed plugin's commands, kept known until now
+		}
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
@@ -383,7 +397,8 @@ func (m *Manager) Status() []Status {
 	out := make([]Status, 0, len(m.slots))
 	for _, name := range m.order {
 		s := m.slots[name]
-		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true}
+		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true,
+			ConfigDisabled: slices.Contains(m.cfg.Disabled, name), Saved: s.saved}
 		if s.disabled && s.in == nil {
 			st.State = StateStopped
 		}

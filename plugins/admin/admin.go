@@ -228,16 +228,43 @@ func (s *server) status(ctx context.Context) string {
 		cs += ", for " + plugin.FormatDuration(now.Sub(at))
 	}
 	running, total := 0, 0
+	var notes []string // why a plugin failed; where a saved choice overrides the config
 	if list, err := s.ctl.List(ctx); err == nil {
 		for _, st := range list {
 			total++
 			if st.State == plugin.StateStarted {
 				running++
 			}
+			notes = append(notes, pluginNotes(st)...)
 		}
 	}
-	return fmt.Sprintf("📊 Uptime %s · CyTube: %s · messages in %d, out %d · plugins running %d/%d",
+	line := fmt.Sprintf("📊 Uptime %s · CyTube: %s · messages in %d, out %d · plugins running %d/%d",
 		plugin.FormatDuration(now.Sub(s.started)), cs, s.in.Load(), s.out.Load(), running, total)
+	for _, n := range notes {
+		line += " · " + n
+	}
+	return line
+}
+
+// pluginNotes says what an admin should know about one plugin beyond its
+// state: why it failed, and a remembered !admin enable or disable that
+// overrides the config's disabled_plugins.
+func pluginNotes(st plugin.Status) []string {
+	var notes []string
+	name := st.Info.Name
+	if st.State == plugin.StateFailed && st.LastError != "" {
+		why := strings.TrimPrefix(st.LastError, plugin.ErrStartFailed.Error()+": ")
+		why = strings.TrimPrefix(why, name+": ")
+		notes = append(notes, fmt.Sprintf("🔴 %s failed: %s", name, plugin.Clip(why, 120)))
+	}
+	if st.Saved != "" && (st.Saved == "disabled") != st.ConfigDisabled {
+		config := "on"
+		if st.ConfigDisabled {
+			config = "off (disabled_plugins)"
+		}
+		notes = append(notes, fmt.Sprintf("%s %s by !admin, config says %s", name, st.Saved, config))
+	}
+	return notes
 }
 
 func (s *server) act(ctx context.Context, verb, name string) (string, error) {
