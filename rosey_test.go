@@ -152,9 +152,9 @@ func TestPanickingAndFailingPluginsLeaveOthersWorking(t *testing.T) {
 	is.Equal(states["broken"], plugin.StateFailed)
 	is.Equal(states["panicky"], plugin.StateFailed)
 	is.Equal(states["echo"], plugin.StateStarted)
-	// A failed plugin's commands are unknown to the router.
+	// A failed plugin's commands stay known: users hear it is not running.
 	h.Say("alice", "!broken")
-	h.Expect("Unknown command !broken")
+	h.Expect("⚠️ broken is not running right now.")
 }
 
 func TestBotOwnLinesAndIgnoredUsersSkipped(t *testing.T) {
