@@ -32,6 +32,7 @@ const (
 	DefaultHandshakeTimeout = 30 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultCooldownRecovery = 30 * time.Second
+	DefaultErrorAfter       = time.Minute
 )
 
 // Environment variables read by FromEnv.
@@ -120,6 +121,10 @@ type Config struct {
 	// CooldownRecovery is how long after the last cooldown event a slowed
 	// pace returns to normal. Default 30s.
 	CooldownRecovery time.Duration `json:"cooldown_recovery,omitempty"`
+	// ErrorAfter is how long connecting may fail before it is logged at
+	// error level (with the last cause; the connector keeps retrying). The
+	// first failure and every change of state are warnings. Default 1m.
+	ErrorAfter time.Duration `json:"error_after,omitempty"`
 
 	// HTTPClient is used for discovery; nil uses a client with
 	// HandshakeTimeout.
@@ -201,6 +206,7 @@ func (c Config) Validate() error {
 		{"backoff_min", c.BackoffMin}, {"backoff_max", c.BackoffMax}, {"stable_after", c.StableAfter},
 		{"connect_interval", c.ConnectInterval}, {"guest_retry", c.GuestRetry}, {"handshake_timeout", c.HandshakeTimeout},
 		{"dead_after", c.DeadAfter}, {"write_timeout", c.WriteTimeout}, {"cooldown_recovery", c.CooldownRecovery},
+		{"error_after", c.ErrorAfter},
 	} {
 		if f.v < 0 {
 			return bad(f.name, "must not be negative")
@@ -244,6 +250,7 @@ func (c *Config) applyDefaults() {
 	setD(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setD(&c.WriteTimeout, DefaultWriteTimeout)
 	setD(&c.CooldownRecovery, DefaultCooldownRecovery)
+	setD(&c.ErrorAfter, DefaultErrorAfter)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -267,12 +274,14 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		DeadAfter        jsonDuration `json:"dead_after"`
 		WriteTimeout     jsonDuration `json:"write_timeout"`
 		CooldownRecovery jsonDuration `json:"cooldown_recovery"`
+		ErrorAfter       jsonDuration `json:"error_after"`
 	}
 	p := plain(*c)
 	aux.plain = &p
 	aux.BackoffMin, aux.BackoffMax, aux.StableAfter = jsonDuration(c.BackoffMin), jsonDuration(c.BackoffMax), jsonDuration(c.StableAfter)
 	aux.ConnectInterval, aux.GuestRetry, aux.HandshakeTimeout = jsonDuration(c.ConnectInterval), jsonDuration(c.GuestRetry), jsonDuration(c.HandshakeTimeout)
 	aux.DeadAfter, aux.WriteTimeout, aux.CooldownRecovery = jsonDuration(c.DeadAfter), jsonDuration(c.WriteTimeout), jsonDuration(c.CooldownRecovery)
+	aux.ErrorAfter = jsonDuration(c.ErrorAfter)
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
@@ -280,6 +289,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	c.BackoffMin, c.BackoffMax, c.StableAfter = time.Duration(aux.BackoffMin), time.Duration(aux.BackoffMax), time.Duration(aux.StableAfter)
 	c.ConnectInterval, c.GuestRetry, c.HandshakeTimeout = time.Duration(aux.ConnectInterval), time.Duration(aux.GuestRetry), time.Duration(aux.HandshakeTimeout)
 	c.DeadAfter, c.WriteTimeout, c.CooldownRecovery = time.Duration(aux.DeadAfter), time.Duration(aux.WriteTimeout), time.Duration(aux.CooldownRecovery)
+	c.ErrorAfter = time.Duration(aux.ErrorAfter)
 	return nil
 }
 

@@ -36,6 +36,7 @@ type Connector struct {
 	stopped      bool
 	state        string
 	reason       string
+	troubled     bool // a failure since the last good connection: logged as warnings
 	sess         *session      // the joined session, nil otherwise
 	ready        chan struct{} // closed once sess is set; replaced when it ends
 	name         string
@@ -304,10 +305,28 @@ func (c *Connector) setState(state, reason string) {
 		c.mu.Unlock()
 		return
 	}
+	changed := c.state != state
 	c.state, c.reason = state, reason
+	// The way in (connecting, then connected) is news; a failure, and
+	// every change after one until connected again, is a warning; a
+	// retry's new reason is detail.
+	level := slog.LevelInfo
+	switch {
+	case state == protocol.StateFailed:
+		level = slog.LevelError
+	case !changed:
+		level = slog.LevelDebug
+	case state == protocol.StateConnected:
+		if c.troubled {
+			level = slog.LevelWarn
+		}
+		c.troubled = false
+	case state != protocol.StateConnecting:
+		level, c.troubled = slog.LevelWarn, true
+	}
 	ev := protocol.ConnectionEvent{Channel: c.cfg.Channel, State: state, Reason: reason, User: c.name}
 	c.mu.Unlock()
-	c.log.Info("connection state", "state", state, "reason", reason)
+	c.log.Log(context.Background(), level, "connection state", "state", state, "reason", reason)
 	if err := c.bus.Publish(context.Background(), protocol.Connection, ev); err != nil {
 		c.log.Warn("publish connection state", "err", err)
 	}
@@ -317,6 +336,7 @@ func (c *Connector) run(ctx context.Context) {
 	defer c.wg.Done()
 	defer close(c.done)
 	attempt := 0
+	var failingSince, alarmed time.Time // since the last good connection; the last error logged
 	c.setState(protocol.StateConnecting, "")
 	for {
 		up, err := c.connectOnce(ctx)
@@ -327,12 +347,19 @@ func (c *Connector) run(ctx context.Context) {
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
-			c.log.Error("giving up", "err", err)
-			c.setState(protocol.StateFailed, err.Error())
+			c.setState(protocol.StateFailed, "giving up: "+err.Error())
 			return
 		}
 		if up >= c.cfg.StableAfter {
 			attempt = 0
+		}
+		if up > 0 || failingSince.IsZero() {
+			failingSince, alarmed = time.Now(), time.Time{}
+		}
+		if failing := time.Since(failingSince); failing >= c.cfg.ErrorAfter && time.Since(alarmed) >= errorEvery {
+			// Once after ErrorAfter, then every errorEvery while it lasts.
+			c.log.Error("cannot connect to CyTube; still retrying", "for", failing.Round(time.Second), "err", err)
+			alarmed = time.Now()
 		}
 		delay := c.backoff(attempt)
 		attempt++
@@ -356,6 +383,10 @@ func (c *Connector) run(ctx context.Context) {
 		}
 	}
 }
+
+// errorEvery is how often a connector that keeps failing says so again at
+// error level.
+const errorEvery = 10 * time.Minute
 
 // backoff is exponential from BackoffMin, capped at BackoffMax, with jitter
 // in [d/2, d) so a fleet of bots does not reconnect in step.
