@@ -36,7 +36,7 @@ type Connector struct {
 	stopped      bool
 	state        string
 	reason       string
-	troubled     bool // a failure since the last good connection: logged as warnings
+	troubled     bool          // a failure since the last good connection: logged as warnings
 	sess         *session      // the joined session, nil otherwise
 	ready        chan struct{} // closed once sess is set; replaced when it ends
 	name         string
