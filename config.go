@@ -133,6 +133,28 @@ type ConsoleConfig struct {
 	Enabled bool `json:"enabled,omitempty"`
 }
 
+// UnmarshalJSON reads "enabled" and hands the rest to console.Config
+// (whose own UnmarshalJSON would otherwise hide Enabled).
+func (c *ConsoleConfig) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for k, v := range fields {
+		if strings.EqualFold(k, "enabled") {
+			if err := json.Unmarshal(v, &c.Enabled); err != nil {
+				return fmt.Errorf("console.enabled: %w", err)
+			}
+			delete(fields, k)
+		}
+	}
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return c.Config.UnmarshalJSON(rest)
+}
+
 // Duration is a time.Duration written in JSON as a string with a unit,
 // "1m30s"; it is plugin.Duration.
 type Duration = plugin.Duration

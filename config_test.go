@@ -160,3 +160,25 @@ func TestPluginDurationIsAString(t *testing.T) {
 	is.True(err != nil)
 	is.True(strings.Contains(err.Error(), `write "30s"`))
 }
+
+// Sections read by their own UnmarshalJSON refuse unknown fields too, and
+// the console section keeps "enabled" next to the console's own fields.
+func TestConnectorSectionsAreStrict(t *testing.T) {
+	is := is.New(t)
+	path := filepath.Join(t.TempDir(), "rosey.json")
+	for _, bad := range []string{
+		`{"cytube": {"channel": "c", "user": "u", "chanel": "typo"}}`,
+		`{"console": {"enabled": true, "usr": "typo"}}`,
+	} {
+		is.NoErr(os.WriteFile(path, []byte(bad), 0o600))
+		_, err := rosey.LoadConfig(path)
+		is.True(errors.Is(err, rosey.ErrConfig))
+		is.True(strings.Contains(err.Error(), "unknown field"))
+	}
+	is.NoErr(os.WriteFile(path, []byte(`{"console": {"enabled": true, "user": "me", "rank": 0}}`), 0o600))
+	cfg, err := rosey.LoadConfig(path)
+	is.NoErr(err)
+	is.True(cfg.Console.Enabled)
+	is.Equal(cfg.Console.User, "me")
+	is.True(cfg.Console.Guest) // "rank": 0 is a guest, as it always was
+}

@@ -1,6 +1,7 @@
 package cytube
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -282,7 +283,9 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	aux.ConnectInterval, aux.GuestRetry, aux.HandshakeTimeout = jsonDuration(c.ConnectInterval), jsonDuration(c.GuestRetry), jsonDuration(c.HandshakeTimeout)
 	aux.DeadAfter, aux.WriteTimeout, aux.CooldownRecovery = jsonDuration(c.DeadAfter), jsonDuration(c.WriteTimeout), jsonDuration(c.CooldownRecovery)
 	aux.ErrorAfter = jsonDuration(c.ErrorAfter)
-	if err := json.Unmarshal(b, &aux); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a typo must not silently do nothing
+	if err := dec.Decode(&aux); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	*c = Config(p)

@@ -22,6 +22,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/builtin"
+	"github.com/roseybot/rosey/protocol"
 )
 
 const usage = `usage:
@@ -116,10 +117,13 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	cfg.CyTube.Channel = "" // the console replaces CyTube
 	cfg.Console.Enabled = true
-	cfg.Console.User, cfg.Console.Rank = *user, rank
+	cfg.Console.User, cfg.Console.Rank, cfg.Console.Guest = *user, *rank, *rank == protocol.RankGuest
 	cfg.Console.In, cfg.Console.Out = stdin, stdout
 	bot = rosey.New(cfg)
 	if err := bot.Start(ctx); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w; -nats-listen %s is taken (another bot?): use -nats-listen 127.0.0.1:0 for any free port, or -nats-listen none", err, *listen)
+		}
 		return err
 	}
 	fmt.Fprintf(stderr, "Rosey %s console: type !help (Ctrl-D or /quit to leave).", rosey.Version)
@@ -163,7 +167,11 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	bot = rosey.New(cfg)
-	return bot.Run(ctx)
+	err = bot.Run(ctx)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf(`%w; set another "nats": {"embedded": {"listen": …}} in %s ("127.0.0.1:0" for any free port)`, err, *configFile)
+	}
+	return err
 }
 
 // plugins returns the built-in plugins, in-process or as supervised child

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -177,4 +178,20 @@ func TestKilledBotLeavesNoPluginProcesses(t *testing.T) {
 	<-p.Done
 	_ = p.Cmd.Wait()
 	waitGone(t, children...)
+}
+
+// The README's console command binds 127.0.0.1:4222 by default; when the
+// address is taken, the error says which flag changes it.
+func TestConsoleNamesTheFlagWhenTheNATSPortIsTaken(t *testing.T) {
+	is := is.New(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	is.NoErr(err)
+	defer l.Close()
+	cmd := exec.Command(binary, "console", "-nats-listen", l.Addr().String(), "-data", t.TempDir())
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	is.True(err != nil)
+	if !strings.Contains(string(out), "-nats-listen") || !strings.Contains(string(out), l.Addr().String()) {
+		t.Fatalf("the error does not name -nats-listen and the address:\n%s", out)
+	}
 }

@@ -2,7 +2,9 @@ package console
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/protocol"
@@ -22,6 +25,9 @@ const (
 	DefaultBotName = "rosey"
 	// DefaultRank lets the console user try admin commands.
 	DefaultRank = protocol.RankAdmin
+	// MaxLine is the longest input line read, in bytes; a longer one is
+	// cut (between characters), with a notice, and reading goes on.
+	MaxLine = 64 * 1024
 )
 
 // ErrInvalidConfig means a Config failed validation.
@@ -31,8 +37,11 @@ var ErrInvalidConfig = errors.New("console: invalid config")
 type Config struct {
 	// User is who the typed lines come from; default "you".
 	User string `json:"user,omitempty"`
-	// Rank is the user's rank; nil means DefaultRank (3, admin).
-	Rank *float64 `json:"rank,omitempty"`
+	// Rank is the user's CyTube rank; zero means DefaultRank (3, admin).
+	Rank float64 `json:"rank,omitempty"`
+	// Guest makes the user a guest (rank 0) whatever Rank says. In JSON,
+	// "rank": 0 sets it.
+	Guest bool `json:"guest,omitempty"`
 	// Channel is put in events; default "console".
 	Channel string `json:"channel,omitempty"`
 	// BotName labels the bot's lines; default "rosey".
@@ -89,8 +98,11 @@ func New(bus *eventbus.Bus, cfg Config) (*Connector, error) {
 		cfg.Idle = time.Second
 	}
 	rank := float64(DefaultRank)
-	if cfg.Rank != nil {
-		rank = *cfg.Rank
+	switch {
+	case cfg.Guest:
+		rank = protocol.RankGuest
+	case cfg.Rank != 0:
+		rank = cfg.Rank
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -151,14 +163,77 @@ func (c *Connector) touch() {
 	}
 }
 
+// UnmarshalJSON reads the config; "rank": 0 means a guest, as it did
+// when Rank was a pointer. Unknown fields are errors.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	aux := struct {
+		*plain
+		Rank *float64 `json:"rank,omitempty"`
+	}{plain: (*plain)(c)}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if aux.Rank != nil {
+		c.Rank = *aux.Rank
+		c.Guest = c.Guest || *aux.Rank == 0
+	}
+	return nil
+}
+
+// readLine reads one line of at most MaxLine bytes, cut between runes;
+// cut says how many bytes of a longer line were dropped.
+func readLine(r *bufio.Reader) (line string, cut int, err error) {
+	var buf []byte
+	for {
+		part, err := r.ReadSlice('\n')
+		if room := MaxLine - len(buf); len(part) > room {
+			cut += len(part) - room
+			part = part[:room]
+		}
+		buf = append(buf, part...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if cut > 0 {
+			if err == nil {
+				cut-- // the newline, cut with the rest, was no part of the line
+			}
+			for n := 0; n < utf8.UTFMax; n++ { // a rune split by the cut
+				if r, size := utf8.DecodeLastRune(buf); r != utf8.RuneError || size != 1 {
+					break
+				}
+				buf, cut = buf[:len(buf)-1], cut+1
+			}
+		}
+		if err == io.EOF && len(buf) > 0 {
+			err = nil // a last line without a newline
+		}
+		return string(buf), cut, err
+	}
+}
+
 func (c *Connector) read() {
 	defer c.wg.Done()
 	defer close(c.done)
-	sc := bufio.NewScanner(c.cfg.In)
-	sc.Buffer(make([]byte, 64*1024), 64*1024)
+	in := bufio.NewReader(c.cfg.In)
+	var readErr error
 scan:
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for {
+		line, cut, err := readLine(in)
+		if err != nil {
+			readErr = err
+			break
+		}
+		if cut > 0 {
+			c.outMu.Lock()
+			fmt.Fprintf(c.cfg.Out, "console> ✂️ line cut to %d bytes (%d more were dropped)\n", MaxLine, cut)
+			c.outMu.Unlock()
+			c.log.Warn("console line too long: cut", "max", MaxLine, "dropped", cut)
+		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
@@ -180,8 +255,8 @@ scan:
 		default:
 		}
 	}
-	if err := sc.Err(); err != nil {
-		c.log.Error("console input failed", "err", err)
+	if readErr != nil && readErr != io.EOF {
+		c.log.Error("console input failed", "err", readErr)
 	}
 	// Let answers to the last lines arrive before reporting the end.
 	t := time.NewTimer(c.cfg.Idle)

@@ -39,10 +39,9 @@ func ExampleNew() {
 	})
 
 	var out bytes.Buffer
-	rank := float64(protocol.RankModerator)
 	c, err := console.New(bus, console.Config{
 		User: "alice",
-		Rank: &rank,
+		Rank: protocol.RankModerator,
 		In:   strings.NewReader("hello there\n/pm a secret\n/quit\nnever read\n"),
 		Out:  &out,
 		Idle: 500 * time.Millisecond, // wait this long for late answers after the input ends

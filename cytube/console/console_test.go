@@ -1,0 +1,126 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/cytube/console"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/protocol"
+)
+
+func newBus(t *testing.T) *eventbus.Bus {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{NoListen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := eventbus.Connect(ctx, srv.BusConfig(t.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bus.Close(ctx); _ = srv.Shutdown(ctx) })
+	return bus
+}
+
+// syncBuffer is an io.Writer safe to read while the console writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run feeds input to a console and returns the chat events it published
+// and what it printed, once the input has ended.
+func run(t *testing.T, cfg console.Config, input string) ([]protocol.ChatMessage, string) {
+	t.Helper()
+	bus := newBus(t)
+	var mu sync.Mutex
+	var got []protocol.ChatMessage
+	_, err := bus.Subscribe(protocol.Chat, func(_ context.Context, ev *eventbus.Event) {
+		var m protocol.ChatMessage
+		if ev.Decode(&m) == nil {
+			mu.Lock()
+			got = append(got, m)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cfg.In, cfg.Out, cfg.Idle = strings.NewReader(input), out, 300*time.Millisecond
+	c, err := console.New(bus, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the console did not end with its input")
+	}
+	_ = c.Stop(context.Background())
+	if err := bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return got, out.String()
+}
+
+// A line longer than the console reads is cut, with a notice, and the
+// lines after it are read as usual.
+func TestLongLineIsCutAndReadingGoesOn(t *testing.T) {
+	is := is.New(t)
+	long := strings.Repeat("é", 100*1024) // 200 KiB, two bytes a rune
+	got, out := run(t, console.Config{}, "before\n"+long+"\nafter\n")
+	is.Equal(len(got), 3)
+	is.Equal(got[0].Message, "before")
+	is.Equal(got[2].Message, "after")
+	is.True(len(got[1].Message) <= console.MaxLine)
+	is.True(len(got[1].Message) > console.MaxLine-4)
+	is.True(strings.HasPrefix(long, got[1].Message)) // cut between runes
+	is.True(strings.Contains(out, "cut"))
+}
+
+// Rank is a plain number; zero is the default (an admin) unless Guest.
+func TestRankIsEasyToSet(t *testing.T) {
+	is := is.New(t)
+	got, _ := run(t, console.Config{Rank: protocol.RankModerator}, "hi\n")
+	is.Equal(got[0].Rank, float64(protocol.RankModerator))
+	got, _ = run(t, console.Config{}, "hi\n")
+	is.Equal(got[0].Rank, float64(console.DefaultRank))
+	got, _ = run(t, console.Config{Guest: true, Rank: 2}, "hi\n")
+	is.Equal(got[0].Rank, 0.0)
+
+	// In JSON, "rank": 0 still means a guest.
+	var cfg console.Config
+	is.NoErr(json.Unmarshal([]byte(`{"rank": 0}`), &cfg))
+	is.True(cfg.Guest)
+	is.NoErr(json.Unmarshal([]byte(`{"rank": 2, "user": "bob"}`), &cfg))
+	is.Equal(cfg.Rank, 2.0)
+	is.Equal(cfg.User, "bob")
+}
