@@ -3,6 +3,8 @@ package rosey_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/dice"
+	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -142,4 +145,129 @@ func TestDiscoveryAnswerCannotRewriteAnnouncedPlugin(t *testing.T) {
 	h.Say("bob", "!roll 1d6")
 	h.Expect("🎲 Rolled")
 	h.ExpectNone()
+}
+
+// remoteDice answers !roll from a process of its own (ServeContext).
+type remoteDice struct{}
+
+func (remoteDice) Info() plugin.Info {
+	return plugin.Info{Name: "remote-dice", Version: "1.0.0", Description: "dice from afar", Commands: []plugin.Command{
+		{Name: "roll", Usage: "<dice>", Description: "Rolls dice far away"},
+	}}
+}
+
+func (remoteDice) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle("roll", func(context.Context, *plugin.Request) (string, error) { return "🎲 far 4", nil })
+	return nil
+}
+
+func (remoteDice) Stop(context.Context) error { return nil }
+
+// serveRemote runs p as an external plugin on the harness bot's server
+// until the test ends, and waits until the bot's directory knows it.
+func serveRemote(t *testing.T, h *roseytest.Harness, p plugin.Plugin) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: eventbus.Config{URLs: []string{h.Bot().NATSURL()}}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("external plugin: %v", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := h.Bot().Plugins().Directory().Get(p.Info().Name); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("external plugin not seen by the bot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestHelpBurstWithExternalPlugin: with a plugin in a process of its own,
+// !help used to wait 150 ms for $SRV.STATS on every request, one at a
+// time, so a burst of 100 timed out. Every one is answered now, with the
+// router in the bot's process or in one of its own, and the plugin list
+// still shows the external plugin's request counts.
+func TestHelpBurstWithExternalPlugin(t *testing.T) {
+	for _, layout := range []string{"one process", "router of its own"} {
+		t.Run(layout, func(t *testing.T) {
+			is := is.New(t)
+			h := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{})), roseytest.WithConfig(func(c *rosey.Config) {
+				listening(c)
+				if layout == "router of its own" {
+					c.Components = []string{rosey.ComponentDatabase, rosey.ComponentPlugins}
+				}
+			}))
+			if layout == "router of its own" {
+				cfg := rosey.Config{Components: []string{rosey.ComponentRouter}}
+				cfg.Router.HintEvery = rosey.Duration(time.Millisecond) // until it knows !roll, each try is answered
+				cfg.NATS.URLs = []string{h.Bot().NATSURL()}
+				router := rosey.New(cfg)
+				is.NoErr(router.Start(context.Background()))
+				t.Cleanup(func() { _ = router.Stop(context.Background()) })
+			}
+			serveRemote(t, h, remoteDice{})
+
+			// The router of its own learns of remote-dice from its
+			// announcement, on a subscription of its own: try !roll until
+			// it is routed (an unknown command gets a hint).
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				h.Say("alice", "!roll 1d6")
+				if r := h.Next(); strings.Contains(r.Message, "🎲 far 4") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("!roll not routed to remote-dice")
+				}
+			}
+
+			const burst = 100
+			for i := range burst {
+				h.Say(fmt.Sprintf("user%d", i), "!help roll")
+			}
+			answered := 0
+			for range burst {
+				r := h.Next()
+				if !r.PM && strings.Contains(r.Message, "📖 !roll <dice> — Rolls dice far away") {
+					answered++
+				} else {
+					t.Logf("not an answer to !help roll: %v", r)
+				}
+			}
+			is.Equal(answered, burst)
+
+			for range 3 {
+				h.Say("bob", "!roll 1d6")
+				h.Expect("🎲 far 4")
+			}
+			ctl := plugin.NewControl(h.Bus())
+			var requests int
+			deadline = time.Now().Add(10 * time.Second)
+			for {
+				list, err := ctl.List(context.Background())
+				is.NoErr(err)
+				for _, st := range list {
+					if st.Info.Name == "remote-dice" {
+						is.True(st.External)
+						requests = st.Requests
+					}
+				}
+				if requests == 4 { // the first roll and three more
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("remote-dice's requests: %d, want 4", requests)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
@@ -90,7 +88,10 @@ func (m *Manager) startControl() error {
 	}
 	errs := errors.Join(
 		add("list", ControlList, func(ctx context.Context, _ controlRequest) controlReply {
-			return controlReply{OK: true, Plugins: m.withRemoteStats(ctx, m.Status())}
+			// Served from what the directory knows, never waiting on other
+			// processes; asking keeps their statistics fresh (background).
+			m.dir.refreshStatsSoon(statsMaxAge)
+			return controlReply{OK: true, Plugins: m.Status()}
 		}),
 		add("reload", ControlReload, act(m.Reload)),
 		add("enable", ControlEnable, act(func(ctx context.Context, n string) error { return m.SetEnabled(ctx, n, true) })),
@@ -104,58 +105,6 @@ func (m *Manager) startControl() error {
 	m.ctl = svc
 	m.mu.Unlock()
 	return nil
-}
-
-// withRemoteStats fills request and error counts of plugins served by
-// other processes from their micro services' $SRV.STATS answers.
-func (m *Manager) withRemoteStats(ctx context.Context, list []Status) []Status {
-	remote := false
-	for _, st := range list {
-		remote = remote || st.External
-	}
-	if !remote {
-		return list
-	}
-	nc := m.cfg.Bus.Conn()
-	inbox := nc.NewRespInbox()
-	ch := make(chan *nats.Msg, 256)
-	sub, err := nc.ChanSubscribe(inbox, ch)
-	if err != nil {
-		return list
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest("$SRV.STATS", inbox, nil); err != nil {
-		return list
-	}
-	type counts struct{ requests, errors int }
-	got := map[string]counts{}
-	wait := time.NewTimer(150 * time.Millisecond)
-	defer wait.Stop()
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-wait.C:
-			done = true
-		case msg := <-ch:
-			var st micro.Stats
-			if json.Unmarshal(msg.Data, &st) != nil || st.Metadata[MetaInfo] == "" || st.Metadata[MetaPrefix] != m.cfg.Bus.Prefix() {
-				continue
-			}
-			c := got[st.Name]
-			for _, e := range st.Endpoints {
-				c.requests += e.NumRequests
-				c.errors += e.NumErrors
-			}
-			got[st.Name] = c
-		}
-	}
-	for i, st := range list {
-		if c, ok := got[st.Info.Name]; ok && st.External {
-			list[i].Requests, list[i].Errors = c.requests, c.errors
-		}
-	}
-	return list
 }
 
 type enabledDoc struct {

@@ -23,6 +23,12 @@ type Entry struct {
 	Local bool `json:"local"`
 	// Instances are the ids of the plugin's running micro service copies.
 	Instances []string `json:"instances"`
+	// Requests and Errors sum the command endpoint statistics of the
+	// plugin's instances as last gathered from $SRV.STATS, in the
+	// background. Only a plugin manager's directory gathers them (see
+	// Status); elsewhere they are zero.
+	Requests int `json:"requests"`
+	Errors   int `json:"errors"`
 }
 
 // Directory knows every plugin on the bus, in this process or any other, and
@@ -49,12 +55,24 @@ type Directory struct {
 	// missedID counts the sweeps in a row an instance did not answer.
 	missedID map[string]int
 	// reportFailed is set for a plugin manager's directory: it publishes
-	// platform.plugin.<name>.failed for instances that vanish.
+	// platform.plugin.<name>.failed for instances that vanish, and keeps
+	// the statistics of plugins in other processes.
 	reportFailed bool
-	byWord       map[string]string // command or alias -> plugin name
-	sub          *eventbus.Subscription
-	stop         chan struct{}
-	done         chan struct{}
+	// stats holds each instance's counts from its last $SRV.STATS answer.
+	stats map[string]endpointCounts
+	// A stats refresh runs in the background, one at a time, at most
+	// every statsMaxAge when asked for (and after every sweep).
+	bgMu      sync.Mutex
+	bgStopped bool
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+	bgWG      sync.WaitGroup
+	statsBusy bool
+	statsAt   time.Time
+	byWord    map[string]string // command or alias -> plugin name
+	sub       *eventbus.Subscription
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // NewDirectory returns a Directory on bus. Call Start to begin listening.
@@ -69,6 +87,7 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		gone:     map[string]time.Time{},
 		goneAll:  map[string]time.Time{},
 		missedID: map[string]int{},
+		stats:    map[string]endpointCounts{},
 		byWord:   map[string]string{},
 	}
 }
@@ -88,6 +107,10 @@ func (d *Directory) Start(ctx context.Context, sweepEvery time.Duration) error {
 	if sweepEvery <= 0 {
 		sweepEvery = DefaultSweepInterval
 	}
+	d.bgMu.Lock()
+	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
+	d.bgStopped = false
+	d.bgMu.Unlock()
 	d.stop, d.done = make(chan struct{}), make(chan struct{})
 	go d.loop(sweepEvery, d.stop, d.done)
 	return nil
@@ -117,6 +140,7 @@ func (d *Directory) loop(every time.Duration, stop <-chan struct{}, done chan<- 
 			d.log.Debug("plugin discovery failed", "err", err)
 		}
 		cancel()
+		d.refreshStatsSoon(0)
 	}
 }
 
@@ -125,6 +149,13 @@ func (d *Directory) Stop() {
 	if d.sub != nil {
 		_ = d.sub.Unsubscribe()
 	}
+	d.bgMu.Lock()
+	d.bgStopped = true
+	if d.bgCancel != nil {
+		d.bgCancel()
+	}
+	d.bgMu.Unlock()
+	d.bgWG.Wait()
 	if d.stop != nil {
 		close(d.stop)
 		<-d.done
@@ -255,6 +286,7 @@ func (d *Directory) remove(name, instance string, tomb bool) {
 	}
 	if instance != "" {
 		e.Instances = slices.DeleteFunc(e.Instances, func(s string) bool { return s == instance })
+		delete(d.stats, instance)
 		if len(e.Instances) > 0 {
 			return
 		}
@@ -268,6 +300,7 @@ func (d *Directory) forget(name string) {
 	if e := d.plugins[name]; e != nil {
 		for _, id := range e.Instances {
 			delete(d.missedID, id)
+			delete(d.stats, id)
 		}
 	}
 	delete(d.plugins, name)
@@ -295,9 +328,7 @@ func (d *Directory) Plugins() []Entry {
 	defer d.mu.RUnlock()
 	out := make([]Entry, 0, len(d.plugins))
 	for _, e := range d.plugins {
-		c := *e
-		c.Instances = slices.Clone(e.Instances)
-		out = append(out, c)
+		out = append(out, d.copyEntry(e))
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Info.Name, b.Info.Name) })
 	return out
@@ -311,9 +342,18 @@ func (d *Directory) Get(name string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
+	return d.copyEntry(e), true
+}
+
+// copyEntry returns a copy of e with its instances' counts; d.mu is held.
+func (d *Directory) copyEntry(e *Entry) Entry {
 	c := *e
 	c.Instances = slices.Clone(e.Instances)
-	return c, true
+	for _, id := range e.Instances {
+		c.Requests += d.stats[id].requests
+		c.Errors += d.stats[id].errors
+	}
+	return c
 }
 
 // Refresh asks every micro service on the bus for its info and records the
@@ -405,6 +445,7 @@ collect:
 				return false
 			}
 			delete(d.missedID, id)
+			delete(d.stats, id)
 			vanished = append(vanished, Announcement{Info: e.Info, Instance: id, State: StateFailed, Error: errVanished})
 			return true
 		})
@@ -470,4 +511,104 @@ func (d *Directory) discovered(data []byte) (info Info, id string, ok bool) {
 		return Info{}, "", false
 	}
 	return info, si.ID, true
+}
+
+type endpointCounts struct{ requests, errors int }
+
+// statsMaxAge is how old the statistics of plugins in other processes may
+// be before asking for them starts a refresh.
+const statsMaxAge = time.Second
+
+// statsWait is how long a stats refresh collects $SRV.STATS answers.
+const statsWait = 250 * time.Millisecond
+
+// refreshStatsSoon starts a background refresh of the statistics of
+// plugins in other processes, unless one runs or one started less than
+// maxAge ago. It never waits: lists are served from what is known. Only a
+// plugin manager's started directory keeps statistics.
+func (d *Directory) refreshStatsSoon(maxAge time.Duration) {
+	if !d.reportFailed || !d.hasRemote() {
+		return
+	}
+	d.bgMu.Lock()
+	defer d.bgMu.Unlock()
+	if d.bgStopped || d.bgCtx == nil || d.statsBusy || time.Since(d.statsAt) < maxAge {
+		return
+	}
+	d.statsBusy, d.statsAt = true, time.Now()
+	ctx := d.bgCtx
+	d.bgWG.Add(1)
+	go func() {
+		defer d.bgWG.Done()
+		if err := d.refreshStats(ctx, statsWait); err != nil && ctx.Err() == nil {
+			d.log.Debug("plugin statistics refresh failed", "err", err)
+		}
+		d.bgMu.Lock()
+		d.statsBusy = false
+		d.bgMu.Unlock()
+	}()
+}
+
+// hasRemote reports whether any known plugin runs in another process.
+func (d *Directory) hasRemote() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, e := range d.plugins {
+		if !e.Local && len(e.Instances) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshStats asks every micro service for its statistics and keeps those
+// of the known instances of Rosey plugins.
+func (d *Directory) refreshStats(ctx context.Context, wait time.Duration) error {
+	nc := d.bus.Conn()
+	inbox := nc.NewRespInbox()
+	ch := make(chan *nats.Msg, 256)
+	sub, err := nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := nc.PublishRequest("$SRV.STATS", inbox, nil); err != nil {
+		return err
+	}
+	got := map[string]endpointCounts{}
+	names := map[string]string{}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+collect:
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			break collect
+		case m := <-ch:
+			var st micro.Stats
+			if json.Unmarshal(m.Data, &st) != nil || st.Metadata[MetaInfo] == "" || st.Metadata[MetaPrefix] != d.bus.Prefix() || st.ID == "" {
+				continue
+			}
+			var c endpointCounts
+			for _, e := range st.Endpoints {
+				if e != nil {
+					c.requests += e.NumRequests
+					c.errors += e.NumErrors
+				}
+			}
+			got[st.ID], names[st.ID] = c, st.Name
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, c := range got {
+		// Only for an instance the directory knows under that name: any
+		// user that may answer $SRV.STATS could claim another's counts.
+		if e := d.plugins[names[id]]; e != nil && slices.Contains(e.Instances, id) {
+			d.stats[id] = c
+		}
+	}
+	return nil
 }

@@ -409,7 +409,7 @@ func (m *Manager) Status() []Status {
 		if s.host != nil {
 			st.External = true
 			if e, ok := m.dir.Get(name); ok {
-				st.Instances = len(e.Instances)
+				st.Instances, st.Requests, st.Errors = len(e.Instances), e.Requests, e.Errors
 			}
 		}
 		out = append(out, st)
@@ -425,7 +425,7 @@ func (m *Manager) Status() []Status {
 		if mine {
 			continue
 		}
-		out = append(out, Status{Info: e.Info, State: StateStarted, External: true, Instances: len(e.Instances)})
+		out = append(out, Status{Info: e.Info, State: StateStarted, External: true, Instances: len(e.Instances), Requests: e.Requests, Errors: e.Errors})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return compareStrings(a.Info.Name, b.Info.Name) })
 	return out
