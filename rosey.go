@@ -10,6 +10,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/router"
 )
 
 // Version is the version of this release of Rosey.
@@ -129,6 +130,9 @@ func (b *Bot) Bus() *eventbus.Bus { return b.parts.bus }
 // Plugins returns the plugin manager once started, or nil when this
 // process runs no plugins.
 func (b *Bot) Plugins() *plugin.Manager { return b.parts.manager }
+
+// Router returns the command router, or nil when this process runs none.
+func (b *Bot) Router() *router.Router { return b.parts.router }
 
 // NATSURL is the URL of the embedded NATS server for other processes
 // (external plugins), or "" when it has no listener or is not used.

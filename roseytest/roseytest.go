@@ -14,6 +14,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/router"
 )
 
 // DefaultTimeout is how long Expect waits for a reply.
@@ -80,14 +81,12 @@ type Harness struct {
 	prefix  string
 	replies chan Reply
 	timeout time.Duration
+	// routerTimeout is how long the router waits for a plugin.
+	routerTimeout time.Duration
 
 	mu    sync.Mutex
 	ranks map[string]float64
 	probe int
-	// spoke are the users who said something since the last ExpectNone;
-	// quiet are those the router never answers (ignored, the bot itself).
-	spoke map[string]string
-	quiet map[string]bool
 }
 
 // New starts a harness bot with the given options.
@@ -102,9 +101,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 	}
 	cfg.Plugins = append(cfg.Plugins, probePlugin{})
 	h := &Harness{t: t, replies: make(chan Reply, 1024), timeout: DefaultTimeout, ranks: map[string]float64{}, prefix: cfg.Router.Prefix,
-		spoke: map[string]string{}, quiet: map[string]bool{"": true}}
-	for _, u := range append([]string{cfg.Router.BotName, cfg.CyTube.User}, cfg.Router.Ignore...) {
-		h.quiet[strings.ToLower(u)] = true
+		routerTimeout: time.Duration(cfg.Router.Timeout)}
+	if h.routerTimeout == 0 {
+		h.routerTimeout = router.DefaultTimeout
 	}
 	if h.prefix == "" {
 		h.prefix = "!"
@@ -204,9 +203,6 @@ func (h *Harness) PM(user, line string) string { return h.send(protocol.PM, user
 func (h *Harness) send(subject, user, line string) string {
 	h.t.Helper()
 	id := eventbus.NewCorrelationID()
-	h.mu.Lock()
-	h.spoke[strings.ToLower(user)] = user
-	h.mu.Unlock()
 	msg := protocol.ChatMessage{User: user, Message: line, Channel: Channel, Rank: h.rank(user), Time: time.Now().UnixMilli()}
 	if err := h.bus.Publish(context.Background(), subject, msg, eventbus.WithCorrelation(id)); err != nil {
 		h.t.Fatalf("roseytest: publish %s: %v", subject, err)
@@ -249,50 +245,42 @@ func (h *Harness) ExpectPM(user, want string) Reply {
 }
 
 // ExpectNone fails the test if the bot sent anything in answer to the
-// lines said so far. It sends a probe command through the router as each
-// user who spoke since the last ExpectNone and checks that the probes'
-// answers are the next replies: the router answers each user in the order
-// they spoke, so anything owed to their earlier commands would come first.
+// lines said so far. It sends a probe command through the router, waits
+// until the router owes no answer (a command still waiting for its plugin
+// is waited for, up to the router's timeout), then probes again: every
+// answer the router published before that comes before the second probe's.
 // Messages a plugin publishes on its own schedule (timers) are not
 // covered. The probe is a command of a plugin of the harness's own, so
 // middleware in rosey.Config.Middleware sees it too; the probe's answer is
 // recognised even when middleware decorates it.
 func (h *Harness) ExpectNone() {
 	h.t.Helper()
-	h.mu.Lock()
-	users := []string{probeUser}
-	for lower, user := range h.spoke {
-		if !h.quiet[lower] {
-			users = append(users, user)
-		}
-	}
-	clear(h.spoke)
-	tokens := map[string]bool{}
-	for range users {
-		h.probe++
-		tokens[fmt.Sprintf("roseytest-probe-%d", h.probe)] = true
-	}
-	h.mu.Unlock()
-	i := 0
-	for token := range tokens {
-		h.Say(users[i], h.prefix+probeCommand+" "+token)
-		i++
-	}
-	h.mu.Lock()
-	clear(h.spoke) // the probes themselves
-	h.mu.Unlock()
-	for len(tokens) > 0 {
-		r := h.Next()
-		found := ""
-		for token := range tokens {
-			if !r.PM && strings.Contains(r.Message, token) {
-				found = token
+	h.expectProbe()
+	if rt := h.bot.Router(); rt != nil {
+		deadline := time.Now().Add(h.routerTimeout + h.timeout)
+		for rt.Waiting() > 0 {
+			if time.Now().After(deadline) {
+				h.t.Fatalf("roseytest: the router still owes %d answers after %s", rt.Waiting(), h.routerTimeout+h.timeout)
 			}
+			time.Sleep(time.Millisecond)
 		}
-		if found == "" {
-			h.t.Fatalf("roseytest: want no reply, got %v", r)
-		}
-		delete(tokens, found)
+		h.expectProbe()
+	}
+}
+
+// expectProbe says a probe command and fails unless its answer is the
+// next reply.
+func (h *Harness) expectProbe() {
+	h.t.Helper()
+	h.mu.Lock()
+	h.probe++
+	n := h.probe
+	h.mu.Unlock()
+	token := fmt.Sprintf("roseytest-probe-%d", n)
+	h.Say(probeUser, h.prefix+probeCommand+" "+token)
+	r := h.Next()
+	if r.PM || !strings.Contains(r.Message, token) {
+		h.t.Fatalf("roseytest: want no reply, got %v", r)
 	}
 }
 

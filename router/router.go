@@ -359,6 +359,15 @@ func (r *Router) Stop(ctx context.Context) error {
 // Commands counts the commands routed so far.
 func (r *Router) Commands() uint64 { return r.commands.Load() }
 
+// Waiting reports how many lines are owed an answer that is not sent yet
+// (their plugins have not answered, or an earlier line of the same user's
+// is still waiting). With none waiting, every answer has been published.
+func (r *Router) Waiting() int {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	return r.open
+}
+
 // Refused counts the commands refused because too many were waiting
 // (Config.MaxConcurrent, Config.MaxPerUser).
 func (r *Router) Refused() uint64 { return r.refused.Load() }
