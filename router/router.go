@@ -35,7 +35,7 @@ const (
 	DefaultTimeout    = 5 * time.Second
 	DefaultHintEvery  = time.Minute
 	DefaultConcurrent = 256
-	DefaultPerUser    = 16
+	DefaultPerUser    = 64
 	DefaultMaxAnswer  = 2000
 )
 
@@ -75,7 +75,7 @@ type Config struct {
 	// users together; default 256. Past it a new command is refused at once
 	// with a short ⏳ notice, counted (Refused) and logged.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
-	// MaxPerUser bounds the commands one user may have waiting; default 16.
+	// MaxPerUser bounds the commands one user may have waiting; default 64.
 	// Past it that user's new commands are refused like overload, so one
 	// user's flood does not fill MaxConcurrent for everyone.
 	MaxPerUser int `json:"max_per_user,omitempty"`
