@@ -118,3 +118,38 @@ func TestSavedEnableWinsOverDisabledPlugins(t *testing.T) {
 		h.Expect("dice-roller enabled by !admin, config says off (disabled_plugins)")
 	})
 }
+
+// A failed reload is one short sentence in chat; the log and !admin
+// status carry the detail.
+func TestFailedReloadIsOneShortSentence(t *testing.T) {
+	logs := &records{}
+	h := roseytest.New(t,
+		roseytest.WithPlugins(dice.New(dice.Config{}), admin.New(admin.Config{})),
+		roseytest.WithPluginConfig(dice.Name, map[string]any{"max_dice": "fifty"}),
+		roseytest.WithConfig(func(c *rosey.Config) {
+			c.Logger = slog.New(logs)
+			c.Router.Admins = []string{"boss"}
+		}))
+	h.Say("boss", "!admin reload dice-roller")
+	r := h.Expect("❌ Could not reload dice-roller")
+	for _, internal := range []string{"plugin:", "platform.", "json", "Go struct", "start failed"} {
+		if strings.Contains(r.Message, internal) {
+			t.Fatalf("the reply shows %q: %s", internal, r.Message)
+		}
+	}
+	if !strings.Contains(r.Message, "!admin status") {
+		t.Fatalf("the reply does not say where the detail is: %s", r.Message)
+	}
+	detailed := false
+	for _, w := range logs.at(slog.LevelWarn) {
+		detailed = detailed || strings.Contains(w, "reload") && strings.Contains(w, "max_dice")
+	}
+	if !detailed {
+		t.Fatalf("the log does not carry the detail: %q", logs.at(slog.LevelWarn))
+	}
+	// The manager's error text names its parts once.
+	err := h.Bot().Plugins().Reload(context.Background(), dice.Name)
+	if err == nil || strings.Count(err.Error(), "plugin") > 1 {
+		t.Fatalf("error text repeats its prefix: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package database
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is the machine-readable error code of a reply.
@@ -89,12 +90,23 @@ type Error struct {
 	Err error
 }
 
+// Error reads "database: <op>: <what>: <detail>", each part said once: the
+// service's message often starts with the same sentinel text.
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	return fmt.Sprintf("database: %s: %s: %s", e.Op, e.Code, msg)
+	kind := strings.TrimPrefix(e.Code.Err().Error(), "database: ") // "invalid request"
+	if e.Code.Err() == ErrInternal && e.Code != CodeInternal {
+		kind = string(e.Code) // a code this client does not know
+	}
+	msg = strings.TrimPrefix(msg, "database: ")
+	msg = strings.TrimPrefix(strings.TrimPrefix(msg, kind), ": ")
+	if msg == "" {
+		return fmt.Sprintf("database: %s: %s", e.Op, kind)
+	}
+	return fmt.Sprintf("database: %s: %s: %s", e.Op, kind, msg)
 }
 
 // Is makes errors.Is(err, sentinel) work for the error's code.

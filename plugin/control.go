@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -214,7 +215,8 @@ func (c *Control) call(ctx context.Context, subject, name string) (*controlReply
 		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
 	if rep.Error != "" {
-		return nil, fmt.Errorf("plugin: %s %s: %s", subject, name, rep.Error)
+		verb := subject[strings.LastIndexByte(subject, '.')+1:] // "reload"
+		return nil, fmt.Errorf("plugin: %s %s: %s", verb, name, strings.TrimPrefix(rep.Error, "plugin: "))
 	}
 	return &rep, nil
 }

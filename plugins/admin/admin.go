@@ -311,8 +311,9 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 		err = s.ctl.Disable(ctx, name)
 	}
 	if err != nil {
+		// The detail is for the log and !admin status, not the channel.
 		s.host.Logger().Warn("plugin control failed", "verb", verb, "plugin", name, "err", err)
-		return "", plugin.UserError("❌ Could not %s %s: %s", verb, name, plugin.Clip(err.Error(), 200))
+		return "", plugin.UserError("❌ Could not %s %s; !admin status and the log say why.", verb, name)
 	}
 	s.host.Logger().Info("plugin control", "verb", verb, "plugin", name)
 	switch verb {
