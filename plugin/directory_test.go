@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/plugin"
 )
 
@@ -185,4 +187,37 @@ func TestVanishedPluginIsReportedFailedOnce(t *testing.T) {
 	marker := plugin.Announcement{Info: plugin.Info{Name: "marker", Version: "1.0.0"}, State: "marker"}
 	is.NoErr(bus.Publish(ctx, "platform.plugin.marker.marker", marker))
 	is.Equal(receive(t, events).Subject, "platform.plugin.marker.marker")
+}
+
+// TestServeAnnouncesAgainAfterReconnect: when a plugin's connection
+// comes back (the NATS server or the bot with an embedded server
+// restarted, or the server dropped the client), a plugin served by
+// ServeContext says started again, so a bot that forgot it knows it at
+// once instead of at its next sweep. Here the server drops the plugin's
+// connection, which reconnects to the same server.
+func TestServeAnnouncesAgainAfterReconnect(t *testing.T) {
+	is := is.New(t)
+	srv, err := embedded.Start(context.Background(), embedded.Config{Listen: "127.0.0.1:0"})
+	is.NoErr(err)
+	defer srv.Shutdown(context.Background())
+	events := lifecycle(t, connect(t, srv, "bot"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- plugin.ServeContext(ctx, &probe{name: "phoenix"}, plugin.ServeConfig{Bus: eventbus.Config{URLs: []string{srv.ClientURL()}}})
+	}()
+	defer func() { cancel(); <-done }()
+	is.Equal(receive(t, events), "platform.plugin.phoenix.started")
+
+	conns, err := srv.NATS().Connz(&server.ConnzOptions{})
+	is.NoErr(err)
+	var cid uint64
+	for _, c := range conns.Conns {
+		if c.Name == "rosey-plugin-phoenix" {
+			cid = c.Cid
+		}
+	}
+	is.True(cid != 0)
+	is.NoErr(srv.NATS().DisconnectClientByID(cid))
+	is.Equal(receive(t, events), "platform.plugin.phoenix.started")
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/service"
@@ -64,6 +66,14 @@ type instance struct {
 	gate     sync.RWMutex
 	closed   bool
 	lastRecv atomic.Int64 // unix nanoseconds of the last command received
+
+	// After its first started announcement an instance says started
+	// again each time its connection comes back (the bot on the other
+	// side may have restarted and forgotten it).
+	watchMu     sync.Mutex
+	reconnected chan nats.Status
+	watchDone   chan struct{}
+	unwatched   bool
 }
 
 // startInstance starts p and exposes it as a micro service whose command
@@ -113,6 +123,44 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 	a := Announcement{Info: in.info, Instance: in.id(), State: state, Error: errText}
 	if err := in.bus.Publish(ctx, protocol.PluginState(in.info.Name, state), a); err != nil {
 		in.host.log.Warn("announce failed", "state", state, "err", err)
+	}
+	if state == StateStarted {
+		in.watchReconnects()
+	}
+}
+
+// watchReconnects announces the instance again after each reconnect,
+// until stop. Calling it again does nothing.
+func (in *instance) watchReconnects() {
+	in.watchMu.Lock()
+	defer in.watchMu.Unlock()
+	if in.reconnected != nil || in.unwatched {
+		return
+	}
+	ch := in.bus.Conn().StatusChanged(nats.CONNECTED)
+	in.reconnected, in.watchDone = ch, make(chan struct{})
+	done := in.watchDone
+	go func() {
+		defer close(done)
+		for range ch { // closed by stop
+			in.host.log.Info("reconnected: announcing started again")
+			a := Announcement{Info: in.info, Instance: in.id(), State: StateStarted}
+			if err := in.bus.Publish(context.Background(), protocol.PluginState(in.info.Name, StateStarted), a); err != nil {
+				in.host.log.Warn("announce failed", "state", StateStarted, "err", err)
+			}
+		}
+	}()
+}
+
+// unwatchReconnects ends watchReconnects' goroutine.
+func (in *instance) unwatchReconnects() {
+	in.watchMu.Lock()
+	ch, done := in.reconnected, in.watchDone
+	in.reconnected, in.unwatched = nil, true
+	in.watchMu.Unlock()
+	if ch != nil {
+		in.bus.Conn().RemoveStatusListener(ch)
+		<-done
 	}
 }
 
@@ -192,6 +240,7 @@ func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.
 // stop ends the service first (no new commands), waits for the commands in
 // flight, then stops the plugin and releases what its Host holds.
 func (in *instance) stop(ctx context.Context) error {
+	in.unwatchReconnects()
 	var errs []error
 	if err := in.svc.Stop(); err != nil {
 		errs = append(errs, err)
