@@ -27,7 +27,13 @@ const (
 	ControlDisable = "platform.plugins.disable"
 )
 
-const codeUnknownPlugin = "unknown_plugin"
+// Error codes of control replies.
+const (
+	codeUnknownPlugin = "unknown_plugin"
+	// codeNotManaged: the plugin runs in a process of its own that this
+	// manager does not supervise (reload, enable, disable).
+	codeNotManaged = "not_managed"
+)
 
 // stateCollection keeps which plugins an admin disabled.
 const stateCollection = "rosey_plugin_state"
@@ -39,7 +45,8 @@ type controlRequest struct {
 type controlReply struct {
 	OK    bool   `json:"ok,omitempty"`
 	Error string `json:"error,omitempty"`
-	// Code is "unknown_plugin" when the name matches no plugin.
+	// Code is "unknown_plugin" when the name matches no plugin, and
+	// "not_managed" for a plugin in a process of its own.
 	Code    string   `json:"code,omitempty"`
 	Plugins []Status `json:"plugins,omitempty"`
 }
@@ -79,7 +86,10 @@ func (m *Manager) startControl() error {
 			}
 			if err := do(ctx, req.Name); err != nil {
 				rep := controlReply{Error: err.Error()}
-				if errors.Is(err, ErrUnknownPlugin) {
+				switch {
+				case errors.Is(err, ErrNotManaged):
+					rep.Code = codeNotManaged
+				case errors.Is(err, ErrUnknownPlugin):
 					rep.Code = codeUnknownPlugin
 				}
 				return rep
@@ -211,8 +221,11 @@ func (c *Control) call(ctx context.Context, subject, name string) (*controlReply
 	if err := ev.Decode(&rep); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrManager, err)
 	}
-	if rep.Code == codeUnknownPlugin {
+	switch rep.Code {
+	case codeUnknownPlugin:
 		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	case codeNotManaged:
+		return nil, fmt.Errorf("%w: %w: %s", ErrNotManaged, ErrUnknownPlugin, rep.Error)
 	}
 	if rep.Error != "" {
 		verb := subject[strings.LastIndexByte(subject, '.')+1:] // "reload"

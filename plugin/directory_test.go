@@ -3,6 +3,8 @@ package plugin_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +222,39 @@ func TestServeAnnouncesAgainAfterReconnect(t *testing.T) {
 	is.True(cid != 0)
 	is.NoErr(srv.NATS().DisconnectClientByID(cid))
 	is.Equal(receive(t, events), "platform.plugin.phoenix.started")
+}
+
+// TestControlOfExternalPluginSaysNotManaged: reload, enable and disable
+// act on the plugins a manager runs. For a plugin in a process of its own
+// that the list shows, they answer code not_managed with a reason, not
+// unknown_plugin (which stays for names nobody knows).
+func TestControlOfExternalPluginSaysNotManaged(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour})
+	serve(t, srv, &probe{name: "outside"})
+	eventually(t, "outside listed", func() bool { _, ok := m.Directory().Get("outside"); return ok })
+
+	admin := connect(t, srv, "admin")
+	ctl := plugin.NewControl(admin)
+	ctx := context.Background()
+	for _, call := range []func(context.Context, string) error{ctl.Reload, ctl.Enable, ctl.Disable} {
+		err := call(ctx, "outside")
+		is.True(errors.Is(err, plugin.ErrNotManaged))
+		is.True(strings.Contains(err.Error(), "process of its own"))
+		err = call(ctx, "nobody")
+		is.True(errors.Is(err, plugin.ErrUnknownPlugin))
+		is.True(!errors.Is(err, plugin.ErrNotManaged))
+	}
+	for _, subject := range []string{plugin.ControlReload, plugin.ControlEnable, plugin.ControlDisable} {
+		ev, err := admin.Request(ctx, subject, map[string]string{"name": "outside"})
+		is.NoErr(err)
+		var rep struct{ Error, Code string }
+		is.NoErr(ev.Decode(&rep))
+		is.Equal(rep.Code, "not_managed")
+	}
+	got, err := command(t, bus, "outside") // and it still answers
+	is.NoErr(err)
+	is.Equal(got, "outside ok")
 }

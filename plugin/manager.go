@@ -304,7 +304,7 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 	s, ok := m.slots[name]
 	if !ok {
 		m.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+		return m.notMine(name)
 	}
 	in, host := s.in, s.host
 	s.in, s.host = nil, nil
@@ -362,6 +362,15 @@ func (m *Manager) Reload(ctx context.Context, name string) error {
 	return nil
 }
 
+// notMine is the error for a plugin this manager has no slot for: one in
+// a process of its own that the directory knows (ErrNotManaged), or none.
+func (m *Manager) notMine(name string) error {
+	if e, ok := m.dir.Get(name); ok && !e.Local {
+		return fmt.Errorf("%w: %w: %s runs in a process of its own; restart it there", ErrNotManaged, ErrUnknownPlugin, name)
+	}
+	return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+}
+
 // Supervising reports whether name is a Supervised plugin this manager
 // runs (for example a plugin process in distributed mode).
 func (m *Manager) Supervising(name string) bool {
@@ -381,7 +390,7 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 	}
 	m.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+		return m.notMine(name)
 	}
 	m.saveEnabledState(ctx, name, enabled)
 	if enabled {
