@@ -20,13 +20,29 @@ type channel struct {
 	bans    map[string]bool
 	media   *Media
 	uid     int
+
+	items     []*plItem
+	current   *plItem
+	nextUID   int
+	permTable map[string]float64 // built from the defaults and cfg.Permissions
+	lock      bool
+	lockSet   bool // lock was set by SetPlaylistLocked; else registered channels start locked
+	poll      *poll
+	voteskips map[string]bool
+	leader    string
+	motd      string
+	position  float64
+	paused    bool
 }
 
 // member is a logged-in user in a channel: a connection or a virtual user.
 type member struct {
-	name string
-	rank float64
-	conn *conn // nil for virtual users
+	name   string
+	rank   float64
+	conn   *conn // nil for virtual users
+	afk    bool
+	muted  bool
+	smuted bool
 }
 
 func (ch *channel) applyDefaults() {
@@ -41,10 +57,18 @@ func (ch *channel) applyDefaults() {
 // optsPayload is the channelOpts event: the options a client can see.
 func (ch *channel) optsPayload() map[string]any {
 	b, sus := ch.cfg.AntiFloodBurst, ch.cfg.AntiFloodSustained
+	ratio := ch.cfg.VoteskipRatio
+	if ratio == 0 {
+		ratio = 0.5
+	}
 	return map[string]any{
 		"chat_antiflood":        ch.cfg.AntiFlood && !ch.cfg.HideAntiFlood,
 		"chat_antiflood_params": map[string]any{"burst": b, "sustained": sus, "cooldown": float64(b) / sus},
 		"password":              ch.cfg.Password != "",
+		"allow_voteskip":        !ch.cfg.VoteskipOff,
+		"voteskip_ratio":        ratio,
+		"afk_timeout":           600,
+		"allow_dupes":           ch.cfg.AllowDupes,
 	}
 }
 
@@ -107,7 +131,7 @@ func userPayload(u *member) map[string]any {
 		"name":    u.name,
 		"rank":    u.rank,
 		"profile": map[string]any{"image": "", "text": ""},
-		"meta":    map[string]any{"afk": false, "muted": false},
+		"meta":    map[string]any{"afk": u.afk, "muted": u.muted && !u.smuted},
 	}
 }
 

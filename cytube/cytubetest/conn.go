@@ -48,6 +48,7 @@ type conn struct {
 	name         string
 	rank         float64
 	flood        floodLimiter
+	queueLimit   floodLimiter
 }
 
 func newConn(s *Server, ws *websocket.Conn, ip, id string) *conn {
@@ -298,6 +299,15 @@ func (c *conn) handle(data []byte) {
 		}
 		s.frames = append(s.frames, f)
 		s.notifyLocked()
+		if p.Name == "newPoll" { // the one event CyTube acks
+			var obj map[string]any
+			_ = json.Unmarshal(p.Arg(0), &obj)
+			if res := c.newPoll(obj); res != nil && p.ID >= 0 {
+				ack, _ := socketio.EncodeAck(p.ID, res)
+				c.sendFrame(ack)
+			}
+			return
+		}
 		if p.ID >= 0 {
 			ack, _ := socketio.EncodeAck(p.ID, map[string]any{})
 			c.sendFrame(ack)
@@ -388,6 +398,11 @@ func (c *conn) dispatch(event string, arg json.RawMessage) {
 			return
 		}
 		c.pm(to, msg)
+	case "queue":
+		c.queueMedia(obj)
+	case "delete", "jumpTo", "playNext", "moveMedia", "setTemp", "clearPlaylist", "shufflePlaylist", "voteskip",
+		"vote", "closePoll", "assignLeader", "setMotd", "setOptions", "setPermissions", "setChannelRank":
+		c.playlistEvent(event, arg, obj)
 	}
 }
 
@@ -436,21 +451,28 @@ func (c *conn) accept(ch *channel) {
 	s := c.s
 	c.pendingCh = nil
 	c.ch = ch
-	c.emit("setPermissions", map[string]any{"chat": 0})
-	c.emit("setPlaylistLocked", ch.cfg.Registered)
-	c.emit("emoteList", []any{})
+	c.emit("setPermissions", ch.perms())
+	c.emit("setPlaylistLocked", ch.locked())
+	emotes := []any{}
+	for _, e := range ch.cfg.Emotes {
+		emotes = append(emotes, map[string]any{"name": e, "image": "https://example.com/" + e + ".png", "source": e})
+	}
+	c.emit("emoteList", emotes)
 	for _, m := range ch.history {
 		c.emit("chatMsg", map[string]any{"username": m.From, "msg": m.HTML, "meta": m.Meta, "time": m.Time})
 	}
 	c.emit("drinkCount", 0)
 	c.emit("channelCSSJS", map[string]any{"css": "", "cssHash": "", "js": "", "jsHash": ""})
-	c.emit("setMotd", "")
+	c.emit("setMotd", ch.motd)
 	c.emit("channelOpts", ch.optsPayload())
-	c.emit("setPlaylistMeta", map[string]any{"count": 0, "rawTime": 0, "time": "00:00"})
-	c.emit("playlist", []any{})
-	if ch.media != nil {
-		c.emit("setCurrent", ch.uid)
-		c.emit("changeMedia", mediaPayload(*ch.media))
+	c.emit("setPlaylistMeta", ch.metaPayload())
+	c.emit("playlist", ch.playlistPayload())
+	if ch.current != nil {
+		c.emit("setCurrent", ch.current.uid)
+		c.emit("changeMedia", mediaPayload(ch.current.media))
+	}
+	if ch.poll != nil {
+		c.emit("newPoll", ch.pollFrame(ch.poll, ch.can(c.rank, "viewhiddenpoll")))
 	}
 	if c.loggedIn {
 		c.enter()
@@ -460,6 +482,9 @@ func (c *conn) accept(ch *channel) {
 		users = append(users, userPayload(u))
 	}
 	c.emit("userlist", users)
+	if ch.leader != "" {
+		c.emit("setLeader", ch.leader)
+	}
 	c.emit("usercount", len(users))
 	if !ch.cfg.Registered {
 		c.emit("channelNotRegistered", nil)
@@ -565,6 +590,31 @@ func (c *conn) chat(msg string) {
 		s.stats.Cooldowns++
 		c.emit("cooldown", 1000/sustained)
 		s.notifyLocked()
+		return
+	}
+	if strings.HasPrefix(msg, "/") && c.command(msg) {
+		return
+	}
+	if u := ch.user(c.name); u != nil && u.muted {
+		if u.smuted { // seen only by the sender and moderators (shadow in meta)
+			text, meta, ok := s.prepare(msg)
+			if !ok {
+				return
+			}
+			payload := map[string]any{"username": c.name, "msg": render(text, ch.cfg.Registered), "meta": meta, "time": s.now().UnixMilli()}
+			c.emit("chatMsg", payload)
+			shadowMeta := map[string]any{"shadow": true}
+			for k, v := range meta {
+				shadowMeta[k] = v
+			}
+			for o := range s.conns {
+				if o != c && o.ch == ch && o.rank >= 2 {
+					o.emit("chatMsg", map[string]any{"username": c.name, "msg": payload["msg"], "meta": shadowMeta, "time": payload["time"]})
+				}
+			}
+			return
+		}
+		c.emit("noflood", map[string]any{"action": "chat", "msg": "You have been muted on this channel."})
 		return
 	}
 	text, meta, ok := s.prepare(msg)

@@ -125,6 +125,20 @@ type ChannelConfig struct {
 	// Ranks gives users a channel rank (effective rank is the maximum of
 	// this and the account's global rank).
 	Ranks map[string]float64
+	// Permissions overrides entries of CyTube's default permissions table
+	// (registered or unregistered defaults, see CyTube's permissions.js):
+	// the minimum rank for each action, sent to clients as setPermissions.
+	Permissions map[string]float64
+	// AllowDupes lets the same media be queued twice (allow_dupes).
+	AllowDupes bool
+	// VoteskipOff turns allow_voteskip off; VoteskipRatio is
+	// voteskip_ratio (default 0.5).
+	VoteskipOff   bool
+	VoteskipRatio float64
+	// MOTD is the channel's message of the day (HTML).
+	MOTD string
+	// Emotes are the channel's emote names (images are made up).
+	Emotes []string
 }
 
 // Media is a playlist item for ChangeMedia.
@@ -164,6 +178,10 @@ type User struct {
 	Rank float64
 	// Virtual users exist only inside the server (see Say and Join).
 	Virtual bool
+	AFK     bool
+	Muted   bool
+	// Shadow is true for a shadow mute.
+	Shadow bool
 }
 
 // Stats counts what the server has seen.
@@ -205,6 +223,7 @@ type Server struct {
 	// it queued frames for; that loop writes them once it unlocks.
 	batch      *[]*conn
 	serverBans map[string]bool
+	media      map[string]Media // known media by "type:id", see AddMedia
 	failDisc   int
 	silent     bool
 	stallJoins bool
@@ -243,6 +262,7 @@ func NewServer(cfg Config) *Server {
 		buckets:    map[string]*bucket{},
 		guestAt:    map[string]time.Time{},
 		serverBans: map[string]bool{},
+		media:      map[string]Media{},
 		up:         websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	mux := http.NewServeMux()
@@ -281,6 +301,8 @@ func (s *Server) AddChannel(name string, cc ChannelConfig) {
 	ch.cfg = cc
 	ch.known = true
 	ch.applyDefaults()
+	ch.permTable = nil
+	ch.motd = cc.MOTD
 }
 
 // UpdateChannel changes a channel's configuration as a channel admin
@@ -291,7 +313,9 @@ func (s *Server) UpdateChannel(name string, edit func(*ChannelConfig)) {
 	ch := s.channelLocked(name, true)
 	edit(&ch.cfg)
 	ch.applyDefaults()
+	ch.permTable = nil
 	ch.emitAll("channelOpts", ch.optsPayload())
+	ch.emitAll("setPermissions", ch.perms())
 }
 
 func (s *Server) now() time.Time {
@@ -378,6 +402,7 @@ func (s *Server) Restart() {
 			}
 			ch.history = nil
 			ch.media = nil
+			ch.items, ch.current, ch.poll, ch.leader = nil, nil, nil, ""
 		}
 	}
 	s.buckets = map[string]*bucket{}
@@ -485,15 +510,15 @@ func (s *Server) Kick(channelName, name, reason string) bool {
 	return len(cs) > 0
 }
 
-// ChangeMedia makes m the current item (setCurrent and changeMedia).
-func (s *Server) ChangeMedia(channelName string, m Media) {
+// ChangeMedia puts m on the playlist, after the current item, and plays it
+// (queue, setCurrent and changeMedia). It returns the item's uid.
+func (s *Server) ChangeMedia(channelName string, m Media) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.channelLocked(channelName, true)
-	ch.uid++
-	ch.media = &m
-	ch.emitAll("setCurrent", ch.uid)
-	ch.emitAll("changeMedia", mediaPayload(m))
+	it := ch.insertLocked(m, "[server]", false, true)
+	ch.play(it)
+	return it.uid
 }
 
 // Users lists who is in a channel.
@@ -506,7 +531,7 @@ func (s *Server) Users(channelName string) []User {
 	}
 	out := make([]User, 0, len(ch.users))
 	for _, u := range ch.users {
-		out = append(out, User{Name: u.name, Rank: u.rank, Virtual: u.conn == nil})
+		out = append(out, User{Name: u.name, Rank: u.rank, Virtual: u.conn == nil, AFK: u.afk, Muted: u.muted, Shadow: u.smuted})
 	}
 	return out
 }

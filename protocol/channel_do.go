@@ -1,0 +1,107 @@
+package protocol
+
+import "encoding/json"
+
+// Channel state requests (NATS request/reply, answered by the connector of
+// the request's channel with a Reply whose data is given below).
+const (
+	StateUsers       = "cytube.state.users"       // data: []User
+	StatePlaylist    = "cytube.state.playlist"    // data: PlaylistSnapshotEvent
+	StateMedia       = "cytube.state.media"       // data: MediaPositionEvent with Item
+	StatePoll        = "cytube.state.poll"        // data: Poll or null
+	StateOptions     = "cytube.state.options"     // data: CyTube's channelOpts object
+	StatePermissions = "cytube.state.permissions" // data: map of permission to rank
+	StateMOTD        = "cytube.state.motd"        // data: string (HTML)
+	StateEmotes      = "cytube.state.emotes"      // data: []Emote
+	StateBot         = "cytube.state.bot"         // data: BotState
+)
+
+// Channel actions (NATS request/reply with a ChannelRequest, answered with
+// a Reply carrying CyTube's real outcome).
+const (
+	DoQueue    = "cytube.do.playlist.queue"    // url (or type+id), pos, temp, title, duration; data: MediaItem queued
+	DoDelete   = "cytube.do.playlist.delete"   // uid
+	DoMove     = "cytube.do.playlist.move"     // uid, after (a uid, "prepend" or "append")
+	DoJump     = "cytube.do.playlist.jump"     // uid
+	DoSkip     = "cytube.do.playlist.skip"     // (playNext)
+	DoShuffle  = "cytube.do.playlist.shuffle"  //
+	DoClear    = "cytube.do.playlist.clear"    //
+	DoSetTemp  = "cytube.do.playlist.temp"     // uid, temp
+	DoVoteskip = "cytube.do.playlist.voteskip" //
+	DoPollOpen = "cytube.do.poll.open"         // title, options, hidden, timeout
+	DoPollVote = "cytube.do.poll.vote"         // option
+	DoPollEnd  = "cytube.do.poll.close"        //
+	DoKick     = "cytube.do.user.kick"         // user, reason
+	DoBan      = "cytube.do.user.ban"          // user, reason, ip
+	DoMute     = "cytube.do.user.mute"         // user
+	DoSMute    = "cytube.do.user.smute"        // user
+	DoUnmute   = "cytube.do.user.unmute"       // user
+	DoSetRank  = "cytube.do.user.rank"         // user, rank
+	DoLeader   = "cytube.do.user.leader"       // user ("" takes the lead back)
+	DoClearChat = "cytube.do.chat.clear"       //
+	DoSetMOTD  = "cytube.do.channel.motd"      // motd
+)
+
+// Error codes of a Reply.
+const (
+	CodeBadRequest   = "bad_request"   // the request is malformed or names nothing valid
+	CodePermission   = "permission"    // the bot's rank is below the channel's permission
+	CodeUnknownUser  = "unknown_user"  // no such user in the channel
+	CodeNotFound     = "not_found"     // no such playlist item (uid) or poll
+	CodeRateLimited  = "rate_limited"  // CyTube's own limit for the action would refuse it
+	CodeRefused      = "refused"       // CyTube refused; Error is its own text
+	CodeTimeout      = "timeout"       // CyTube did not answer in time
+	CodeNotConnected = "not_connected" // the connector is not in the channel
+)
+
+// ChannelRequest is the body of every cytube.state.* and cytube.do.*
+// request; each action reads the fields it documents. Channel may be left
+// out when the bot is in one channel.
+type ChannelRequest struct {
+	Channel string `json:"channel,omitempty"`
+
+	// Queue: a link (parsed by the connector), or CyTube's Type and ID.
+	URL      string  `json:"url,omitempty"`
+	Type     string  `json:"type,omitempty"`
+	ID       string  `json:"id,omitempty"`
+	Pos      string  `json:"pos,omitempty"`      // "end" (default) or "next"
+	Temp     *bool   `json:"temp,omitempty"`     // queue (default false), temp
+	Title    string  `json:"title,omitempty"`    // custom embeds and raw files only
+	Duration float64 `json:"duration,omitempty"` // live media only, seconds
+
+	UID   int64           `json:"uid,omitempty"`
+	After json.RawMessage `json:"after,omitempty"`
+
+	// Polls.
+	Options []string `json:"options,omitempty"`
+	Hidden  bool     `json:"hidden,omitempty"`
+	Timeout float64  `json:"timeout,omitempty"` // seconds, 0 for none
+	Option  *int     `json:"option,omitempty"`
+
+	// Users.
+	User   string   `json:"user,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	IP     bool     `json:"ip,omitempty"`
+	Rank   *float64 `json:"rank,omitempty"`
+
+	MOTD string `json:"motd,omitempty"`
+}
+
+// Reply answers a cytube.state.* or cytube.do.* request: {"ok": true,
+// "data": …} or {"error": "…", "code": "…"}. Error is CyTube's own text
+// when CyTube refused.
+type Reply struct {
+	OK    bool            `json:"ok"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error string          `json:"error,omitempty"`
+	Code  string          `json:"code,omitempty"`
+}
+
+// BotState is the data of cytube.state.bot: who the bot is in the channel
+// and which actions its rank allows (by subject).
+type BotState struct {
+	Channel string          `json:"channel"`
+	Name    string          `json:"name"`
+	Rank    float64         `json:"rank"`
+	Allowed map[string]bool `json:"allowed"`
+}
