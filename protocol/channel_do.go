@@ -19,27 +19,27 @@ const (
 // Channel actions (NATS request/reply with a ChannelRequest, answered with
 // a Reply carrying CyTube's real outcome).
 const (
-	DoQueue    = "cytube.do.playlist.queue"    // url (or type+id), pos, temp, title, duration; data: MediaItem queued
-	DoDelete   = "cytube.do.playlist.delete"   // uid
-	DoMove     = "cytube.do.playlist.move"     // uid, after (a uid, "prepend" or "append")
-	DoJump     = "cytube.do.playlist.jump"     // uid
-	DoSkip     = "cytube.do.playlist.skip"     // (playNext)
-	DoShuffle  = "cytube.do.playlist.shuffle"  //
-	DoClear    = "cytube.do.playlist.clear"    //
-	DoSetTemp  = "cytube.do.playlist.temp"     // uid, temp
-	DoVoteskip = "cytube.do.playlist.voteskip" //
-	DoPollOpen = "cytube.do.poll.open"         // title, options, hidden, timeout
-	DoPollVote = "cytube.do.poll.vote"         // option
-	DoPollEnd  = "cytube.do.poll.close"        //
-	DoKick     = "cytube.do.user.kick"         // user, reason
-	DoBan      = "cytube.do.user.ban"          // user, reason, ip
-	DoMute     = "cytube.do.user.mute"         // user
-	DoSMute    = "cytube.do.user.smute"        // user
-	DoUnmute   = "cytube.do.user.unmute"       // user
-	DoSetRank  = "cytube.do.user.rank"         // user, rank
-	DoLeader   = "cytube.do.user.leader"       // user ("" takes the lead back)
-	DoClearChat = "cytube.do.chat.clear"       //
-	DoSetMOTD  = "cytube.do.channel.motd"      // motd
+	DoQueue     = "cytube.do.playlist.queue"    // url (or type+id), pos, temp, title, duration; data: MediaItem queued
+	DoDelete    = "cytube.do.playlist.delete"   // uid
+	DoMove      = "cytube.do.playlist.move"     // uid, after (a uid, "prepend" or "append")
+	DoJump      = "cytube.do.playlist.jump"     // uid
+	DoSkip      = "cytube.do.playlist.skip"     // (playNext)
+	DoShuffle   = "cytube.do.playlist.shuffle"  //
+	DoClear     = "cytube.do.playlist.clear"    //
+	DoSetTemp   = "cytube.do.playlist.temp"     // uid, temp
+	DoVoteskip  = "cytube.do.playlist.voteskip" //
+	DoPollOpen  = "cytube.do.poll.open"         // title, options, hidden, timeout
+	DoPollVote  = "cytube.do.poll.vote"         // option
+	DoPollEnd   = "cytube.do.poll.close"        //
+	DoKick      = "cytube.do.user.kick"         // user, reason
+	DoBan       = "cytube.do.user.ban"          // user, reason, ip
+	DoMute      = "cytube.do.user.mute"         // user
+	DoSMute     = "cytube.do.user.smute"        // user
+	DoUnmute    = "cytube.do.user.unmute"       // user
+	DoSetRank   = "cytube.do.user.rank"         // user, rank
+	DoLeader    = "cytube.do.user.leader"       // user ("" takes the lead back)
+	DoClearChat = "cytube.do.chat.clear"        //
+	DoSetMOTD   = "cytube.do.channel.motd"      // motd
 )
 
 // Error codes of a Reply.
