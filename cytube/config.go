@@ -34,6 +34,8 @@ const (
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultCooldownRecovery = 30 * time.Second
 	DefaultErrorAfter       = time.Minute
+	DefaultPositionEvery    = 30 * time.Second
+	DefaultActionTimeout    = 10 * time.Second
 )
 
 // Environment variables read by FromEnv.
@@ -127,6 +129,14 @@ type Config struct {
 	// first failure and every change of state are warnings. Default 1m.
 	ErrorAfter time.Duration `json:"error_after,omitempty"`
 
+	// PositionEvery bounds how often cytube.media.position is published
+	// while media plays (CyTube reports every 5 s); pauses, resumes and
+	// new items are always published. Default 30s.
+	PositionEvery time.Duration `json:"position_every,omitempty"`
+	// ActionTimeout bounds the wait for CyTube's answer to an action
+	// (cytube.do.*), pacing included. Default 10s.
+	ActionTimeout time.Duration `json:"action_timeout,omitempty"`
+
 	// HTTPClient is used for discovery; nil uses a client with
 	// HandshakeTimeout.
 	HTTPClient *http.Client `json:"-"`
@@ -208,6 +218,7 @@ func (c Config) Validate() error {
 		{"connect_interval", c.ConnectInterval}, {"guest_retry", c.GuestRetry}, {"handshake_timeout", c.HandshakeTimeout},
 		{"dead_after", c.DeadAfter}, {"write_timeout", c.WriteTimeout}, {"cooldown_recovery", c.CooldownRecovery},
 		{"error_after", c.ErrorAfter},
+		{"position_every", c.PositionEvery}, {"action_timeout", c.ActionTimeout},
 	} {
 		if f.v < 0 {
 			return bad(f.name, "must not be negative")
@@ -252,6 +263,8 @@ func (c *Config) applyDefaults() {
 	setD(&c.WriteTimeout, DefaultWriteTimeout)
 	setD(&c.CooldownRecovery, DefaultCooldownRecovery)
 	setD(&c.ErrorAfter, DefaultErrorAfter)
+	setD(&c.PositionEvery, DefaultPositionEvery)
+	setD(&c.ActionTimeout, DefaultActionTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -276,6 +289,8 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		WriteTimeout     jsonDuration `json:"write_timeout"`
 		CooldownRecovery jsonDuration `json:"cooldown_recovery"`
 		ErrorAfter       jsonDuration `json:"error_after"`
+		PositionEvery    jsonDuration `json:"position_every"`
+		ActionTimeout    jsonDuration `json:"action_timeout"`
 	}
 	p := plain(*c)
 	aux.plain = &p
@@ -283,6 +298,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	aux.ConnectInterval, aux.GuestRetry, aux.HandshakeTimeout = jsonDuration(c.ConnectInterval), jsonDuration(c.GuestRetry), jsonDuration(c.HandshakeTimeout)
 	aux.DeadAfter, aux.WriteTimeout, aux.CooldownRecovery = jsonDuration(c.DeadAfter), jsonDuration(c.WriteTimeout), jsonDuration(c.CooldownRecovery)
 	aux.ErrorAfter = jsonDuration(c.ErrorAfter)
+	aux.PositionEvery, aux.ActionTimeout = jsonDuration(c.PositionEvery), jsonDuration(c.ActionTimeout)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields() // a typo must not silently do nothing
 	if err := dec.Decode(&aux); err != nil {
@@ -293,6 +309,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	c.ConnectInterval, c.GuestRetry, c.HandshakeTimeout = time.Duration(aux.ConnectInterval), time.Duration(aux.GuestRetry), time.Duration(aux.HandshakeTimeout)
 	c.DeadAfter, c.WriteTimeout, c.CooldownRecovery = time.Duration(aux.DeadAfter), time.Duration(aux.WriteTimeout), time.Duration(aux.CooldownRecovery)
 	c.ErrorAfter = time.Duration(aux.ErrorAfter)
+	c.PositionEvery, c.ActionTimeout = time.Duration(aux.PositionEvery), time.Duration(aux.ActionTimeout)
 	return nil
 }
 

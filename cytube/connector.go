@@ -50,6 +50,8 @@ type Connector struct {
 	slowRule     floodRule
 	lastCooldown time.Time
 	since        time.Time
+	st           chanState // the channel as last seen
+	acts         actions
 	gen          int   // sessions joined so far; used only by the run goroutine
 	seen         dedup // used only by the run goroutine
 
@@ -79,8 +81,9 @@ type Connector struct {
 }
 
 type member struct {
-	name string
-	rank float64
+	name               string
+	rank               float64
+	afk, muted, smuted bool
 }
 
 // outMsg is one reply waiting to be sent: its parts go out back to back,
@@ -89,11 +92,18 @@ type outMsg struct {
 	event string // chatMsg or pm
 	to    string
 	parts []string
+	// command is a CyTube chat command sent for an action (/kick …): no
+	// echo comes back. expires, when set, drops it if it cannot be sent
+	// by then (its action has been answered with a timeout).
+	command bool
+	expires time.Time
 }
 
 // sentLine is one chat line or PM sent, kept until the server echoes it.
 type sentLine struct {
 	event, to, text string
+	command         bool
+	expires         time.Time
 	at              time.Time
 	tries           int // times sent again after a cooldown
 }
@@ -204,6 +214,8 @@ func (c *Connector) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cytube: start: %w", err)
 	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
 	for _, s := range []struct {
 		subject string
 		h       eventbus.Handler
@@ -211,12 +223,16 @@ func (c *Connector) Start(ctx context.Context) error {
 		sub, err := c.bus.Subscribe(s.subject, s.h)
 		if err != nil {
 			c.unsubscribe()
+			cancel()
 			return fmt.Errorf("cytube: start: %w", err)
 		}
 		c.subs = append(c.subs, sub)
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
+	if err := c.subscribeChannel(runCtx); err != nil {
+		c.unsubscribe()
+		cancel()
+		return fmt.Errorf("cytube: start: %w", err)
+	}
 	c.wg.Add(2)
 	go c.run(runCtx)
 	go c.sendLoop(runCtx)

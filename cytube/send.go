@@ -72,7 +72,7 @@ func (c *Connector) enqueue(m outMsg) {
 	// Fast path: with nothing waiting and the pace allowing it, send from
 	// this goroutine; a hand-off to the send loop costs a wake-up.
 	if c.waiting.Load() == 0 {
-		for len(m.parts) > 0 && c.sendNow(m.event, m.to, m.parts[0]) {
+		for len(m.parts) > 0 && c.sendNow(sentLine{event: m.event, to: m.to, text: m.parts[0], command: m.command, expires: m.expires}) {
 			m.parts = m.parts[1:]
 		}
 		if len(m.parts) == 0 {
@@ -94,19 +94,19 @@ func (c *Connector) enqueue(m outMsg) {
 // sendNow sends one line at once if nothing stands in the way: a joined
 // session, no cooldown to handle, and the pace allowing a line now. The
 // caller holds sendMu.
-func (c *Connector) sendNow(event, to, text string) bool {
+func (c *Connector) sendNow(l sentLine) bool {
 	if len(c.cooldown) > 0 {
 		return false
 	}
 	c.mu.Lock()
 	s := c.sess
-	r := c.ruleLocked(event)
+	r := c.ruleLocked(l.event)
 	c.mu.Unlock()
 	now := time.Now()
 	if s == nil || c.paceWait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
 		return false
 	}
-	return c.emitLine(s, sentLine{event: event, to: to, text: text})
+	return c.emitLine(s, l)
 }
 
 // emitLine sends one line on s and records it for pacing; the caller holds
@@ -122,13 +122,15 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 	c.out.Add(1) // counted first so that Stats never lags what the server saw
 	// In flight before it is sent: the echo may come back at once.
 	l.at = time.Now()
-	c.flightMu.Lock()
-	c.inflight = append(c.inflight, l)
-	c.flightMu.Unlock()
+	if !l.command {
+		c.flightMu.Lock()
+		c.inflight = append(c.inflight, l)
+		c.flightMu.Unlock()
+	}
 	if err := s.emit(l.event, payload); err != nil {
 		c.out.Add(^uint64(0))
 		c.flightMu.Lock()
-		if n := len(c.inflight); n > 0 && c.inflight[n-1] == l {
+		if n := len(c.inflight); !l.command && n > 0 && c.inflight[n-1] == l {
 			c.inflight = c.inflight[:n-1]
 		}
 		c.flightMu.Unlock()
@@ -197,7 +199,7 @@ func (c *Connector) sendLoop(ctx context.Context) {
 			c.sendMu.Lock()
 			ok := true
 			for _, p := range m.parts {
-				if ok = c.deliver(ctx, sentLine{event: m.event, to: m.to, text: p}); !ok {
+				if ok = c.deliver(ctx, sentLine{event: m.event, to: m.to, text: p, command: m.command, expires: m.expires}); !ok {
 					break
 				}
 			}
@@ -267,6 +269,10 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 				continue
 			default:
 			}
+		}
+		if !l.expires.IsZero() && time.Now().After(l.expires) {
+			c.log.Debug("action command expired unsent", "text", l.text)
+			return true
 		}
 		s := c.readySession(ctx)
 		if s == nil {

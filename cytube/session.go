@@ -229,6 +229,8 @@ func (s *session) handle(data []byte) error {
 		return fmt.Errorf("%w: socket.io disconnect", ErrDisconnected)
 	case socketio.Event:
 		return s.event(&p)
+	case socketio.Ack:
+		c.answer("", p.Arg(0), p.ID)
 	}
 	return nil
 }
@@ -278,8 +280,9 @@ func (s *session) loginFailed(msg string) error {
 }
 
 type userJSON struct {
-	Name string  `json:"name"`
-	Rank float64 `json:"rank"`
+	Name string       `json:"name"`
+	Rank float64      `json:"rank"`
+	Meta userMetaJSON `json:"meta"`
 }
 
 type chatJSON struct {
@@ -289,9 +292,17 @@ type chatJSON struct {
 	To       string  `json:"to"`
 }
 
-// event handles one Socket.IO event. A payload of the wrong shape is
-// logged and ignored: the server is not trusted to be well-formed.
+// event handles one Socket.IO event, then shows it to the actions waiting
+// for CyTube's answer.
 func (s *session) event(p *socketio.Packet) error {
+	err := s.handleEvent(p)
+	s.c.answer(p.Name, p.Arg(0), p.ID)
+	return err
+}
+
+// handleEvent handles one Socket.IO event. A payload of the wrong shape is
+// logged and ignored: the server is not trusted to be well-formed.
+func (s *session) handleEvent(p *socketio.Packet) error {
 	c := s.c
 	arg := p.Arg(0)
 	decode := func(v any) bool {
@@ -326,6 +337,9 @@ func (s *session) event(p *socketio.Packet) error {
 			Pw   string `json:"pw,omitempty"`
 		}
 		s.joinBy = time.Now().Add(c.cfg.HandshakeTimeout)
+		c.mu.Lock() // the join burst says it all again
+		c.st.poll, c.st.leader, c.st.current = nil, "", 0
+		c.mu.Unlock()
 		return s.emit("joinChannel", join{Name: c.cfg.Channel, Pw: c.cfg.ChannelPassword})
 	case "rank":
 		var r float64
@@ -350,6 +364,7 @@ func (s *session) event(p *socketio.Packet) error {
 			Reason string `json:"reason"`
 		}
 		_ = json.Unmarshal(arg, &k)
+		c.serverMessage("kick", arg)
 		switch r := k.Reason; {
 		case strings.Contains(r, "Duplicate login"):
 			return fmt.Errorf("%w (%s)", ErrDuplicateLogin, r)
@@ -387,11 +402,15 @@ func (s *session) event(p *socketio.Packet) error {
 		var u userJSON
 		if decode(&u) {
 			c.mu.Lock()
-			if m, ok := c.users[strings.ToLower(u.Name)]; ok {
+			m, ok := c.users[strings.ToLower(u.Name)]
+			if ok {
 				m.rank = u.Rank
 				c.users[strings.ToLower(u.Name)] = m
 			}
 			c.mu.Unlock()
+			if ok {
+				c.publish(protocol.UserRank, protocol.UserRankEvent{Channel: c.cfg.Channel, User: m.name, Rank: u.Rank})
+			}
 		}
 	case "chatMsg":
 		if !s.joined {
@@ -401,6 +420,9 @@ func (s *session) event(p *socketio.Packet) error {
 		if decode(&m) {
 			if c.isSelf(m.Username) {
 				c.settled("chatMsg")
+			}
+			if m.Username == "[server]" {
+				c.publish(protocol.ModerationNotice, protocol.ServerMessage{Channel: c.cfg.Channel, Message: PlainText(m.Msg)})
 			}
 			s.chat(protocol.Chat, m)
 		}
@@ -416,6 +438,7 @@ func (s *session) event(p *socketio.Packet) error {
 		var o channelOptsJSON
 		if decode(&o) {
 			c.mu.Lock()
+			c.st.options = append(json.RawMessage(nil), arg...)
 			if o.AntiFlood != nil {
 				c.antiFlood = *o.AntiFlood
 			}
@@ -423,17 +446,21 @@ func (s *session) event(p *socketio.Packet) error {
 			r := c.ruleLocked("chatMsg")
 			c.mu.Unlock()
 			c.log.Debug("channel options", "antiflood", c.antiFlood, "burst", r.Burst, "sustained", r.Sustained)
+			c.publish(protocol.ChannelOptions, protocol.ChannelOptionsEvent{Channel: c.cfg.Channel, Options: arg})
 		}
 	case "changeMedia":
 		var m struct {
-			ID      string  `json:"id"`
-			Title   string  `json:"title"`
-			Seconds float64 `json:"seconds"`
-			Type    string  `json:"type"`
+			ID          string  `json:"id"`
+			Title       string  `json:"title"`
+			Seconds     float64 `json:"seconds"`
+			Type        string  `json:"type"`
+			CurrentTime float64 `json:"currentTime"`
+			Paused      bool    `json:"paused"`
 		}
 		if decode(&m) {
 			ev := protocol.MediaChangeEvent{Title: m.Title, URL: MediaURL(m.Type, m.ID), Duration: m.Seconds, Type: m.Type, ID: m.ID, Channel: c.cfg.Channel}
 			c.publish(protocol.MediaChange, ev)
+			c.position(m.CurrentTime, m.Paused, true)
 		}
 	case "cooldown":
 		var ms float64
@@ -447,7 +474,7 @@ func (s *session) event(p *socketio.Packet) error {
 			default:
 			}
 		}
-	case "errorMsg", "noflood", "spamFiltered", "queueFail", "channelRankFail":
+	case "errorMsg", "noflood", "spamFiltered", "channelRankFail":
 		var m struct {
 			Msg    string `json:"msg"`
 			Action string `json:"action"`
@@ -460,6 +487,9 @@ func (s *session) event(p *socketio.Packet) error {
 			c.settled("chatMsg")
 		}
 		c.log.Warn("server message", "event", p.Name, "payload", string(arg))
+		c.serverMessage(p.Name, arg)
+	default:
+		s.channelEvent(p.Name, arg)
 	}
 	return nil
 }
@@ -507,7 +537,7 @@ func (c *Connector) replaceUsers(list []userJSON) {
 	next := make(map[string]member, len(list))
 	for _, u := range list {
 		if u.Name != "" {
-			next[strings.ToLower(u.Name)] = member{name: u.Name, rank: u.Rank}
+			next[strings.ToLower(u.Name)] = member{name: u.Name, rank: u.Rank, afk: u.Meta.AFK, muted: u.Meta.Muted || u.Meta.SMuted, smuted: u.Meta.SMuted}
 		}
 	}
 	c.mu.Lock()
@@ -536,7 +566,7 @@ func (c *Connector) addUser(u userJSON) {
 	k := strings.ToLower(u.Name)
 	c.mu.Lock()
 	_, had := c.users[k]
-	c.users[k] = member{name: u.Name, rank: u.Rank}
+	c.users[k] = member{name: u.Name, rank: u.Rank, afk: u.Meta.AFK, muted: u.Meta.Muted || u.Meta.SMuted, smuted: u.Meta.SMuted}
 	self := c.name
 	c.mu.Unlock()
 	if !had && !protocol.SameUser(u.Name, self) {
