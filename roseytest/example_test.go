@@ -70,8 +70,8 @@ func ExampleNew() {
 }
 
 // run calls test with a stand-in for *testing.T that implements what the
-// harness uses: Fatalf ends the test's goroutine as the real one does, and
-// cleanups run at the end, in reverse.
+// harness uses: Fatalf ends the test's goroutine as the real one does,
+// cleanups run at the end, in reverse, and the bot's log is dropped.
 func run(test func(testing.TB)) {
 	t := &standIn{}
 	done := make(chan struct{})
@@ -92,6 +92,7 @@ type standIn struct {
 
 func (t *standIn) Helper()           {}
 func (t *standIn) Cleanup(fn func()) { t.cleanups = append(t.cleanups, fn) }
+func (t *standIn) Log(...any)        {} // the bot's log; a real test shows it with -v or on failure
 func (t *standIn) Errorf(format string, args ...any) {
 	fmt.Printf("FAIL: "+format+"\n", args...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +68,13 @@ func WithPluginConfig(name string, cfg any) Option {
 // admins, a listening NATS server for external plugins, …).
 func WithConfig(fn func(*rosey.Config)) Option { return fn }
 
+// WithLogLevel sets the least level of the bot's records written to the
+// test's log (default slog.LevelInfo). A Logger set in rosey.Config
+// replaces the test's log.
+func WithLogLevel(level slog.Level) Option {
+	return func(c *rosey.Config) { c.Logger = slog.New(newTestLogLevel(level)) }
+}
+
 // WithoutDatabase runs no database service.
 func WithoutDatabase() Option { return func(c *rosey.Config) { c.Database.Disabled = true } }
 
@@ -83,6 +91,9 @@ type Harness struct {
 	timeout time.Duration
 	// routerTimeout is how long the router waits for a plugin.
 	routerTimeout time.Duration
+	// log writes the bot's records to the test's log; nil when the
+	// options gave a Logger of their own.
+	log *testLog
 
 	mu    sync.Mutex
 	ranks map[string]float64
@@ -96,12 +107,18 @@ func New(t testing.TB, opts ...Option) *Harness {
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Database.Dir = t.TempDir()
 	cfg.Router.HintEvery = rosey.Duration(time.Hour)
+	cfg.Logger = slog.New(newTestLogLevel(slog.LevelInfo))
 	for _, o := range opts {
 		o(&cfg)
 	}
+	var tlog *testLog
+	if pending, ok := cfg.Logger.Handler().(*pendingTestLog); ok {
+		tlog = newTestLog(t, pending.level)
+		cfg.Logger = slog.New(tlog)
+	}
 	cfg.Plugins = append(cfg.Plugins, probePlugin{})
 	h := &Harness{t: t, replies: make(chan Reply, 1024), timeout: DefaultTimeout, ranks: map[string]float64{}, prefix: cfg.Router.Prefix,
-		routerTimeout: time.Duration(cfg.Router.Timeout)}
+		routerTimeout: time.Duration(cfg.Router.Timeout), log: tlog}
 	if h.routerTimeout == 0 {
 		h.routerTimeout = router.DefaultTimeout
 	}
@@ -128,6 +145,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := h.bot.Start(ctx); err != nil {
+		if tlog != nil {
+			tlog.end()
+		}
 		t.Fatalf("roseytest: start bot: %v", err)
 	}
 	t.Cleanup(func() {
@@ -135,6 +155,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 		defer cancel()
 		if err := h.bot.Stop(ctx); err != nil {
 			t.Errorf("roseytest: stop bot: %v", err)
+		}
+		if tlog != nil {
+			tlog.end()
 		}
 	})
 	h.bus = h.bot.Bus()
@@ -164,6 +187,27 @@ func (h *Harness) collect(_ context.Context, ev *eventbus.Event) {
 	case h.replies <- r:
 	default:
 		h.t.Errorf("roseytest: more than %d unread replies; dropping %v", cap(h.replies), r)
+	}
+}
+
+// fail fails the test with msg and the bot's warnings and errors since the
+// last expectation that was met (a plugin's error, most often, is why).
+func (h *Harness) fail(format string, args ...any) {
+	h.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if h.log != nil {
+		if p := h.log.takeProblems(); len(p) > 0 {
+			msg += "\nthe bot logged meanwhile:\n\t" + strings.Join(p, "\n\t")
+		}
+	}
+	h.t.Fatalf("%s", msg)
+}
+
+// met forgets the warnings and errors logged so far: they led to a reply
+// the test expected.
+func (h *Harness) met() {
+	if h.log != nil {
+		h.log.takeProblems()
 	}
 }
 
@@ -217,7 +261,7 @@ func (h *Harness) Next() Reply {
 	case r := <-h.replies:
 		return r
 	case <-time.After(h.timeout):
-		h.t.Fatalf("roseytest: no reply within %s", h.timeout)
+		h.fail("roseytest: no reply within %s", h.timeout)
 		return Reply{}
 	}
 }
@@ -228,8 +272,9 @@ func (h *Harness) Expect(want string) Reply {
 	h.t.Helper()
 	r := h.Next()
 	if r.PM || !strings.Contains(r.Message, want) {
-		h.t.Fatalf("roseytest: want a chat reply containing %q, got %v", want, r)
+		h.fail("roseytest: want a chat reply containing %q, got %v", want, r)
 	}
+	h.met()
 	return r
 }
 
@@ -239,8 +284,9 @@ func (h *Harness) ExpectPM(user, want string) Reply {
 	h.t.Helper()
 	r := h.Next()
 	if !r.PM || !protocol.SameUser(r.To, user) || !strings.Contains(r.Message, want) {
-		h.t.Fatalf("roseytest: want a PM to %s containing %q, got %v", user, want, r)
+		h.fail("roseytest: want a PM to %s containing %q, got %v", user, want, r)
 	}
+	h.met()
 	return r
 }
 
@@ -260,7 +306,7 @@ func (h *Harness) ExpectNone() {
 		deadline := time.Now().Add(h.routerTimeout + h.timeout)
 		for rt.Waiting() > 0 {
 			if time.Now().After(deadline) {
-				h.t.Fatalf("roseytest: the router still owes %d answers after %s", rt.Waiting(), h.routerTimeout+h.timeout)
+				h.fail("roseytest: the router still owes %d answers after %s", rt.Waiting(), h.routerTimeout+h.timeout)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -280,7 +326,7 @@ func (h *Harness) expectProbe() {
 	h.Say(probeUser, h.prefix+probeCommand+" "+token)
 	r := h.Next()
 	if r.PM || !strings.Contains(r.Message, token) {
-		h.t.Fatalf("roseytest: want no reply, got %v", r)
+		h.fail("roseytest: want no reply, got %v", r)
 	}
 }
 
