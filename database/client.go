@@ -11,14 +11,60 @@ import (
 	"github.com/roseybot/rosey/internal/flatjson"
 )
 
-// Client talks to the database service over the bus. It is safe for
-// concurrent use and holds no state besides the bus.
+// Client talks to the database service over the bus, in one namespace. It
+// is safe for concurrent use and holds no state besides the bus.
 type Client struct {
 	bus *eventbus.Bus
+	ns  string
+	// subjects of set, get, query, delete, update, count, schema.register
+	subjects subjects
+	badNS    bool
 }
 
-// NewClient returns a client that sends its requests on bus.
-func NewClient(bus *eventbus.Bus) *Client { return &Client{bus: bus} }
+// validNamespace reports whether ns is a namespace name: a plugin name,
+// [A-Za-z0-9_-]{1,64}, and not ReservedNamespace.
+func validNamespace(ns string) bool {
+	if len(ns) == 0 || len(ns) > 64 || ns == ReservedNamespace {
+		return false
+	}
+	for _, r := range ns {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+type subjects struct{ set, get, query, delete, update, count, schema string }
+
+// NewClient returns a client that sends its requests on bus, in the
+// default namespace (database.set and so on).
+func NewClient(bus *eventbus.Bus) *Client {
+	return &Client{bus: bus, subjects: subjects{SubjectSet, SubjectGet, SubjectQuery, SubjectDelete, SubjectUpdate, SubjectCount, SubjectSchemaRegister}}
+}
+
+// Namespace returns a client on the same bus whose collections are those
+// of namespace ns: its requests go to database.<ns>.<op>. A plugin's
+// Host.DB is already in the plugin's own namespace; Namespace reaches a
+// namespace shared with other plugins, which works only where the NATS
+// server lets this connection publish on database.<ns>.> (in a
+// least-privilege deployment the operator grants it). "" is the default
+// namespace.
+func (c *Client) Namespace(ns string) *Client {
+	if ns == "" {
+		return NewClient(c.bus)
+	}
+	if !validNamespace(ns) {
+		// Requests then fail as invalid rather than go to a subject no
+		// service answers.
+		return &Client{bus: c.bus, ns: ns, badNS: true}
+	}
+	sub := func(op string) string { return NamespaceSubject(ns, op) }
+	return &Client{bus: c.bus, ns: ns, subjects: subjects{sub("set"), sub("get"), sub("query"), sub("delete"), sub("update"), sub("count"), sub("schema.register")}}
+}
+
+// NamespaceName returns the client's namespace, "" for the default one.
+func (c *Client) NamespaceName() string { return c.ns }
 
 // Set stores doc (marshalled to a JSON object) in collection under id,
 // replacing what was there. With the zero ID the service assigns the next
@@ -29,14 +75,14 @@ func (c *Client) Set(ctx context.Context, collection string, id ID, doc any) (ID
 		return ID{}, err
 	}
 	var res SetResult
-	err = c.call(ctx, "set", SubjectSet, SetRequest{Collection: collection, ID: id, Data: data}, &res)
+	err = c.call(ctx, "set", c.subjects.set, SetRequest{Collection: collection, ID: id, Data: data}, &res)
 	return res.ID, err
 }
 
 // Get loads the document under id into out (anything json.Unmarshal
 // accepts). A missing document gives an error matching ErrNotFound.
 func (c *Client) Get(ctx context.Context, collection string, id ID, out any) error {
-	return c.call(ctx, "get", SubjectGet, encodeGet(collection, id), out)
+	return c.call(ctx, "get", c.subjects.get, encodeGet(collection, id), out)
 }
 
 // encodeGet writes a get request as json.Marshal would, without reflection
@@ -66,7 +112,7 @@ func encodeGet(collection string, id ID) any {
 // limited and offset as q says, with the total count of matches.
 func (c *Client) Query(ctx context.Context, q QueryRequest) (*QueryResult, error) {
 	var res QueryResult
-	if err := c.call(ctx, "query", SubjectQuery, q, &res); err != nil {
+	if err := c.call(ctx, "query", c.subjects.query, q, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -75,14 +121,14 @@ func (c *Client) Query(ctx context.Context, q QueryRequest) (*QueryResult, error
 // Count returns how many documents of collection match filter (nil for all).
 func (c *Client) Count(ctx context.Context, collection string, filter Filter) (int64, error) {
 	var res CountResult
-	err := c.call(ctx, "count", SubjectCount, CountRequest{Collection: collection, Filter: filter}, &res)
+	err := c.call(ctx, "count", c.subjects.count, CountRequest{Collection: collection, Filter: filter}, &res)
 	return res.Count, err
 }
 
 // Delete removes the document under id and reports whether one was there.
 func (c *Client) Delete(ctx context.Context, collection string, id ID) (bool, error) {
 	var res DeleteResult
-	err := c.call(ctx, "delete", SubjectDelete, DeleteRequest{Collection: collection, ID: id}, &res)
+	err := c.call(ctx, "delete", c.subjects.delete, DeleteRequest{Collection: collection, ID: id}, &res)
 	return res.Deleted, err
 }
 
@@ -90,13 +136,13 @@ func (c *Client) Delete(ctx context.Context, collection string, id ID) (bool, er
 // result into out (which may be nil). A missing document gives an error
 // matching ErrNotFound.
 func (c *Client) Update(ctx context.Context, collection string, id ID, u Update, out any) error {
-	return c.call(ctx, "update", SubjectUpdate, UpdateRequest{Collection: collection, ID: id, Update: u}, out)
+	return c.call(ctx, "update", c.subjects.update, UpdateRequest{Collection: collection, ID: id, Update: u}, out)
 }
 
 // Upsert is Update that creates a missing document from u (its $inc fields
 // start at 0).
 func (c *Client) Upsert(ctx context.Context, collection string, id ID, u Update, out any) error {
-	return c.call(ctx, "update", SubjectUpdate, UpdateRequest{Collection: collection, ID: id, Update: u, Upsert: true}, out)
+	return c.call(ctx, "update", c.subjects.update, UpdateRequest{Collection: collection, ID: id, Update: u, Upsert: true}, out)
 }
 
 // RegisterSchema makes every later write to collection satisfy schema, a
@@ -123,7 +169,7 @@ func (c *Client) RegisterSchema(ctx context.Context, collection string, schema a
 	if !json.Valid(raw) {
 		return &Error{Op: "schema.register", Code: CodeMalformed, Message: "schema is not valid JSON"}
 	}
-	return c.call(ctx, "schema.register", SubjectSchemaRegister, SchemaRequest{Collection: collection, Schema: raw}, nil)
+	return c.call(ctx, "schema.register", c.subjects.schema, SchemaRequest{Collection: collection, Schema: raw}, nil)
 }
 
 func marshalDoc(op string, doc any) (json.RawMessage, error) {
@@ -144,6 +190,9 @@ func marshalDoc(op string, doc any) (json.RawMessage, error) {
 const successPrefix = `{"success":true,"data":`
 
 func (c *Client) call(ctx context.Context, op, subject string, req, out any) error {
+	if c.badNS {
+		return &Error{Op: op, Code: CodeInvalidRequest, Message: fmt.Sprintf("namespace %q is not a valid name (letters, digits, _ and -, at most 64; not %q)", c.ns, ReservedNamespace)}
+	}
 	ev, err := c.bus.Request(ctx, subject, req)
 	if err != nil {
 		code := CodeUnavailable

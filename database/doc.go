@@ -12,6 +12,12 @@
 // where code is machine-readable (see [Code]). A plugin in another language
 // sends the request structs of this package as plain JSON.
 //
+// Each plugin's collections live in a namespace of its own: the same
+// requests on database.<namespace>.<op> (see [NamespaceSubject] and
+// [Client.Namespace]). The service takes the namespace from the subject, so
+// the NATS server's permissions decide who reaches which collections; the
+// subjects without a namespace are the default namespace.
+//
 // [Client] wraps those requests for Go: it (un)marshals structs, and every
 // error it returns can be tested with errors.Is against the sentinels
 // ([ErrNotFound], [ErrValidation], ...) or inspected with errors.As as an

@@ -83,6 +83,33 @@ func ExampleClient_RegisterSchema() {
 	// validation_failed
 }
 
+// ExampleClient_Namespace keeps two plugins' collections of the same name
+// apart: each namespace (database.<namespace>.<op>) is its own.
+func ExampleClient_Namespace() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rosey-example")
+	defer os.RemoveAll(dir)
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("example"))
+	defer bus.Close(ctx)
+	svc, _ := dbservice.Start(ctx, bus, dbservice.Config{Dir: dir})
+	defer svc.Stop(ctx)
+
+	quotes := database.NewClient(bus).Namespace("quote-db") // what quote-db's Host.DB() is
+	trivia := database.NewClient(bus).Namespace("trivia")
+	_, _ = quotes.Set(ctx, "notes", database.StringID("n"), map[string]string{"from": "quote-db"})
+	_, _ = trivia.Set(ctx, "notes", database.StringID("n"), map[string]string{"from": "trivia"})
+	var note map[string]string
+	_ = quotes.Get(ctx, "notes", database.StringID("n"), &note)
+	fmt.Println(note["from"])
+	n, _ := trivia.Count(ctx, "notes", nil)
+	fmt.Println(n)
+	// Output:
+	// quote-db
+	// 1
+}
+
 // ExampleID shows how ids travel: integers as JSON numbers, strings as
 // JSON strings.
 func ExampleID() {

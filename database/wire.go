@@ -16,6 +16,18 @@ const (
 	SubjectSchemaRegister = "database.schema.register"
 )
 
+// NamespaceSubject returns the subject of op ("set", "get", …,
+// "schema.register") in namespace ns: database.<ns>.<op>. Every plugin has
+// a namespace of its own, named after it; the NATS server's permissions
+// decide who may publish on it, so a plugin's collections are its own.
+// The subjects without a namespace (SubjectSet, …) are the default
+// namespace, where collections are what they were before namespaces.
+func NamespaceSubject(ns, op string) string { return "database." + ns + "." + op }
+
+// ReservedNamespace cannot be used: database.schema.> would also cover the
+// default namespace's database.schema.register.
+const ReservedNamespace = "schema"
+
 // ServiceName is the NATS micro service name of the database service.
 const ServiceName = "database"
 

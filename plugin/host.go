@@ -44,6 +44,12 @@ type Host struct {
 
 func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, outer []Middleware) *Host {
 	ctx, cancel := context.WithCancel(context.Background())
+	if db != nil {
+		// Every plugin keeps its collections in a namespace of its own
+		// (database.<name>.<op>), which a least-privilege NATS user for it
+		// is allowed and no other plugin is.
+		db = db.Namespace(name)
+	}
 	return &Host{
 		name:     name,
 		bus:      bus,
@@ -64,7 +70,9 @@ func (h *Host) Name() string { return h.name }
 // Bus returns the event bus.
 func (h *Host) Bus() *eventbus.Bus { return h.bus }
 
-// DB returns the database client (requests go over NATS to the database service).
+// DB returns the database client (requests go over NATS to the database
+// service), in the plugin's own namespace: its collections are the
+// plugin's alone. DB().Namespace reaches a namespace shared on purpose.
 func (h *Host) DB() *database.Client { return h.db }
 
 // Logger returns a logger tagged with the plugin's name.

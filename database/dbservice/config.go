@@ -40,6 +40,14 @@ type Config struct {
 	// BusyTimeout is how long SQLite waits for a lock held by another
 	// process; zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration `json:"busy_timeout,omitempty"`
+	// Moves moves collections when the store opens, from the key to the
+	// value, each written as a stored name: "collection" in the default
+	// namespace or "namespace/collection". It is how a plugin's data from
+	// before namespaces reaches its namespace, for example
+	// {"greetings": "greeter/greetings"}. A move happens only when the
+	// source has documents and the target none, so it is safe to leave in
+	// the config; the built-in plugins' collections move by themselves.
+	Moves map[string]string `json:"moves,omitempty"`
 	// Logger receives the service's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
 }
@@ -71,6 +79,17 @@ func (c Config) Validate() error {
 	case "", "full", "normal":
 	default:
 		return fmt.Errorf("%w: synchronous: %q (want full or normal)", ErrInvalidConfig, c.Synchronous)
+	}
+	for from, to := range c.Moves {
+		if err := checkCollection(from); err != nil {
+			return fmt.Errorf("%w: moves: %q: %v", ErrInvalidConfig, from, err)
+		}
+		if err := checkCollection(to); err != nil {
+			return fmt.Errorf("%w: moves: %q: %v", ErrInvalidConfig, to, err)
+		}
+		if from == to {
+			return fmt.Errorf("%w: moves: %q moves onto itself", ErrInvalidConfig, from)
+		}
 	}
 	if c.BusyTimeout < 0 {
 		return fmt.Errorf("%w: busy_timeout: must not be negative", ErrInvalidConfig)

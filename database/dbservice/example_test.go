@@ -32,7 +32,7 @@ func ExampleStart() {
 	fmt.Println(n)
 	fmt.Println(svc.Stop(ctx))
 	// Output:
-	// database 7 endpoints
+	// database 14 endpoints
 	// 0
 	// <nil>
 }

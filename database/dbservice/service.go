@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,9 @@ type Service struct {
 	stopErr  error
 }
 
-type handlerFunc func(ctx context.Context, s *Store, body []byte) (any, error)
+// handlerFunc answers one request. ns is the namespace named by the
+// request's subject, or "" on the default subjects.
+type handlerFunc func(ctx context.Context, s *Store, ns string, body []byte) (any, error)
 
 // Start opens the database cfg names and starts answering on bus.
 func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error) {
@@ -79,9 +82,16 @@ func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, erro
 		{"schema-register", database.SubjectSchemaRegister, handleSchema},
 	}
 	for _, e := range endpoints {
-		if err := svc.AddEndpoint(e.name, bus.Subject(e.subject), s.endpoint(e.h)); err != nil {
+		if err := svc.AddEndpoint(e.name, bus.Subject(e.subject), s.endpoint(e.h, false)); err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", e.subject, err)
+		}
+		// The same operation in a namespace: database.<namespace>.<op>.
+		op := strings.TrimPrefix(e.subject, "database.")
+		subject := database.NamespaceSubject("*", op)
+		if err := svc.AddEndpoint("ns-"+e.name, bus.Subject(subject), s.endpoint(e.h, true)); err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", subject, err)
 		}
 	}
 	// Make sure the server has the subscriptions before Start returns, so
@@ -145,9 +155,16 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 }
 
 // endpoint adapts h to a micro handler, answering before it returns.
-func (s *Service) endpoint(h handlerFunc) service.Handler {
+// With namespaced set, the request's namespace is the subject's second
+// token (database.<namespace>.<op>): it comes from what the NATS server
+// let the sender publish on, never from the body.
+func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 	return func(req *service.Request) {
 		ev := eventbus.FromMsg(req.Msg(), s.bus.Prefix())
+		ns := ""
+		if namespaced {
+			ns = namespaceOf(ev.Subject)
+		}
 		s.mu.Lock()
 		if s.stopping {
 			s.mu.Unlock()
@@ -172,7 +189,7 @@ func (s *Service) endpoint(h handlerFunc) service.Handler {
 						panic(r) // let Dispatch log and count it
 					}
 				}()
-				data, err := h(ctx, s.store, ev.Data)
+				data, err := h(ctx, s.store, ns, ev.Data)
 				replied = true
 				s.respond(ctx, ev, data, err)
 			})
@@ -243,20 +260,26 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-func handleSet(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleSet(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.SetRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
 	return st.Set(ctx, req)
 }
 
-func handleGet(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleGet(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.GetRequest
 	if !fastGet(body, &req) {
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
+	}
+	if err := scope(ns, &req.Collection); err != nil {
+		return nil, err
 	}
 	return st.Get(ctx, req)
 }
@@ -291,42 +314,60 @@ func fastGet(body []byte, req *database.GetRequest) bool {
 	return ok
 }
 
-func handleDelete(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleDelete(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.DeleteRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
 	return st.Delete(ctx, req)
 }
 
-func handleQuery(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleQuery(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.QueryRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
 	return st.Query(ctx, req)
 }
 
-func handleCount(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleCount(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.CountRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
 	return st.Count(ctx, req)
 }
 
-func handleUpdate(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleUpdate(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.UpdateRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
 	return st.Update(ctx, req)
 }
 
-func handleSchema(ctx context.Context, st *Store, body []byte) (any, error) {
+func handleSchema(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
 	var req database.SchemaRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	return st.RegisterSchema(ctx, req)
+	name := req.Collection
+	if err := scope(ns, &req.Collection); err != nil {
+		return nil, err
+	}
+	res, err := st.RegisterSchema(ctx, req)
+	res.Collection = name // as the client named it, without its namespace
+	return res, err
 }

@@ -84,7 +84,7 @@ func TestMigrationsUpgrade(t *testing.T) {
 	is.NoErr(err)
 	var n int
 	is.NoErr(st.DB().NewRaw("SELECT COUNT(*) FROM rosey_migrations").Scan(ctx, &n))
-	is.Equal(n, 2)
+	is.Equal(n, 3)
 	// make it look like a database from a release that had only the first
 	_, err = st.DB().NewRaw("DELETE FROM rosey_migrations WHERE name = '20250101000002'").Exec(ctx)
 	is.NoErr(err)
@@ -94,7 +94,7 @@ func TestMigrationsUpgrade(t *testing.T) {
 	st, err = dbservice.Open(ctx, dbservice.Config{Dir: dir})
 	is.NoErr(err)
 	is.NoErr(st.DB().NewRaw("SELECT COUNT(*) FROM rosey_migrations").Scan(ctx, &n))
-	is.Equal(n, 2)
+	is.Equal(n, 3)
 	is.NoErr(st.DB().NewRaw("SELECT COUNT(*) FROM sqlite_master WHERE name = 'rosey_documents_collection_seq'").Scan(ctx, &n))
 	is.Equal(n, 1) // upgraded
 	is.NoErr(st.Close())

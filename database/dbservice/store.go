@@ -71,11 +71,75 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("dbservice: migrate: %w", err)
 	}
+	for from, to := range cfg.Moves {
+		if _, err := s.MoveCollection(ctx, from, to); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.loadSchemas(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// MoveCollection moves every document of collection from (and its id
+// sequence and schema) to collection to, both written as stored names
+// ("name" or "namespace/name"), in one transaction. It moves nothing, and
+// reports 0, when from is empty or to already has documents: data is never
+// merged or overwritten. Moved documents keep their ids and timestamps.
+func (s *Store) MoveCollection(ctx context.Context, from, to string) (int64, error) {
+	if err := checkCollection(from); err != nil {
+		return 0, err
+	}
+	if err := checkCollection(to); err != nil {
+		return 0, err
+	}
+	if from == to {
+		return 0, invalid("move: %q onto itself", from)
+	}
+	var moved int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var taken int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`), to).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE rosey_documents SET collection = ? WHERE collection = ?`), to, from)
+		if err != nil {
+			return err
+		}
+		if moved, err = res.RowsAffected(); err != nil || moved == 0 {
+			return err
+		}
+		for _, table := range []string{"rosey_sequences", "rosey_schemas"} {
+			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM `+table+` WHERE collection = ?`), to); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+table+` SET collection = ? WHERE collection = ?`), to, from); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, internal("move "+from+" to "+to, err)
+	}
+	if moved > 0 {
+		s.log.Info("collection moved", "from", from, "to", to, "documents", moved)
+		s.schemaMu.Lock()
+		if cs, ok := s.schemas[from]; ok {
+			s.schemas[to] = cs
+			delete(s.schemas, from)
+		} else {
+			delete(s.schemas, to)
+		}
+		s.schemaMu.Unlock()
+	}
+	return moved, nil
 }
 
 func (s *Store) openSQLite(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/roseybot/rosey/database"
@@ -13,12 +14,48 @@ import (
 // Names are checked against strict patterns even though they only ever
 // reach SQL as bound parameters: it keeps odd input out of logs and paths.
 var (
-	collectionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+	// A collection as a client names it.
+	wirePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+	// A collection as stored: in a namespace it is "<namespace>/<name>".
+	collectionPattern = regexp.MustCompile(`^(?:[A-Za-z0-9_-]{1,64}/)?[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+	namespacePattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{database.ErrInvalidRequest}, args...)...)
+}
+
+// namespaceOf returns the namespace token of a namespaced subject,
+// database.<namespace>.<op> (the subject prefix already removed).
+func namespaceOf(subject string) string {
+	rest, _ := strings.CutPrefix(subject, "database.")
+	ns, _, _ := strings.Cut(rest, ".")
+	return ns
+}
+
+// scope puts a collection named on a namespaced subject into its namespace.
+// On the default subjects (ns "") the name is used as it is: there it may
+// also be written "<namespace>/<name>" to reach a namespace, which is why
+// least-privilege users get no default subject.
+func scope(ns string, collection *string) error {
+	if ns == "" {
+		return nil
+	}
+	if !namespacePattern.MatchString(ns) {
+		return invalid("namespace: %q is not a valid name (letters, digits, _ and -, at most 64)", truncate(ns))
+	}
+	if ns == database.ReservedNamespace {
+		return invalid("namespace: %q is reserved (database.schema.register is the default namespace's)", ns)
+	}
+	if *collection == "" {
+		return invalid("collection: required")
+	}
+	if !wirePattern.MatchString(*collection) {
+		return invalid("collection: %q is not a valid name (letters, digits and _ . : -, at most 64, starting with a letter or digit)", truncate(*collection))
+	}
+	*collection = ns + "/" + *collection
+	return nil
 }
 
 func checkCollection(c string) error {

@@ -115,10 +115,13 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 		{"Schema", testSchema},
 		{"ErrorCodes", testErrorCodes},
 		{"Hostile", testHostile},
+		{"Namespaces", testNamespaces},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, env) })
 	}
 	t.Run("Restart", func(t *testing.T) { testRestart(t, newConfig(t)) })
+	t.Run("Moves", func(t *testing.T) { testMoves(t, newConfig(t)) })
+	t.Run("BuiltinMigration", func(t *testing.T) { testBuiltinMigration(t, newConfig(t)) })
 }
 
 type quote struct {

@@ -103,14 +103,15 @@ const encode = (v) => new TextEncoder().encode(JSON.stringify(v));
 // answered "internal error" (the router shows a short apology).
 class UserError extends Error {}
 
-// db sends a request to the database service (§6) and returns its data.
+// db sends a request to the database service (§6), in the plugin's own
+// namespace (database.<name>.<op>), and returns its data.
 async function db(nc, op, body, correlationId) {
-  const reply = await nc.request(subject(`database.${op}`), encode(body), {
+  const reply = await nc.request(subject(`database.${info.name}.${op}`), encode(body), {
     timeout: 5000,
     headers: envelope(correlationId),
   });
   const res = reply.json();
-  if (!res.success) throw new Error(`database.${op}: ${res.code}: ${res.error}`);
+  if (!res.success) throw new Error(`database.${info.name}.${op}: ${res.code}: ${res.error}`);
   return res.data;
 }
 

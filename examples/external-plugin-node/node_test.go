@@ -43,7 +43,7 @@ func TestNodePluginAnswersInChatAndHelp(t *testing.T) {
 	// Watch the database requests the plugin makes, to check that they
 	// carry the correlation id of the command that caused them.
 	dbRequests := make(chan *eventbus.Event, 16)
-	_, err := h.Bus().Subscribe("database.update", func(_ context.Context, ev *eventbus.Event) { dbRequests <- ev })
+	_, err := h.Bus().Subscribe("database.fortune.update", func(_ context.Context, ev *eventbus.Event) { dbRequests <- ev })
 	is.NoErr(err)
 	stopped := make(chan *eventbus.Event, 1)
 	_, err = h.Bus().Subscribe("platform.plugin.fortune.stopped", func(_ context.Context, ev *eventbus.Event) { stopped <- ev })

@@ -147,6 +147,8 @@ func TestClusterRoundTripAndFailover(t *testing.T) {
 	front := run(t, "front", map[string]any{
 		"nats":    map[string]any{"urls": urls(n1)},
 		"console": map[string]any{"enabled": true, "user": "alice", "rank": 3},
+		// The burst below is one user's: let all of it wait for answers.
+		"router": map[string]any{"max_per_user": 64},
 	}, "-components", "router,connector")
 	db := run(t, "database", map[string]any{
 		"nats":     map[string]any{"urls": urls(n2)},

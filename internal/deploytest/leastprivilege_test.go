@@ -2,6 +2,7 @@ package deploytest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/help"
@@ -170,6 +172,7 @@ func TestLeastPrivilegeRefusesEverythingElse(t *testing.T) {
 		"plugin.fortune.command", // answering another plugin's commands
 		"plugin.*.command",       // or every plugin's
 		"database.set",           // posing as the database service
+		"database.greeter.set",   // or the database of its own namespace
 		">",                      // everything
 		"$SRV.INFO.fortune",      // another plugin's discovery
 	} {
@@ -195,7 +198,7 @@ func TestLeastPrivilegeRefusesEverythingElse(t *testing.T) {
 	is.NoErr(err)
 	is.NoErr(nc.Publish("cytube.send.chat", []byte(`{"message": "hello from greeter"}`)))
 	h.Expect("hello from greeter")
-	m, err := nc.Request("database.count", []byte(`{"collection": "anything"}`), 10*time.Second)
+	m, err := nc.Request("database.greeter.count", []byte(`{"collection": "anything"}`), 10*time.Second)
 	is.NoErr(err)
 	is.True(strings.Contains(string(m.Data), `"success":true`))
 	is.NoErr(sub.Unsubscribe())
@@ -244,7 +247,7 @@ func TestLeastPrivilegeOwnInbox(t *testing.T) {
 	h.Expect("pears=2")
 
 	// The spy's own requests are answered in its own inbox.
-	m, err := spy.nc.Request("database.count", []byte(`{"collection": "anything"}`), 10*time.Second)
+	m, err := spy.nc.Request("database.fortune.count", []byte(`{"collection": "anything"}`), 10*time.Second)
 	is.NoErr(err)
 	is.True(strings.Contains(string(m.Data), `"success":true`))
 	is.True(strings.HasPrefix(m.Subject, plugin.InboxPrefix("fortune")+"."))
@@ -252,4 +255,60 @@ func TestLeastPrivilegeOwnInbox(t *testing.T) {
 		is.Equal(len(tap), 0) // nothing leaked to a refused subscription
 	}
 	spy.noErrors()
+}
+
+// TestLeastPrivilegeDatabaseNamespaces checks that a plugin's collections
+// are its own: another plugin's user cannot read or write them, on the
+// owner's namespace subjects, on the default subjects or by naming the
+// collection from its own namespace, while a namespace granted to both
+// (database.shared) is shared.
+func TestLeastPrivilegeDatabaseNamespaces(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t)
+	url := h.Bot().NATSURL()
+	serve(t, &counter{name: "greeter", copy: "a", log: newHandled()}, eventbus.Config{
+		URLs: []string{url}, User: "greeter", Password: greeterPassword,
+	})
+	waitFor(t, "greeter registered", func() bool { return instances(h, "greeter") == 1 })
+	h.Say("alice", "!count apples") // greeter/counts: {"apples": {"n": 1}}
+	h.Expect("apples=1")
+
+	thief := connectAs(t, url, "fortune", "fortune-secret", nats.CustomInboxPrefix(plugin.InboxPrefix("fortune")))
+	for _, subject := range []string{
+		"database.greeter.get", "database.greeter.query", "database.greeter.set",
+		"database.greeter.update", "database.greeter.delete", "database.greeter.schema.register",
+		"database.get", "database.query", "database.set", "database.update", "database.delete", // the default namespace
+		"database.schema.register",
+	} {
+		thief.publishRefused(subject, `{"collection": "counts", "id": "apples", "data": {"n": 1000}}`)
+	}
+	// Naming the other namespace's collection from its own is refused by
+	// the service, and its own "counts" is a different collection.
+	request := func(subject, body string) database.Reply {
+		t.Helper()
+		m, err := thief.nc.Request(subject, []byte(body), 10*time.Second)
+		is.NoErr(err)
+		var rep database.Reply
+		is.NoErr(json.Unmarshal(m.Data, &rep))
+		return rep
+	}
+	rep := request("database.fortune.update", `{"collection": "greeter/counts", "id": "apples", "update": {"$set": {"n": 1000}}}`)
+	is.Equal(rep.Code, database.CodeInvalidRequest)
+	rep = request("database.fortune.get", `{"collection": "counts", "id": "apples"}`)
+	is.Equal(rep.Code, database.CodeNotFound)
+	rep = request("database.fortune.update", `{"collection": "counts", "id": "apples", "update": {"$set": {"n": 1000}}, "upsert": true}`)
+	is.True(rep.Success)
+
+	h.Say("alice", "!count apples") // untouched by all of the above
+	h.Expect("apples=2")
+
+	// A namespace granted to both plugins is shared between them.
+	rep = request("database.shared.set", `{"collection": "notes", "id": "hello", "data": {"from": "fortune"}}`)
+	is.True(rep.Success)
+	reader := connectAs(t, url, "greeter", greeterPassword, nats.CustomInboxPrefix(plugin.InboxPrefix("greeter")))
+	m, err := reader.nc.Request("database.shared.get", []byte(`{"collection": "notes", "id": "hello"}`), 10*time.Second)
+	is.NoErr(err)
+	is.Equal(string(m.Data), `{"success":true,"data":{"from":"fortune"}}`)
+	thief.noErrors()
+	reader.noErrors()
 }
