@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/roseybot/rosey/plugin"
 )
@@ -38,7 +41,7 @@ func New(cfg Config) *Plugin { return &Plugin{cfg: cfg} }
 func rollCommand() plugin.Command {
 	return plugin.Command{
 		Name:        "roll",
-		Usage:       "[dice] e.g. 2d6+1, 4d6kh3, 3d6!, d%, adv",
+		Usage:       "[dice] [label] e.g. 2d6+1 for damage, 4d6kh3, 3d6!, d%, adv",
 		Description: "Rolls dice: NdM, keep/drop (kh kl dh dl), exploding (!), adv/dis; bare !roll rolls " + DefaultRoll,
 		Aliases:     []string{"r", "dice"},
 	}
@@ -83,14 +86,19 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		if text == "" {
 			text = cfg.Default
 		}
-		e, err := Parse(text, cfg.Limits)
+		e, label, err := parseLabelled(text, cfg.Limits)
 		if err != nil {
 			if errors.Is(err, ErrNotation) {
 				return "", plugin.UserError("❌ %s. Usage: !roll %s", err, rollCommand().Usage)
 			}
 			return "", err
 		}
-		return "🎲 Rolled " + e.Roll(intn).String(), nil
+		res := e.Roll(intn).String()
+		if label != "" {
+			// "2d6: [3, 5] = 8" → "2d6 for damage: [3, 5] = 8"
+			res = e.Text + " " + label + strings.TrimPrefix(res, e.Text)
+		}
+		return "🎲 Rolled " + res, nil
 	})
 	h.Handle("flip", func(context.Context, *plugin.Request) (string, error) {
 		if intn(2) == 0 {
@@ -99,6 +107,36 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		return "🪙 Tails!", nil
 	})
 	return nil
+}
+
+// maxLabel bounds the label said back with a roll, in characters.
+const maxLabel = 60
+
+// parseLabelled reads dice notation followed by an optional label, as in
+// "2d6 for damage": the longest run of leading words that parses is the
+// notation, and the rest is the label, if it starts with a word that
+// could not be notation (so "2d6 d8" is a mistake, not a label).
+func parseLabelled(text string, lim Limits) (Expr, string, error) {
+	e, err := Parse(text, lim)
+	if err == nil {
+		return e, "", nil
+	}
+	words := strings.Fields(text)
+	for k := len(words) - 1; k > 0; k-- {
+		first := words[k]
+		if r, _ := utf8.DecodeRuneInString(first); !unicode.IsLetter(r) {
+			continue
+		}
+		if _, wordErr := Parse(first, lim); wordErr == nil {
+			continue
+		}
+		prefix, perr := Parse(strings.Join(words[:k], " "), lim)
+		if perr != nil {
+			continue
+		}
+		return prefix, plugin.Clip(strings.Join(words[k:], " "), maxLabel), nil
+	}
+	return Expr{}, "", err
 }
 
 // Stop has nothing to release: the Host drops the handlers.

@@ -131,3 +131,34 @@ func TestFlip(t *testing.T) {
 	h.PM("bob", "!coin")
 	h.ExpectPM("bob", "🪙 Tails!")
 }
+
+// Text after the notation is a label for the roll, said back with it.
+func TestRollWithLabel(t *testing.T) {
+	h, f := start(t, dice.Config{})
+	for _, c := range []struct {
+		line  string
+		faces []int
+		want  string
+	}{
+		{"!roll 2d6 for damage", []int{3, 5}, "🎲 Rolled 2d6 for damage: [3, 5] = 8"},
+		{"!roll 1d20 + 5 to hit", []int{12}, "🎲 Rolled 1d20+5 to hit: [12] + 5 = 17"},
+		{"!roll adv Stealth check", []int{4, 18}, "🎲 Rolled adv Stealth check: [(4), 18] = 18"},
+		{"!roll d20 fire: 3", []int{7}, "🎲 Rolled d20 fire: 3: [7] = 7"},
+	} {
+		f.push(c.faces...)
+		h.Say("alice", c.line)
+		h.Expect(c.want)
+	}
+	// Something that looks like dice is not a label: the notation is wrong.
+	for _, line := range []string{"!roll 2d6 d8", "!roll 2d6 +", "!roll for damage", "!roll 2d6 dis"} {
+		h.Say("alice", line)
+		h.Expect("❌")
+	}
+	// A long label is cut.
+	f.push(1)
+	h.Say("alice", "!roll d4 "+strings.Repeat("very ", 40)+"long")
+	r := h.Expect("🎲 Rolled d4 very very")
+	if len([]rune(r.Message)) > 120 {
+		t.Fatalf("label not cut: %q", r.Message)
+	}
+}

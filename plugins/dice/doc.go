@@ -6,8 +6,11 @@
 // capped by Limits.MaxExplosions), and adv/dis (2d20kh1/2d20kl1). A bare
 // !roll rolls DefaultRoll (1d20).
 //
-// Replies follow the seed's format, "🎲 Rolled 2d6: [3, 5] = 8". Dropped
-// dice are shown in parentheses and a die that exploded is followed by "!":
+// A reply names the notation and lists each die, then the total: "🎲 Rolled
+// 2d6: [3, 5] = 8". Text after the notation is a label said back with the
+// roll: "!roll 2d6 for damage" answers "🎲 Rolled 2d6 for damage: [3, 5] = 8".
+// Dropped dice are shown in parentheses and a die that exploded is followed
+// by "!":
 //
 //	🎲 Rolled 4d6kh3: [6, 5, 4, (1)] = 15
 //	🎲 Rolled 3d6!: [6!, 2, 3, 4] = 15

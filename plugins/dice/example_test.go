@@ -30,6 +30,6 @@ func ExampleNew() {
 		fmt.Printf("!%s %s\n", c.Name, c.Usage)
 	}
 	// Output:
-	// !roll [dice] e.g. 2d6+1, 4d6kh3, 3d6!, d%, adv
+	// !roll [dice] [label] e.g. 2d6+1 for damage, 4d6kh3, 3d6!, d%, adv
 	// !flip
 }
