@@ -102,6 +102,10 @@ func (c *Client) PM(to, msg string) error {
 	return c.emit("pm", map[string]any{"to": to, "msg": msg, "meta": map[string]any{}})
 }
 
+// Emit sends any event, as a hand-written client could: tests use it to
+// see how the server treats events a user may not send.
+func (c *Client) Emit(event string, arg any) error { return c.emit(event, arg) }
+
 // Next returns the next event the client received (pings are answered
 // for it), or an error when ctx ends or the connection closed.
 func (c *Client) Next(ctx context.Context) (ClientEvent, error) {
