@@ -232,6 +232,11 @@ async function main() {
     });
   announce("started");
   log("info", "plugin serving", { version: info.version, nats: nc.getServer() });
+  // Say started again whenever the connection comes back: the bot on the
+  // other side may have restarted and forgotten us (§5).
+  (async () => {
+    for await (const s of nc.status()) if (s.type === "reconnect") announce("started");
+  })().catch(() => {});
 
   let stopping = false;
   async function shutdown(signal) {
