@@ -187,13 +187,13 @@ func TestCorrelationIDFlowsChatToCommandToReply(t *testing.T) {
 	}
 }
 
-func TestSeedStyleStandalonePluginAnswered(t *testing.T) {
+func TestPluginThatNeverRepliesAnswered(t *testing.T) {
 	h := roseytest.New(t, roseytest.WithConfig(func(c *rosey.Config) {
 		c.Router.Routes = map[string]string{"hello": "my-plugin"}
 		c.Router.Timeout = rosey.Duration(time.Second)
 	}))
-	// Like the seed's standalone.py: plain NATS, publishes {"result": ...}
-	// to cytube.send.chat and never replies.
+	// Plain NATS: it publishes {"result": ...} to cytube.send.chat and never
+	// replies to the command.
 	nc := h.Bus().Conn()
 	sub, err := nc.Subscribe("plugin.my-plugin.command", func(m *nats.Msg) {
 		_ = nc.Publish("cytube.send.chat", []byte(`{"result": "Done!"}`))

@@ -145,7 +145,7 @@ type Option func(*Event)
 // WithPriority sets the event's priority.
 func WithPriority(p Priority) Option { return func(e *Event) { e.Priority = p } }
 
-// WithCorrelationID sets the correlation id, overriding the context's.
+// WithCorrelation sets the correlation id, overriding the context's.
 func WithCorrelation(id string) Option { return func(e *Event) { e.CorrelationID = id } }
 
 // WithSource overrides the Rosey-Source header for one event.

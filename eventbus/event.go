@@ -43,8 +43,9 @@ func (p Priority) Valid() bool {
 	return false
 }
 
-// Event is one message on the bus: the seed's Event with subject, data,
-// timestamp, priority, correlation id and metadata.
+// Event is one message on the bus: its subject and JSON data, and the
+// envelope that travels in NATS headers (timestamp, priority, correlation
+// id, source and metadata).
 type Event struct {
 	// Subject is the subject without the bus's configured prefix.
 	Subject string

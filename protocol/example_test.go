@@ -7,8 +7,9 @@ import (
 	"github.com/roseybot/rosey/protocol"
 )
 
-// SendChatRequest reads the contract's {"message"} and also the seed's
-// standalone-plugin shape {"result"}; "message" wins when both are there.
+// SendChatRequest reads the contract's {"message"} and also {"result"},
+// the shape a plugin that publishes its answer sends; "message" wins when
+// both are there.
 func ExampleSendChatRequest_UnmarshalJSON() {
 	for _, body := range []string{
 		`{"message": "Hello!", "channel": "lobby"}`,

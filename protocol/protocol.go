@@ -83,7 +83,7 @@ type ChatMessage struct {
 	Time    int64   `json:"time"`
 }
 
-// UserJoin is the payload of cytube.user.join.
+// UserJoinEvent is the payload of cytube.user.join.
 type UserJoinEvent struct {
 	User    string  `json:"user"`
 	Channel string  `json:"channel"`
@@ -139,8 +139,9 @@ type SendPMRequest struct {
 	Channel string `json:"channel,omitempty"`
 }
 
-// UnmarshalJSON accepts "result" as a stand-in for "message": the seed's
-// standalone plugin example publishes {"result": "..."} on cytube.send.chat.
+// UnmarshalJSON accepts "result" as a stand-in for "message": a plugin
+// that answers by publishing {"result": "..."} on cytube.send.chat, and
+// never replies to the command, is understood too.
 func (r *SendChatRequest) UnmarshalJSON(b []byte) error {
 	var raw struct {
 		Message *string `json:"message"`

@@ -152,7 +152,7 @@ func testSetGet(t *testing.T, env *Env) {
 	is.NoErr(c.Get(ctx, coll, id, &m))
 	is.Equal(m, map[string]any{"text": "replaced"})
 
-	// the seed's wire shape: get's data is the stored object
+	// on the wire, get's data is the stored object itself, not wrapped
 	rep := env.Raw(t, database.SubjectGet, fmt.Sprintf(`{"collection":%q,"id":2}`, coll))
 	is.True(rep.Success)
 	is.Equal(rep.Error, "")

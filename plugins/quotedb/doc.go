@@ -10,7 +10,7 @@
 //	!quote del <id>                delete a quote (moderators, or whoever added it)
 //	!quote count                   how many quotes there are
 //
-// Quotes are shown as the seed shows them: Quote #42: 'Hello!' - alice.
+// A quote is shown as: Quote #42: 'Hello!' - alice.
 // Ids are integers assigned by the database service, so they survive a
 // restart and several bot processes sharing one database agree on them.
 //

@@ -210,7 +210,7 @@ func (p *Plugin) show(ctx context.Context, id int64) (string, error) {
 	return format(strconv.FormatInt(id, 10), q), nil
 }
 
-// format renders the seed's reply: Quote #42: 'Hello!' - alice.
+// format renders a quote as: Quote #42: 'Hello!' - alice.
 func format(id string, q Quote) string {
 	return fmt.Sprintf("Quote #%s: '%s' - %s", id, q.Text, q.Author)
 }
