@@ -100,8 +100,12 @@ func BenchmarkNATSRequestBaseline(b *testing.B) {
 }
 
 // commandRoundTrip publishes a chat command and waits for the bot's answer.
-func commandRoundTrip(b *testing.B) func() {
-	bot := startBot(b, rosey.Config{Plugins: []plugin.Plugin{pong{}}})
+func commandRoundTrip(b *testing.B) func() { return commandRoundTripOf(b, rosey.Config{}) }
+
+// commandRoundTripOf is commandRoundTrip for a bot configured by cfg.
+func commandRoundTripOf(b *testing.B, cfg rosey.Config) func() {
+	cfg.Plugins = []plugin.Plugin{pong{}}
+	bot := startBot(b, cfg)
 	bus := bot.Bus()
 	// The answer is taken off the connection as the baseline's reply is:
 	// NATS's read loop hands it straight to the waiting goroutine.
@@ -137,6 +141,16 @@ var pongAnswer = []byte(`"message":"pong"`)
 // reports the ratio (goal ≤ 3).
 func BenchmarkCommandRoundTrip(b *testing.B) {
 	measureAgainst(b, commandRoundTrip(b), requestBaseline(b))
+}
+
+// BenchmarkCommandRoundTripMetrics is the round trip with metrics on (the
+// monitor listening, every command counted and timed), reported against
+// the same round trip with metrics off, measured in the same run
+// (goal ≤ 1.10).
+func BenchmarkCommandRoundTripMetrics(b *testing.B) {
+	var on rosey.Config
+	on.HTTP.Listen = "127.0.0.1:0"
+	measureAgainst(b, commandRoundTripOf(b, on), commandRoundTrip(b))
 }
 
 // measureAgainst warms up op and base, times op as the benchmark, then

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/roseybot/rosey/cytube"
@@ -14,7 +15,9 @@ import (
 	"github.com/roseybot/rosey/database/dbservice"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/monitor"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
 
@@ -26,6 +29,8 @@ type parts struct {
 	manager   *plugin.Manager
 	router    *router.Router
 	connector connector
+	metrics   *monitor.Metrics // nil unless Config.HTTP.Listen is set
+	monitor   *monitor.Server
 }
 
 // connector is what the CyTube and console connectors have in common.
@@ -80,6 +85,9 @@ func (b *Bot) startBus(ctx context.Context) (func(context.Context) error, error)
 	}
 	b.parts.bus = bus
 	b.parts.db = database.NewClient(bus)
+	if b.cfg.monitors() {
+		b.parts.metrics = monitor.NewMetrics()
+	}
 	stop := func(ctx context.Context) error {
 		err := bus.Close(ctx)
 		if b.parts.server != nil {
@@ -142,7 +150,11 @@ func (b *Bot) startRouter(ctx context.Context) (func(context.Context) error, err
 	if b.parts.manager != nil {
 		dir = b.parts.manager.Directory()
 	}
-	r, err := router.New(b.parts.bus, dir, b.cfg.routerConfig())
+	rc := b.cfg.routerConfig()
+	if b.parts.metrics != nil {
+		rc.Observer = b.parts.metrics
+	}
+	r, err := router.New(b.parts.bus, dir, rc)
 	if err != nil {
 		return nil, err
 	}
@@ -191,5 +203,74 @@ func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, 
 	return func(ctx context.Context) error {
 		b.parts.connector = nil
 		return c.Stop(ctx)
+	}, nil
+}
+
+// startMonitor serves metrics and health checks for the parts this process
+// runs.
+func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, error) {
+	m := b.parts.metrics
+	if m == nil {
+		return nil, nil
+	}
+	p := b.parts
+	checks := []monitor.Check{{Name: "nats", Run: func(context.Context) error {
+		if !p.bus.Conn().IsConnected() {
+			return fmt.Errorf("not connected (%s)", p.bus.Conn().Status())
+		}
+		return nil
+	}}}
+	watch := []error{m.WatchNATS(p.bus.Conn())}
+	if p.router != nil {
+		watch = append(watch, m.WatchRouter(p.router))
+	}
+	if p.manager != nil {
+		watch = append(watch, m.WatchPlugins(p.manager.Status))
+		checks = append(checks, monitor.Check{Name: "plugins", Run: func(context.Context) error {
+			var failed []string
+			for _, s := range p.manager.Status() {
+				if s.State == plugin.StateFailed {
+					failed = append(failed, s.Info.Name+" failed: "+s.LastError)
+				}
+			}
+			if len(failed) > 0 {
+				return errors.New(strings.Join(failed, "; "))
+			}
+			return nil
+		}})
+	}
+	if b.cfg.runs(ComponentDatabase) || b.cfg.runs(ComponentPlugins) {
+		checks = append(checks, monitor.Check{Name: "database", Run: func(ctx context.Context) error {
+			// The database service is a NATS micro service: PING answers
+			// when one is serving, wherever it runs.
+			if _, err := p.bus.Conn().RequestWithContext(ctx, "$SRV.PING."+database.ServiceName, nil); err != nil {
+				return fmt.Errorf("no database service answers: %w", err)
+			}
+			return nil
+		}})
+	}
+	if cc, ok := p.connector.(*cytube.Connector); ok {
+		watch = append(watch, m.WatchConnector(b.cfg.CyTube.Channel, cc.State))
+		checks = append(checks, monitor.Check{Name: "connector", Run: func(context.Context) error {
+			if st := cc.State(); st != protocol.StateConnected {
+				return fmt.Errorf("channel %s: %s", b.cfg.CyTube.Channel, st)
+			}
+			return nil
+		}})
+	}
+	if err := errors.Join(watch...); err != nil {
+		return nil, err
+	}
+	srv, err := monitor.NewServer(monitor.Config{Listen: b.cfg.HTTP.Listen, Metrics: m, Checks: checks, Logger: b.cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	b.parts.monitor = srv
+	return func(ctx context.Context) error {
+		b.parts.monitor = nil
+		return srv.Stop(ctx)
 	}, nil
 }

@@ -49,6 +49,8 @@ type Config struct {
 	CyTube cytube.Config `json:"cytube"`
 	// Console is used when no CyTube channel is set and Console.Enabled is true.
 	Console ConsoleConfig `json:"console"`
+	// HTTP serves metrics and health checks when HTTP.Listen is set.
+	HTTP HTTPConfig `json:"http"`
 	// PluginConfig holds each plugin's own section, by plugin name. A name
 	// that matches no plugin is an error (see ExternalPlugins).
 	PluginConfig map[string]json.RawMessage `json:"plugins,omitempty"`
@@ -123,6 +125,14 @@ type RouterConfig struct {
 	Timeout Duration `json:"timeout,omitempty"`
 	// HintEvery limits unknown-command hints per user, written as "1m".
 	HintEvery Duration `json:"hint_every,omitempty"`
+}
+
+// HTTPConfig configures the monitoring listener (package monitor):
+// /metrics in the Prometheus format, /healthz and /readyz.
+type HTTPConfig struct {
+	// Listen is the address, such as "127.0.0.1:9321"; empty serves
+	// nothing. Any process of a distributed bot may serve its own.
+	Listen string `json:"listen,omitempty"`
 }
 
 // ConsoleConfig configures the console connector.
@@ -406,8 +416,12 @@ func (c Config) checkPluginNames() error {
 }
 
 func (c Config) runs(component string) bool {
-	return len(c.Components) == 0 || component == ComponentBus || slices.Contains(c.Components, component)
+	return len(c.Components) == 0 || component == ComponentBus || component == componentMonitor || slices.Contains(c.Components, component)
 }
+
+// componentMonitor serves metrics in any process that sets HTTP.Listen;
+// it is not one of the Components a process chooses.
+const componentMonitor = "monitor"
 
 func (c Config) busConfig() eventbus.Config {
 	bc := c.NATS.Config
@@ -440,6 +454,9 @@ func (c Config) routerConfig() router.Config {
 	rc.Logger = c.Logger
 	return rc
 }
+
+// monitors says whether the bot serves metrics.
+func (c Config) monitors() bool { return c.HTTP.Listen != "" }
 
 // pluginSection re-reads one plugin's section from the config file, so a
 // reload sees edits; without a file it returns the section in memory.

@@ -52,6 +52,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		{ComponentPlugins, b.startPlugins},
 		{ComponentRouter, b.startRouter},
 		{ComponentConnector, b.startConnector},
+		{componentMonitor, b.startMonitor},
 	}
 	for _, s := range steps {
 		if !b.cfg.runs(s.name) {
@@ -130,6 +131,15 @@ func (b *Bot) Bus() *eventbus.Bus { return b.parts.bus }
 // Plugins returns the plugin manager once started, or nil when this
 // process runs no plugins.
 func (b *Bot) Plugins() *plugin.Manager { return b.parts.manager }
+
+// MonitorAddr is the address serving /metrics, /healthz and /readyz, or ""
+// when Config.HTTP.Listen is not set.
+func (b *Bot) MonitorAddr() string {
+	if b.parts.monitor == nil {
+		return ""
+	}
+	return b.parts.monitor.Addr()
+}
 
 // Router returns the command router, or nil when this process runs none.
 func (b *Bot) Router() *router.Router { return b.parts.router }

@@ -163,10 +163,10 @@ var (
 	// this manager does not supervise: it cannot reload, enable or disable
 	// it. Errors wrapping it also wrap ErrUnknownPlugin (unknown to the
 	// manager), as before it existed.
-	ErrNotManaged = errors.New("plugin: runs in a process of its own, not run by this plugin manager")
-	ErrNotRunning    = errors.New("plugin: not running")
-	ErrStartFailed   = errors.New("plugin: start failed")
-	ErrManager       = errors.New("plugin: manager unavailable")
+	ErrNotManaged  = errors.New("plugin: runs in a process of its own, not run by this plugin manager")
+	ErrNotRunning  = errors.New("plugin: not running")
+	ErrStartFailed = errors.New("plugin: start failed")
+	ErrManager     = errors.New("plugin: manager unavailable")
 )
 
 // userError is an error whose text is meant for the chat user.

@@ -84,7 +84,42 @@ type Config struct {
 	MaxAnswer int `json:"max_answer,omitempty"`
 	// Logger receives the router's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
+	// Observer, if set, is told the outcome of every command (for
+	// metrics). It is called on the router's hot path: keep it quick.
+	Observer Observer `json:"-"`
 }
+
+// Observer learns what became of each command the router saw.
+type Observer interface {
+	CommandDone(Outcome)
+}
+
+// Outcome is what became of one command.
+type Outcome struct {
+	Channel string
+	// Plugin and Command name the command; both are empty for an unknown
+	// command or one refused before it was looked up (never the user's
+	// word, so metrics stay bounded).
+	Plugin, Command string
+	// Result is one of the Result constants.
+	Result string
+	// Latency runs from the line reaching the router to its answer being
+	// sent (or the decision to send none).
+	Latency time.Duration
+}
+
+// Results of a command (Outcome.Result).
+const (
+	ResultAnswered        = "answered"         // the plugin answered
+	ResultError           = "error"            // the plugin answered with an error
+	ResultTimeout         = "timeout"          // the plugin did not answer in time
+	ResultNotRunning      = "not_running"      // nobody serves the plugin's subject
+	ResultSilent          = "silent"           // a static route's plugin did not reply (not an error)
+	ResultUnknown         = "unknown"          // no plugin has the command
+	ResultRefusedRank     = "refused_rank"     // the user's rank is too low
+	ResultRefusedCooldown = "refused_cooldown" // the user is in the command's cooldown
+	ResultRefusedOverload = "refused_overload" // too many commands were waiting
+)
 
 // Validate reports the first problem with c, naming the field.
 func (c Config) Validate() error {
@@ -191,7 +226,9 @@ type pending struct {
 	ctx      context.Context
 	to       target
 	key      userKey
+	arrived  time.Time
 	deadline time.Time
+	result   string // an Outcome.Result; empty for the router's own notices
 	text     string
 	ready    bool
 	settled  bool
@@ -524,7 +561,7 @@ func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pendi
 	var p *pending
 	if why == "" {
 		r.open++
-		p = &pending{ctx: ctx, to: to, key: key, deadline: arrived.Add(r.cfg.Timeout)}
+		p = &pending{ctx: ctx, to: to, key: key, arrived: arrived, deadline: arrived.Add(r.cfg.Timeout)}
 		r.queues[key] = append(r.queues[key], p)
 		r.wg.Add(1)
 	}
@@ -533,6 +570,7 @@ func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pendi
 		return p
 	}
 	r.refused.Add(1)
+	r.observe(Outcome{Channel: to.channel, Result: ResultRefusedOverload, Latency: time.Since(arrived)})
 	if !r.once(r.busy, key.user) {
 		return nil
 	}
@@ -581,13 +619,16 @@ func (r *Router) once(last map[string]time.Time, user string) bool {
 // dispatch checks rank and cooldown and sends the command to its plugin.
 func (r *Router) dispatch(p *pending, t route, req plugin.Request) {
 	name, cmd := t.plugin, t.cmd
+	p.name, p.cmd = name, cmd.Name
 	if req.Rank < cmd.MinRank {
+		p.result = ResultRefusedRank
 		r.complete(p, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
 		return
 	}
 	if cmd.Cooldown > 0 {
 		key := cooldownKey{p.key.user, name + "/" + cmd.Name}
 		if msg, wait := r.checkCooldown(key, req.User, cmd.Cooldown); wait {
+			p.result = ResultRefusedCooldown
 			r.complete(p, msg)
 			return
 		}
@@ -595,7 +636,7 @@ func (r *Router) dispatch(p *pending, t route, req plugin.Request) {
 	}
 	r.commands.Add(1)
 	req.Command = cmd.Name
-	p.name, p.cmd, p.static = name, cmd.Name, t.static
+	p.static = t.static
 	r.ask(p, req)
 }
 
@@ -605,7 +646,7 @@ func (r *Router) ask(p *pending, req plugin.Request) {
 	body, err := encodeRequest(req)
 	if err != nil {
 		r.log.Error("could not encode command", "err", err)
-		r.settle(p, fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true)
+		r.settle(p, ResultError, fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true)
 		return
 	}
 	ctx := p.ctx
@@ -624,7 +665,7 @@ func (r *Router) ask(p *pending, req plugin.Request) {
 	r.qmu.Unlock()
 	if err := r.bus.PublishRequest(ctx, r.commandSubject(p.name), r.inbox+"."+p.token, body); err != nil {
 		r.log.Error("could not send command", "plugin", p.name, "err", err)
-		r.settle(p, fmt.Sprintf("⚠️ %s could not be reached.", p.name), true)
+		r.settle(p, ResultNotRunning, fmt.Sprintf("⚠️ %s could not be reached.", p.name), true)
 	}
 }
 
@@ -641,11 +682,11 @@ func (r *Router) commandSubject(name string) string {
 
 func (r *Router) timeout(p *pending) {
 	if p.static { // a fire-and-forget plugin speaks for itself
-		r.settle(p, "", false)
+		r.settle(p, ResultSilent, "", false)
 		return
 	}
 	r.log.Warn("plugin did not answer in time", "plugin", p.name, "command", p.cmd, "timeout", r.cfg.Timeout)
-	r.settle(p, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true)
+	r.settle(p, ResultTimeout, fmt.Sprintf("⏱️ %s did not answer in time. Try again later.", p.name), true)
 }
 
 func (r *Router) onReply(m *nats.Msg) {
@@ -669,11 +710,15 @@ func (r *Router) onReply(m *nats.Msg) {
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
-		r.settle(p, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
+		r.settle(p, ResultNotRunning, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
 		return
 	}
 	text, failed := r.answer(p, m)
-	r.settle(p, text, failed)
+	result := ResultAnswered
+	if failed {
+		result = ResultError
+	}
+	r.settle(p, result, text, failed)
 }
 
 // Rediscovery: an unknown command may belong to a plugin whose
@@ -741,15 +786,16 @@ func (r *Router) clip(p *pending, text string) string {
 	return plugin.Clip(text, r.cfg.MaxAnswer-1)
 }
 
-// settle records p's answer, once. A failed command does not count
-// against the user's cooldown.
-func (r *Router) settle(p *pending, text string, failed bool) {
+// settle records p's answer and its Outcome.Result, once. A failed
+// command does not count against the user's cooldown.
+func (r *Router) settle(p *pending, result, text string, failed bool) {
 	r.qmu.Lock()
 	if p.settled {
 		r.qmu.Unlock()
 		return
 	}
 	p.settled = true
+	p.result = result
 	delete(r.waiting, p.token)
 	if p.timer != nil {
 		p.timer.Stop()
@@ -779,9 +825,10 @@ func (r *Router) answerNow(ctx context.Context, to target, text string) {
 // its user's queue. Sending under the lock keeps the order; a publish only
 // buffers, so the lock is held briefly.
 func (r *Router) complete(p *pending, text string) {
+	var done []Outcome
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	if p.ready {
+		r.qmu.Unlock()
 		return
 	}
 	p.text, p.ready = text, true
@@ -790,6 +837,9 @@ func (r *Router) complete(p *pending, text string) {
 	n := 0
 	for ; n < len(q) && q[n].ready; n++ {
 		r.send(q[n])
+		if q[n].result != "" && r.cfg.Observer != nil {
+			done = append(done, q[n].outcome())
+		}
 		q[n] = nil
 		r.wg.Done()
 	}
@@ -798,6 +848,25 @@ func (r *Router) complete(p *pending, text string) {
 		delete(r.queues, p.key)
 	case n > 0:
 		r.queues[p.key] = q[n:]
+	}
+	r.qmu.Unlock()
+	for _, o := range done {
+		r.observe(o)
+	}
+}
+
+// outcome is what the Observer is told of p, now that its answer is sent.
+func (p *pending) outcome() Outcome {
+	o := Outcome{Channel: p.to.channel, Result: p.result, Latency: time.Since(p.arrived)}
+	if p.result != ResultUnknown {
+		o.Plugin, o.Command = p.name, p.cmd
+	}
+	return o
+}
+
+func (r *Router) observe(o Outcome) {
+	if r.cfg.Observer != nil {
+		r.cfg.Observer.CommandDone(o)
 	}
 }
 
@@ -823,6 +892,7 @@ func (r *Router) send(p *pending) {
 // to one per user per HintEvery (a typo-happy user must not flood the
 // channel); a PM always gets it, since nothing else would come back.
 func (r *Router) unknown(p *pending, word string) {
+	p.result = ResultUnknown
 	if r.cfg.UnknownCommand == UnknownIgnore ||
 		(p.to.source != plugin.SourcePM && !r.once(r.hinted, p.key.user)) {
 		r.complete(p, "")

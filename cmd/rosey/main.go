@@ -26,8 +26,8 @@ import (
 )
 
 const usage = `usage:
-  rosey console [-data DIR] [-nats-listen ADDR] [-user NAME] [-rank N] [-plugin-mode MODE] [-log-level LEVEL]
-  rosey run -config FILE [-components LIST] [-plugin-mode in-process|distributed] [-log-level LEVEL]
+  rosey console [-data DIR] [-nats-listen ADDR] [-http ADDR] [-user NAME] [-rank N] [-plugin-mode MODE] [-log-level LEVEL]
+  rosey run -config FILE [-components LIST] [-http ADDR] [-plugin-mode in-process|distributed] [-log-level LEVEL]
   rosey plugin NAME [-nats URL] [-config JSON|@FILE] [-log-level LEVEL]   run one built-in plugin as its own process
   rosey version
 `
@@ -89,6 +89,7 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	configFile := fs.String("config", "", "optional config file (plugin settings, router options)")
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
+	httpListen := fs.String("http", "127.0.0.1:0", `address serving /metrics, /healthz and /readyz ("127.0.0.1:0" picks a free port, "none" serves nothing)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +104,9 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	cfg.Logger = log
+	if *httpListen != "none" {
+		cfg.HTTP.Listen = *httpListen
+	}
 	if *listen == "none" {
 		cfg.NATS.Embedded.NoListen = true
 	} else {
@@ -130,6 +134,9 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if url := bot.NATSURL(); url != "" {
 		fmt.Fprintf(stderr, " NATS for external plugins: %s", url)
 	}
+	if addr := bot.MonitorAddr(); addr != "" {
+		fmt.Fprintf(stderr, " Metrics: http://%s/metrics", addr)
+	}
 	fmt.Fprintln(stderr)
 	return bot.Wait(ctx)
 }
@@ -141,6 +148,7 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	components := fs.String("components", "", "comma-separated subset to run in this process: database, plugins, router, connector (default all)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
+	httpListen := fs.String("http", "", `address serving /metrics, /healthz and /readyz, overriding "http": {"listen": …} ("none" serves nothing)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,6 +164,13 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	cfg.Logger = log
+	switch *httpListen {
+	case "":
+	case "none":
+		cfg.HTTP.Listen = ""
+	default:
+		cfg.HTTP.Listen = *httpListen
+	}
 	if *components != "" {
 		cfg.Components = strings.Split(*components, ",")
 	}

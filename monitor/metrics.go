@@ -1,0 +1,178 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/router"
+)
+
+// ErrWatched means a part of the same kind is already watched.
+var ErrWatched = errors.New("monitor: already watched")
+
+// Metrics is a bot's Prometheus registry and the metrics Rosey keeps in
+// it. It is safe for concurrent use. The zero value is not usable: call
+// NewMetrics.
+type Metrics struct {
+	reg      *prometheus.Registry
+	commands *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	mu      sync.Mutex
+	watched map[string]bool
+}
+
+// NewMetrics returns Metrics with the command metrics and the Go runtime
+// and process collectors registered.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rosey_commands_total",
+			Help: "Commands seen by the router, by channel, plugin, command and outcome (answered, error, timeout, not_running, silent, unknown, refused_rank, refused_cooldown, refused_overload).",
+		}, []string{"channel", "plugin", "command", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rosey_command_duration_seconds",
+			Help:    "Time from a command line reaching the router to its answer being sent.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"plugin"}),
+		watched: map[string]bool{},
+	}
+	m.reg.MustRegister(m.commands, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, for metrics of your own.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// CommandDone counts a command; it makes Metrics a router.Observer.
+func (m *Metrics) CommandDone(o router.Outcome) {
+	m.commands.WithLabelValues(o.Channel, o.Plugin, o.Command, o.Result).Inc()
+	m.latency.WithLabelValues(o.Plugin).Observe(o.Latency.Seconds())
+}
+
+// watch registers cs under kind once.
+func (m *Metrics) watch(kind string, cs ...prometheus.Collector) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watched[kind] {
+		return fmt.Errorf("%w: %s", ErrWatched, kind)
+	}
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("monitor: watch %s: %w", kind, err)
+		}
+	}
+	m.watched[kind] = true
+	return nil
+}
+
+// WatchRouter adds the number of commands r owes an answer.
+func (m *Metrics) WatchRouter(r *router.Router) error {
+	return m.watch("router", prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rosey_commands_waiting",
+		Help: "Command lines the router owes an answer that is not sent yet.",
+	}, func() float64 { return float64(r.Waiting()) }))
+}
+
+// WatchNATS adds the messages and bytes nc has sent and received.
+func (m *Metrics) WatchNATS(nc *nats.Conn) error {
+	return m.watch("nats", natsCollector{nc})
+}
+
+var (
+	natsMsgs = prometheus.NewDesc("rosey_nats_messages_total",
+		"Messages this process's NATS connection received (in) and sent (out).", []string{"direction"}, nil)
+	natsBytes = prometheus.NewDesc("rosey_nats_bytes_total",
+		"Payload bytes this process's NATS connection received (in) and sent (out).", []string{"direction"}, nil)
+	natsReconnects = prometheus.NewDesc("rosey_nats_reconnects_total",
+		"Times this process's NATS connection reconnected.", nil, nil)
+)
+
+type natsCollector struct{ nc *nats.Conn }
+
+func (natsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- natsMsgs
+	ch <- natsBytes
+	ch <- natsReconnects
+}
+
+func (c natsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.nc.Stats()
+	ch <- prometheus.MustNewConstMetric(natsMsgs, prometheus.CounterValue, float64(s.InMsgs), "in")
+	ch <- prometheus.MustNewConstMetric(natsMsgs, prometheus.CounterValue, float64(s.OutMsgs), "out")
+	ch <- prometheus.MustNewConstMetric(natsBytes, prometheus.CounterValue, float64(s.InBytes), "in")
+	ch <- prometheus.MustNewConstMetric(natsBytes, prometheus.CounterValue, float64(s.OutBytes), "out")
+	ch <- prometheus.MustNewConstMetric(natsReconnects, prometheus.CounterValue, float64(s.Reconnects))
+}
+
+// WatchPlugins adds each plugin's state, instances, requests and errors,
+// read from status (for example (*plugin.Manager).Status) at each scrape.
+func (m *Metrics) WatchPlugins(status func() []plugin.Status) error {
+	return m.watch("plugins", pluginCollector{status})
+}
+
+var (
+	pluginUp = prometheus.NewDesc("rosey_plugin_up",
+		"1 when the plugin is started, 0 otherwise.", []string{"plugin", "external"}, nil)
+	pluginInstances = prometheus.NewDesc("rosey_plugin_instances",
+		"Running copies of the plugin.", []string{"plugin"}, nil)
+	pluginRequests = prometheus.NewDesc("rosey_plugin_requests_total",
+		"Requests the plugin's command endpoint handled, as its micro service counts them.", []string{"plugin"}, nil)
+	pluginErrors = prometheus.NewDesc("rosey_plugin_errors_total",
+		"Requests the plugin's command endpoint answered with an error.", []string{"plugin"}, nil)
+)
+
+type pluginCollector struct{ status func() []plugin.Status }
+
+func (pluginCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pluginUp
+	ch <- pluginInstances
+	ch <- pluginRequests
+	ch <- pluginErrors
+}
+
+func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.status() {
+		up := 0.0
+		if s.State == plugin.StateStarted {
+			up = 1
+		}
+		name := s.Info.Name
+		ch <- prometheus.MustNewConstMetric(pluginUp, prometheus.GaugeValue, up, name, fmt.Sprint(s.External))
+		ch <- prometheus.MustNewConstMetric(pluginInstances, prometheus.GaugeValue, float64(s.Instances), name)
+		ch <- prometheus.MustNewConstMetric(pluginRequests, prometheus.CounterValue, float64(s.Requests), name)
+		ch <- prometheus.MustNewConstMetric(pluginErrors, prometheus.CounterValue, float64(s.Errors), name)
+	}
+}
+
+// WatchConnector adds the connector's state for channel, read from state
+// (for example (*cytube.Connector).State) at each scrape.
+func (m *Metrics) WatchConnector(channel string, state func() string) error {
+	return m.watch("connector "+channel, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "rosey_connector_connected",
+		Help:        "1 while the connector is connected and joined to its channel.",
+		ConstLabels: prometheus.Labels{"channel": channel},
+	}, func() float64 {
+		if state() == protocol.StateConnected {
+			return 1
+		}
+		return 0
+	}))
+}
