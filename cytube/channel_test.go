@@ -79,12 +79,8 @@ func TestPlaylistEventsAndState(t *testing.T) {
 	defer srv.Close()
 	first := srv.Queue("test", "alice", cytubetest.Media{Type: "yt", ID: "aaaaaaaaaaa", Title: "First", Seconds: 60}, false)
 	h := newHarness(t, scfg, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	is.NoErr(h.conn.Stop(ctx))
+	h.srv, h.cfg = srv, testConfig(srv) // the connector starts at the first wait
 	from := h.mark()
-	h.srv = srv
-	h.conn = h.newConnector(testConfig(srv))
 
 	// The snapshot on join.
 	ev, at := h.waitEvent(from, protocol.PlaylistSnapshot, nil)

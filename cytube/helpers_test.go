@@ -19,10 +19,15 @@ import (
 const wait = 20 * time.Second
 
 type harness struct {
-	t    *testing.T
-	srv  *cytubetest.Server
-	bus  *eventbus.Bus
-	conn *cytube.Connector
+	t   *testing.T
+	srv *cytubetest.Server
+	bus *eventbus.Bus
+	// conn is started by the harness's first wait, mark or publish, so the
+	// accounts and channels a test adds to srv first are there when it
+	// logs in (started at once, its login raced the test's setup).
+	conn  *cytube.Connector
+	cfg   cytube.Config
+	start sync.Once
 
 	mu     sync.Mutex
 	events []*eventbus.Event
@@ -68,8 +73,9 @@ func newBus(t testing.TB) *eventbus.Bus {
 	return bus
 }
 
-// newHarness starts a fake server, a bus that records every cytube.>
-// event, and (unless start is false) a connector.
+// newHarness starts a fake server and a bus that records every cytube.>
+// event. The connector, configured by edit, starts at the harness's first
+// wait, mark or publish: set the server up before that.
 func newHarness(t *testing.T, scfg cytubetest.Config, edit func(*cytube.Config)) *harness {
 	t.Helper()
 	srv := cytubetest.NewServer(scfg)
@@ -84,12 +90,16 @@ func newHarness(t *testing.T, scfg cytubetest.Config, edit func(*cytube.Config))
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(srv)
+	h.cfg = testConfig(srv)
 	if edit != nil {
-		edit(&cfg)
+		edit(&h.cfg)
 	}
-	h.conn = h.newConnector(cfg)
 	return h
+}
+
+// connect starts the harness's connector, once.
+func (h *harness) connect() {
+	h.start.Do(func() { h.conn = h.newConnector(h.cfg) })
 }
 
 func (h *harness) newConnector(cfg cytube.Config) *cytube.Connector {
@@ -115,6 +125,7 @@ func (h *harness) newConnector(cfg cytube.Config) *cytube.Connector {
 // the from-th recorded event, and returns it with its index.
 func (h *harness) waitEvent(from int, subject string, match func(*eventbus.Event) bool) (*eventbus.Event, int) {
 	h.t.Helper()
+	h.connect()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -137,6 +148,7 @@ func (h *harness) waitEvent(from int, subject string, match func(*eventbus.Event
 }
 
 func (h *harness) mark() int {
+	h.connect()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.events)
@@ -159,6 +171,7 @@ func (h *harness) waitState(from int, state string) (protocol.ConnectionEvent, i
 
 func (h *harness) publish(subject string, v any) {
 	h.t.Helper()
+	h.connect()
 	if err := h.bus.Publish(context.Background(), subject, v); err != nil {
 		h.t.Fatal(err)
 	}
@@ -167,6 +180,7 @@ func (h *harness) publish(subject string, v any) {
 // waitBotSaid waits until the bot's chat text (plain) equals text.
 func (h *harness) waitBotSaid(text string) cytubetest.Message {
 	h.t.Helper()
+	h.connect()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	m, err := h.srv.WaitMessage(ctx, func(m cytubetest.Message) bool {
