@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	commands *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	activity *Activity
 
 	mu      sync.Mutex
 	watched map[string]bool
@@ -45,7 +47,8 @@ func NewMetrics() *Metrics {
 			Help:    "Time from a command line reaching the router to its answer being sent.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"plugin"}),
-		watched: map[string]bool{},
+		activity: NewActivity(),
+		watched:  map[string]bool{},
 	}
 	m.reg.MustRegister(m.commands, m.latency,
 		collectors.NewGoCollector(),
@@ -65,7 +68,12 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) CommandDone(o router.Outcome) {
 	m.commands.WithLabelValues(o.Channel, o.Plugin, o.Command, o.Result).Inc()
 	m.latency.WithLabelValues(o.Plugin).Observe(o.Latency.Seconds())
+	m.activity.Add(time.Now(), o)
 }
+
+// Activity returns the recent commands CommandDone recorded, which the
+// dashboard shows.
+func (m *Metrics) Activity() *Activity { return m.activity }
 
 // watch registers cs under kind once.
 func (m *Metrics) watch(kind string, cs ...prometheus.Collector) error {
