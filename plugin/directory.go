@@ -54,6 +54,8 @@ type Directory struct {
 	goneAll map[string]time.Time
 	// missedID counts the sweeps in a row an instance did not answer.
 	missedID map[string]int
+	// lastSweep is when the last sweep to finish began.
+	lastSweep time.Time
 	// reportFailed is set for a plugin manager's directory: it publishes
 	// platform.plugin.<name>.failed for instances that vanish, and keeps
 	// the statistics of plugins in other processes.
@@ -221,6 +223,10 @@ func (d *Directory) Add(info Info, instance string, local bool) { d.add(info, in
 func (d *Directory) add(info Info, instance string, local, vouched bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.addLocked(info, instance, local, vouched)
+}
+
+func (d *Directory) addLocked(info Info, instance string, local, vouched bool) {
 	e := d.plugins[info.Name]
 	if e == nil {
 		e = &Entry{}
@@ -393,7 +399,17 @@ collect:
 			seen[info.Name] = append(seen[info.Name], id)
 		}
 	}
+	var vanished []Announcement
 	d.mu.Lock()
+	// Sweeps may overlap (the periodic one, a router's rediscovery, a
+	// caller's). One that began before the last finished sweep began holds
+	// older news: drop it, or it would bring back what that one dropped and
+	// reset its count of missed sweeps.
+	if !began.After(d.lastSweep) {
+		d.mu.Unlock()
+		return nil
+	}
+	d.lastSweep = began
 	d.pruneGone(began)
 	for name, ids := range seen {
 		// An instance that stopped since (or while) its answer came must
@@ -407,17 +423,12 @@ collect:
 			delete(seen, name)
 		}
 	}
-	d.mu.Unlock()
 	for name, ids := range seen {
 		for _, id := range ids {
-			d.add(infos[name], id, false, false)
+			d.addLocked(infos[name], id, false, false)
 		}
-		d.mu.Lock()
 		d.updated[name] = began // found by this sweep, not announced during it
-		d.mu.Unlock()
 	}
-	var vanished []Announcement
-	d.mu.Lock()
 	for name, e := range d.plugins {
 		if e.Local || d.updated[name].After(began) {
 			continue // ours, or announced while the sweep ran
