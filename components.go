@@ -126,6 +126,7 @@ func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, er
 		},
 		Logger:     b.cfg.Logger,
 		Middleware: b.cfg.Middleware,
+		Clock:      b.cfg.Clock,
 	})
 	if err != nil {
 		return nil, err

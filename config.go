@@ -76,6 +76,9 @@ type Config struct {
 	Middleware []plugin.Middleware `json:"-"`
 	// Logger receives every component's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
+	// Clock is the in-process plugins' Host.Clock (their timers and
+	// schedules); nil is plugin.WallClock. roseytest sets one a test moves.
+	Clock plugin.Clock `json:"-"`
 	// OnBus, when set, runs once the bus is connected and before any other
 	// component starts, so what it subscribes to is seen from the bot's
 	// first message on (an audit log, a test harness). An error stops Start.

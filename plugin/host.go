@@ -26,6 +26,7 @@ type Host struct {
 	db     *database.Client
 	log    *slog.Logger
 	config json.RawMessage
+	clock  Clock
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -42,8 +43,11 @@ type Host struct {
 	subs    []*eventbus.Subscription
 }
 
-func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, outer []Middleware) *Host {
+func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, outer []Middleware, clock Clock) *Host {
 	ctx, cancel := context.WithCancel(context.Background())
+	if clock == nil {
+		clock = WallClock()
+	}
 	if db != nil {
 		// Every plugin keeps its collections in a namespace of its own
 		// (database.<name>.<op>), which a least-privilege NATS user for it
@@ -51,6 +55,7 @@ func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logg
 		db = db.Namespace(name)
 	}
 	return &Host{
+		clock:    clock,
 		name:     name,
 		bus:      bus,
 		db:       db,

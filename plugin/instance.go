@@ -79,13 +79,13 @@ type instance struct {
 // startInstance starts p and exposes it as a micro service whose command
 // endpoint is plugin.<name>.command, in the queue group of that name so that
 // copies share the work.
-func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, mw []Middleware) (in *instance, err error) {
+func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, mw []Middleware, clock Clock) (in *instance, err error) {
 	info := p.Info()
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
 	in = &instance{p: p, info: info, bus: bus}
-	in.host = newHost(info.Name, bus, db, log, config, mw)
+	in.host = newHost(info.Name, bus, db, log, config, mw, clock)
 	if err := safeCall(func() error { return p.Start(ctx, in.host) }); err != nil {
 		_ = in.host.shutdown(ctx)
 		_ = safeCall(func() error { return p.Stop(ctx) })

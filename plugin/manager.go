@@ -39,6 +39,8 @@ type ManagerConfig struct {
 	// Middleware wraps the command handlers of every plugin this manager
 	// runs, around each plugin's own (Host.Use); the first is outermost.
 	Middleware []Middleware
+	// Clock is the plugins' Host.Clock; nil is WallClock.
+	Clock Clock
 }
 
 // Status is one plugin's state as the Manager sees it.
@@ -236,7 +238,7 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 		config = c
 	}
 	if isSupervised(s.p) {
-		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware)
+		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware, m.cfg.Clock)
 		if err := safeCall(func() error { return s.p.Start(ctx, host) }); err != nil {
 			_ = host.shutdown(ctx)
 			l.err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
@@ -245,7 +247,7 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 		l.host, l.took = host, time.Since(began)
 		return l
 	}
-	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware)
+	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware, m.cfg.Clock)
 	l.took = time.Since(began)
 	return l
 }

@@ -166,7 +166,7 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s: %w", info.Name, err)
 	}
-	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config, cfg.Middleware)
+	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config, cfg.Middleware, nil)
 	if err != nil {
 		_ = bus.Close(context.Background())
 		return err

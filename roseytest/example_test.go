@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -107,4 +108,21 @@ func (t *standIn) TempDir() string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
+}
+
+// A Clock moves only when the test says, and the plugins' timers and
+// schedules (Host.Every, Host.At) run on it: here chime, which rings every
+// hour, is tested without waiting an hour.
+func ExampleClock() {
+	run(func(t testing.TB) {
+		clk := roseytest.NewClock(time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC))
+		h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(&chime{}), roseytest.WithoutDatabase())
+		clk.WaitTimers(1) // chime's hourly job is set
+		clk.Advance(time.Hour)
+		fmt.Println(h.Next().Message)
+		fmt.Println(clk.Now().Format("15:04"))
+	})
+	// Output:
+	// 🔔 1
+	// 10:00
 }

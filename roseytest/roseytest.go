@@ -75,6 +75,10 @@ func WithLogLevel(level slog.Level) Option {
 	return func(c *rosey.Config) { c.Logger = slog.New(newTestLogLevel(level)) }
 }
 
+// WithClock runs the plugins on c: their Host.Clock, timers and
+// schedules move only when the test calls c.Advance.
+func WithClock(c *Clock) Option { return func(cfg *rosey.Config) { cfg.Clock = c } }
+
 // WithoutDatabase runs no database service.
 func WithoutDatabase() Option { return func(c *rosey.Config) { c.Database.Disabled = true } }
 
