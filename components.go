@@ -262,7 +262,34 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 	if err := errors.Join(watch...); err != nil {
 		return nil, err
 	}
-	srv, err := monitor.NewServer(monitor.Config{Listen: b.cfg.HTTP.Listen, Metrics: m, Checks: checks, Logger: b.cfg.Logger})
+	mc := monitor.Config{Listen: b.cfg.HTTP.Listen, Metrics: m, Checks: checks, Logger: b.cfg.Logger,
+		// The dashboard's actions drive the plugin manager over NATS,
+		// as !admin does, wherever the manager runs.
+		Control: plugin.NewControl(p.bus), AdminToken: b.cfg.HTTP.DashboardToken}
+	if mc.AdminToken == "" {
+		mc.AdminToken = os.Getenv(DashboardTokenEnv)
+	}
+	if p.manager != nil {
+		mc.Plugins = p.manager.Status
+	} else {
+		ctl := plugin.NewControl(p.bus)
+		mc.Plugins = func() []plugin.Status {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			list, _ := ctl.List(ctx) // none when no manager answers
+			return list
+		}
+	}
+	if cc, ok := p.connector.(*cytube.Connector); ok {
+		channel := b.cfg.CyTube.Channel
+		mc.Connectors = func() []monitor.ConnectorState {
+			st := cc.Stats()
+			return []monitor.ConnectorState{{Channel: channel, State: st.State, Reason: st.Reason, Users: st.Users,
+				Since: st.ConnectedSince, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut,
+				Queued: st.Queued, Reconnects: st.Reconnects}}
+		}
+	}
+	srv, err := monitor.NewServer(mc)
 	if err != nil {
 		return nil, err
 	}

@@ -130,13 +130,23 @@ type RouterConfig struct {
 	HintEvery Duration `json:"hint_every,omitempty"`
 }
 
-// HTTPConfig configures the monitoring listener (package monitor):
-// /metrics in the Prometheus format, /healthz and /readyz.
+// HTTPConfig configures the monitoring listener (package monitor): the
+// live dashboard at /, /metrics in the Prometheus format, /healthz and
+// /readyz.
 type HTTPConfig struct {
 	// Listen is the address, such as "127.0.0.1:9321"; empty serves
 	// nothing. Any process of a distributed bot may serve its own.
 	Listen string `json:"listen,omitempty"`
+	// DashboardToken allows the dashboard's admin actions (enable,
+	// disable, reload a plugin) to requests that carry it; empty takes
+	// the environment's ROSEY_DASHBOARD_TOKEN, and without either the
+	// dashboard is read-only. Never read from a config file.
+	DashboardToken string `json:"-"`
 }
+
+// DashboardTokenEnv names the environment variable holding the
+// dashboard's admin token (HTTPConfig.DashboardToken).
+const DashboardTokenEnv = "ROSEY_DASHBOARD_TOKEN"
 
 // ConsoleConfig configures the console connector.
 type ConsoleConfig struct {

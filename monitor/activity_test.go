@@ -117,7 +117,7 @@ func TestActivityCapsLatencySamplesPerSecond(t *testing.T) {
 		a.Add(t0.Add(time.Duration(i)*time.Microsecond), outcome(router.ResultAnswered, 7*time.Millisecond))
 	}
 	s := a.Snapshot(t0)
-	is.Equal(s.Seconds[len(s.Seconds)-1].Total, n)         // every command counted
+	is.Equal(s.Seconds[len(s.Seconds)-1].Total, n)           // every command counted
 	is.Equal(s.LastMinute.Samples, monitor.SamplesPerSecond) // but samples are capped
 	is.Equal(s.LastMinute.P99, 7*time.Millisecond)
 }

@@ -11,7 +11,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roseybot/rosey/plugin"
 )
+
+// ErrStopped means a stopped Server was started again.
+var ErrStopped = errors.New("monitor: server was stopped")
 
 // ErrInvalidConfig means a Config failed validation.
 var ErrInvalidConfig = errors.New("monitor: invalid config")
@@ -36,6 +41,25 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Logger receives the server's logs; nil is silent.
 	Logger *slog.Logger
+
+	// Plugins returns every plugin's status for the dashboard's table
+	// (for example (*plugin.Manager).Status); nil shows none.
+	Plugins func() []plugin.Status
+	// Connectors returns each connector's state for the dashboard; nil
+	// shows none.
+	Connectors func() []ConnectorState
+	// Control carries out the dashboard's admin actions (enable, disable,
+	// reload a plugin); *plugin.Control, which drives the plugin manager
+	// over NATS as !admin does, is one. The actions need AdminToken too.
+	Control PluginControl
+	// AdminToken is the secret the dashboard's admin actions must carry
+	// (rosey.New takes it from ROSEY_DASHBOARD_TOKEN); empty keeps the
+	// dashboard read-only.
+	AdminToken string
+	// Interval is how often the dashboard is updated; default 1 second.
+	Interval time.Duration
+	// MaxWatchers bounds the dashboards open at once; default 32.
+	MaxWatchers int
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -49,6 +73,9 @@ func (c Config) Validate() error {
 	if c.CheckTimeout < 0 {
 		return fmt.Errorf("%w: check_timeout: must not be negative", ErrInvalidConfig)
 	}
+	if c.Interval < 0 || c.MaxWatchers < 0 {
+		return fmt.Errorf("%w: interval and max_watchers must not be negative", ErrInvalidConfig)
+	}
 	for i, ch := range c.Checks {
 		if ch.Name == "" || ch.Run == nil {
 			return fmt.Errorf("%w: checks[%d]: needs a name and a Run function", ErrInvalidConfig, i)
@@ -57,11 +84,17 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Server serves /metrics, /healthz and /readyz over HTTP.
+// Server serves the dashboard at /, its updates at /events, its admin
+// actions under /api/plugins/, and /metrics, /healthz and /readyz over
+// HTTP.
 type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+
+	watchers chan struct{} // a slot per open event stream
+	quit     chan struct{} // closed by Stop: event streams end
+	quitOnce sync.Once
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -79,7 +112,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "monitor"), mux: http.NewServeMux()}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.MaxWatchers == 0 {
+		cfg.MaxWatchers = 32
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "monitor"), mux: http.NewServeMux(),
+		watchers: make(chan struct{}, cfg.MaxWatchers), quit: make(chan struct{})}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
@@ -88,6 +128,8 @@ func NewServer(cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "ok")
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.routeDashboard()
+	s.routeAdmin()
 	return s, nil
 }
 
@@ -97,6 +139,11 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // Start listens and serves in the background until Stop.
 func (s *Server) Start(context.Context) error {
+	select {
+	case <-s.quit:
+		return fmt.Errorf("monitor: start: %w", ErrStopped)
+	default:
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("monitor: listen on %s: %w", s.cfg.Listen, err)
@@ -124,8 +171,11 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop stops serving, letting requests in progress finish within ctx.
+// Stop stops serving, letting requests in progress finish within ctx; it
+// ends the dashboards' event streams, also those of a Handler mounted
+// elsewhere. A stopped Server does not start again.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopWatchers(ctx)
 	s.mu.Lock()
 	srv := s.srv
 	s.srv, s.ln = nil, nil
