@@ -6,8 +6,10 @@
 // subscriptions through the Host it is given, and Stop undoes Start. The
 // Host is the plugin's handle on the bot: the event bus, the database
 // client (requests go over NATS to the database service), a logger tagged
-// with the plugin's name, the plugin's own config section, and Go for
-// goroutines that end with the plugin.
+// with the plugin's name, the plugin's own config section, Go for
+// goroutines that end with the plugin, and a Clock with a scheduler
+// (Every, At) whose jobs end with the plugin too. Plugins take the time and
+// their timers from Host.Clock, so a test can move it (roseytest.Clock).
 //
 // The same plugin runs three ways, unchanged:
 //

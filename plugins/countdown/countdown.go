@@ -41,7 +41,8 @@ type Config struct {
 	Collection string `json:"collection,omitempty"`
 	// MaxPerChannel bounds the countdowns of one channel.
 	MaxPerChannel int `json:"max_per_channel,omitempty"`
-	// Now tells the time; nil is time.Now. Tests inject a fake clock.
+	// Now tells the time; nil is the Host's clock (Host.Clock), which
+	// roseytest.Clock moves by hand in tests.
 	Now func() time.Time `json:"-"`
 }
 
@@ -104,7 +105,7 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 		cfg.MaxPerChannel = DefaultMaxPerChannel
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = h.Clock().Now
 	}
 	var alerts []time.Duration
 	for _, a := range cfg.Alerts {
@@ -135,18 +136,23 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 	if pending {
 		h.Go(p.loadLater)
 	}
-	h.Go(p.loop)
+	h.Every(time.Duration(cfg.CheckInterval), p.check)
 	return nil
 }
 
 // loadLater retries loading until the database answers, then adds what it
 // stored to anything created in the meantime.
 func (p *Plugin) loadLater(ctx context.Context) {
+	p.mu.Lock()
+	t := p.host.Clock().NewTimer(time.Second)
+	p.mu.Unlock()
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-t.C():
+			t.Reset(time.Second)
 		}
 		p.mu.Lock()
 		db, collection := p.host.DB(), p.cfg.Collection
@@ -186,22 +192,6 @@ func load(ctx context.Context, db *database.Client, collection string) (map[stri
 		}
 		if len(res.Items) < database.MaxLimit {
 			return items, nil
-		}
-	}
-}
-
-func (p *Plugin) loop(ctx context.Context) {
-	p.mu.Lock()
-	every := time.Duration(p.cfg.CheckInterval)
-	p.mu.Unlock()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		p.check(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }

@@ -156,3 +156,18 @@ func TestResumesAfterRestart(t *testing.T) {
 	clk.Set(t0.Add(2 * time.Hour))
 	h.Expect("🎉 launch: it's time!")
 }
+
+// On the harness's Clock, with the plugin's defaults (no Now, a check
+// every second): the alerts come as the test moves the clock.
+func TestAlertsOnTheHarnessClock(t *testing.T) {
+	clk := roseytest.NewClock(t0)
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(countdown.New(countdown.Config{})))
+	h.Say("alice", "!countdown party in 2h30m")
+	h.Expect("✅ Countdown party set for Thu 2026-01-01 14:30 UTC (in 2h 30m)")
+	clk.WaitTimers(1) // the plugin's check
+	clk.Advance(2*time.Hour + 20*time.Minute)
+	h.Expect("⏰ party in 10m! (Thu 2026-01-01 14:30 UTC)")
+	clk.WaitTimers(1)
+	clk.Advance(10 * time.Minute)
+	h.Expect("🎉 party: it's time!")
+}

@@ -121,10 +121,17 @@ func (g *game) run(hostCtx context.Context) {
 			g.mu.Unlock()
 			return
 		}
+		// The question's timers run from before it is said, so whoever
+		// sees it (a test moving the clock) finds them set.
+		clock := g.h.Clock()
+		hint, end := clock.NewTimer(qt/2), clock.NewTimer(qt)
 		g.cur, g.open, g.askedAt, g.answered = i, true, g.cfg.Now(), answered
 		g.sayLocked(fmt.Sprintf("❓ [%d/%d] (%s) %s", i+1, len(g.qs), q.Category, q.Question))
 		g.mu.Unlock()
-		if !g.ask(q, qt, answered) {
+		goOn := g.ask(q, hint, end, answered)
+		hint.Stop()
+		end.Stop()
+		if !goOn {
 			return
 		}
 	}
@@ -147,10 +154,10 @@ func (g *game) run(hostCtx context.Context) {
 
 // wait pauses for d and reports whether the game goes on.
 func (g *game) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
+	t := g.h.Clock().NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-t.C():
 		return true
 	case <-g.ctx.Done():
 		return false
@@ -159,24 +166,20 @@ func (g *game) wait(d time.Duration) bool {
 
 // ask waits for an answer or the end of the question, giving the hint at
 // half time. It reports whether the game goes on.
-func (g *game) ask(q Question, qt time.Duration, answered <-chan struct{}) bool {
-	hint := time.NewTimer(qt / 2)
-	defer hint.Stop()
-	end := time.NewTimer(qt)
-	defer end.Stop()
+func (g *game) ask(q Question, hint, end plugin.Timer, answered <-chan struct{}) bool {
 	for {
 		select {
 		case <-g.ctx.Done():
 			return false
 		case <-answered:
 			return true
-		case <-hint.C:
+		case <-hint.C():
 			g.mu.Lock()
 			if g.open {
 				g.sayLocked("💡 Hint: " + makeHint(q.Answer))
 			}
 			g.mu.Unlock()
-		case <-end.C:
+		case <-end.C():
 			g.mu.Lock()
 			if g.open {
 				g.open = false

@@ -76,7 +76,8 @@ type Config struct {
 	Questions []Question `json:"-"`
 	// Rand shuffles the questions; nil uses a randomly seeded source.
 	Rand *rand.Rand `json:"-"`
-	// Now tells the time for scoring answers by speed; nil is time.Now.
+	// Now tells the time for scoring answers by speed; nil is the Host's
+	// clock (Host.Clock), which roseytest.Clock moves by hand in tests.
 	Now func() time.Time `json:"-"`
 }
 
@@ -143,7 +144,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		cfg.Prefix = DefaultPrefix
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = h.Clock().Now
 	}
 	bank, err := loadBank(cfg)
 	if err != nil {

@@ -251,3 +251,26 @@ func TestLeaderboardSurvivesRestart(t *testing.T) {
 	h.Say("bob", "!trivia top")
 	h.Expect("🏆 Trivia top: 1. alice 10")
 }
+
+// On the harness's Clock, a question's hint and time-up, and the pause
+// between questions, come as the test moves the clock.
+func TestQuestionTimeOnTheHarnessClock(t *testing.T) {
+	clk := roseytest.NewClock(frozen)
+	cfg := config(30 * time.Second)
+	cfg.Now = nil // the Host's clock
+	cfg.Pause = trivia.Duration(5 * time.Second)
+	h := newHarness(t, cfg, roseytest.WithClock(clk))
+	h.Say("alice", "!trivia start 2 test")
+	h.Expect("🧠 Trivia! 2 questions")
+	question(t, h)
+	clk.Advance(15 * time.Second)
+	h.Expect("💡 Hint: ")
+	clk.Advance(15 * time.Second)
+	h.Expect("⏰ Time's up! The answer was: ")
+	clk.WaitTimers(1) // the pause
+	clk.Advance(5 * time.Second)
+	q := question(t, h)
+	h.Say("bob", answers[q].right)
+	h.Expect("✅ bob got it!")
+	h.Expect("🏁 Trivia over!") // the last question: no pause
+}
