@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,12 +70,25 @@ func (b *Bot) startBus(ctx context.Context) (func(context.Context) error, error)
 			ec.ReadyTimeout = time.Duration(d)
 		}
 		ec.Logger = b.cfg.Logger
+		if ec.SeedFile == "" {
+			// Absolute, so the path told to external plugins works from
+			// any directory.
+			dir, err := filepath.Abs(b.cfg.dataDir())
+			if err != nil {
+				return nil, err
+			}
+			ec.SeedFile = filepath.Join(dir, NATSSeedFile)
+		}
 		srv, err := embedded.Start(ctx, ec)
 		if err != nil {
 			return nil, err
 		}
 		b.parts.server = srv
-		bc.InProcess = srv.NATS()
+		in := srv.BusConfig(bc.Name)
+		bc.InProcess = in.InProcess
+		if !hasCredentials(bc) {
+			bc.NKeySeed = in.NKeySeed // the credentials the server made
+		}
 	}
 	bus, err := eventbus.Connect(ctx, bc)
 	if err != nil {

@@ -96,7 +96,16 @@ func CoreComponents() []string {
 	return []string{ComponentDatabase, ComponentPlugins, ComponentRouter}
 }
 
+// NATSSeedFile is the file in the data directory (Database.Dir, or
+// DefaultDataDir) that keeps the credentials the embedded NATS server
+// generates unless nats.embedded.seed_file names another.
+const NATSSeedFile = "nats.nkey"
+
 // NATSConfig says where the bus is. With no URLs an embedded server runs.
+// A listening embedded server requires credentials: it generates an nkey
+// (kept in NATSSeedFile, 0600) that the bot, the plugin processes it starts
+// and external plugins (ROSEY_NATS_NKEY=<file>) log in with, unless
+// Embedded.NoAuth is set or Embedded.ConfigFile sets up its own users.
 type NATSConfig struct {
 	eventbus.Config
 	// RequestTimeout overrides eventbus.Config's, written as "5s".
@@ -446,6 +455,44 @@ func (c Config) busConfig() eventbus.Config {
 	}
 	bc.Logger = c.Logger
 	return bc
+}
+
+// dataDir is the directory for the bot's files: the SQLite directory, or
+// DefaultDataDir.
+func (c Config) dataDir() string {
+	if c.Database.Dir != "" {
+		return c.Database.Dir
+	}
+	return DefaultDataDir
+}
+
+// hasCredentials reports whether bc carries credentials of its own.
+func hasCredentials(bc eventbus.Config) bool {
+	return bc.User != "" || bc.Token != "" || bc.CredentialsFile != "" || bc.NKeyFile != "" || bc.NKeySeed != ""
+}
+
+// ClientConfig returns how another process (an external plugin, a plugin
+// process the bot starts) reaches this bot's NATS once it runs: the
+// embedded server's URL with the credentials file it generated, or the
+// configured URLs and credentials. With no URLs nothing is reachable (an
+// embedded server without a listener). plugin.BusEnv turns it into the
+// ROSEY_NATS_* variables a plugin binary reads.
+func (b *Bot) ClientConfig() eventbus.Config {
+	nc := b.cfg.NATS.Config
+	out := eventbus.Config{
+		URLs: nc.URLs, User: nc.User, Password: nc.Password, Token: nc.Token,
+		CredentialsFile: nc.CredentialsFile, NKeyFile: nc.NKeyFile, TLS: nc.TLS, Prefix: nc.Prefix,
+	}
+	if srv := b.parts.server; srv != nil {
+		out.URLs = nil
+		if u := srv.ClientURL(); u != "" {
+			out.URLs = []string{u}
+		}
+		if file, generated := srv.Credentials(); generated && !hasCredentials(out) {
+			out.NKeyFile = file
+		}
+	}
+	return out
 }
 
 func (c Config) databaseConfig() dbservice.Config {

@@ -31,7 +31,9 @@ func listening(c *rosey.Config) {
 // test ends.
 func dial(t *testing.T, h *roseytest.Harness, name string) *eventbus.Bus {
 	t.Helper()
-	bus, err := eventbus.Connect(context.Background(), eventbus.Config{URLs: []string{h.Bot().NATSURL()}, Name: name})
+	bc := h.ClientConfig() // the URL and the credentials the bot made
+	bc.Name = name
+	bus, err := eventbus.Connect(context.Background(), bc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func serveRemote(t *testing.T, h *roseytest.Harness, p plugin.Plugin) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: eventbus.Config{URLs: []string{h.Bot().NATSURL()}}})
+		done <- plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: h.ClientConfig()})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -208,7 +210,7 @@ func TestHelpBurstWithExternalPlugin(t *testing.T) {
 			if layout == "router of its own" {
 				cfg := rosey.Config{Components: []string{rosey.ComponentRouter}}
 				cfg.Router.HintEvery = rosey.Duration(time.Millisecond) // until it knows !roll, each try is answered
-				cfg.NATS.URLs = []string{h.Bot().NATSURL()}
+				cfg.NATS.Config = h.ClientConfig()
 				router := rosey.New(cfg)
 				is.NoErr(router.Start(context.Background()))
 				t.Cleanup(func() { _ = router.Stop(context.Background()) })

@@ -64,7 +64,7 @@ func TestStartOrderAndPlatformEvents(t *testing.T) {
 	is.True(strings.HasPrefix(url, "nats://127.0.0.1:"))
 
 	// Another process's view: an external client sees platform.shutdown.
-	watcher, err := eventbus.Connect(context.Background(), eventbus.Config{URLs: []string{url}})
+	watcher, err := eventbus.Connect(context.Background(), bot.ClientConfig())
 	is.NoErr(err)
 	defer watcher.Close(context.Background())
 	got := make(chan protocol.PlatformEvent, 1)
@@ -95,6 +95,7 @@ func TestFailedStartStopsWhatStarted(t *testing.T) {
 	cfg := rosey.Config{Components: rosey.CoreComponents()}
 	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
 	cfg.Database.Dir = file
+	cfg.NATS.Embedded.SeedFile = filepath.Join(t.TempDir(), "nats.nkey") // not in that "directory"
 	bot := rosey.New(cfg)
 	err := bot.Start(context.Background())
 	is.True(err != nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
 
 // DefaultRequestTimeout applies to requests whose context has no deadline.
@@ -45,6 +46,10 @@ type Config struct {
 	CredentialsFile string `json:"credentials_file,omitempty"`
 	// NKeyFile is a file holding an nkey seed.
 	NKeyFile string `json:"nkey_file,omitempty"`
+	// NKeySeed is an nkey seed held in memory (an embedded server's
+	// generated credentials, handed to in-process connections); never
+	// written to JSON.
+	NKeySeed string `json:"-"`
 	// TLS enables TLS with the given files.
 	TLS *TLSConfig `json:"tls,omitempty"`
 	// Prefix is put in front of every subject (with a dot), so several bots
@@ -86,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.CredentialsFile != "" && c.NKeyFile != "" {
 		return fmt.Errorf("%w: nkey_file: use either credentials_file or nkey_file, not both", ErrInvalidConfig)
+	}
+	if c.NKeySeed != "" && (c.NKeyFile != "" || c.CredentialsFile != "") {
+		return fmt.Errorf("%w: nkey_file: an nkey seed is given in memory already", ErrInvalidConfig)
 	}
 	if c.TLS != nil && (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return fmt.Errorf("%w: tls: cert_file and key_file go together", ErrInvalidConfig)
@@ -137,6 +145,17 @@ func (c Config) natsOptions() ([]nats.Option, error) {
 			return nil, fmt.Errorf("%w: nkey_file: %v", ErrInvalidConfig, err)
 		}
 		opts = append(opts, o)
+	}
+	if c.NKeySeed != "" {
+		kp, err := nkeys.FromSeed([]byte(c.NKeySeed))
+		if err != nil {
+			return nil, fmt.Errorf("%w: nkey seed: %v", ErrInvalidConfig, err)
+		}
+		pub, err := kp.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("%w: nkey seed: %v", ErrInvalidConfig, err)
+		}
+		opts = append(opts, nats.Nkey(pub, kp.Sign))
 	}
 	if c.TLS != nil {
 		tc, err := c.TLS.load()

@@ -206,7 +206,9 @@ func TestServeAnnouncesAgainAfterReconnect(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- plugin.ServeContext(ctx, &probe{name: "phoenix"}, plugin.ServeConfig{Bus: eventbus.Config{URLs: []string{srv.ClientURL()}}})
+		// Over the socket, with the credentials the server generated.
+		bc := eventbus.Config{URLs: []string{srv.ClientURL()}, NKeySeed: srv.BusConfig("").NKeySeed}
+		done <- plugin.ServeContext(ctx, &probe{name: "phoenix"}, plugin.ServeConfig{Bus: bc})
 	}()
 	defer func() { cancel(); <-done }()
 	is.Equal(receive(t, events), "platform.plugin.phoenix.started")

@@ -89,6 +89,23 @@ func Serve(p Plugin) error {
 	return ServeContext(ctx, p, cfg)
 }
 
+// BusEnv returns the environment variables (ROSEY_NATS_URL and friends)
+// that make Serve connect as bc says: how the bot hands its NATS address
+// and credentials to the plugin processes it starts. TLS settings and the
+// inbox prefix are not passed (a plugin derives its own prefix).
+func BusEnv(bc eventbus.Config) []string {
+	var vars []string
+	for _, kv := range [][2]string{
+		{EnvNATSURL, strings.Join(bc.URLs, ",")}, {EnvNATSUser, bc.User}, {EnvNATSPassword, bc.Password},
+		{EnvNATSToken, bc.Token}, {EnvNATSCreds, bc.CredentialsFile}, {EnvNATSNKey, bc.NKeyFile}, {EnvNATSPrefix, bc.Prefix},
+	} {
+		if kv[1] != "" {
+			vars = append(vars, kv[0]+"="+kv[1])
+		}
+	}
+	return vars
+}
+
 // ServeConfigFromArgs builds a ServeConfig from command-line arguments and
 // the environment (getenv, usually os.Getenv), as Serve does.
 func ServeConfigFromArgs(name string, args []string, getenv func(string) string) (ServeConfig, error) {

@@ -221,6 +221,16 @@ func (h *Harness) Bot() *rosey.Bot { return h.bot }
 // Bus returns the bot's event bus.
 func (h *Harness) Bus() *eventbus.Bus { return h.bus }
 
+// ClientConfig returns how a plugin in a process of its own reaches the
+// harness's bot (with a listening server: roseytest.WithConfig setting
+// NATS.Embedded.NoListen false): its URL and the credentials the bot
+// generated. Pass it to plugin.ServeContext as ServeConfig.Bus.
+func (h *Harness) ClientConfig() eventbus.Config { return h.bot.ClientConfig() }
+
+// ClientEnv is ClientConfig as the environment a plugin binary reads
+// (ROSEY_NATS_URL, ROSEY_NATS_NKEY, …), for exec.Cmd.Env.
+func (h *Harness) ClientEnv() []string { return plugin.BusEnv(h.bot.ClientConfig()) }
+
 // DB returns a database client on the bot's bus.
 func (h *Harness) DB() *database.Client { return database.NewClient(h.bus) }
 

@@ -90,6 +90,7 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	configFile := fs.String("config", "", "optional config file (plugin settings, router options)")
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	httpListen := fs.String("http", "127.0.0.1:0", `address serving /metrics, /healthz and /readyz ("127.0.0.1:0" picks a free port, "none" serves nothing)`)
+	noAuth := fs.Bool("nats-no-auth", false, "let any local process use the embedded NATS without credentials (development only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,6 +113,9 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	} else {
 		cfg.NATS.Embedded.Listen = *listen
 	}
+	if *noAuth {
+		cfg.NATS.Embedded.NoAuth = true
+	}
 	var bot *rosey.Bot // the plugin processes' environment reads its NATS URL at launch
 	if cfg.Plugins, err = plugins(*mode, &bot, cfg, *level); err != nil {
 		return err
@@ -131,13 +135,13 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	fmt.Fprintf(stderr, "Rosey %s console: type !help (Ctrl-D or /quit to leave).", rosey.Version)
-	if url := bot.NATSURL(); url != "" {
-		fmt.Fprintf(stderr, " NATS for external plugins: %s", url)
-	}
 	if addr := bot.MonitorAddr(); addr != "" {
 		fmt.Fprintf(stderr, " Metrics: http://%s/metrics", addr)
 	}
 	fmt.Fprintln(stderr)
+	if hint := externalPlugins(bot); hint != "" {
+		fmt.Fprintln(stderr, hint)
+	}
 	return bot.Wait(ctx)
 }
 
@@ -149,6 +153,7 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	httpListen := fs.String("http", "", `address serving /metrics, /healthz and /readyz, overriding "http": {"listen": …} ("none" serves nothing)`)
+	noAuth := fs.Bool("nats-no-auth", false, `let any local process use the embedded NATS without credentials (development only; "nats": {"embedded": {"no_auth": true}})`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,6 +179,9 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *components != "" {
 		cfg.Components = strings.Split(*components, ",")
 	}
+	if *noAuth {
+		cfg.NATS.Embedded.NoAuth = true
+	}
 	if cfg.Console.Enabled {
 		cfg.Console.In, cfg.Console.Out = stdin, stdout
 	}
@@ -182,7 +190,13 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	bot = rosey.New(cfg)
-	err = bot.Run(ctx)
+	err = bot.Start(ctx)
+	if err == nil {
+		if hint := externalPlugins(bot); hint != "" {
+			log.Info(hint)
+		}
+		err = bot.Wait(ctx)
+	}
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf(`%w; set another "nats": {"embedded": {"listen": …}} in %s ("127.0.0.1:0" for any free port)`, err, *configFile)
 	}
@@ -207,22 +221,10 @@ func plugins(mode string, bot **rosey.Bot, cfg rosey.Config, level string) ([]pl
 	if err != nil {
 		return nil, fmt.Errorf("-plugin-mode distributed: %w", err)
 	}
+	// The bot's NATS address and credentials (those the embedded server
+	// generated, or the configured ones), read at every launch.
 	env := func() []string {
-		nc := cfg.NATS
-		url := strings.Join(nc.URLs, ",")
-		if url == "" {
-			url = (*bot).NATSURL()
-		}
-		vars := []string{plugin.EnvNATSURL + "=" + url, plugin.EnvLogLevel + "=" + level}
-		for k, v := range map[string]string{
-			plugin.EnvNATSUser: nc.User, plugin.EnvNATSPassword: nc.Password, plugin.EnvNATSToken: nc.Token,
-			plugin.EnvNATSCreds: nc.CredentialsFile, plugin.EnvNATSNKey: nc.NKeyFile, plugin.EnvNATSPrefix: nc.Prefix,
-		} {
-			if v != "" {
-				vars = append(vars, k+"="+v)
-			}
-		}
-		return vars
+		return append(plugin.BusEnv((*bot).ClientConfig()), plugin.EnvLogLevel+"="+level)
 	}
 	var out []plugin.Plugin
 	for _, p := range builtin.All() {
@@ -230,6 +232,23 @@ func plugins(mode string, bot **rosey.Bot, cfg rosey.Config, level string) ([]pl
 		out = append(out, plugin.NewProcess(plugin.ProcessConfig{Info: info, Path: self, Args: []string{"plugin", info.Name}, EnvFunc: env}))
 	}
 	return out, nil
+}
+
+// externalPlugins is the line telling how an external plugin connects to
+// the bot's embedded NATS server (its URL, and the credentials file it
+// generated), or "" when it has no listener.
+func externalPlugins(bot *rosey.Bot) string {
+	cc := bot.ClientConfig()
+	if bot.NATSURL() == "" || len(cc.URLs) == 0 {
+		return ""
+	}
+	line := "External plugins connect with " + plugin.EnvNATSURL + "=" + cc.URLs[0]
+	if cc.NKeyFile != "" {
+		line += " " + plugin.EnvNATSNKey + "=" + cc.NKeyFile + " (the credentials, readable by you only)"
+	} else if cc.User == "" && cc.Token == "" && cc.CredentialsFile == "" {
+		line += " (no credentials: any local process may use the bot)"
+	}
+	return line
 }
 
 // servePlugin runs one built-in plugin as its own process.

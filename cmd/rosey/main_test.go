@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/internal/proctest"
 )
@@ -194,4 +197,75 @@ func TestConsoleNamesTheFlagWhenTheNATSPortIsTaken(t *testing.T) {
 	if !strings.Contains(string(out), "-nats-listen") || !strings.Contains(string(out), l.Addr().String()) {
 		t.Fatalf("the error does not name -nats-listen and the address:\n%s", out)
 	}
+}
+
+// TestConsoleRequiresCredentials checks that the console's NATS server
+// refuses a connection without credentials, and that the line it prints
+// at start tells an external plugin what it needs: the URL and the
+// generated credentials file, readable by the owner only, which the
+// plugin binary reads from ROSEY_NATS_NKEY. -nats-no-auth turns this off.
+func TestConsoleRequiresCredentials(t *testing.T) {
+	is := is.New(t)
+	data := t.TempDir()
+	p := start(t, "console", "-nats-listen", "127.0.0.1:0", "-data", data)
+	_, m := p.Wait(0, `External plugins connect with ROSEY_NATS_URL=(\S+) ROSEY_NATS_NKEY=(\S+)`)
+	url, seed := m[1], m[2]
+	is.Equal(seed, filepath.Join(data, "nats.nkey"))
+	fi, err := os.Stat(seed)
+	is.NoErr(err)
+	is.Equal(fi.Mode().Perm(), os.FileMode(0o600))
+
+	_, err = nats.Connect(url) // any local process, no credentials
+	is.True(errors.Is(err, nats.ErrAuthorization))
+	opt, err := nats.NkeyOptionFromSeed(seed)
+	is.NoErr(err)
+	nc, err := nats.Connect(url, opt)
+	is.NoErr(err)
+	nc.Close()
+
+	// A plugin binary given the printed variables joins the bot.
+	plug := exec.Command(binary, "plugin", "8ball")
+	plug.Env = append(os.Environ(), "ROSEY_NATS_URL="+url, "ROSEY_NATS_NKEY="+seed, "ROSEY_LOG_LEVEL=info")
+	out, err := plug.StderrPipe()
+	is.NoErr(err)
+	is.NoErr(plug.Start())
+	t.Cleanup(func() { _ = plug.Process.Kill(); _ = plug.Wait() })
+	served := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "plugin serving") && !ok {
+				ok = true
+				served <- true
+			}
+		}
+		if !ok {
+			served <- false
+		}
+	}()
+	select {
+	case ok := <-served:
+		is.True(ok)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the plugin process did not connect")
+	}
+	is.NoErr(p.Cmd.Process.Signal(syscall.SIGTERM))
+	<-p.Done
+
+	// The same data folder keeps the same credentials.
+	p = start(t, "console", "-nats-listen", "127.0.0.1:0", "-data", data)
+	_, m = p.Wait(0, `External plugins connect with ROSEY_NATS_URL=(\S+) ROSEY_NATS_NKEY=(\S+)`)
+	nc, err = nats.Connect(m[1], opt)
+	is.NoErr(err)
+	nc.Close()
+	is.NoErr(p.Cmd.Process.Signal(syscall.SIGTERM))
+	<-p.Done
+
+	// -nats-no-auth: for development, anyone local may connect.
+	p = start(t, "console", "-nats-listen", "127.0.0.1:0", "-data", t.TempDir(), "-nats-no-auth")
+	_, m = p.Wait(0, `External plugins connect with ROSEY_NATS_URL=(\S+) \(no credentials`)
+	nc, err = nats.Connect(m[1])
+	is.NoErr(err)
+	nc.Close()
 }

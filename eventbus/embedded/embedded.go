@@ -1,15 +1,20 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/roseybot/rosey/eventbus"
 )
@@ -30,6 +35,17 @@ type Config struct {
 	// ConfigFile is a nats-server configuration file (accounts, users,
 	// permissions, cluster routes). Listen still applies when set.
 	ConfigFile string `json:"config_file,omitempty"`
+	// NoAuth lets any process that reaches the listener connect without
+	// credentials. It is for development only: by default a listening
+	// server requires the credentials it generates (see SeedFile), unless
+	// ConfigFile sets up authentication of its own. A server with
+	// NoListen needs none, as only this process can reach it.
+	NoAuth bool `json:"no_auth,omitempty"`
+	// SeedFile keeps the generated credentials, an nkey seed, readable by
+	// the owner only (0600); it is created on first start and reused after,
+	// so external plugins keep connecting with it (ROSEY_NATS_NKEY=<file>).
+	// Empty keeps the seed in memory: then only this process can use it.
+	SeedFile string `json:"seed_file,omitempty"`
 	// ServerName names the server (useful in clusters).
 	ServerName string `json:"server_name,omitempty"`
 	// ReadyTimeout bounds the wait for the server; zero means 10 seconds.
@@ -41,6 +57,9 @@ type Config struct {
 // Server is a running embedded nats-server.
 type Server struct {
 	ns *server.Server
+	// seed and seedFile are the generated credentials, if any.
+	seed     string
+	seedFile string
 }
 
 // Start starts a server and waits until it accepts connections. The
@@ -81,6 +100,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts.Host, opts.Port = host, p
 	}
 	opts.DontListen = cfg.NoListen
+	var seed, seedFile string
+	if !cfg.NoListen && !cfg.NoAuth && !hasAuth(opts) {
+		kp, err := loadSeed(cfg.SeedFile, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("%w: seed_file: %w", ErrStart, err)
+		}
+		pub, _ := kp.PublicKey()
+		raw, _ := kp.Seed()
+		seed, seedFile = string(raw), cfg.SeedFile
+		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: pub})
+	}
 	opts.NoSigs = true
 	opts.NoLog = cfg.Logger == nil
 	if cfg.ServerName != "" {
@@ -106,7 +136,61 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("%w: not ready after %s (is %s already in use?)", ErrStart, wait, listen)
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, seed: seed, seedFile: seedFile}, nil
+}
+
+// hasAuth reports whether a configuration file set up authentication.
+func hasAuth(o *server.Options) bool {
+	return len(o.Users) > 0 || len(o.Nkeys) > 0 || o.Username != "" || o.Authorization != "" ||
+		len(o.TrustedKeys) > 0 || len(o.TrustedOperators) > 0 || o.AuthCallout != nil
+}
+
+// loadSeed reads the nkey seed in file, or creates one there (0600, in a
+// directory created 0700 if missing). With no file the seed is new and
+// kept in memory.
+func loadSeed(file string, log *slog.Logger) (nkeys.KeyPair, error) {
+	if file == "" {
+		return nkeys.CreateUser()
+	}
+	raw, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return nil, err
+		}
+		seed, _ := kp.Seed()
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		_, werr := f.Write(append(seed, '\n'))
+		if err := errors.Join(werr, f.Close()); err != nil {
+			_ = os.Remove(file)
+			return nil, err
+		}
+		return kp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// Readable by others: whoever read it could already connect, but
+		// nobody else should from now on.
+		if err := os.Chmod(file, 0o600); err != nil {
+			return nil, err
+		}
+		if log != nil {
+			log.Warn("the NATS credentials file was readable by others; now 0600 (consider deleting it to make new credentials)", "file", file)
+		}
+	}
+	kp, err := nkeys.FromSeed(bytes.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not an nkey seed: %w", file, err)
+	}
+	return kp, nil
 }
 
 // ClientURL is the nats:// URL other processes use to connect, or "" with NoListen.
@@ -117,9 +201,19 @@ func (s *Server) ClientURL() string {
 	return s.ns.ClientURL()
 }
 
-// BusConfig returns a bus configuration that connects in-process.
+// BusConfig returns a bus configuration that connects in-process, with
+// the server's generated credentials if it has any.
 func (s *Server) BusConfig(name string) eventbus.Config {
-	return eventbus.Config{Name: name, InProcess: s.ns}
+	return eventbus.Config{Name: name, InProcess: s.ns, NKeySeed: s.seed}
+}
+
+// Credentials returns what another process needs to connect: the file
+// holding the generated nkey seed (for ROSEY_NATS_NKEY or -nkey), and
+// whether the server generated credentials at all. With NoListen, NoAuth,
+// or authentication from ConfigFile it generated none; with no SeedFile
+// only this process knows them and file is "".
+func (s *Server) Credentials() (file string, generated bool) {
+	return s.seedFile, s.seed != ""
 }
 
 // NATS returns the underlying server, for options this package does not wrap.

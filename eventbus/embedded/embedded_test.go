@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go"
 
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 )
 
@@ -46,4 +50,77 @@ func TestBadListenAddress(t *testing.T) {
 		_, err := embedded.Start(context.Background(), embedded.Config{Listen: addr})
 		is.True(errors.Is(err, embedded.ErrStart))
 	}
+}
+
+// TestListeningServerRequiresCredentials checks the default of a server
+// with a listener: a connection without credentials is refused, the
+// in-process bus gets the generated credentials, another process gets them
+// from the seed file (0600, reused on the next start); NoAuth, NoListen and
+// a config file with users of its own generate none.
+func TestListeningServerRequiresCredentials(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	seedFile := filepath.Join(t.TempDir(), "sub", "nats.nkey")
+	srv, err := embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", SeedFile: seedFile})
+	is.NoErr(err)
+	_, err = nats.Connect(srv.ClientURL())
+	is.True(errors.Is(err, nats.ErrAuthorization))
+	bus, err := eventbus.Connect(ctx, srv.BusConfig("in-process"))
+	is.NoErr(err)
+	is.NoErr(bus.Close(ctx))
+	file, generated := srv.Credentials()
+	is.True(generated)
+	is.Equal(file, seedFile)
+	fi, err := os.Stat(seedFile)
+	is.NoErr(err)
+	is.Equal(fi.Mode().Perm(), os.FileMode(0o600))
+	bus, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, NKeyFile: seedFile})
+	is.NoErr(err)
+	is.NoErr(bus.Close(ctx))
+	is.NoErr(srv.Shutdown(ctx))
+
+	// The next start keeps the same credentials, and tightens a file
+	// someone made readable by others.
+	is.NoErr(os.Chmod(seedFile, 0o644))
+	srv, err = embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", SeedFile: seedFile})
+	is.NoErr(err)
+	bus, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, NKeyFile: seedFile})
+	is.NoErr(err)
+	is.NoErr(bus.Close(ctx))
+	fi, err = os.Stat(seedFile)
+	is.NoErr(err)
+	is.Equal(fi.Mode().Perm(), os.FileMode(0o600))
+	is.NoErr(srv.Shutdown(ctx))
+
+	// Without a file the credentials stay in memory, for this process.
+	srv, err = embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0"})
+	is.NoErr(err)
+	_, err = nats.Connect(srv.ClientURL())
+	is.True(errors.Is(err, nats.ErrAuthorization))
+	bus, err = eventbus.Connect(ctx, srv.BusConfig("in-process"))
+	is.NoErr(err)
+	is.NoErr(bus.Close(ctx))
+	is.NoErr(srv.Shutdown(ctx))
+
+	// NoAuth: development only, anyone local may connect.
+	srv, err = embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", NoAuth: true, SeedFile: filepath.Join(t.TempDir(), "unused")})
+	is.NoErr(err)
+	nc, err := nats.Connect(srv.ClientURL())
+	is.NoErr(err)
+	nc.Close()
+	_, generated = srv.Credentials()
+	is.True(!generated)
+	is.NoErr(srv.Shutdown(ctx))
+
+	// A config file with users of its own: those are the credentials.
+	conf := filepath.Join(t.TempDir(), "users.conf")
+	is.NoErr(os.WriteFile(conf, []byte(`authorization { users: [{user: a, password: b}] }`), 0o600))
+	srv, err = embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", ConfigFile: conf, SeedFile: filepath.Join(t.TempDir(), "unused")})
+	is.NoErr(err)
+	_, generated = srv.Credentials()
+	is.True(!generated)
+	nc, err = nats.Connect(srv.ClientURL(), nats.UserInfo("a", "b"))
+	is.NoErr(err)
+	nc.Close()
+	is.NoErr(srv.Shutdown(ctx))
 }

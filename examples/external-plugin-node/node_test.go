@@ -50,10 +50,9 @@ func TestNodePluginAnswersInChatAndHelp(t *testing.T) {
 	is.NoErr(err)
 	is.NoErr(h.Bus().Flush(context.Background()))
 
-	p := start(t, node, "index.js",
-		"ROSEY_NATS_URL="+h.Bot().NATSURL(),
+	p := start(t, node, "index.js", append(h.ClientEnv(), // the URL and the bot's credentials
 		`ROSEY_PLUGIN_CONFIG={"fortunes": ["Only one fortune here."]}`,
-		"ROSEY_LOG_LEVEL=debug")
+		"ROSEY_LOG_LEVEL=debug")...)
 	waitFor(t, "fortune registered", func() bool { return instances(h.Bot().Plugins().Directory(), "fortune") == 1 })
 
 	// Micro service discovery finds it too, with its Info from the metadata.

@@ -11,7 +11,7 @@
 //
 // In a second terminal start the plugin:
 //
-//	go run ./examples/external-plugin
+//	ROSEY_NATS_NKEY=data/nats.nkey go run ./examples/external-plugin   # the credentials the console printed
 //
 // Back in the console type !hello or !hi Bob, and !help to see the
 // plugin's command listed beside the built-in ones. Stop the plugin with

@@ -45,8 +45,9 @@ func TestExternalPluginAnswersInChatAndHelp(t *testing.T) {
 	url := h.Bot().NATSURL()
 	is.True(url != "") // the embedded server listens
 
-	// The URL comes from the environment, the config from a flag.
-	proc := startPlugin(t, []string{"-config", `{"greeting": "Howdy"}`, "-log-level", "debug"}, "ROSEY_NATS_URL="+url)
+	// The URL and the bot's credentials come from the environment, the
+	// config from a flag.
+	proc := startPlugin(t, []string{"-config", `{"greeting": "Howdy"}`, "-log-level", "debug"}, h.ClientEnv()...)
 	waitFor(t, "greeter registered", func() bool {
 		_, ok := h.Bot().Plugins().Directory().Get("greeter")
 		return ok

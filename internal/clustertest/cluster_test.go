@@ -66,11 +66,15 @@ func startCluster(t *testing.T, n int) []*node {
 		var routes []string
 		for j := range nodes {
 			if j != i {
-				routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[j][1]))
+				routes = append(routes, fmt.Sprintf("nats-route://route:%s@127.0.0.1:%d", routePassword, ports[j][1]))
 			}
 		}
-		conf := fmt.Sprintf("server_name: n%d\nlisten: 127.0.0.1:%d\ncluster {\n  name: rosey\n  listen: 127.0.0.1:%d\n  routes: [%s]\n}\n",
-			i+1, ports[i][0], ports[i][1], strings.Join(routes, ", "))
+		// As docs/DEPLOYMENT.md's cluster example: clients and routes
+		// need credentials.
+		conf := fmt.Sprintf("server_name: n%d\nlisten: 127.0.0.1:%d\n"+
+			"authorization { users: [{user: %s, password: %s}] }\n"+
+			"cluster {\n  name: rosey\n  listen: 127.0.0.1:%d\n  authorization { user: route, password: %s }\n  routes: [%s]\n}\n",
+			i+1, ports[i][0], clusterUser, clusterPassword, ports[i][1], routePassword, strings.Join(routes, ", "))
 		file := filepath.Join(dir, fmt.Sprintf("n%d.conf", i+1))
 		if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
@@ -113,7 +117,7 @@ func run(t *testing.T, name string, cfg map[string]any, args ...string) *proctes
 func settled(t *testing.T, n *node) {
 	t.Helper()
 	ctx := context.Background()
-	bus, err := eventbus.Connect(ctx, eventbus.Config{URLs: []string{n.client}, Name: "probe"})
+	bus, err := eventbus.Connect(ctx, eventbus.Config{URLs: []string{n.client}, Name: "probe", User: clusterUser, Password: clusterPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +142,18 @@ func settled(t *testing.T, n *node) {
 
 func urls(n *node) []string { return []string{n.client} }
 
+// The credentials of every client and of the routes between nodes.
+const (
+	clusterUser     = "rosey"
+	clusterPassword = "cluster-secret"
+	routePassword   = "route-secret"
+)
+
+// natsConfig is a process's "nats" section: one node and the credentials.
+func natsConfig(n *node) map[string]any {
+	return map[string]any{"urls": urls(n), "user": clusterUser, "password": clusterPassword}
+}
+
 func TestClusterRoundTripAndFailover(t *testing.T) {
 	is := is.New(t)
 	nodes := startCluster(t, 3)
@@ -145,20 +161,20 @@ func TestClusterRoundTripAndFailover(t *testing.T) {
 	// Each process is given one node; the cluster tells clients about the
 	// others, which is where they reconnect when their node dies.
 	front := run(t, "front", map[string]any{
-		"nats":    map[string]any{"urls": urls(n1)},
+		"nats":    natsConfig(n1),
 		"console": map[string]any{"enabled": true, "user": "alice", "rank": 3},
 		// The burst below is one user's: let all of it wait for answers.
 		"router": map[string]any{"max_per_user": 64},
 	}, "-components", "router,connector")
 	db := run(t, "database", map[string]any{
-		"nats":     map[string]any{"urls": urls(n2)},
+		"nats":     natsConfig(n2),
 		"database": map[string]any{"dir": t.TempDir()},
 	}, "-components", "database")
 	pluginsA := run(t, "plugins-a", map[string]any{
-		"nats": map[string]any{"urls": urls(n3)},
+		"nats": natsConfig(n3),
 	}, "-components", "plugins")
 	pluginsB := run(t, "plugins-b", map[string]any{
-		"nats": map[string]any{"urls": urls(n3)},
+		"nats": natsConfig(n3),
 	}, "-components", "plugins")
 	for _, p := range []*proctest.Proc{front, db, pluginsA, pluginsB} {
 		p.Wait(0, "rosey started")

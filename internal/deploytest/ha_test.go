@@ -13,7 +13,6 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
-	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/roseytest"
 )
@@ -34,7 +33,7 @@ func startListeningBot(t *testing.T) *roseytest.Harness {
 func TestHACopiesShareCommandsAndStoppingOneLosesNothing(t *testing.T) {
 	is := is.New(t)
 	h := startListeningBot(t)
-	bc := eventbus.Config{URLs: []string{h.Bot().NATSURL()}}
+	bc := h.ClientConfig() // the URL and the credentials the bot made
 	log := newHandled()
 	a := serve(t, &counter{name: "shared", copy: "a", log: log}, bc)
 	serve(t, &counter{name: "shared", copy: "b", log: log}, bc)
@@ -91,7 +90,7 @@ func TestHACopiesShareCommandsAndStoppingOneLosesNothing(t *testing.T) {
 func TestHAStoppingACopyUnderLoadLosesNothing(t *testing.T) {
 	is := is.New(t)
 	h := startListeningBot(t)
-	bc := eventbus.Config{URLs: []string{h.Bot().NATSURL()}}
+	bc := h.ClientConfig() // the URL and the credentials the bot made
 	log := newHandled()
 	a := serve(t, &counter{name: "shared", copy: "a", log: log}, bc)
 	serve(t, &counter{name: "shared", copy: "b", log: log}, bc)
