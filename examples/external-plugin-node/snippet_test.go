@@ -38,8 +38,8 @@ func TestProtocolSnippetRuns(t *testing.T) {
 	t.Cleanup(func() { _ = os.Remove(script) })
 
 	// A NATS server of the test's own, so that it can drop the plugin's
-	// connection.
-	srv, err := embedded.Start(context.Background(), embedded.Config{Listen: "127.0.0.1:0"})
+	// connection. The snippet reads only ROSEY_NATS_URL: no credentials.
+	srv, err := embedded.Start(context.Background(), embedded.Config{Listen: "127.0.0.1:0", NoAuth: true})
 	is.NoErr(err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	h := roseytest.New(t, roseytest.WithConfig(func(c *rosey.Config) { c.NATS.URLs = []string{srv.ClientURL()} }))
