@@ -136,7 +136,7 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stderr, "Rosey %s console: type !help (Ctrl-D or /quit to leave).", rosey.Version)
 	if addr := bot.MonitorAddr(); addr != "" {
-		fmt.Fprintf(stderr, " Metrics: http://%s/metrics", addr)
+		fmt.Fprintf(stderr, " Dashboard: http://%s/ Metrics: http://%s/metrics", addr, addr)
 	}
 	fmt.Fprintln(stderr)
 	if hint := externalPlugins(bot); hint != "" {
