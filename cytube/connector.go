@@ -431,11 +431,16 @@ func (c *Connector) sessionReady(s *session) {
 
 func (c *Connector) sessionEnded(s *session) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.sess == s {
 		c.sess = nil
 		c.ready = make(chan struct{})
 	}
+	c.mu.Unlock()
+	// Lines of a dead session are never answered, and a new socket gets a
+	// fresh limiter on the server.
+	c.flightMu.Lock()
+	c.inflight, c.mirror = nil, floodMirror{}
+	c.flightMu.Unlock()
 }
 
 // readySession waits for a joined session.
