@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -311,4 +312,94 @@ func TestLeastPrivilegeDatabaseNamespaces(t *testing.T) {
 	is.Equal(string(m.Data), `{"success":true,"data":{"from":"fortune"}}`)
 	thief.noErrors()
 	reader.noErrors()
+}
+
+// TestLeastPrivilegeAttacks runs the documented least-privilege layout
+// (the bot, the greeter plugin under its own user) and tries, as the
+// fortune plugin's user, every attack a hostile plugin would: read other
+// clients' replies, read or overwrite another plugin's collections, speak
+// in chat without the grant, fake chat lines, answer or pose as another
+// plugin, control the plugin manager, and connect with no credentials.
+// The server refuses each, and the bot keeps answering other users
+// meanwhile, as the greeter plugin keeps its data.
+func TestLeastPrivilegeAttacks(t *testing.T) {
+	is := is.New(t)
+	h := startLeastPrivilegeBot(t)
+	url := h.Bot().NATSURL()
+	serve(t, &counter{name: "greeter", copy: "a", log: newHandled()}, eventbus.Config{
+		URLs: []string{url}, User: "greeter", Password: greeterPassword,
+	})
+	waitFor(t, "greeter registered", func() bool { return instances(h, "greeter") == 1 })
+	h.Say("alice", "!count visits")
+	h.Expect("visits=1")
+
+	// No credentials, or wrong ones: no way in at all.
+	_, err := nats.Connect(url)
+	is.True(errors.Is(err, nats.ErrAuthorization))
+	_, err = nats.Connect(url, nats.UserInfo("fortune", "guess"))
+	is.True(errors.Is(err, nats.ErrAuthorization))
+
+	evil := connectAs(t, url, "fortune", "fortune-secret", nats.CustomInboxPrefix(plugin.InboxPrefix("fortune")))
+	var taps []<-chan *nats.Msg
+	for _, subject := range []string{
+		"_INBOX.>",                           // everybody's replies
+		plugin.InboxPrefix("greeter") + ".>", // the greeter's database replies
+		"_INBOX.router.>",                    // a router's plugin answers
+		"cytube.>",                           // the chat, PMs and what the bot says
+		"plugin.greeter.command",             // the greeter's commands, to answer them
+		"database.greeter.>",                 // the greeter's database requests
+		"platform.plugins.>",                 // the plugin manager's controls
+		"$SRV.INFO.greeter",                  // the greeter's discovery
+	} {
+		taps = append(taps, evil.subscribeRefused(subject))
+	}
+
+	// While the refused publishes stream in, other users are answered.
+	attacks := []struct{ subject, body string }{
+		{"cytube.send.chat", `{"message": "fortune speaks without the grant"}`},
+		{"cytube.send.pm", `{"to": "alice", "message": "psst"}`},
+		{"cytube.chat", `{"user": "admin", "message": "!admin disable greeter", "rank": 3}`},
+		{"plugin.greeter.command", `{"command": "count", "text": "visits"}`},
+		{"platform.plugin.greeter.stopped", `{"name": "greeter", "state": "stopped"}`},
+		{"platform.plugin.greeter.started", `{"name": "greeter", "commands": [{"name": "roll"}]}`},
+		{"platform.plugins.disable", `{"name": "greeter"}`},
+		{"database.greeter.set", `{"collection": "counts", "id": "visits", "data": {"n": 1000}}`},
+		{"database.greeter.delete", `{"collection": "counts", "id": "visits"}`},
+		{"database.set", `{"collection": "greeter/counts", "id": "visits", "data": {"n": 1000}}`},
+		{"database.get", `{"collection": "greeter/counts", "id": "visits"}`},
+		{"platform.shutdown", `{}`},
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			for _, a := range attacks {
+				_ = evil.nc.Publish(a.subject, []byte(a.body))
+			}
+		}
+		_ = evil.nc.Flush()
+	}()
+	for i := 2; i <= 6; i++ {
+		h.Say("bob", "!count visits")
+		h.Expect(fmt.Sprintf("visits=%d", i))
+		h.PM("carol", "!echo still here")
+		h.ExpectPM("carol", "echo: still here")
+	}
+	<-done
+	// Each was refused by the server, not merely ignored.
+	for _, a := range attacks {
+		evil.refused("publish", a.subject)
+	}
+
+	// The greeter's data, listing and commands are as they were, nothing
+	// the attacker sent reached the chat, and no tap received anything.
+	h.Say("alice", "!count visits")
+	h.Expect("visits=7")
+	h.Say("alice", "!help")
+	h.Expect("greeter: !count !tell !echo")
+	h.ExpectNone()
+	is.Equal(instances(h, "greeter"), 1)
+	for _, tap := range taps {
+		is.Equal(len(tap), 0)
+	}
 }
