@@ -35,6 +35,15 @@ type Entry struct {
 // which plugin answers which command. It learns from lifecycle events
 // (platform.plugin.*.*) and from micro service discovery ($SRV.INFO), so
 // external plugins are seen exactly like in-process ones.
+//
+// Plugins may lie, so it trusts what the NATS server checked: a lifecycle
+// event names its plugin by its subject (a payload naming another plugin is
+// ignored), a discovery answer counts only when its service name, Info name
+// and command subject agree and never replaces announced Info, and an
+// instance that said stopped is never brought back by a sweep. The
+// directory of a Manager also publishes platform.plugin.<name>.failed for
+// an instance that two sweeps in a row no longer find, and gathers the
+// request statistics of plugins in other processes in the background.
 type Directory struct {
 	bus *eventbus.Bus
 	log *slog.Logger
@@ -364,8 +373,10 @@ func (d *Directory) copyEntry(e *Entry) Entry {
 
 // Refresh asks every micro service on the bus for its info and records the
 // Rosey plugins among them (those with the same subject prefix). It
-// collects answers until wait passes or ctx ends. Plugins that no longer
-// answer are forgotten, unless they are local.
+// collects answers until wait passes or ctx ends. An instance that missed
+// two sweeps in a row is forgotten (and, by a Manager's directory, reported
+// failed), unless it is local. A sweep that began before the last finished
+// one is dropped: its news is older.
 func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 	began := time.Now()
 	nc := d.bus.Conn()
