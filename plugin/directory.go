@@ -63,6 +63,8 @@ type Directory struct {
 	goneAll map[string]time.Time
 	// missedID counts the sweeps in a row an instance did not answer.
 	missedID map[string]int
+	// capped names plugins whose instances reached MaxInstances (warned).
+	capped map[string]bool
 	// lastSweep is when the last sweep to finish began.
 	lastSweep time.Time
 	// reportFailed is set for a plugin manager's directory: it publishes
@@ -99,6 +101,7 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 		goneAll:  map[string]time.Time{},
 		missedID: map[string]int{},
 		stats:    map[string]endpointCounts{},
+		capped:   map[string]bool{},
 		byWord:   map[string]string{},
 	}
 }
@@ -251,7 +254,16 @@ func (d *Directory) addLocked(info Info, instance string, local, vouched bool) {
 	e.Local = e.Local || local
 	d.updated[info.Name] = time.Now()
 	if instance != "" && !slices.Contains(e.Instances, instance) {
-		e.Instances = append(e.Instances, instance)
+		if len(e.Instances) >= MaxInstances {
+			// A flood of made-up instance ids must not grow without bound;
+			// real ones are confirmed by sweeps, made-up ones dropped.
+			if !d.capped[info.Name] { // once, or the warnings would be the flood
+				d.capped[info.Name] = true
+				d.log.Warn("plugin instances ignored: too many", "plugin", info.Name, "max", MaxInstances)
+			}
+		} else {
+			e.Instances = append(e.Instances, instance)
+		}
 	}
 	for _, c := range e.Info.Commands {
 		for _, w := range append([]string{c.Name}, c.Aliases...) {
@@ -286,13 +298,13 @@ func (d *Directory) remove(name, instance string, tomb bool) {
 	delete(d.missedID, instance)
 	if tomb {
 		if instance != "" {
-			d.gone[instance] = now
+			d.bury(instance, now)
 		} else {
 			d.goneAll[name] = now
 		}
 		if e != nil && instance == "" {
 			for _, id := range e.Instances {
-				d.gone[id] = now
+				d.bury(id, now)
 			}
 		}
 	}
@@ -322,6 +334,7 @@ func (d *Directory) forget(name string) {
 	delete(d.updated, name)
 	delete(d.missed, name)
 	delete(d.vouched, name)
+	delete(d.capped, name)
 }
 
 // Lookup finds the plugin answering word (a command name or alias, any case).
@@ -495,6 +508,28 @@ const errVanished = "vanished: no answer to two discovery sweeps in a row, and n
 // goneFor is how long a stopped instance is remembered: far longer than
 // any sweep, short enough that churn does not pile up.
 const goneFor = 10 * time.Minute
+
+// MaxInstances is how many instances of one plugin a Directory keeps;
+// more are ignored (and logged).
+const MaxInstances = 128
+
+// maxGone bounds the stopped instances remembered; past it the oldest
+// is forgotten first.
+const maxGone = 4096
+
+// bury remembers a stopped instance; d.mu is held.
+func (d *Directory) bury(id string, now time.Time) {
+	if _, ok := d.gone[id]; !ok && len(d.gone) >= maxGone {
+		oldest, at := "", now
+		for g, t := range d.gone {
+			if !t.After(at) {
+				oldest, at = g, t
+			}
+		}
+		delete(d.gone, oldest)
+	}
+	d.gone[id] = now
+}
 
 // pruneGone forgets stopped instances older than goneFor; d.mu is held.
 func (d *Directory) pruneGone(now time.Time) {

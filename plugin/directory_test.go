@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,4 +260,32 @@ func TestControlOfExternalPluginSaysNotManaged(t *testing.T) {
 	got, err := command(t, bus, "outside") // and it still answers
 	is.NoErr(err)
 	is.Equal(got, "outside ok")
+}
+
+// TestAnnouncementFloodIsBounded: a plugin announcing itself over and over
+// with made-up instance ids, and saying stopped for made-up ones, keeps a
+// bounded number of instances; its real instance still answers.
+func TestAnnouncementFloodIsBounded(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour}, &probe{name: "real"})
+	evil := connect(t, srv, "evil")
+	ctx := context.Background()
+	info := plugin.Info{Name: "evil", Version: "1.0.0", Commands: []plugin.Command{{Name: "evil-cmd"}}}
+	const flood = 2000
+	for i := range flood {
+		id := "made-up-" + strconv.Itoa(i)
+		is.NoErr(evil.Publish(ctx, "platform.plugin.evil.started", plugin.Announcement{Info: info, Instance: id, State: plugin.StateStarted}))
+		is.NoErr(evil.Publish(ctx, "platform.plugin.evil.stopped", plugin.Announcement{Info: info, Instance: "gone-" + id, State: plugin.StateStopped}))
+	}
+	// A last announcement shows when the directory has read the flood.
+	marker := plugin.Info{Name: "evil", Version: "2.0.0", Commands: info.Commands}
+	is.NoErr(evil.Publish(ctx, "platform.plugin.evil.started", plugin.Announcement{Info: marker, Instance: "made-up-0", State: plugin.StateStarted}))
+	eventually(t, "flood read", func() bool { e, _ := m.Directory().Get("evil"); return e.Info.Version == "2.0.0" })
+	e, _ := m.Directory().Get("evil")
+	is.Equal(len(e.Instances), plugin.MaxInstances)
+	got, err := command(t, bus, "real")
+	is.NoErr(err)
+	is.Equal(got, "real ok")
 }
