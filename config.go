@@ -77,7 +77,8 @@ type Config struct {
 	// Logger receives every component's logs; nil is silent.
 	Logger *slog.Logger `json:"-"`
 	// Clock is the in-process plugins' Host.Clock (their timers and
-	// schedules); nil is plugin.WallClock. roseytest sets one a test moves.
+	// schedules) and the router's (command timeouts, cooldowns); nil is
+	// plugin.WallClock. roseytest sets one a test moves.
 	Clock plugin.Clock `json:"-"`
 	// OnBus, when set, runs once the bus is connected and before any other
 	// component starts, so what it subscribes to is seen from the bot's
@@ -512,6 +513,7 @@ func (c Config) routerConfig() router.Config {
 	rc.Timeout = time.Duration(c.Router.Timeout)
 	rc.HintEvery = time.Duration(c.Router.HintEvery)
 	rc.Logger = c.Logger
+	rc.Clock = c.Clock
 	return rc
 }
 

@@ -87,6 +87,10 @@ type Config struct {
 	// Observer, if set, is told the outcome of every command (for
 	// metrics). It is called on the router's hot path: keep it quick.
 	Observer Observer `json:"-"`
+	// Clock tells the time for timeouts, cooldowns and the per-user
+	// notice limits; nil is the wall clock. A test moves roseytest.Clock
+	// by hand instead of sleeping.
+	Clock plugin.Clock `json:"-"`
 }
 
 // Observer learns what became of each command the router saw.
@@ -165,11 +169,13 @@ func (c Config) Validate() error {
 // plugin.*.command, cytube.send.* and $SRV.INFO (plugin discovery). A NATS
 // user of its own needs those permissions.
 type Router struct {
-	bus *eventbus.Bus
-	dir *plugin.Directory
-	own bool // the router started dir itself
-	cfg Config
-	log *slog.Logger
+	bus   *eventbus.Bus
+	dir   *plugin.Directory
+	own   bool // the router started dir itself
+	cfg   Config
+	log   *slog.Logger
+	clock plugin.Clock
+	wall  bool // clock is the wall clock: deadlines use time.AfterFunc
 
 	admins map[string]bool
 	ignore map[string]bool
@@ -235,8 +241,9 @@ type pending struct {
 	name     string // plugin
 	cmd      string
 	static   bool
-	token    string // the reply subject's last token; empty until asked
-	timer    *time.Timer
+	token    string        // the reply subject's last token; empty until asked
+	timer    *time.Timer   // the deadline, on the wall clock
+	stop     chan struct{} // closed when settled, on another clock
 	// corr is the command's correlation id: an answer that carries another
 	// is not this command's.
 	corr string
@@ -299,6 +306,10 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
+	}
+	r.clock, r.wall = cfg.Clock, cfg.Clock == nil
+	if r.wall {
+		r.clock = plugin.WallClock()
 	}
 	name := cfg.BotName
 	r.bot.Store(&name)
@@ -423,7 +434,7 @@ func (r *Router) onConnection(_ context.Context, ev *eventbus.Event) {
 
 func (r *Router) onLine(source string) eventbus.Handler {
 	return func(ctx context.Context, ev *eventbus.Event) {
-		arrived := time.Now()
+		arrived := r.clock.Now()
 		if notCommand(ev.Data, r.cfg.Prefix) {
 			return
 		}
@@ -513,11 +524,11 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 	// Wait for the sweep off the subscription's goroutine: other lines go
 	// on being routed meanwhile; only this user's later answers wait.
 	go func() {
-		t := time.NewTimer(time.Until(p.deadline))
+		t := r.clock.NewTimer(p.deadline.Sub(r.clock.Now()))
 		defer t.Stop()
 		select {
 		case <-sweep:
-		case <-t.C:
+		case <-t.C():
 		}
 		if t, ok := r.lookup(word); ok {
 			r.dispatch(p, t, req)
@@ -570,7 +581,7 @@ func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pendi
 		return p
 	}
 	r.refused.Add(1)
-	r.observe(Outcome{Channel: to.channel, Result: ResultRefusedOverload, Latency: time.Since(arrived)})
+	r.observe(Outcome{Channel: to.channel, Result: ResultRefusedOverload, Latency: r.clock.Now().Sub(arrived)})
 	if !r.once(r.busy, key.user) {
 		return nil
 	}
@@ -599,7 +610,7 @@ func (r *Router) openFor(key userKey) int {
 // once reports whether user may get a rate-limited notice now (one per
 // HintEvery), recording it if so.
 func (r *Router) once(last map[string]time.Time, user string) bool {
-	now := time.Now()
+	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t, ok := last[user]; ok && now.Sub(t) < r.cfg.HintEvery {
@@ -661,7 +672,20 @@ func (r *Router) ask(p *pending, req plugin.Request) {
 	p.token = rand.Text()
 	r.qmu.Lock()
 	r.waiting[p.token] = p
-	p.timer = time.AfterFunc(time.Until(p.deadline), func() { r.timeout(p) })
+	if left := p.deadline.Sub(r.clock.Now()); r.wall {
+		p.timer = time.AfterFunc(left, func() { r.timeout(p) })
+	} else {
+		p.stop = make(chan struct{})
+		t := r.clock.NewTimer(left)
+		go func() {
+			defer t.Stop()
+			select {
+			case <-t.C():
+				r.timeout(p)
+			case <-p.stop:
+			}
+		}()
+	}
 	r.qmu.Unlock()
 	if err := r.bus.PublishRequest(ctx, r.commandSubject(p.name), r.inbox+"."+p.token, body); err != nil {
 		r.log.Error("could not send command", "plugin", p.name, "err", err)
@@ -704,7 +728,7 @@ func (r *Router) onReply(m *nats.Msg) {
 		r.log.Warn("plugin answer dropped: not the waiting command's correlation id", "plugin", p.name, "command", p.cmd, "want", p.corr, "got", c[0])
 		return
 	}
-	if time.Now().After(p.deadline) {
+	if r.clock.Now().After(p.deadline) {
 		r.timeout(p) // the timer is late; the answer is too
 		return
 	}
@@ -800,6 +824,9 @@ func (r *Router) settle(p *pending, result, text string, failed bool) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
+	if p.stop != nil {
+		close(p.stop)
+	}
 	r.qmu.Unlock()
 	if failed && p.cool != nil {
 		r.mu.Lock()
@@ -838,7 +865,7 @@ func (r *Router) complete(p *pending, text string) {
 	for ; n < len(q) && q[n].ready; n++ {
 		r.send(q[n])
 		if q[n].result != "" && r.cfg.Observer != nil {
-			done = append(done, q[n].outcome())
+			done = append(done, q[n].outcome(r.clock.Now()))
 		}
 		q[n] = nil
 		r.wg.Done()
@@ -856,8 +883,8 @@ func (r *Router) complete(p *pending, text string) {
 }
 
 // outcome is what the Observer is told of p, now that its answer is sent.
-func (p *pending) outcome() Outcome {
-	o := Outcome{Channel: p.to.channel, Result: p.result, Latency: time.Since(p.arrived)}
+func (p *pending) outcome(now time.Time) Outcome {
+	o := Outcome{Channel: p.to.channel, Result: p.result, Latency: now.Sub(p.arrived)}
 	if p.result != ResultUnknown {
 		o.Plugin, o.Command = p.name, p.cmd
 	}
@@ -910,7 +937,7 @@ func (r *Router) unknown(p *pending, word string) {
 // checkCooldown records a use and reports whether the user must wait, with
 // the message to show (only the first refusal in a window gets one).
 func (r *Router) checkCooldown(key cooldownKey, user string, d time.Duration) (string, bool) {
-	now := time.Now()
+	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.cooldown[key]; ok && now.Before(e.until) {
