@@ -38,18 +38,22 @@ func TestProtocolSnippetRuns(t *testing.T) {
 	t.Cleanup(func() { _ = os.Remove(script) })
 
 	// A NATS server of the test's own, so that it can drop the plugin's
-	// connection. The snippet reads only ROSEY_NATS_URL: no credentials.
-	srv, err := embedded.Start(context.Background(), embedded.Config{Listen: "127.0.0.1:0", NoAuth: true})
+	// connection. It requires the credentials it generates, as the bot's
+	// embedded server does, and the snippet logs in with them.
+	seed := filepath.Join(t.TempDir(), "nats.nkey")
+	srv, err := embedded.Start(context.Background(), embedded.Config{Listen: "127.0.0.1:0", SeedFile: seed})
 	is.NoErr(err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	h := roseytest.New(t, roseytest.WithConfig(func(c *rosey.Config) { c.NATS.URLs = []string{srv.ClientURL()} }))
+	h := roseytest.New(t, roseytest.WithConfig(func(c *rosey.Config) {
+		c.NATS.URLs, c.NATS.NKeyFile = []string{srv.ClientURL()}, seed
+	}))
 	events := make(chan string, 16)
 	sub, err := h.Bus().Conn().Subscribe("platform.plugin.hello.*", func(m *nats.Msg) { events <- m.Subject })
 	is.NoErr(err)
 	defer sub.Unsubscribe()
 	is.NoErr(h.Bus().Flush(context.Background()))
 
-	p := start(t, node, script, "ROSEY_NATS_URL="+srv.ClientURL())
+	p := start(t, node, script, "ROSEY_NATS_URL="+srv.ClientURL(), "ROSEY_NATS_NKEY="+seed)
 	is.Equal(receiveString(t, events), "platform.plugin.hello.started")
 	waitFor(t, "hello registered", func() bool { return instances(h.Bot().Plugins().Directory(), "hello") == 1 })
 	h.Say("alice", "!hello Bob")
