@@ -270,6 +270,7 @@ func TestHelpBurstWithExternalPlugin(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			h.ExpectNone()
 		})
 	}
 }
