@@ -21,6 +21,7 @@ function svgEl(tag, attrs) {
 
 function fmtMs(v) {
   if (v === null || v === undefined) return "–";
+  if (v === 0) return "0";
   if (v >= 1000) return (v / 1000).toFixed(v >= 10000 ? 0 : 1) + " s";
   if (v >= 10) return Math.round(v) + " ms";
   return v.toFixed(v >= 1 ? 1 : 2) + " ms";
@@ -38,11 +39,16 @@ function niceMax(v) {
   return 10 * p;
 }
 
-const W = 600, H = 180, L = 44, R = 8, T = 10, B = 20;
+// Charts are drawn at the figure's own size in pixels, so that text is
+// never stretched; W and H are set by frame.
+let W = 600, H = 180;
+const L = 52, R = 8, T = 10, B = 20;
 
 // frame draws the axes and labels of a chart and returns its SVG.
 function frame(fig, top, fmt, spanSec) {
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", "aria-hidden": "true" });
+  W = Math.max(200, fig.clientWidth || 600);
+  H = Math.max(100, fig.clientHeight || 180);
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, "aria-hidden": "true" });
   for (const f of [0, 0.5, 1]) {
     const y = T + (H - T - B) * (1 - f);
     svg.appendChild(svgEl("line", { class: "axis", x1: L, x2: W - R, y1: y, y2: y }));
@@ -91,13 +97,17 @@ function drawLatency(lat) {
   const h = H - T - B, step = (W - L - R) / Math.max(1, n - 1);
   let points = 0;
   for (const q of ["p50", "p95", "p99"]) {
-    let d = "", pen = false;
-    lat[q + "_ms"].forEach((v, i) => {
-      if (v === null) { pen = false; return; }
+    const vs = lat[q + "_ms"];
+    let d = "";
+    vs.forEach((v, i) => {
+      if (v === null) return;
       const x = (L + i * step).toFixed(2), y = (H - B - (h * v) / top).toFixed(2);
-      d += `${pen ? "L" : "M"}${x} ${y}`;
-      if (!pen) d += `h0.01`; // a lone point still shows as a dot
-      pen = true;
+      const joined = i > 0 && vs[i - 1] !== null;
+      d += `${joined ? "L" : "M"}${x} ${y}`;
+      if (!joined && (i + 1 >= vs.length || vs[i + 1] === null)) {
+        // A lone step shows as a dot.
+        svg.appendChild(svgEl("circle", { class: `dot ${q}`, cx: x, cy: y, r: 3 }));
+      }
       if (q === "p99") points++;
     });
     svg.appendChild(svgEl("path", { class: `line ${q}`, d }));
@@ -122,8 +132,10 @@ function drawConnectors(list) {
   tbody.replaceChildren(...list.map((c) => {
     const tr = el("tr");
     const st = el("td", { class: `state-${c.state}` }, c.state + (c.reason ? ` (${c.reason})` : ""));
-    tr.append(el("th", { scope: "row" }, c.channel), st, el("td", {}, c.users),
-      el("td", {}, c.messages_in), el("td", {}, c.messages_out), el("td", {}, c.queued), el("td", {}, c.reconnects));
+    st.dataset.label = "State";
+    tr.append(el("th", { scope: "row" }, c.channel), st, el("td", { "data-label": "Users" }, c.users),
+      el("td", { "data-label": "Lines in" }, c.messages_in), el("td", { "data-label": "Lines out" }, c.messages_out),
+      el("td", { "data-label": "Queued" }, c.queued), el("td", { "data-label": "Reconnects" }, c.reconnects));
     return tr;
   }));
 }
@@ -142,7 +154,9 @@ function drawPlugins(list, admin) {
     if (!r) {
       r = { tr: el("tr", { "data-plugin": p.name }), cells: [], buttons: {} };
       r.tr.appendChild(el("th", { scope: "row" }, p.name));
-      for (let i = 0; i < 6; i++) r.cells.push(r.tr.appendChild(el("td")));
+      for (const label of ["Where", "State", "Instances", "Requests", "Errors", "Last error"]) {
+        r.cells.push(r.tr.appendChild(el("td", { "data-label": label })));
+      }
       r.cells[5].className = "wrap";
       r.actions = r.tr.appendChild(el("td", { class: "actions" }));
       for (const verb of ["enable", "disable", "reload"]) {
@@ -161,6 +175,7 @@ function drawPlugins(list, admin) {
     req.textContent = p.requests;
     errs.textContent = p.errors;
     last.textContent = p.last_error || "";
+    last.hidden = !p.last_error && window.matchMedia("(max-width: 760px)").matches;
     r.actions.hidden = !admin;
     const managed = !p.external || p.managed;
     r.buttons.enable.disabled = !managed || p.state === "started";
@@ -178,7 +193,7 @@ function drawCommands(id, list, none) {
   if (!list.length) return emptyRow(tbody, 4, none);
   tbody.replaceChildren(...list.map((c) => {
     const tr = el("tr");
-    const what = c.plugin ? `${c.plugin} ${c.command}` : "(unknown command)";
+    const what = c.plugin ? `${c.plugin}: ${c.command}` : "(unknown command)";
     tr.append(el("td", {}, fmtTime(c.at)), el("td", { title: c.channel }, what),
       el("td", { class: `result-${c.result}` }, c.result.replaceAll("_", " ")), el("td", {}, fmtMs(c.latency_ms)));
     return tr;
@@ -196,7 +211,10 @@ function drawAdmin() {
   $("token").placeholder = token ? "token saved for this tab" : "";
 }
 
+let lastView = null;
+
 function render(v) {
+  lastView = v;
   $("rate").textContent = v.per_second.toFixed(v.per_second >= 10 ? 0 : 2);
   $("p50").textContent = v.last_minute.samples ? fmtMs(v.last_minute.p50_ms) : "–";
   $("p95").textContent = v.last_minute.samples ? fmtMs(v.last_minute.p95_ms) : "–";
@@ -256,4 +274,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); drawAdmin(); });
   drawAdmin();
   connect();
+  // Charts are drawn at their size in pixels: draw again when it changes.
+  let pending = 0;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => { if (lastView) { drawRate(lastView.rate); drawLatency(lastView.latency); drawPlugins(lastView.plugins, lastView.admin); } });
+  });
 });
