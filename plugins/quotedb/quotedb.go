@@ -180,7 +180,7 @@ func (p *Plugin) add(ctx context.Context, req *plugin.Request, rest string) (str
 	case utf8.RuneCountInString(author) > maxAuthorLen:
 		return "", plugin.UserError("❌ That author name is too long (at most %d characters).", maxAuthorLen)
 	}
-	q := Quote{Text: text, Author: author, AddedBy: req.User, AddedAt: time.Now().UTC(), Channel: req.Channel}
+	q := Quote{Text: text, Author: author, AddedBy: req.User, AddedAt: h.Clock().Now().UTC(), Channel: req.Channel}
 	id, err := h.DB().Set(ctx, cfg.Collection, database.ID{}, q)
 	if err != nil {
 		return "", fmt.Errorf("quote add: %w", err)

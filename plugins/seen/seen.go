@@ -26,7 +26,8 @@ const DefaultCollection = "seen"
 type Config struct {
 	// Collection is the database collection; default DefaultCollection.
 	Collection string `json:"collection,omitempty"`
-	// Now returns the current time; nil is time.Now. Tests inject a clock.
+	// Now returns the current time; nil is the Host's clock (Host.Clock),
+	// which roseytest.Clock moves by hand in tests.
 	Now func() time.Time `json:"-"`
 }
 
@@ -82,7 +83,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		cfg.Collection = DefaultCollection
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = h.Clock().Now
 	}
 	s := &server{cfg: cfg, db: h.DB(), log: h.Logger()}
 	// One subscription for chat, joins and leaves keeps them in the order

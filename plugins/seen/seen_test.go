@@ -115,3 +115,16 @@ func TestSurvivesRestart(t *testing.T) {
 		is.Equal(r.Channel, roseytest.Channel)
 	})
 }
+
+// With no Now of its own, the plugin tells the time by the Host's clock,
+// which the test moves with roseytest.Clock.
+func TestSeenOnTheHarnessClock(t *testing.T) {
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})))
+	h.Say("dave", "off to bed")
+	h.Say("alice", "!seen dave")
+	h.Expect(`Last said just now: "off to bed"`)
+	clk.Advance(3*24*time.Hour + 2*time.Hour)
+	h.Say("alice", "!seen dave")
+	h.Expect(`Last said 3d 2h ago: "off to bed"`)
+}
