@@ -346,3 +346,18 @@ func ExampleLogCommands() {
 	// level=INFO msg=command command=say user=alice source=chat
 	// HI!
 }
+
+// ExampleBusEnv turns the way a bot is reached into the environment a
+// plugin binary (plugin.Serve) reads: how the bot hands its NATS address
+// and generated credentials to the plugin processes it starts.
+func ExampleBusEnv() {
+	bc := eventbus.Config{URLs: []string{"nats://127.0.0.1:4222"}, NKeyFile: "/srv/rosey/data/nats.nkey"}
+	for _, v := range plugin.BusEnv(bc) {
+		fmt.Println(v)
+	}
+	fmt.Println(plugin.InboxPrefix("quote-db")) // where its own replies go
+	// Output:
+	// ROSEY_NATS_URL=nats://127.0.0.1:4222
+	// ROSEY_NATS_NKEY=/srv/rosey/data/nats.nkey
+	// _INBOX.plugin.quote-db
+}

@@ -11,6 +11,14 @@
 // last one met: a handler's error, hidden from users behind "⚠️ Something
 // went wrong", is right there in the failure.
 //
+// Nothing needs configuring: the harness's bus is the bot's own. To test a
+// plugin in a process of its own, let the harness's server listen
+// (WithConfig setting NATS.Embedded.NoListen false and Listen
+// "127.0.0.1:0"); it then requires the credentials the bot generates, which
+// ClientConfig (for plugin.ServeContext) and ClientEnv (for a binary's
+// environment) hand over, as the real bot hands them to its plugin
+// processes. Its plugins keep their data in their own database namespaces.
+//
 // Tests written this way go through the same NATS contract as the real
 // bot, so they test what users see, not a plugin's internals.
 package roseytest

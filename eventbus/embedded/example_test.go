@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
@@ -39,4 +41,29 @@ func ExampleStart() {
 	// client URL: ""
 	// "hello"
 	// true
+}
+
+// ExampleServer_Credentials starts a listening server: it requires the
+// credentials it generates, kept in the seed file for other processes.
+func ExampleServer_Credentials() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rosey-example")
+	defer os.RemoveAll(dir)
+	srv, err := embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", SeedFile: filepath.Join(dir, "nats.nkey")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Shutdown(ctx)
+	file, generated := srv.Credentials()
+	fmt.Println(filepath.Base(file), generated)
+	bus, err := eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}}) // no credentials
+	fmt.Println(bus == nil, err != nil)
+	bus, err = eventbus.Connect(ctx, eventbus.Config{URLs: []string{srv.ClientURL()}, NKeyFile: file})
+	fmt.Println(err)
+	_ = bus.Close(ctx)
+	// Output:
+	// nats.nkey true
+	// true true
+	// <nil>
 }
