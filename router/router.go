@@ -2,11 +2,13 @@ package router
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,6 +89,9 @@ type Config struct {
 	// Observer, if set, is told the outcome of every command (for
 	// metrics). It is called on the router's hot path: keep it quick.
 	Observer Observer `json:"-"`
+	// Channels overrides settings in some channels, by channel name: a
+	// prefix of their own, plugins that do not answer there.
+	Channels map[string]ChannelConfig `json:"channels,omitempty"`
 	// Clock tells the time for timeouts, cooldowns and the per-user
 	// notice limits; nil is the wall clock. A test moves roseytest.Clock
 	// by hand instead of sleeping.
@@ -125,10 +130,34 @@ const (
 	ResultRefusedOverload = "refused_overload" // too many commands were waiting
 )
 
+// ChannelConfig is what a channel does differently (Config.Channels).
+type ChannelConfig struct {
+	// Prefix starts commands in this channel; empty is Config.Prefix.
+	Prefix string `json:"prefix,omitempty"`
+	// DisabledPlugins do not answer in this channel: their commands are
+	// unknown there, and the plugins are not asked.
+	DisabledPlugins []string `json:"disabled_plugins,omitempty"`
+}
+
+func validPrefix(p string) bool {
+	return !strings.ContainsFunc(p, unicode.IsSpace) && utf8.RuneCountInString(p) <= 8
+}
+
 // Validate reports the first problem with c, naming the field.
 func (c Config) Validate() error {
-	if c.Prefix != "" && (strings.ContainsFunc(c.Prefix, unicode.IsSpace) || utf8.RuneCountInString(c.Prefix) > 8) {
+	if c.Prefix != "" && !validPrefix(c.Prefix) {
 		return fmt.Errorf("%w: prefix: %q must be 1-8 characters without spaces", ErrInvalidConfig, c.Prefix)
+	}
+	for name, ch := range c.Channels {
+		if name == "" {
+			return fmt.Errorf("%w: channels: a channel needs a name", ErrInvalidConfig)
+		}
+		if ch.Prefix != "" && !validPrefix(ch.Prefix) {
+			return fmt.Errorf("%w: channels: %s: prefix: %q must be 1-8 characters without spaces", ErrInvalidConfig, name, ch.Prefix)
+		}
+		if slices.Contains(ch.DisabledPlugins, "") {
+			return fmt.Errorf("%w: channels: %s: disabled_plugins: a name is empty", ErrInvalidConfig, name)
+		}
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("%w: timeout: must not be negative", ErrInvalidConfig)
@@ -180,7 +209,11 @@ type Router struct {
 	admins map[string]bool
 	ignore map[string]bool
 	routes map[string]string
-	bot    atomic.Pointer[string]
+	// prefixes are every prefix in use, the default first; channels are
+	// the channels that differ from the default.
+	prefixes []string
+	channels map[string]channelRules
+	bot      atomic.Pointer[string]
 
 	subs []*eventbus.Subscription
 	// gate keeps Stop from racing a handler that is still delivering (a
@@ -215,6 +248,20 @@ type Router struct {
 	refused  atomic.Uint64
 }
 
+// channelRules are a channel's settings, resolved.
+type channelRules struct {
+	prefix   string
+	disabled map[string]bool // plugin names, lower case
+}
+
+// rules returns channel's settings.
+func (r *Router) rules(channel string) channelRules {
+	if c, ok := r.channels[channel]; ok {
+		return c
+	}
+	return channelRules{prefix: r.cfg.Prefix}
+}
+
 type cooldownKey struct{ user, command string }
 
 type cooldownEntry struct {
@@ -234,6 +281,7 @@ type pending struct {
 	key      userKey
 	arrived  time.Time
 	deadline time.Time
+	prefix   string // the command prefix in the line's channel
 	result   string // an Outcome.Result; empty for the router's own notices
 	text     string
 	ready    bool
@@ -306,6 +354,15 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 	}
 	for w, p := range cfg.Routes {
 		r.routes[strings.ToLower(w)] = p
+	}
+	r.prefixes = []string{cfg.Prefix}
+	r.channels = map[string]channelRules{}
+	for name, ch := range cfg.Channels {
+		rules := channelRules{prefix: cmp.Or(ch.Prefix, cfg.Prefix), disabled: lowerSet(ch.DisabledPlugins)}
+		r.channels[name] = rules
+		if !slices.Contains(r.prefixes, rules.prefix) {
+			r.prefixes = append(r.prefixes, rules.prefix)
+		}
 	}
 	r.clock, r.wall = cfg.Clock, cfg.Clock == nil
 	if r.wall {
@@ -435,7 +492,7 @@ func (r *Router) onConnection(_ context.Context, ev *eventbus.Event) {
 func (r *Router) onLine(source string) eventbus.Handler {
 	return func(ctx context.Context, ev *eventbus.Event) {
 		arrived := r.clock.Now()
-		if notCommand(ev.Data, r.cfg.Prefix) {
+		if r.surelyNotCommand(ev.Data) {
 			return
 		}
 		var m protocol.ChatMessage
@@ -444,7 +501,7 @@ func (r *Router) onLine(source string) eventbus.Handler {
 			return
 		}
 		// Fast path first: most chat is not a command.
-		if !strings.HasPrefix(m.Message, r.cfg.Prefix) || m.User == "" {
+		if !strings.HasPrefix(m.Message, r.rules(m.Channel).prefix) || m.User == "" {
 			return
 		}
 		if r.ignore[strings.ToLower(m.User)] || protocol.SameUser(m.User, *r.bot.Load()) {
@@ -457,6 +514,17 @@ func (r *Router) onLine(source string) eventbus.Handler {
 		}
 		r.route(ctx, source, m, arrived)
 	}
+}
+
+// surelyNotCommand reports, without decoding, that body is a chat line
+// that starts with none of the prefixes in use.
+func (r *Router) surelyNotCommand(body []byte) bool {
+	for _, p := range r.prefixes {
+		if !notCommand(body, p) {
+			return false
+		}
+	}
+	return true
 }
 
 var messageKey = []byte(`"message"`)
@@ -487,8 +555,8 @@ func notCommand(body []byte, prefix string) bool {
 }
 
 // parse splits "!Roll 2d6  +1" into "roll", "2d6  +1" and ["2d6", "+1"].
-func (r *Router) parse(line string) (word, text string, args []string) {
-	rest := strings.TrimPrefix(line, r.cfg.Prefix)
+func parse(line, prefix string) (word, text string, args []string) {
+	rest := strings.TrimPrefix(line, prefix)
 	i := strings.IndexFunc(rest, unicode.IsSpace)
 	if i < 0 {
 		return strings.ToLower(rest), "", []string{}
@@ -498,8 +566,9 @@ func (r *Router) parse(line string) (word, text string, args []string) {
 }
 
 func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessage, arrived time.Time) {
-	word, text, args := r.parse(m.Message)
-	if word == "" || strings.HasPrefix(word, r.cfg.Prefix) {
+	rules := r.rules(m.Channel)
+	word, text, args := parse(m.Message, rules.prefix)
+	if word == "" || strings.HasPrefix(word, rules.prefix) {
 		return // "!" alone, or "!!!" excitement
 	}
 	to := target{user: m.User, channel: m.Channel, source: source}
@@ -507,12 +576,17 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 	if p == nil {
 		return
 	}
+	p.prefix = rules.prefix
 	rank := m.Rank
 	if r.admins[strings.ToLower(m.User)] && rank < protocol.RankAdmin {
 		rank = protocol.RankAdmin
 	}
 	req := plugin.Request{Args: args, Text: text, User: m.User, Channel: m.Channel, Rank: rank, Source: source}
 	if t, ok := r.lookup(word); ok {
+		if rules.disabled[strings.ToLower(t.plugin)] {
+			r.unknown(p, word) // as if the plugin were not there
+			return
+		}
 		r.dispatch(p, t, req)
 		return
 	}
@@ -530,7 +604,7 @@ func (r *Router) route(ctx context.Context, source string, m protocol.ChatMessag
 		case <-sweep:
 		case <-t.C():
 		}
-		if t, ok := r.lookup(word); ok {
+		if t, ok := r.lookup(word); ok && !rules.disabled[strings.ToLower(t.plugin)] {
 			r.dispatch(p, t, req)
 			return
 		}
@@ -633,7 +707,7 @@ func (r *Router) dispatch(p *pending, t route, req plugin.Request) {
 	p.name, p.cmd = name, cmd.Name
 	if req.Rank < cmd.MinRank {
 		p.result = ResultRefusedRank
-		r.complete(p, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", r.cfg.Prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
+		r.complete(p, fmt.Sprintf("⛔ %s%s needs rank %s or higher.", p.prefix, cmd.Name, protocol.RankName(cmd.MinRank)))
 		return
 	}
 	if cmd.Cooldown > 0 {
@@ -657,7 +731,7 @@ func (r *Router) ask(p *pending, req plugin.Request) {
 	body, err := encodeRequest(req)
 	if err != nil {
 		r.log.Error("could not encode command", "err", err)
-		r.settle(p, ResultError, fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true)
+		r.settle(p, ResultError, fmt.Sprintf("⚠️ Something went wrong in %s%s.", p.prefix, p.cmd), true)
 		return
 	}
 	ctx := p.ctx
@@ -796,7 +870,7 @@ func (r *Router) answer(p *pending, m *nats.Msg) (string, bool) {
 	case strings.HasPrefix(resp.Error, "❌") || strings.HasPrefix(resp.Error, "⚠") || strings.HasPrefix(resp.Error, "⛔"):
 		return r.clip(p, resp.Error), true
 	case resp.Error == "internal error":
-		return fmt.Sprintf("⚠️ Something went wrong in %s%s.", r.cfg.Prefix, p.cmd), true
+		return fmt.Sprintf("⚠️ Something went wrong in %s%s.", p.prefix, p.cmd), true
 	}
 	return r.clip(p, "❌ "+resp.Error), true
 }
@@ -927,7 +1001,7 @@ func (r *Router) unknown(p *pending, word string) {
 	}
 	text := r.cfg.UnknownCommand
 	if text == UnknownHint {
-		text = fmt.Sprintf("❓ Unknown command %s%s. Try %shelp.", r.cfg.Prefix, plugin.Clip(word, 32), r.cfg.Prefix)
+		text = fmt.Sprintf("❓ Unknown command %s%s. Try %shelp.", p.prefix, plugin.Clip(word, 32), p.prefix)
 	} else {
 		text = strings.ReplaceAll(text, "{command}", plugin.Clip(word, 32))
 	}
