@@ -675,7 +675,11 @@ func (c *Connector) doBan(ctx context.Context, _ *session, req protocol.ChannelR
 
 func (c *Connector) doMute(verb string) func(context.Context, *session, protocol.ChannelRequest) protocol.Reply {
 	return func(ctx context.Context, _ *session, req protocol.ChannelRequest) protocol.Reply {
+		notice := map[string]string{"mute": " muted ", "smute": " shadowmuted ", "unmute": " unmuted "}[verb] + req.User
 		return c.modCommand(ctx, "mute", req.User, true, "/"+verb+" "+req.User, func(n string, a json.RawMessage) bool {
+			if serverLine(n, a, notice) { // "bot shadowmuted alice", seen from the mute rank
+				return true
+			}
 			if n == "setUserMeta" && sameName(a, "name", req.User) {
 				var m struct {
 					Meta userMetaJSON `json:"meta"`
