@@ -427,68 +427,74 @@ func (c *Connector) simple(ctx context.Context, s *session, node, event string, 
 	return c.wait(ctx, w, soft)
 }
 
+// uidIs reports whether an event names uid: {uid}, {from} or a bare
+// number (CyTube numbers items from 0, so a missing field is no match).
 func uidIs(arg json.RawMessage, uid int64) bool {
 	var v struct {
-		UID  jsonNumber `json:"uid"`
-		From jsonNumber `json:"from"`
+		UID  *jsonNumber `json:"uid"`
+		From *jsonNumber `json:"from"`
 	}
-	if json.Unmarshal(arg, &v) == nil && (int64(v.UID) == uid || int64(v.From) == uid) {
+	if json.Unmarshal(arg, &v) == nil && (v.UID != nil && int64(*v.UID) == uid || v.From != nil && int64(*v.From) == uid) {
 		return true
 	}
 	var n jsonNumber
 	return json.Unmarshal(arg, &n) == nil && int64(n) == uid
 }
 
-func (c *Connector) needItem(uid int64) *protocol.Reply {
-	if uid <= 0 || !c.hasItem(uid) {
-		r := fail(protocol.CodeNotFound, "no playlist item with uid %d", uid)
-		return &r
+// needItem returns the uid of the request, or the error to answer.
+func (c *Connector) needItem(uid *int64) (int64, *protocol.Reply) {
+	if uid == nil {
+		r := fail(protocol.CodeBadRequest, "uid is required (CyTube numbers playlist items from 0)")
+		return 0, &r
 	}
-	return nil
+	if !c.hasItem(*uid) {
+		r := fail(protocol.CodeNotFound, "no playlist item with uid %d", *uid)
+		return 0, &r
+	}
+	return *uid, nil
 }
 
 func (c *Connector) doDelete(ctx context.Context, s *session, req protocol.ChannelRequest) protocol.Reply {
-	if e := c.needItem(req.UID); e != nil {
+	uid, e := c.needItem(req.UID)
+	if e != nil {
 		return *e
 	}
-	return c.simple(ctx, s, "playlistdelete", "delete", req.UID, func(n string, a json.RawMessage) bool {
-		return n == "delete" && uidIs(a, req.UID)
+	return c.simple(ctx, s, "playlistdelete", "delete", uid, func(n string, a json.RawMessage) bool {
+		return n == "delete" && uidIs(a, uid)
 	}, nil)
 }
 
 func (c *Connector) doMove(ctx context.Context, s *session, req protocol.ChannelRequest) protocol.Reply {
-	if e := c.needItem(req.UID); e != nil {
+	uid, e := c.needItem(req.UID)
+	if e != nil {
 		return *e
 	}
-	var after any
-	a, okAfter := afterUID(req.After)
+	a, where, okAfter := afterUID(req.After)
+	var after any = where
 	switch {
 	case !okAfter:
 		return fail(protocol.CodeBadRequest, "after must be a uid, \"prepend\" or \"append\"")
-	case a == 0:
-		after = "prepend"
-	case a == -1:
-		after = "append"
-	default:
-		if e := c.needItem(a); e != nil {
+	case where == "":
+		if _, e := c.needItem(&a); e != nil {
 			return *e
 		}
-		if a == req.UID {
+		if a == uid {
 			return fail(protocol.CodeBadRequest, "an item cannot move after itself")
 		}
 		after = a
 	}
-	return c.simple(ctx, s, "playlistmove", "moveMedia", map[string]any{"from": req.UID, "after": after}, func(n string, a json.RawMessage) bool {
-		return n == "moveVideo" && uidIs(a, req.UID)
+	return c.simple(ctx, s, "playlistmove", "moveMedia", map[string]any{"from": uid, "after": after}, func(n string, a json.RawMessage) bool {
+		return n == "moveVideo" && uidIs(a, uid)
 	}, nil)
 }
 
 func (c *Connector) doJump(ctx context.Context, s *session, req protocol.ChannelRequest) protocol.Reply {
-	if e := c.needItem(req.UID); e != nil {
+	uid, e := c.needItem(req.UID)
+	if e != nil {
 		return *e
 	}
-	return c.simple(ctx, s, "playlistjump", "jumpTo", req.UID, func(n string, a json.RawMessage) bool {
-		return n == "setCurrent" && uidIs(a, req.UID)
+	return c.simple(ctx, s, "playlistjump", "jumpTo", uid, func(n string, a json.RawMessage) bool {
+		return n == "setCurrent" && uidIs(a, uid)
 	}, nil)
 }
 
@@ -499,8 +505,18 @@ func (c *Connector) doSkip(ctx context.Context, s *session, _ protocol.ChannelRe
 	if empty {
 		return fail(protocol.CodeNotFound, "the playlist is empty")
 	}
+	// Done when the next item plays, or when the last (temporary) item
+	// was deleted and nothing is left to play.
 	return c.simple(ctx, s, "playlistjump", "playNext", nil, func(n string, _ json.RawMessage) bool {
-		return n == "setCurrent" || n == "playlist" || n == "delete"
+		if n == "setCurrent" {
+			return true
+		}
+		if n != "delete" && n != "playlist" {
+			return false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.st.items) == 0
 	}, nil)
 }
 
@@ -513,14 +529,15 @@ func (c *Connector) doClearPlaylist(ctx context.Context, s *session, _ protocol.
 }
 
 func (c *Connector) doSetTemp(ctx context.Context, s *session, req protocol.ChannelRequest) protocol.Reply {
-	if e := c.needItem(req.UID); e != nil {
+	uid, e := c.needItem(req.UID)
+	if e != nil {
 		return *e
 	}
 	if req.Temp == nil {
 		return fail(protocol.CodeBadRequest, "temp (true or false) is required")
 	}
-	return c.simple(ctx, s, "settemp", "setTemp", map[string]any{"uid": req.UID, "temp": *req.Temp}, func(n string, a json.RawMessage) bool {
-		return n == "setTemp" && uidIs(a, req.UID)
+	return c.simple(ctx, s, "settemp", "setTemp", map[string]any{"uid": uid, "temp": *req.Temp}, func(n string, a json.RawMessage) bool {
+		return n == "setTemp" && uidIs(a, uid)
 	}, nil)
 }
 
@@ -776,6 +793,9 @@ func (c *Connector) stateMedia() any {
 	defer c.mu.Unlock()
 	st := &c.st
 	ev := protocol.MediaPositionEvent{Channel: c.cfg.Channel, UID: st.current, Time: st.position, Paused: st.paused}
+	if !st.playing {
+		return protocol.MediaPositionEvent{Channel: c.cfg.Channel}
+	}
 	if !st.paused && !st.posAt.IsZero() {
 		ev.Time += time.Since(st.posAt).Seconds()
 	}

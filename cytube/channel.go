@@ -13,7 +13,8 @@ import (
 // events and answered on cytube.state.*. Guarded by Connector.mu.
 type chanState struct {
 	items      []protocol.MediaItem
-	current    int64
+	current    int64 // the uid playing, when playing
+	playing    bool
 	position   float64
 	paused     bool
 	posAt      time.Time // when position was reported
@@ -65,27 +66,25 @@ func (st *chanState) indexLocked(uid int64) int {
 	return -1
 }
 
-// afterUID reads CyTube's "after" (a uid, or "prepend"/"append"): 0 means
-// first, -1 last.
-func afterUID(raw json.RawMessage) (int64, bool) {
+// afterUID reads CyTube's "after": a uid (where ""), or where "prepend"
+// or "append".
+func afterUID(raw json.RawMessage) (uid int64, where string, ok bool) {
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
-		return 0, false
+		return 0, "", false
 	}
 	switch a := v.(type) {
 	case float64:
-		return int64(a), true
+		return int64(a), "", a >= 0 && a == float64(int64(a))
 	case string:
 		switch a {
-		case "prepend":
-			return 0, true
-		case "append":
-			return -1, true
+		case "prepend", "append":
+			return 0, a, true
 		}
 		n, err := strconv.ParseInt(a, 10, 64)
-		return n, err == nil
+		return n, "", err == nil && n >= 0
 	}
-	return 0, false
+	return 0, "", false
 }
 
 // channelEvent keeps the channel state from one CyTube event and publishes
@@ -114,6 +113,9 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 		}
 		c.mu.Lock()
 		st.items = items
+		if len(items) == 0 {
+			st.playing = false
+		}
 		ev := c.snapshotLocked()
 		c.mu.Unlock()
 		c.publish(protocol.PlaylistSnapshot, ev)
@@ -125,11 +127,13 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 		if !decode(&q) {
 			return true
 		}
-		after, _ := afterUID(q.After)
+		after, where, _ := afterUID(q.After)
 		it := q.Item.item()
+		ev := protocol.PlaylistQueuedEvent{Channel: ch, Item: it, QueuedBy: it.QueuedBy}
 		c.mu.Lock()
 		at := 0
-		if after != 0 {
+		if where == "" {
+			ev.After = &after
 			at = st.indexLocked(after) + 1
 			if at == 0 {
 				at = len(st.items)
@@ -139,7 +143,8 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 		copy(st.items[at+1:], st.items[at:])
 		st.items[at] = it
 		c.mu.Unlock()
-		c.publish(protocol.PlaylistQueued, protocol.PlaylistQueuedEvent{Channel: ch, Item: it, Position: at, After: after, QueuedBy: it.QueuedBy})
+		ev.Position = at
+		c.publish(protocol.PlaylistQueued, ev)
 	case "delete":
 		var d struct {
 			UID jsonNumber `json:"uid"`
@@ -154,6 +159,9 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 			ev.Item = &it
 			st.items = append(st.items[:i], st.items[i+1:]...)
 		}
+		if len(st.items) == 0 {
+			st.playing = false
+		}
 		c.mu.Unlock()
 		c.publish(protocol.PlaylistDeleted, ev)
 	case "moveVideo":
@@ -164,7 +172,7 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 		if !decode(&m) {
 			return true
 		}
-		after, ok := afterUID(m.After)
+		after, where, ok := afterUID(m.After)
 		if !ok {
 			return true
 		}
@@ -174,10 +182,10 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 			it := st.items[i]
 			st.items = append(st.items[:i], st.items[i+1:]...)
 			at := len(st.items)
-			switch {
-			case after == 0:
+			switch where {
+			case "prepend":
 				at = 0
-			case after > 0:
+			case "":
 				if j := st.indexLocked(after); j >= 0 {
 					at = j + 1
 				}
@@ -185,7 +193,7 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 			st.items = append(st.items[:at], append([]protocol.MediaItem{it}, st.items[at:]...)...)
 		}
 		c.mu.Unlock()
-		c.publish(protocol.PlaylistMoved, protocol.PlaylistMovedEvent{Channel: ch, UID: uid, After: after})
+		c.publish(protocol.PlaylistMoved, protocol.PlaylistMovedEvent{Channel: ch, UID: uid, After: append(json.RawMessage(nil), m.After...)})
 	case "setTemp":
 		var t struct {
 			UID  jsonNumber `json:"uid"`
@@ -233,7 +241,7 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 			return true
 		}
 		c.mu.Lock()
-		st.current = int64(uid)
+		st.current, st.playing = int64(uid), true
 		c.mu.Unlock()
 		c.publish(protocol.MediaCurrent, protocol.MediaCurrentEvent{Channel: ch, UID: int64(uid)})
 	case "mediaUpdate":
@@ -375,10 +383,12 @@ func (s *session) channelEvent(name string, arg json.RawMessage) bool {
 
 // snapshotLocked returns the playlist as an event.
 func (c *Connector) snapshotLocked() protocol.PlaylistSnapshotEvent {
-	return protocol.PlaylistSnapshotEvent{
-		Channel: c.cfg.Channel, Items: append([]protocol.MediaItem{}, c.st.items...),
-		Current: c.st.current, Locked: c.st.locked,
+	ev := protocol.PlaylistSnapshotEvent{Channel: c.cfg.Channel, Items: append([]protocol.MediaItem{}, c.st.items...), Locked: c.st.locked}
+	if c.st.playing {
+		cur := c.st.current
+		ev.Current = &cur
 	}
+	return ev
 }
 
 // position records the playback position and publishes it on pause and

@@ -54,6 +54,7 @@ func decodeEv[T any](t *testing.T, ev *eventbus.Event) T {
 }
 
 func boolp(b bool) *bool { return &b }
+func uidp(i int) *int64 { u := int64(i); return &u }
 func intp(i int) *int    { return &i }
 
 // moderatorHarness logs the bot in as a registered account with channel
@@ -96,7 +97,7 @@ func TestPlaylistEventsAndState(t *testing.T) {
 	ev, at = h.waitEvent(at, protocol.PlaylistQueued, nil)
 	q := decodeEv[protocol.PlaylistQueuedEvent](t, ev)
 	is.Equal(q.Position, 1)
-	is.Equal(q.After, int64(first))
+	is.Equal(*q.After, int64(first))
 	is.Equal(q.QueuedBy, "bob")
 	is.Equal(q.Item.UID, int64(second))
 	is.True(q.Item.Temp)
@@ -105,7 +106,7 @@ func TestPlaylistEventsAndState(t *testing.T) {
 	var st protocol.PlaylistSnapshotEvent
 	okData(t, h.do(protocol.StatePlaylist, protocol.ChannelRequest{}), &st)
 	is.Equal(len(st.Items), 2)
-	is.Equal(st.Current, int64(first))
+	is.Equal(*st.Current, int64(first))
 	is.Equal(st.Items[1].Title, "Second")
 
 	// The temp item plays, ends, and is deleted.
@@ -151,7 +152,7 @@ func TestQueueAction(t *testing.T) {
 	okData(t, r, &it)
 	is.Equal(it.Title, "Never")
 	is.Equal(it.QueuedBy, "bot")
-	is.True(it.UID > 0)
+	is.Equal(it.UID, int64(0)) // CyTube numbers items from 0
 	items, _ := h.srv.Playlist("test")
 	is.Equal(len(items), 1)
 	is.Equal(items[0].UID, int(it.UID))
@@ -233,16 +234,16 @@ func TestPlaylistActions(t *testing.T) {
 		return out
 	}
 
-	okData(t, h.do(protocol.DoMove, protocol.ChannelRequest{UID: int64(c), After: json.RawMessage(`"prepend"`)}), nil)
+	okData(t, h.do(protocol.DoMove, protocol.ChannelRequest{UID: uidp(c), After: json.RawMessage(`"prepend"`)}), nil)
 	is.Equal(uids(), []int{c, a, b})
-	okData(t, h.do(protocol.DoMove, protocol.ChannelRequest{UID: int64(c), After: json.RawMessage(itoa(b))}), nil)
+	okData(t, h.do(protocol.DoMove, protocol.ChannelRequest{UID: uidp(c), After: json.RawMessage(itoa(b))}), nil)
 	is.Equal(uids(), []int{a, b, c})
 	var st protocol.PlaylistSnapshotEvent
 	okData(t, h.do(protocol.StatePlaylist, protocol.ChannelRequest{}), &st)
 	is.Equal([]int64{st.Items[0].UID, st.Items[1].UID, st.Items[2].UID}, []int64{int64(a), int64(b), int64(c)})
 
-	okData(t, h.do(protocol.DoSetTemp, protocol.ChannelRequest{UID: int64(b), Temp: boolp(true)}), nil)
-	okData(t, h.do(protocol.DoJump, protocol.ChannelRequest{UID: int64(b)}), nil)
+	okData(t, h.do(protocol.DoSetTemp, protocol.ChannelRequest{UID: uidp(b), Temp: boolp(true)}), nil)
+	okData(t, h.do(protocol.DoJump, protocol.ChannelRequest{UID: uidp(b)}), nil)
 	_, cur := h.srv.Playlist("test")
 	is.Equal(cur, b)
 	is.Equal(uids(), []int{a, b, c})
@@ -250,13 +251,21 @@ func TestPlaylistActions(t *testing.T) {
 	is.Equal(uids(), []int{a, c})
 	_, cur = h.srv.Playlist("test")
 	is.Equal(cur, c)
-	okData(t, h.do(protocol.DoDelete, protocol.ChannelRequest{UID: int64(c)}), nil)
+	okData(t, h.do(protocol.DoDelete, protocol.ChannelRequest{UID: uidp(c)}), nil)
 	is.Equal(uids(), []int{a})
-	b = a
+	is.Equal(a, 0) // CyTube numbers items from 0: uid 0 is an item like any
+	okData(t, h.do(protocol.DoDelete, protocol.ChannelRequest{UID: uidp(a)}), nil)
+	is.Equal(len(uids()), 0)
+	r := h.do(protocol.DoDelete, protocol.ChannelRequest{}) // no uid
+	is.Equal(r.Code, protocol.CodeBadRequest)
+	b = h.srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/e.m3u8", Title: "E"}, false)
+	h.waitEvent(at, protocol.PlaylistQueued, func(ev *eventbus.Event) bool {
+		return decodeEv[protocol.PlaylistQueuedEvent](t, ev).Item.Title == "E"
+	})
 
-	r := h.do(protocol.DoDelete, protocol.ChannelRequest{UID: 999})
+	r = h.do(protocol.DoDelete, protocol.ChannelRequest{UID: uidp(999)})
 	is.Equal(r.Code, protocol.CodeNotFound)
-	r = h.do(protocol.DoMove, protocol.ChannelRequest{UID: int64(b), After: json.RawMessage(`"sideways"`)})
+	r = h.do(protocol.DoMove, protocol.ChannelRequest{UID: uidp(b), After: json.RawMessage(`"sideways"`)})
 	is.Equal(r.Code, protocol.CodeBadRequest)
 
 	h.srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/d.m3u8", Title: "D"}, false)
@@ -265,6 +274,7 @@ func TestPlaylistActions(t *testing.T) {
 	is.Equal(len(uids()), 0)
 	okData(t, h.do(protocol.StatePlaylist, protocol.ChannelRequest{}), &st)
 	is.Equal(len(st.Items), 0)
+	is.Equal(st.Current, (*int64)(nil)) // nothing plays
 	r = h.do(protocol.DoSkip, protocol.ChannelRequest{})
 	is.Equal(r.Code, protocol.CodeNotFound)
 }

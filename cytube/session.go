@@ -338,7 +338,7 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 		}
 		s.joinBy = time.Now().Add(c.cfg.HandshakeTimeout)
 		c.mu.Lock() // the join burst says it all again
-		c.st.poll, c.st.leader, c.st.current = nil, "", 0
+		c.st.poll, c.st.leader, c.st.playing = nil, "", false
 		c.mu.Unlock()
 		return s.emit("joinChannel", join{Name: c.cfg.Channel, Pw: c.cfg.ChannelPassword})
 	case "rank":

@@ -88,23 +88,23 @@ type MediaItem struct {
 }
 
 // PlaylistSnapshotEvent is the payload of cytube.playlist.snapshot and the
-// data of cytube.state.playlist.
+// data of cytube.state.playlist. CyTube numbers items from uid 0.
 type PlaylistSnapshotEvent struct {
 	Channel string      `json:"channel"`
 	Items   []MediaItem `json:"items"`
-	// Current is the uid playing (0 when nothing is).
-	Current int64 `json:"current"`
-	Locked  bool  `json:"locked"`
+	// Current is the uid playing; nil (null) when nothing is.
+	Current *int64 `json:"current"`
+	Locked  bool   `json:"locked"`
 }
 
 // PlaylistQueuedEvent is the payload of cytube.playlist.queued. Position
-// is the item's 0-based index in the playlist; After is the uid before it
-// (0 when it was put first).
+// is the item's 0-based index in the playlist; After is the uid before it,
+// nil (null) when it was put first.
 type PlaylistQueuedEvent struct {
 	Channel  string    `json:"channel"`
 	Item     MediaItem `json:"item"`
 	Position int       `json:"position"`
-	After    int64     `json:"after"`
+	After    *int64    `json:"after"`
 	QueuedBy string    `json:"queued_by"`
 }
 
@@ -117,11 +117,12 @@ type PlaylistDeletedEvent struct {
 }
 
 // PlaylistMovedEvent is the payload of cytube.playlist.moved: UID now
-// follows After (0: first; -1: last).
+// follows After, as CyTube says it: a uid, "prepend" (moved first) or
+// "append" (moved last).
 type PlaylistMovedEvent struct {
-	Channel string `json:"channel"`
-	UID     int64  `json:"uid"`
-	After   int64  `json:"after"`
+	Channel string          `json:"channel"`
+	UID     int64           `json:"uid"`
+	After   json.RawMessage `json:"after"`
 }
 
 // PlaylistTempEvent is the payload of cytube.playlist.temp.
@@ -153,8 +154,8 @@ type MediaCurrentEvent struct {
 }
 
 // MediaPositionEvent is the payload of cytube.media.position and the data
-// of cytube.state.media (with Item). Time is in seconds (negative during
-// CyTube's lead-in).
+// of cytube.state.media (with Item; Item is nil when nothing plays). Time
+// is in seconds (negative during CyTube's lead-in).
 type MediaPositionEvent struct {
 	Channel string     `json:"channel"`
 	UID     int64      `json:"uid"`

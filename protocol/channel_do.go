@@ -69,7 +69,9 @@ type ChannelRequest struct {
 	Title    string  `json:"title,omitempty"`    // custom embeds and raw files only
 	Duration float64 `json:"duration,omitempty"` // live media only, seconds
 
-	UID   int64           `json:"uid,omitempty"`
+	// UID names a playlist item; CyTube numbers them from 0, so it is
+	// required where used.
+	UID   *int64          `json:"uid,omitempty"`
 	After json.RawMessage `json:"after,omitempty"`
 
 	// Polls.

@@ -122,26 +122,29 @@ func (c *Client) QueueMedia(ctx context.Context, typ, id string, o QueueOptions)
 	return it, err
 }
 
-// Delete removes the playlist item uid.
+// Delete removes the playlist item uid (CyTube numbers items from 0).
 func (c *Client) Delete(ctx context.Context, uid int64) error {
-	return c.call(ctx, protocol.DoDelete, protocol.ChannelRequest{UID: uid}, nil)
+	return c.call(ctx, protocol.DoDelete, protocol.ChannelRequest{UID: &uid}, nil)
 }
 
-// Move puts item uid after item after; after 0 moves it first, -1 last.
+// Move puts item uid right after item after.
 func (c *Client) Move(ctx context.Context, uid, after int64) error {
-	a := json.RawMessage(fmt.Sprint(after))
-	switch after {
-	case 0:
-		a = json.RawMessage(`"prepend"`)
-	case -1:
-		a = json.RawMessage(`"append"`)
-	}
-	return c.call(ctx, protocol.DoMove, protocol.ChannelRequest{UID: uid, After: a}, nil)
+	return c.call(ctx, protocol.DoMove, protocol.ChannelRequest{UID: &uid, After: json.RawMessage(fmt.Sprint(after))}, nil)
+}
+
+// MoveFirst puts item uid first.
+func (c *Client) MoveFirst(ctx context.Context, uid int64) error {
+	return c.call(ctx, protocol.DoMove, protocol.ChannelRequest{UID: &uid, After: json.RawMessage(`"prepend"`)}, nil)
+}
+
+// MoveLast puts item uid last.
+func (c *Client) MoveLast(ctx context.Context, uid int64) error {
+	return c.call(ctx, protocol.DoMove, protocol.ChannelRequest{UID: &uid, After: json.RawMessage(`"append"`)}, nil)
 }
 
 // Jump plays item uid now.
 func (c *Client) Jump(ctx context.Context, uid int64) error {
-	return c.call(ctx, protocol.DoJump, protocol.ChannelRequest{UID: uid}, nil)
+	return c.call(ctx, protocol.DoJump, protocol.ChannelRequest{UID: &uid}, nil)
 }
 
 // Skip plays the next item.
@@ -161,7 +164,7 @@ func (c *Client) ClearPlaylist(ctx context.Context) error {
 
 // SetTemp sets item uid's temporary flag.
 func (c *Client) SetTemp(ctx context.Context, uid int64, temp bool) error {
-	return c.call(ctx, protocol.DoSetTemp, protocol.ChannelRequest{UID: uid, Temp: &temp}, nil)
+	return c.call(ctx, protocol.DoSetTemp, protocol.ChannelRequest{UID: &uid, Temp: &temp}, nil)
 }
 
 // Voteskip votes to skip the item playing.
@@ -246,13 +249,15 @@ func (c *Client) Users(ctx context.Context) ([]protocol.User, error) {
 	return us, c.call(ctx, protocol.StateUsers, protocol.ChannelRequest{}, &us)
 }
 
-// Playlist returns the playlist and the uid playing.
+// Playlist returns the playlist and the uid playing (Current is nil when
+// nothing plays).
 func (c *Client) Playlist(ctx context.Context) (protocol.PlaylistSnapshotEvent, error) {
 	var p protocol.PlaylistSnapshotEvent
 	return p, c.call(ctx, protocol.StatePlaylist, protocol.ChannelRequest{}, &p)
 }
 
-// Media returns the item playing and its position.
+// Media returns the item playing and its position (Item is nil when
+// nothing plays).
 func (c *Client) Media(ctx context.Context) (protocol.MediaPositionEvent, error) {
 	var m protocol.MediaPositionEvent
 	return m, c.call(ctx, protocol.StateMedia, protocol.ChannelRequest{}, &m)

@@ -89,7 +89,7 @@ func TestClientActionsAndState(t *testing.T) {
 	is.NoErr(err)
 	is.Equal(len(p.Items), 2)
 	is.Equal(p.Items[1].UID, live.UID) // next: after the one playing
-	is.NoErr(c.Move(ctx, live.UID, 0))
+	is.NoErr(c.MoveFirst(ctx, live.UID))
 	p, err = c.Playlist(ctx)
 	is.NoErr(err)
 	is.Equal(p.Items[0].UID, live.UID)

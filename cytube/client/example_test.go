@@ -45,9 +45,9 @@ func Example() {
 	fmt.Println(errors.Is(err, client.ErrRefused), err)
 
 	p, _ := lounge.Playlist(ctx)
-	fmt.Println(len(p.Items), "item(s); playing uid", p.Current)
+	fmt.Println(len(p.Items), "item(s); playing uid", *p.Current)
 	// Output:
-	// queued "Never Gonna Give You Up" (212 s) as uid 1
+	// queued "Never Gonna Give You Up" (212 s) as uid 0
 	// true This item is already on the playlist
-	// 1 item(s); playing uid 1
+	// 1 item(s); playing uid 0
 }

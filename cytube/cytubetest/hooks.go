@@ -32,8 +32,8 @@ func (s *Server) AddMedia(m Media) {
 // insertLocked puts m on the playlist (after the current item when next,
 // else at the end) and broadcasts queue.
 func (ch *channel) insertLocked(m Media, by string, temp, next bool) *plItem {
+	it := &plItem{uid: ch.nextUID, media: m, temp: temp, queueby: by} // from 0, as CyTube
 	ch.nextUID++
-	it := &plItem{uid: ch.nextUID, media: m, temp: temp, queueby: by}
 	at := len(ch.items)
 	if next && ch.current != nil {
 		at = ch.index(ch.current.uid) + 1
@@ -141,7 +141,8 @@ func (s *Server) Vote(channelName, voter string, option int) {
 	ch.broadcastPoll("updatePoll")
 }
 
-// Playlist returns a channel's playlist and the uid playing (0 if none).
+// Playlist returns a channel's playlist and the uid playing (-1 if none).
+// Uids count from 0, as in CyTube.
 func (s *Server) Playlist(channelName string) ([]Item, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,7 +154,7 @@ func (s *Server) Playlist(channelName string) ([]Item, int) {
 	for _, it := range ch.items {
 		out = append(out, Item{UID: it.uid, Media: it.media, Temp: it.temp, QueuedBy: it.queueby})
 	}
-	cur := 0
+	cur := -1
 	if ch.current != nil {
 		cur = ch.current.uid
 	}

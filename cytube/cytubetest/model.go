@@ -373,8 +373,8 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 		}
 		rand.Shuffle(len(ch.items), func(i, j int) { ch.items[i], ch.items[j] = ch.items[j], ch.items[i] })
 		for _, it := range ch.items {
-			ch.nextUID++
 			it.uid = ch.nextUID
+			ch.nextUID++
 		}
 		ch.emitAll("playlist", ch.playlistPayload())
 		if len(ch.items) > 0 {
