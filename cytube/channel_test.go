@@ -54,7 +54,7 @@ func decodeEv[T any](t *testing.T, ev *eventbus.Event) T {
 }
 
 func boolp(b bool) *bool { return &b }
-func uidp(i int) *int64 { u := int64(i); return &u }
+func uidp(i int) *int64  { u := int64(i); return &u }
 func intp(i int) *int    { return &i }
 
 // moderatorHarness logs the bot in as a registered account with channel
