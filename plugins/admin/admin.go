@@ -255,6 +255,7 @@ func pluginNotes(st plugin.Status) []string {
 	if st.State == plugin.StateFailed && st.LastError != "" {
 		why := strings.TrimPrefix(st.LastError, plugin.ErrStartFailed.Error()+": ")
 		why = strings.TrimPrefix(why, name+": ")
+		why, _, _ = strings.Cut(why, "\n") // a panic's stack is for the log
 		notes = append(notes, fmt.Sprintf("🔴 %s failed: %s", name, plugin.Clip(why, 120)))
 	}
 	if st.Saved != "" && (st.Saved == "disabled") != st.ConfigDisabled {
