@@ -294,8 +294,16 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 			return list
 		}
 	}
+	nc := p.bus.Conn()
+	mc.Rates = []monitor.Rate{
+		{Name: "NATS in", Read: func() uint64 { return nc.Stats().InMsgs }},
+		{Name: "NATS out", Read: func() uint64 { return nc.Stats().OutMsgs }},
+	}
 	if cc, ok := p.connector.(*cytube.Connector); ok {
 		channel := b.cfg.CyTube.Channel
+		mc.Rates = append(mc.Rates,
+			monitor.Rate{Name: "chat in", Read: func() uint64 { return cc.Stats().MessagesIn }},
+			monitor.Rate{Name: "chat out", Read: func() uint64 { return cc.Stats().MessagesOut }})
 		mc.Connectors = func() []monitor.ConnectorState {
 			st := cc.Stats()
 			return []monitor.ConnectorState{{Channel: channel, State: st.State, Reason: st.Reason, Users: st.Users,

@@ -40,8 +40,16 @@ type Activity struct {
 type second struct {
 	unix     int64 // the second this bucket holds; 0 when unused
 	byResult map[string]int
+	byPlugin map[string]*pluginCount
 	total    int
-	samples  []time.Duration
+	samples  []sample
+}
+
+type pluginCount struct{ commands, errors int }
+
+type sample struct {
+	plugin  string
+	latency time.Duration
 }
 
 type ring struct {
@@ -111,17 +119,32 @@ func (a *Activity) Add(t time.Time, o router.Outcome) {
 		}
 		b.unix, b.total = unix, 0
 		clear(b.byResult)
+		clear(b.byPlugin)
 		b.samples = b.samples[:0]
 	}
 	if b.byResult == nil {
-		b.byResult = map[string]int{}
+		b.byResult, b.byPlugin = map[string]int{}, map[string]*pluginCount{}
 	}
 	b.byResult[o.Result]++
 	b.total++
+	if o.Plugin != "" {
+		// Plugin names come from the router's directory, never from the
+		// user, so this map stays as small as the set of plugins.
+		pc := b.byPlugin[o.Plugin]
+		if pc == nil {
+			pc = &pluginCount{}
+			b.byPlugin[o.Plugin] = pc
+		}
+		pc.commands++
+		if IsError(o.Result) {
+			pc.errors++
+		}
+	}
+	smp := sample{plugin: o.Plugin, latency: o.Latency}
 	if len(b.samples) < SamplesPerSecond {
-		b.samples = append(b.samples, o.Latency)
+		b.samples = append(b.samples, smp)
 	} else if j := a.rng.IntN(b.total); j < SamplesPerSecond {
-		b.samples[j] = o.Latency
+		b.samples[j] = smp
 	}
 }
 
@@ -163,12 +186,23 @@ type Snapshot struct {
 	PerSecond float64 `json:"per_second"`
 	// LastMinute holds the latency percentiles of the last minute.
 	LastMinute Percentiles `json:"last_minute"`
+	// Plugins holds each plugin's commands of the last minute, by plugin
+	// name; plugins without any are absent.
+	Plugins map[string]PluginActivity `json:"plugins"`
 	// Latency holds percentiles for each span of LatencyStep over the
 	// window, the oldest first.
 	Latency []Percentiles `json:"latency"`
 	// Recent and Errors are the latest commands and errors, newest first.
 	Recent []Command `json:"recent"`
 	Errors []Command `json:"errors"`
+}
+
+// PluginActivity is one plugin's commands over the last minute.
+type PluginActivity struct {
+	Commands int `json:"commands"`
+	// Errors counts the commands whose result IsError.
+	Errors  int         `json:"errors"`
+	Latency Percentiles `json:"latency"`
 }
 
 // LatencyStep is the span of each point of Snapshot.Latency.
@@ -179,14 +213,24 @@ func (a *Activity) Snapshot(now time.Time) Snapshot {
 	end := now.Unix()
 	start := end - int64(windowSeconds) + 1
 	s := Snapshot{At: now, Seconds: make([]Second, 0, windowSeconds)}
-	samples := make([][]time.Duration, 0, windowSeconds)
+	samples := make([][]sample, 0, windowSeconds)
+	s.Plugins = map[string]PluginActivity{}
+	minuteStart := end - 60 + 1
 
 	a.mu.Lock()
 	for unix := start; unix <= end; unix++ {
 		b := &a.seconds[bucketIndex(unix)]
 		sec := Second{Time: time.Unix(unix, 0)}
-		var lat []time.Duration
+		var lat []sample
 		if b.unix == unix && b.total > 0 {
+			if unix >= minuteStart {
+				for name, pc := range b.byPlugin {
+					pa := s.Plugins[name]
+					pa.Commands += pc.commands
+					pa.Errors += pc.errors
+					s.Plugins[name] = pa
+				}
+			}
 			sec.Total = b.total
 			sec.ByResult = make(map[string]int, len(b.byResult))
 			for r, n := range b.byResult {
@@ -211,20 +255,29 @@ func (a *Activity) Snapshot(now time.Time) Snapshot {
 		total += sec.Total
 	}
 	s.PerSecond = float64(total) / minute
-	s.LastMinute = percentiles(time.Unix(end-minute+1, 0), samples[len(samples)-minute:])
+	s.LastMinute = percentiles(time.Unix(minuteStart, 0), samples[len(samples)-minute:], "")
+	for name, pa := range s.Plugins {
+		pa.Latency = percentiles(time.Unix(minuteStart, 0), samples[len(samples)-minute:], name)
+		s.Plugins[name] = pa
+	}
 
 	step := int(LatencyStep / time.Second)
 	for i := 0; i < len(samples); i += step {
-		s.Latency = append(s.Latency, percentiles(time.Unix(start+int64(i), 0), samples[i:min(i+step, len(samples))]))
+		s.Latency = append(s.Latency, percentiles(time.Unix(start+int64(i), 0), samples[i:min(i+step, len(samples))], ""))
 	}
 	return s
 }
 
-// percentiles merges per-second samples and takes nearest-rank percentiles.
-func percentiles(start time.Time, perSecond [][]time.Duration) Percentiles {
+// percentiles merges per-second samples, of plugin only unless it is "",
+// and takes nearest-rank percentiles.
+func percentiles(start time.Time, perSecond [][]sample, plugin string) Percentiles {
 	var all []time.Duration
-	for _, s := range perSecond {
-		all = append(all, s...)
+	for _, ss := range perSecond {
+		for _, s := range ss {
+			if plugin == "" || s.plugin == plugin {
+				all = append(all, s.latency)
+			}
+		}
 	}
 	p := Percentiles{Start: start, Samples: len(all)}
 	if len(all) == 0 {

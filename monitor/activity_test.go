@@ -186,3 +186,28 @@ func TestMetricsRecordActivity(t *testing.T) {
 	is.NoErr(err)
 	is.True(strings.Contains(string(b), `"result":"timeout"`))
 }
+
+func TestActivityPerPluginOverTheLastMinute(t *testing.T) {
+	is := is.New(t)
+	a := monitor.NewActivity()
+	now := t0.Add(2 * time.Minute)
+	for i := 1; i <= 20; i++ {
+		a.Add(now.Add(-time.Duration(i)*time.Second), router.Outcome{Plugin: "dice", Command: "roll", Result: router.ResultAnswered, Latency: time.Duration(i) * time.Millisecond})
+	}
+	a.Add(now, router.Outcome{Plugin: "8ball", Command: "8ball", Result: router.ResultTimeout, Latency: 5 * time.Second})
+	a.Add(now, router.Outcome{Result: router.ResultUnknown, Latency: time.Millisecond})                                                        // no plugin
+	a.Add(now.Add(-90*time.Second), router.Outcome{Plugin: "seen", Command: "seen", Result: router.ResultAnswered, Latency: time.Millisecond}) // too old
+	s := a.Snapshot(now)
+	is.Equal(len(s.Plugins), 2)
+	dice := s.Plugins["dice"]
+	is.Equal(dice.Commands, 20)
+	is.Equal(dice.Errors, 0)
+	is.Equal(dice.Latency.Samples, 20)
+	is.Equal(dice.Latency.P50, 10*time.Millisecond)
+	is.Equal(dice.Latency.P95, 19*time.Millisecond)
+	ball := s.Plugins["8ball"]
+	is.Equal(ball.Commands, 1)
+	is.Equal(ball.Errors, 1)
+	is.Equal(ball.Latency.P99, 5*time.Second)
+	is.Equal(s.LastMinute.Samples, 22) // every plugin's, and the unknown command's
+}

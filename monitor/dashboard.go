@@ -37,6 +37,7 @@ type view struct {
 	LastMinute latencyView      `json:"last_minute"`
 	Rate       rateView         `json:"rate"`
 	Latency    latencySeries    `json:"latency"`
+	Messages   []rateSeries     `json:"messages"`
 	Plugins    []pluginView     `json:"plugins"`
 	Connectors []ConnectorState `json:"connectors"`
 	Recent     []commandView    `json:"recent"`
@@ -75,6 +76,9 @@ type pluginView struct {
 	Requests  int    `json:"requests"`
 	Errors    int    `json:"errors"`
 	LastError string `json:"last_error,omitempty"`
+	// Over the last minute, from the router's side.
+	Commands int     `json:"commands_1m"`
+	P95      float64 `json:"p95_ms_1m"`
 }
 
 type commandView struct {
@@ -101,6 +105,7 @@ func commands(cs []Command) []commandView {
 func (s *Server) view(now time.Time) view {
 	v := view{At: now.UnixMilli(), Admin: s.cfg.Control != nil && s.cfg.AdminToken != "",
 		Plugins: []pluginView{}, Connectors: []ConnectorState{}, Recent: []commandView{}, Errors: []commandView{}}
+	var recent map[string]PluginActivity
 	if m := s.cfg.Metrics; m != nil {
 		a := m.Activity().Snapshot(now)
 		v.PerSecond = a.PerSecond
@@ -121,12 +126,15 @@ func (s *Server) view(now time.Time) view {
 			v.Latency.P50, v.Latency.P95, v.Latency.P99 = append(v.Latency.P50, &p50), append(v.Latency.P95, &p95), append(v.Latency.P99, &p99)
 		}
 		v.Recent, v.Errors = commands(a.Recent), commands(a.Errors)
+		recent = a.Plugins
 	}
+	v.Messages = s.rates.series(now)
 	if s.cfg.Plugins != nil {
 		for _, p := range s.cfg.Plugins() {
+			a := recent[p.Info.Name]
 			v.Plugins = append(v.Plugins, pluginView{Name: p.Info.Name, Version: p.Info.Version, State: p.State,
 				External: p.External, Managed: p.Managed, Instances: p.Instances, Requests: p.Requests,
-				Errors: p.Errors, LastError: p.LastError})
+				Errors: p.Errors, LastError: p.LastError, Commands: a.Commands, P95: ms(a.Latency.P95)})
 		}
 	}
 	if s.cfg.Connectors != nil {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +40,10 @@ type update struct {
 		Result  string `json:"result"`
 	} `json:"recent"`
 	Connectors []monitor.ConnectorState `json:"connectors"`
+	Messages   []struct {
+		Name   string    `json:"name"`
+		Values []*uint64 `json:"values"`
+	} `json:"messages"`
 }
 
 // stream reads a dashboard's server-sent events.
@@ -226,4 +232,29 @@ func TestDashboardEventsEndWhenTheClientGoesAway(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func TestDashboardChartsRatesPerSecond(t *testing.T) {
+	is := is.New(t)
+	var sent atomic.Uint64
+	srv := startServer(t, monitor.Config{Listen: "127.0.0.1:0", Interval: 100 * time.Millisecond,
+		Rates: []monitor.Rate{{Name: "sent", Read: sent.Load}}})
+	ev := openEvents(t, srv.Addr())
+	// The first sample only sets the baseline; wait for one second's count.
+	ev.until(t, "a sampled second", func(u update) bool {
+		return len(u.Messages) == 1 && slices.ContainsFunc(u.Messages[0].Values, func(v *uint64) bool { return v != nil })
+	})
+	sent.Add(42)
+	u := ev.until(t, "the 42 messages", func(u update) bool {
+		var total uint64
+		for _, v := range u.Messages[0].Values {
+			if v != nil {
+				total += *v
+			}
+		}
+		return total == 42
+	})
+	is.Equal(u.Messages[0].Name, "sent")
+	is.Equal(len(u.Messages[0].Values), int(monitor.ActivityWindow/time.Second))
+	is.True(u.Messages[0].Values[0] == nil) // no sample before the server started
 }

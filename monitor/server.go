@@ -60,6 +60,9 @@ type Config struct {
 	Interval time.Duration
 	// MaxWatchers bounds the dashboards open at once; default 32.
 	MaxWatchers int
+	// Rates are counters the dashboard charts per second (messages in and
+	// out, for example), sampled every second between Start and Stop.
+	Rates []Rate
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -75,6 +78,11 @@ func (c Config) Validate() error {
 	}
 	if c.Interval < 0 || c.MaxWatchers < 0 {
 		return fmt.Errorf("%w: interval and max_watchers must not be negative", ErrInvalidConfig)
+	}
+	for i, r := range c.Rates {
+		if r.Name == "" || r.Read == nil {
+			return fmt.Errorf("%w: rates[%d]: needs a name and a Read function", ErrInvalidConfig, i)
+		}
 	}
 	for i, ch := range c.Checks {
 		if ch.Name == "" || ch.Run == nil {
@@ -93,7 +101,8 @@ type Server struct {
 	mux *http.ServeMux
 
 	watchers chan struct{} // a slot per open event stream
-	quit     chan struct{} // closed by Stop: event streams end
+	quit     chan struct{} // closed by Stop: event streams and sampling end
+	rates    *rates
 	quitOnce sync.Once
 
 	mu  sync.Mutex
@@ -119,7 +128,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.MaxWatchers = 32
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "monitor"), mux: http.NewServeMux(),
-		watchers: make(chan struct{}, cfg.MaxWatchers), quit: make(chan struct{})}
+		watchers: make(chan struct{}, cfg.MaxWatchers), quit: make(chan struct{}), rates: newRates(cfg.Rates)}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
@@ -152,6 +161,9 @@ func (s *Server) Start(context.Context) error {
 	s.mu.Lock()
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
+	if len(s.cfg.Rates) > 0 {
+		go s.rates.run(s.quit)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("monitor server stopped", "err", err)

@@ -89,35 +89,62 @@ function drawRate(rate) {
   fig.setAttribute("aria-label", `Commands per second over the last ${Math.round(n / 60)} minutes: ${sum} commands, at most ${Math.max(0, ...rate.total)} in one second`);
 }
 
+// line draws one series as a path broken where values are null (lone
+// values as dots) and returns how many values it drew.
+function line(svg, values, top, cls) {
+  const h = H - T - B, step = (W - L - R) / Math.max(1, values.length - 1);
+  let d = "", n = 0;
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const x = (L + i * step).toFixed(2), y = (H - B - (h * v) / top).toFixed(2);
+    const joined = i > 0 && values[i - 1] !== null;
+    d += `${joined ? "L" : "M"}${x} ${y}`;
+    if (!joined && (i + 1 >= values.length || values[i + 1] === null)) {
+      svg.appendChild(svgEl("circle", { class: `dot ${cls}`, cx: x, cy: y, r: 3 }));
+    }
+    n++;
+  });
+  svg.appendChild(svgEl("path", { class: `line ${cls}`, d }));
+  return n;
+}
+
 function drawLatency(lat) {
   const fig = $("latency-chart");
   const n = lat.p99_ms.length;
   const top = niceMax(Math.max(0, ...lat.p99_ms.filter((v) => v !== null)));
   const svg = frame(fig, top, fmtMs, (n * lat.step) / 1000);
-  const h = H - T - B, step = (W - L - R) / Math.max(1, n - 1);
-  let points = 0;
-  for (const q of ["p50", "p95", "p99"]) {
-    const vs = lat[q + "_ms"];
-    let d = "";
-    vs.forEach((v, i) => {
-      if (v === null) return;
-      const x = (L + i * step).toFixed(2), y = (H - B - (h * v) / top).toFixed(2);
-      const joined = i > 0 && vs[i - 1] !== null;
-      d += `${joined ? "L" : "M"}${x} ${y}`;
-      if (!joined && (i + 1 >= vs.length || vs[i + 1] === null)) {
-        // A lone step shows as a dot.
-        svg.appendChild(svgEl("circle", { class: `dot ${q}`, cx: x, cy: y, r: 3 }));
-      }
-      if (q === "p99") points++;
-    });
-    svg.appendChild(svgEl("path", { class: `line ${q}`, d }));
-  }
+  line(svg, lat.p50_ms, top, "p50");
+  line(svg, lat.p95_ms, top, "p95");
+  const points = line(svg, lat.p99_ms, top, "p99");
   const last = [...lat.p99_ms].reverse().find((v) => v !== null);
   fig.dataset.points = String(points);
   fig.dataset.lastP99 = last === undefined ? "" : String(last);
   fig.setAttribute("aria-label", points
     ? `Command latency over the last ${Math.round((n * lat.step) / 60000)} minutes; latest p99 ${fmtMs(last)}`
     : "Command latency: no commands in the last minutes");
+}
+
+function drawMessages(series) {
+  const fig = $("messages-chart");
+  const section = fig.closest("section");
+  section.hidden = !series.length;
+  if (!series.length) return;
+  const n = series[0].values.length;
+  const top = niceMax(Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null))));
+  const svg = frame(fig, top, (v) => (Number.isInteger(v) ? v : v.toFixed(1)), n);
+  const legend = $("messages-legend");
+  const keys = [];
+  const summary = [];
+  series.forEach((s, i) => {
+    line(svg, s.values, top, `s${i % 4}`);
+    const last = s.values.slice(-61, -1).filter((v) => v !== null);
+    const avg = last.length ? last.reduce((a, b) => a + b, 0) / last.length : 0;
+    keys.push(el("span", { class: `key s${i % 4}` }), document.createTextNode(`${s.name} `));
+    summary.push(`${s.name} ${avg.toFixed(1)}/s`);
+  });
+  legend.replaceChildren(...keys);
+  fig.dataset.total = String(series.reduce((a, s) => a + s.values.reduce((x, v) => x + (v || 0), 0), 0));
+  fig.setAttribute("aria-label", `Messages per second over the last ${Math.round(n / 60)} minutes; last minute's average: ${summary.join(", ")}`);
 }
 
 function emptyRow(tbody, cols, text) {
@@ -146,7 +173,7 @@ const pluginRows = new Map();
 function drawPlugins(list, admin) {
   const tbody = $("plugins").tBodies[0];
   document.querySelectorAll("#plugins .actions-col").forEach((th) => { th.hidden = !admin; });
-  if (!list.length) { pluginRows.clear(); return emptyRow(tbody, 8, "No plugins."); }
+  if (!list.length) { pluginRows.clear(); return emptyRow(tbody, 10, "No plugins."); }
   const seen = new Set();
   const rows = list.map((p) => {
     seen.add(p.name);
@@ -154,10 +181,10 @@ function drawPlugins(list, admin) {
     if (!r) {
       r = { tr: el("tr", { "data-plugin": p.name }), cells: [], buttons: {} };
       r.tr.appendChild(el("th", { scope: "row" }, p.name));
-      for (const label of ["Where", "State", "Instances", "Requests", "Errors", "Last error"]) {
+      for (const label of ["Where", "State", "Instances", "Requests", "Errors", "Commands (1 min)", "p95 (1 min)", "Last error"]) {
         r.cells.push(r.tr.appendChild(el("td", { "data-label": label })));
       }
-      r.cells[5].className = "wrap";
+      r.cells[7].className = "wrap";
       r.actions = r.tr.appendChild(el("td", { class: "actions" }));
       for (const verb of ["enable", "disable", "reload"]) {
         const b = el("button", { type: "button", "aria-label": `${verb[0].toUpperCase() + verb.slice(1)} ${p.name}`, "data-verb": verb },
@@ -167,13 +194,15 @@ function drawPlugins(list, admin) {
       }
       pluginRows.set(p.name, r);
     }
-    const [where, state, inst, req, errs, last] = r.cells;
+    const [where, state, inst, req, errs, recent, p95, last] = r.cells;
     where.textContent = p.external ? (p.managed ? "own process (supervised)" : "own process") : "in-process";
     state.textContent = p.state;
     state.className = `state-${p.state}`;
     inst.textContent = p.instances;
     req.textContent = p.requests;
     errs.textContent = p.errors;
+    recent.textContent = p.commands_1m;
+    p95.textContent = p.commands_1m ? fmtMs(p.p95_ms_1m) : "–";
     last.textContent = p.last_error || "";
     last.hidden = !p.last_error && window.matchMedia("(max-width: 760px)").matches;
     r.actions.hidden = !admin;
@@ -222,6 +251,7 @@ function render(v) {
   $("errcount").textContent = v.rate.errors.slice(-60).reduce((a, b) => a + b, 0);
   drawRate(v.rate);
   drawLatency(v.latency);
+  drawMessages(v.messages);
   drawConnectors(v.connectors);
   if (admin !== v.admin) { admin = v.admin; drawAdmin(); }
   drawPlugins(v.plugins, v.admin);
@@ -278,6 +308,6 @@ document.addEventListener("DOMContentLoaded", () => {
   let pending = 0;
   window.addEventListener("resize", () => {
     cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(() => { if (lastView) { drawRate(lastView.rate); drawLatency(lastView.latency); drawPlugins(lastView.plugins, lastView.admin); } });
+    pending = requestAnimationFrame(() => { if (lastView) { drawRate(lastView.rate); drawLatency(lastView.latency); drawMessages(lastView.messages); drawPlugins(lastView.plugins, lastView.admin); } });
   });
 });
