@@ -1,7 +1,17 @@
 // Package monitor makes a running bot observable: Prometheus metrics of
 // its commands, plugins, connector and NATS traffic, and an HTTP listener
-// serving /metrics, /healthz (the process is alive) and /readyz (every
-// part the bot needs is working, with the reason when one is not).
+// serving a live dashboard at /, /metrics, /healthz (the process is alive)
+// and /readyz (every part the bot needs is working, with the reason when
+// one is not).
+//
+// The dashboard is a page built into the package (no CDN, no third-party
+// script) that updates itself every second over server-sent events
+// (/events): commands per second, latency percentiles and message rates
+// over the last five minutes, from the Activity that Metrics keeps; the
+// plugins, the connectors, and the latest commands and errors, never with
+// a user's name or text. With Config.AdminToken and Config.Control set it
+// also enables, disables and reloads plugins, for requests that carry the
+// token as a Bearer header and come from the page's own origin.
 //
 // A bot built with rosey.New wires all of it from one setting,
 // "http": {"listen": "127.0.0.1:9321"}. A program that assembles

@@ -65,3 +65,27 @@ func ExampleMetrics_CommandDone() {
 	}
 	// Output: rosey_commands_total 1
 }
+
+// An Activity keeps the last minutes of commands for the dashboard; a
+// snapshot reads the rates, the percentiles and the latest commands.
+func ExampleActivity() {
+	a := monitor.NewActivity()
+	now := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	for i := 1; i <= 10; i++ {
+		a.Add(now.Add(-time.Duration(i)*time.Second), router.Outcome{Channel: "mychannel", Plugin: "dice-roller",
+			Command: "roll", Result: router.ResultAnswered, Latency: time.Duration(i) * time.Millisecond})
+	}
+	a.Add(now, router.Outcome{Channel: "mychannel", Plugin: "8ball", Command: "8ball",
+		Result: router.ResultTimeout, Latency: 5 * time.Second})
+
+	s := a.Snapshot(now)
+	fmt.Printf("%.2f commands/s, p50 %v, p99 %v\n", s.PerSecond, s.LastMinute.P50, s.LastMinute.P99)
+	fmt.Println("latest:", s.Recent[0].Plugin, s.Recent[0].Result)
+	fmt.Println("errors:", len(s.Errors))
+	fmt.Println("dice-roller p95:", s.Plugins["dice-roller"].Latency.P95)
+	// Output:
+	// 0.18 commands/s, p50 6ms, p99 5s
+	// latest: 8ball timeout
+	// errors: 1
+	// dice-roller p95: 10ms
+}
