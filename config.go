@@ -17,6 +17,7 @@ import (
 	"github.com/roseybot/rosey/database/dbservice"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/configjson"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/router"
 )
@@ -204,11 +205,8 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	var tree any
-	if json.Unmarshal(raw, &tree) == nil {
-		if err := checkDurations(reflect.TypeFor[Config](), tree, ""); err != nil {
-			return cfg, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
-		}
+	if err := configjson.CheckDurations(raw, reflect.TypeFor[Config]()); err != nil {
+		return cfg, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
@@ -218,79 +216,6 @@ func LoadConfig(path string) (Config, error) {
 	cfg.File = path
 	cfg.ApplyEnv(os.Getenv)
 	return cfg, cfg.validate(false)
-}
-
-// checkDurations walks a decoded JSON value along the Go type it will be
-// decoded into, and names the first duration field (a Duration or a
-// time.Duration) whose value is not a string with a unit. encoding/json
-// would report the value without saying where it is.
-func checkDurations(t reflect.Type, v any, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == reflect.TypeFor[Duration]() || t == reflect.TypeFor[time.Duration]() {
-		raw, _ := json.Marshal(v)
-		var d Duration
-		if err := d.UnmarshalJSON(raw); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return nil
-	}
-	obj, ok := v.(map[string]any)
-	if t.Kind() != reflect.Struct || !ok {
-		return nil // not a struct, or a shape the decoder itself will refuse
-	}
-	fields := map[string]reflect.Type{}
-	jsonFields(t, fields)
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		ft, ok := fields[strings.ToLower(k)]
-		if !ok {
-			continue
-		}
-		p := k
-		if path != "" {
-			p = path + "." + k
-		}
-		if err := checkDurations(ft, obj[k], p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// jsonFields adds t's JSON field names (lower case, as encoding/json
-// matches them) and types to fields; an outer field hides an embedded
-// struct's field of the same name.
-func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
-	var embeds []reflect.Type
-	for f := range t.Fields() {
-		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
-			continue
-		}
-		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
-			embeds = append(embeds, f.Type)
-			continue
-		}
-		if tag == "" {
-			tag = f.Name
-		}
-		fields[strings.ToLower(tag)] = f.Type
-	}
-	for _, e := range embeds {
-		inner := map[string]reflect.Type{}
-		jsonFields(e, inner)
-		for k, v := range inner {
-			if _, hidden := fields[k]; !hidden {
-				fields[k] = v
-			}
-		}
-	}
 }
 
 // Environment variables read by ApplyEnv. Secrets belong here rather than

@@ -12,6 +12,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/plugins/admin"
 	"github.com/roseybot/rosey/plugins/dice"
+	"github.com/roseybot/rosey/plugins/trivia"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -161,5 +162,19 @@ func TestFailedReloadIsOneShortSentence(t *testing.T) {
 	err := h.Bot().Plugins().Reload(context.Background(), dice.Name)
 	if err == nil || strings.Count(err.Error(), "plugin") > 1 {
 		t.Fatalf("error text repeats its prefix: %v", err)
+	}
+}
+
+// A duration without a unit in a plugin's section is refused, and the
+// error names the field as the file writes it.
+func TestPluginDurationWithoutUnitNamesTheField(t *testing.T) {
+	logs := &records{}
+	roseytest.New(t,
+		roseytest.WithPlugins(trivia.New(trivia.Config{})),
+		roseytest.WithPluginConfig(trivia.Name, map[string]any{"question_time": 30}),
+		roseytest.WithConfig(func(c *rosey.Config) { c.Logger = slog.New(logs) }))
+	errs := logs.at(slog.LevelError)
+	if len(errs) != 1 || !strings.Contains(errs[0], `question_time: 30 has no unit: write "30s"`) {
+		t.Fatalf("the error does not name the field and the fix: %q", errs)
 	}
 }

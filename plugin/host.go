@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/configjson"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -93,6 +95,9 @@ func (h *Host) Config() json.RawMessage { return h.config }
 func (h *Host) DecodeConfig(v any) error {
 	if len(h.config) == 0 || string(h.config) == "null" {
 		return nil
+	}
+	if err := configjson.CheckDurations(h.config, reflect.TypeOf(v)); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(h.config)))
 	dec.DisallowUnknownFields()
