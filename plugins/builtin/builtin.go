@@ -7,6 +7,7 @@ import (
 	"github.com/roseybot/rosey/plugins/dice"
 	"github.com/roseybot/rosey/plugins/eightball"
 	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/quotedb"
 	"github.com/roseybot/rosey/plugins/seen"
 	"github.com/roseybot/rosey/plugins/trivia"
@@ -23,6 +24,7 @@ func All() []plugin.Plugin {
 		countdown.New(countdown.Config{}),
 		seen.New(seen.Config{}),
 		admin.New(admin.Config{}),
+		poll.New(poll.Config{}),
 	}
 }
 

@@ -20,6 +20,7 @@ func ExampleAll() {
 	// countdown true
 	// seen true
 	// admin true
+	// poll true
 }
 
 func ExampleByName() {

@@ -1,0 +1,247 @@
+package poll_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/internal/channeltest"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/poll"
+	"github.com/roseybot/rosey/roseytest"
+)
+
+func start(t *testing.T, opts ...channeltest.Option) *channeltest.Channel {
+	t.Helper()
+	opts = append([]channeltest.Option{channeltest.WithPlugins(poll.New(poll.Config{}))}, opts...)
+	ch := channeltest.Start(t, opts...)
+	ch.Join("mod", 2)
+	ch.Join("mod2", 2)
+	ch.Join("alice", 1)
+	return ch
+}
+
+type stored struct {
+	Title    string `json:"title"`
+	Counts   []int  `json:"counts"`
+	OpenedBy string `json:"opened_by"`
+	ClosedBy string `json:"closed_by"`
+	Status   string `json:"status"`
+}
+
+// polls reads what the plugin recorded, from its database namespace.
+func polls(t *testing.T, ch *channeltest.Channel) []stored {
+	t.Helper()
+	db := database.NewClient(ch.Bot.Bus()).Namespace(poll.Name)
+	res, err := db.Query(context.Background(), database.QueryRequest{Collection: poll.DefaultCollection, Sort: []string{"opened_at"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []stored
+	for _, it := range res.Items {
+		var s stored
+		if err := it.Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestOpenVoteAndClose: a moderator opens a real CyTube poll, users vote
+// in CyTube, anyone reads the counts, a second poll is refused while one
+// is open, and closing announces and records the results.
+func TestOpenVoteAndClose(t *testing.T) {
+	is := is.New(t)
+	ch := start(t)
+
+	ch.Say("alice", "!poll Lunch? | pizza | soup")
+	ch.Expect("⛔ Only leaders (rank 1.5) and up may open polls.")
+	is.True(ch.Server.Poll(ch.Name) == nil)
+
+	ch.Say("mod", "!poll Lunch? | pizza | soup")
+	ch.Expect("📊 Poll open: “Lunch?” — pizza / soup. Vote in the poll box!")
+	p := ch.Server.Poll(ch.Name)
+	is.True(p != nil)
+	is.Equal(p.Title, "Lunch?")
+	is.Equal(p.Options, []string{"pizza", "soup"})
+	is.Equal(p.Initiator, ch.BotName)
+
+	ch.Server.Vote(ch.Name, "alice", 0)
+	ch.Server.Vote(ch.Name, "bob", 0)
+	ch.Server.Vote(ch.Name, "carol", 1)
+	ch.Say("alice", "!poll results")
+	ch.Expect("📊 “Lunch?” so far: pizza 2, soup 1 (3 votes): pizza wins")
+
+	ch.Say("mod2", "!poll Dinner? | rice | pasta")
+	ch.Expect("❌ A poll is already open: “Lunch?”. Close it first with !poll close.")
+	is.Equal(ch.Server.Poll(ch.Name).Title, "Lunch?") // untouched
+
+	ch.Say("bob", "!poll close")
+	ch.Expect("⛔ Only leaders (rank 1.5) and up may close polls.")
+	ch.Say("mod2", "!poll close")
+	ch.Expect("📊 Poll closed: “Lunch?” — pizza 2, soup 1 (3 votes): pizza wins")
+	is.True(ch.Server.Poll(ch.Name) == nil)
+
+	ch.Join("mod3", 2) // mod's cooldown may still run
+	ch.Say("mod3", "!poll close")
+	ch.Expect("❌ There is no poll open.")
+	ch.Say("carol", "!poll results")
+	last := ch.Expect("📊 Last poll, “Lunch?” (closed ")
+	is.True(strings.HasSuffix(last, "): pizza 2, soup 1 (3 votes): pizza wins"))
+
+	got := polls(t, ch)
+	is.Equal(len(got), 1)
+	is.Equal(got[0], stored{Title: "Lunch?", Counts: []int{2, 1}, OpenedBy: "mod", ClosedBy: "mod2", Status: "closed"})
+}
+
+// TestTimedAndHiddenPoll: --time hands the timeout to CyTube, which closes
+// the poll itself; a hidden poll's counts are not told until it closes.
+func TestTimedAndHiddenPoll(t *testing.T) {
+	ch := start(t)
+	ch.Say("mod", "!poll Secret? | yes | no --hidden --time 1s")
+	ch.Expect("📊 Poll open: “Secret?” — yes / no. Closes in 1s. Counts stay hidden until it closes.")
+	ch.Server.Vote(ch.Name, "alice", 1)
+	ch.Say("alice", "!poll results")
+	ch.Expect("🙈 The counts of “Secret?” stay hidden until it closes.")
+	ch.Expect("📊 Poll closed: “Secret?” — yes 0, no 1 (1 vote): no wins") // CyTube's timer
+}
+
+// TestBadPolls: every malformed !poll gets a clear answer and opens
+// nothing.
+func TestBadPolls(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, channeltest.WithPluginConfig(poll.Name, map[string]any{"max_options": 3, "max_time": "10m"}))
+	for i, c := range []struct{ line, want string }{
+		{"!poll", "❌ Usage: !poll <title> | <option> | <option>… [--time 2m] [--hidden] — or close, results"},
+		{"!poll Lunch? | pizza", "❌ Usage: !poll"},
+		{"!poll | a | b", "❌ The poll needs a title before the first |."},
+		{"!poll T | a | | b", "❌ An option is empty: write options between | signs."},
+		{"!poll T | a | A", "❌ Option “A” is listed twice."},
+		{"!poll T | a | b | c | d", "❌ Too many options: at most 3."},
+		{"!poll T | a | b --time soon", "❌ --time wants a duration such as 90s, 2m or 1h, not \"soon\"."},
+		{"!poll T | a | b --time 1h", "❌ --time must be between 1s and 10m."},
+		{"!poll T | a | b --secret", "❌ Unknown option --secret: use --time 2m or --hidden."},
+	} {
+		user := []string{"mod", "mod2"}[i%2] // the command's cooldown is per user
+		ch.Join(user, 2)
+		ch.Say(user, c.line)
+		ch.Expect(c.want)
+	}
+	is.True(ch.Server.Poll(ch.Name) == nil)
+}
+
+// TestBadConfig: a config out of CyTube's bounds stops the plugin from
+// starting, with the field named.
+func TestBadConfig(t *testing.T) {
+	is := is.New(t)
+	for _, c := range []struct {
+		section map[string]any
+		want    string
+	}{
+		{map[string]any{"max_options": 80}, "max_options: 80 is not between 2 and 50"},
+		{map[string]any{"max_time": "48h"}, "max_time: 48h0m0s is not between 1s and 24h"},
+		{map[string]any{"default_time": "2h"}, "default_time: 2h0m0s is not between 0 and max_time (1h0m0s)"},
+		{map[string]any{"open_rank": 9}, "open_rank: 9 is not a CyTube rank"},
+		{map[string]any{"max_time": 60}, "has no unit"},
+	} {
+		h := roseytest.New(t, roseytest.WithPlugins(poll.New(poll.Config{})), roseytest.WithPluginConfig(poll.Name, c.section),
+			roseytest.WithLogLevel(slog.LevelError+1))
+		var st plugin.Status
+		for _, s := range h.Bot().Plugins().Status() {
+			if s.Info.Name == poll.Name {
+				st = s
+			}
+		}
+		is.Equal(st.State, plugin.StateFailed)
+		is.True(strings.Contains(st.LastError, c.want)) // names the field
+	}
+}
+
+// TestRefusals: the bot's rank below the channel's pollctl, and a poll
+// someone opened in CyTube's page, are refused through the connector;
+// that poll's results are announced and recorded all the same.
+func TestRefusals(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, channeltest.WithChannel(cytubetest.ChannelConfig{Registered: true}), channeltest.WithBotRank(1))
+	ch.Say("mod", "!poll Lunch? | pizza | soup")
+	ch.Expect("⛔ I may not open polls here: ")
+	is.True(ch.Server.Poll(ch.Name) == nil)
+
+	ch.Server.OpenPoll(ch.Name, "owner", "Movie?", []string{"Alien", "Heat"}, false)
+	ch.Server.Vote(ch.Name, "alice", 1)
+	ch.Say("mod2", "!poll Lunch? | pizza | soup")
+	ch.Expect("❌ A poll is already open: “Movie?”.")
+	ch.Say("mod", "!poll close")
+	ch.Expect("⛔ I may not close polls here: ")
+	is.True(ch.Server.Poll(ch.Name) != nil)
+
+	ch.Server.Vote(ch.Name, "bob", 1)
+	closeAsOwner(t, ch)
+	ch.Expect("📊 Poll closed: “Movie?” — Alien 0, Heat 2 (2 votes): Heat wins")
+	ch.Eventually("record the poll", func() bool {
+		got := polls(t, ch)
+		return len(got) == 1 && got[0].Status == "closed"
+	})
+	got := polls(t, ch)
+	is.Equal(got[0].OpenedBy, "owner")
+	is.Equal(got[0].Counts, []int{0, 2})
+}
+
+// closeAsOwner closes the open poll as an admin in CyTube's page would,
+// on a websocket of their own.
+func closeAsOwner(t *testing.T, ch *channeltest.Channel) {
+	t.Helper()
+	c, err := ch.Server.Dial(ch.Context(), ch.Name, "closer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ch.Server.SetRank(ch.Name, "closer", 3)
+	if err := c.Emit("closePoll", nil); err != nil {
+		t.Fatal(err)
+	}
+	ch.Eventually("see the poll closed", func() bool { return ch.Server.Poll(ch.Name) == nil })
+}
+
+// TestRestartKeepsPolls: a poll opened before a restart is closed after
+// it with its results and its opener intact, and !poll results remembers
+// the last poll.
+func TestRestartKeepsPolls(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	dir := t.TempDir()
+	first := start(t, channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	first.Say("mod", "!poll Lunch? | pizza | soup")
+	first.Expect("📊 Poll open: “Lunch?”")
+	first.Server.Vote(first.Name, "alice", 1)
+	first.Stop()
+
+	second := start(t, channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	second.Server.Vote(second.Name, "bob", 1)
+	second.Say("mod", "!poll close")
+	second.Expect("📊 Poll closed: “Lunch?” — pizza 0, soup 2 (2 votes): soup wins")
+	got := polls(t, second)
+	is.Equal(len(got), 1) // the poll seen again on join is not recorded twice
+	is.Equal(got[0], stored{Title: "Lunch?", Counts: []int{0, 2}, OpenedBy: "mod", ClosedBy: "mod", Status: "closed"})
+	second.Stop()
+
+	third := start(t, channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	third.Say("alice", "!poll results")
+	third.Expect("📊 Last poll, “Lunch?” (closed ")
+}
+
+// TestHelpListsPoll: !help describes the command with its usage and
+// cooldown.
+func TestHelpListsPoll(t *testing.T) {
+	h := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{}), poll.New(poll.Config{})))
+	h.Say("alice", "!help poll")
+	h.Expect("📖 !poll <title> | <option> | <option>… [--time 2m] [--hidden] — or close, results — Opens a CyTube poll (leaders and up), closes it, or shows its results · rank: anyone · cooldown: 2s · plugin: poll")
+}
