@@ -516,9 +516,52 @@ func TestServerMessagesPublished(t *testing.T) {
 	h.publish(protocol.SendPM, protocol.SendPMRequest{To: "ghost", Message: "hi"})
 	ev, _ := h.waitEvent(at, protocol.ModerationError, nil)
 	is.Equal(decodeEv[protocol.ServerMessage](t, ev).Message, "PM failed: ghost isn't connected to this channel.")
+
+	// Muted: the line is refused with noflood, and not sent again.
+	h.srv.Mute("test", "bot", false)
+	h.waitEvent(at, protocol.UserMuted, nil)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "while muted"})
+	ev, _ = h.waitEvent(at, protocol.ModerationNoFlood, nil)
+	is.Equal(decodeEv[protocol.ServerMessage](t, ev), protocol.ServerMessage{Channel: "test", Message: "You have been muted on this channel.", Action: "chat"})
+	h.srv.Unmute("test", "bot")
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "free again"})
+	h.waitBotSaid("free again")
+	is.Equal(h.conn.Stats().Cooldowns, uint64(0))
+
 	h.srv.Kick("test", "bot", "behave")
-	ev, _ = h.waitEvent(at, protocol.ModerationKicked, nil)
+	ev, at = h.waitEvent(at, protocol.ModerationKicked, nil)
 	is.Equal(decodeEv[protocol.ServerMessage](t, ev), protocol.ServerMessage{Channel: "test", Message: "behave"})
+	_, at = h.waitState(at+1, protocol.StateConnected)
+
+	// Banned: the bot says so and stops for good.
+	h.srv.Ban("test", "bot")
+	ev, _ = h.waitEvent(at, protocol.ModerationKicked, nil)
+	is.Equal(decodeEv[protocol.ServerMessage](t, ev).Message, "You're banned!")
+	h.waitState(at, protocol.StateFailed)
+}
+
+// A channel that holds guests too new to chat says so with spamFiltered.
+func TestSpamFilteredPublished(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), nil)
+	h.srv.AddChannel("test", cytubetest.ChannelConfig{NewUserChatDelay: true})
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "anyone?"})
+	ev, _ := h.waitEvent(at, protocol.ModerationSpam, nil)
+	is.Equal(decodeEv[protocol.ServerMessage](t, ev), protocol.ServerMessage{Channel: "test", Message: "NEW_USER_CHAT", Code: "NEW_USER_CHAT"})
+}
+
+// EventRate mirrors a server's per-socket event limit: lines past it wait.
+func TestEventRateCaps(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.Rate, c.Burst, c.EventRate, c.EventBurst = 0, 0, 20, 2 })
+	h.waitState(0, protocol.StateConnected)
+	for i := 0; i < 6; i++ {
+		h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "e" + itoa(i)})
+	}
+	h.waitBotSaid("e5")
+	is.Equal(h.botLines(), []string{"e0", "e1", "e2", "e3", "e4", "e5"})
+	is.True(h.conn.Stats().Paced >= 1) // CyTube's own limit (20 at once) held none: the event cap did
 }
 
 // Requests for another channel are left to its connector; a body that is

@@ -14,10 +14,24 @@
 //     cytube.media.change with the URL rebuilt from type and id.
 //   - cytube.send.chat and cytube.send.pm → chatMsg and pm, split at 320
 //     characters on word boundaries and at newlines, never starting with "/"
-//     by accident, and paced under CyTube's flood control. A cooldown event
-//     from the server slows the pace and resends the dropped line once.
+//     (nor a later part with the command prefix) by accident, the parts of
+//     one message sent together. Lines are paced exactly to the rule CyTube
+//     applies to the bot: the channel's chat_antiflood_params (read from
+//     channelOpts, followed as they change) while antiflood is on and the
+//     bot's rank is below 2, else CyTube's fixed 20 lines then 10 per second;
+//     past the burst each line is spaced from the server's echo of the one
+//     before. A cooldown event from the server slows the pace and resends
+//     exactly the lines it dropped, in order (see Stats.Pace and Paced).
 //   - state changes → cytube.connection (connecting, connected, disconnected,
 //     reconnecting, kicked, failed).
+//   - the rest of the channel → cytube.playlist.*, cytube.media.current,
+//     .position and .voteskip, cytube.user.rank/.afk/.muted/.leader/.count,
+//     cytube.poll.*, cytube.channel.*, cytube.moderation.*; the connector
+//     keeps the channel's state and answers cytube.state.* requests, and
+//     carries out cytube.do.* actions (queue, skip, polls, kick, ban…) with
+//     CyTube's real outcome, after checking the bot's rank against the
+//     channel's permissions table and pacing them with CyTube's own limits.
+//     Package cytube/client wraps those requests for Go code.
 //
 // The connector reconnects with capped, jittered exponential backoff that
 // also respects the server's per-IP connection limit, waits out the guest

@@ -595,6 +595,10 @@ func (c *conn) chat(msg string) {
 	if strings.HasPrefix(msg, "/") && c.command(msg) {
 		return
 	}
+	if ch.cfg.NewUserChatDelay && c.guest && c.rank < 2 {
+		c.emit("spamFiltered", map[string]any{"reason": "NEW_USER_CHAT"})
+		return
+	}
 	if u := ch.user(c.name); u != nil && u.muted {
 		if u.smuted { // seen only by the sender and moderators (shadow in meta)
 			text, meta, ok := s.prepare(msg)

@@ -204,3 +204,28 @@ func (s *Server) MOTD(channelName string) string {
 	}
 	return ""
 }
+
+// Mute mutes (or with shadow, shadow-mutes) a present user as a moderator
+// would; Unmute lifts it. Everyone is sent setUserMeta.
+func (s *Server) Mute(channelName, name string, shadow bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.channelLocked(channelName, false); ch != nil {
+		if u := ch.user(name); u != nil {
+			u.muted, u.smuted = true, shadow
+			ch.userMeta(u)
+		}
+	}
+}
+
+// Unmute lifts a mute or shadow mute.
+func (s *Server) Unmute(channelName, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.channelLocked(channelName, false); ch != nil {
+		if u := ch.user(name); u != nil {
+			u.muted, u.smuted = false, false
+			ch.userMeta(u)
+		}
+	}
+}

@@ -137,6 +137,11 @@ type ChannelConfig struct {
 	VoteskipRatio float64
 	// MOTD is the channel's message of the day (HTML).
 	MOTD string
+	// NewUserChatDelay makes guests below rank 2 "new users" who may not
+	// chat (new_user_chat_delay): their lines get spamFiltered
+	// {reason: "NEW_USER_CHAT"} and go nowhere. A guest has no account
+	// age, so CyTube treats it as new on every connection.
+	NewUserChatDelay bool
 	// Emotes are the channel's emote names (images are made up).
 	Emotes []string
 }
