@@ -10,9 +10,14 @@ import (
 
 // Clock is a plugin.Clock that moves only when the test says: give it to
 // the harness with WithClock, and the plugins' Host.Clock, timers and
-// schedules (Host.Every, Host.At) run on it. Advance fires every timer
-// that comes due, in order, so a countdown, a trivia question's time or a
-// daily job is tested without sleeping.
+// schedules (Host.Every, Host.At) run on it, and so do the router's
+// cooldowns and timeouts. Advance fires every timer that comes due, in
+// order, so a countdown, a trivia question's time or a daily job is tested
+// without sleeping.
+//
+// A command still waiting for its plugin's answer times out when the clock
+// moves past its timeout: have its answer (Expect, or ExpectNone for a
+// command that answers nothing) before moving the clock.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
