@@ -150,6 +150,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	if p99 := eval[string](t, tab, `document.getElementById("p99").textContent`); !strings.HasSuffix(p99, "ms") && !strings.HasSuffix(p99, " s") {
 		t.Fatalf("p99 reads %q", p99)
 	}
+	// Every control has an accessible name.
+	if unnamed := eval[[]string](t, tab, `[...document.querySelectorAll("button, input")].filter((e) =>
+		e.tagName === "INPUT" ? e.labels.length === 0 : !(e.getAttribute("aria-label") || e.textContent.trim())).map((e) => e.outerHTML)`); len(unnamed) > 0 {
+		t.Fatalf("controls without an accessible name: %v", unnamed)
+	}
 	// No user name or text reaches the page.
 	if body := eval[string](t, tab, `document.body.innerText`); strings.Contains(body, "alice") {
 		t.Fatal("the page shows a user name")

@@ -260,6 +260,7 @@ function render(v) {
   const live = $("live");
   live.textContent = `Live · updated ${fmtTime(v.at)}`;
   live.className = "live on";
+  announce("Live updates connected.");
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 }
 
@@ -283,6 +284,13 @@ async function act(name, verb, button) {
   }
 }
 
+// announce tells screen readers when the connection changes, not at
+// every update.
+function announce(text) {
+  const sr = $("live-sr");
+  if (sr.textContent !== text) sr.textContent = text;
+}
+
 function connect() {
   const es = new EventSource("/events");
   es.addEventListener("update", (e) => render(JSON.parse(e.data)));
@@ -290,6 +298,7 @@ function connect() {
     const live = $("live");
     live.textContent = "Disconnected · retrying…";
     live.className = "live off";
+    announce("Live updates lost; retrying.");
   };
 }
 
