@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,6 +132,11 @@ func (b *Bot) startDatabase(ctx context.Context) (func(context.Context) error, e
 }
 
 func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, error) {
+	for _, name := range b.cfg.DisabledPlugins {
+		if slices.Contains(b.cfg.ExternalPlugins, name) {
+			b.log.Warn("disabled_plugins names a plugin that runs in a process of its own; this bot cannot stop it: stop it where it runs", "plugin", name)
+		}
+	}
 	m, err := plugin.NewManager(plugin.ManagerConfig{
 		Bus:      b.parts.bus,
 		DB:       b.parts.db,

@@ -62,7 +62,8 @@ type Config struct {
 	// ExternalPlugins names plugins that run in processes of their own
 	// (plugin.Serve, another language, another machine) and may not be
 	// running yet, so that a config file shared by a distributed bot can
-	// hold their sections and disabled_plugins entries.
+	// hold their sections and disabled_plugins entries. This bot cannot
+	// stop them: a disabled one is a warning in the log.
 	ExternalPlugins []string `json:"external_plugins,omitempty"`
 	// Components limits what this process runs (the bus always runs); empty
 	// means all, which needs a connector. See ComponentDatabase and friends.

@@ -178,3 +178,20 @@ func TestPluginDurationWithoutUnitNamesTheField(t *testing.T) {
 		t.Fatalf("the error does not name the field and the fix: %q", errs)
 	}
 }
+
+// disabled_plugins may name a declared external plugin (a shared config
+// file), but this bot cannot stop it: the log says so.
+func TestDisabledExternalPluginIsWarned(t *testing.T) {
+	logs := &records{}
+	roseytest.New(t, roseytest.WithConfig(func(c *rosey.Config) {
+		c.ExternalPlugins = []string{"weather"}
+		c.DisabledPlugins = []string{"weather"}
+		c.Logger = slog.New(logs)
+	}))
+	for _, w := range logs.at(slog.LevelWarn) {
+		if strings.Contains(w, "weather") && strings.Contains(w, "process of its own") {
+			return
+		}
+	}
+	t.Fatalf("no warning that weather cannot be disabled here: %q", logs.at(slog.LevelWarn))
+}
