@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/internal/proctest"
+	"github.com/roseybot/rosey/plugins/builtin"
 )
 
 // binary is the rosey binary built once for the tests that run it as a
@@ -161,7 +162,7 @@ func TestDistributedPluginMode(t *testing.T) {
 	n, _ = p.Wait(n, `rosey> 🎲 Rolled 1d8`)
 
 	children := childPIDs(p)
-	is.True(len(children) >= 8)
+	is.True(len(children) >= len(builtin.All()))
 
 	// End of input stops the bot, and every plugin process with it.
 	is.NoErr(p.Stdin.Close())
@@ -176,7 +177,7 @@ func TestKilledBotLeavesNoPluginProcesses(t *testing.T) {
 	p := start(t, "console", "-plugin-mode", "distributed", "-nats-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info")
 	p.Wait(0, "rosey started")
 	children := childPIDs(p)
-	is.Equal(len(children), 8)
+	is.Equal(len(children), len(builtin.All())) // one process per built-in plugin
 	is.NoErr(p.Cmd.Process.Kill()) // no chance to clean up
 	<-p.Done
 	_ = p.Cmd.Wait()
