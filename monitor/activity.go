@@ -215,7 +215,9 @@ func (a *Activity) Snapshot(now time.Time) Snapshot {
 	s := Snapshot{At: now, Seconds: make([]Second, 0, windowSeconds)}
 	samples := make([][]sample, 0, windowSeconds)
 	s.Plugins = map[string]PluginActivity{}
-	minuteStart := end - 60 + 1
+	// The last minute: the 60 seconds ending with now's.
+	const minute = 60
+	minuteStart := end - minute + 1
 
 	a.mu.Lock()
 	for unix := start; unix <= end; unix++ {
@@ -248,8 +250,6 @@ func (a *Activity) Snapshot(now time.Time) Snapshot {
 	s.Errors = a.errors.newestFirst()
 	a.mu.Unlock()
 
-	// The last minute: the 60 seconds ending with now's.
-	const minute = 60
 	var total int
 	for _, sec := range s.Seconds[len(s.Seconds)-minute:] {
 		total += sec.Total

@@ -143,7 +143,8 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // Handler returns the server's routes, for mounting in a server of your
-// own instead of calling Start.
+// own instead of calling Start. Config.Rates are sampled only between
+// Start and Stop.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Start listens and serves in the background until Stop.
