@@ -278,6 +278,10 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 		if s == nil {
 			return false
 		}
+		if !l.expires.IsZero() && time.Now().After(l.expires) { // expired while the bot was away
+			c.log.Debug("action command expired unsent", "text", l.text)
+			return true
+		}
 		if c.emitLine(s, l) {
 			return true
 		}
