@@ -582,3 +582,29 @@ func TestRequestsForOtherChannelsAndBadBodies(t *testing.T) {
 	is.NoErr(ev.Decode(&r))
 	is.Equal(r.Code, protocol.CodeBadRequest)
 }
+
+// A moderation command the chat pace cannot send before its request's
+// deadline is answered with a timeout and never sent later.
+func TestExpiredCommandNeverSent(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) {
+		c.Password, c.Rate, c.Burst, c.ActionTimeout = "pw", 0, 0, 300*time.Millisecond
+	})
+	h.srv.AddAccount("bot", "pw", 1)
+	// A leader may kick, and antiflood (one line per 2 s) still applies.
+	h.srv.AddChannel("test", cytubetest.ChannelConfig{Registered: true, Ranks: map[string]float64{"bot": 1.5},
+		AntiFlood: true, AntiFloodBurst: 1, AntiFloodSustained: 0.5})
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.Join("test", "alice", 0)
+	h.waitEvent(at, protocol.UserJoin, nil)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "first"})
+	h.waitBotSaid("first")
+	r := h.do(protocol.DoKick, protocol.ChannelRequest{User: "alice"})
+	is.Equal(r.Code, protocol.CodeTimeout)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "marker"})
+	h.waitBotSaid("marker") // anything queued before it has gone by now
+	for _, f := range h.srv.Frames() {
+		is.True(!strings.Contains(string(f.Data), "/kick"))
+	}
+	is.True(present(h.srv.Users("test"), "alice"))
+}
