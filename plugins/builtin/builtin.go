@@ -6,6 +6,7 @@ import (
 	"github.com/roseybot/rosey/plugins/countdown"
 	"github.com/roseybot/rosey/plugins/dice"
 	"github.com/roseybot/rosey/plugins/eightball"
+	"github.com/roseybot/rosey/plugins/greeter"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/quotedb"
@@ -25,6 +26,7 @@ func All() []plugin.Plugin {
 		seen.New(seen.Config{}),
 		admin.New(admin.Config{}),
 		poll.New(poll.Config{}),
+		greeter.New(greeter.Config{}),
 	}
 }
 

@@ -21,6 +21,7 @@ func ExampleAll() {
 	// seen true
 	// admin true
 	// poll true
+	// welcome true
 }
 
 func ExampleByName() {
