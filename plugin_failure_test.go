@@ -73,7 +73,7 @@ func TestPluginWithInvalidConfigIsReportedNotForgotten(t *testing.T) {
 		t.Fatalf("the error does not name the plugin and the field: %s", errs[0])
 	}
 	h.Say("alice", "!roll 2d6")
-	h.Expect("⚠️ dice-roller is not running right now.")
+	h.Expect("⚠️ dice-roller is not available right now.")
 	h.Say("boss", "!admin status")
 	r := h.Expect("📊")
 	if !strings.Contains(r.Message, "dice-roller") || !strings.Contains(r.Message, "max_dice") {

@@ -154,7 +154,7 @@ func TestPanickingAndFailingPluginsLeaveOthersWorking(t *testing.T) {
 	is.Equal(states["echo"], plugin.StateStarted)
 	// A failed plugin's commands stay known: users hear it is not running.
 	h.Say("alice", "!broken")
-	h.Expect("⚠️ broken is not running right now.")
+	h.Expect("⚠️ broken is not available right now.")
 }
 
 func TestBotOwnLinesAndIgnoredUsersSkipped(t *testing.T) {

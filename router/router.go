@@ -808,7 +808,7 @@ func (r *Router) onReply(m *nats.Msg) {
 	}
 	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 		r.log.Warn("plugin not running", "plugin", p.name, "command", p.cmd)
-		r.settle(p, ResultNotRunning, fmt.Sprintf("⚠️ %s is not running right now.", p.name), true)
+		r.settle(p, ResultNotRunning, fmt.Sprintf("⚠️ %s is not available right now.", p.name), true)
 		return
 	}
 	text, failed := r.answer(p, m)

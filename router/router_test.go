@@ -296,7 +296,7 @@ func TestStoppedPluginIsUnknownOrNotRunning(t *testing.T) {
 	r.say("alice", "!echo hi")
 	r.expect("Unknown command !echo")
 	r.say("bob", "!boo")
-	r.expect("⚠️ ghost is not running right now.")
+	r.expect("⚠️ ghost is not available right now.")
 	r.expectNone()
 }
 
