@@ -92,7 +92,8 @@ type Channel struct {
 
 	t       testing.TB
 	mu      sync.Mutex
-	cursor  int // messages before it were matched or skipped by Expect
+	start   int            // the server's messages before this bot are not its
+	cursors map[string]int // per stream ("" chat, "pm:<user>"): messages before it were looked at
 	stopped bool
 }
 
@@ -131,7 +132,7 @@ func Start(t testing.TB, opts ...Option) *Channel {
 	for _, e := range o.edit {
 		e(&cfg)
 	}
-	c := &Channel{Server: srv, Name: DefaultChannel, BotName: DefaultBot, t: t, cursor: len(srv.Messages())}
+	c := &Channel{Server: srv, Name: DefaultChannel, BotName: DefaultBot, t: t, start: len(srv.Messages()), cursors: map[string]int{}}
 	c.Bot = rosey.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
@@ -190,31 +191,32 @@ func (c *Channel) PM(user, line string) {
 }
 
 // Expect waits for the bot to say, in the channel's chat, a line that
-// contains want, looking at what it said since the last line an Expect
-// matched, and returns the line as plain text. Lines in between are
-// passed over.
+// contains want, looking at what it said in chat since the last line an
+// Expect matched, and returns the line as plain text. Lines in between
+// are passed over.
 func (c *Channel) Expect(want string) string {
 	c.t.Helper()
-	return c.expect(func(m cytubetest.Message) bool { return m.To == "" }, "say", want)
+	return c.expect("", func(m cytubetest.Message) bool { return m.To == "" }, "say", want)
 }
 
-// ExpectPM waits for the bot to send to a PM containing want, as Expect.
+// ExpectPM waits for the bot to send to a PM containing want, looking at
+// its PMs to since the last one ExpectPM matched, as Expect does in chat.
 func (c *Channel) ExpectPM(to, want string) string {
 	c.t.Helper()
-	return c.expect(func(m cytubetest.Message) bool { return strings.EqualFold(m.To, to) }, "PM "+to, want)
+	return c.expect("pm:"+strings.ToLower(to), func(m cytubetest.Message) bool { return strings.EqualFold(m.To, to) }, "PM "+to, want)
 }
 
-func (c *Channel) expect(where func(cytubetest.Message) bool, verb, want string) string {
+func (c *Channel) expect(stream string, where func(cytubetest.Message) bool, verb, want string) string {
 	c.t.Helper()
 	deadline := time.Now().Add(Timeout)
 	for {
 		msgs := c.Server.Messages()
 		c.mu.Lock()
-		for i := c.cursor; i < len(msgs); i++ {
+		for i := max(c.cursors[stream], c.start); i < len(msgs); i++ {
 			m := msgs[i]
 			if m.Channel == c.Name && m.From == c.BotName && where(m) {
 				if text := cytube.PlainText(m.HTML); strings.Contains(text, want) {
-					c.cursor = i + 1
+					c.cursors[stream] = i + 1
 					c.mu.Unlock()
 					return text
 				}

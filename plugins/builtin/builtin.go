@@ -8,6 +8,7 @@ import (
 	"github.com/roseybot/rosey/plugins/eightball"
 	"github.com/roseybot/rosey/plugins/greeter"
 	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/moderation"
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/quotedb"
 	"github.com/roseybot/rosey/plugins/seen"
@@ -27,6 +28,7 @@ func All() []plugin.Plugin {
 		admin.New(admin.Config{}),
 		poll.New(poll.Config{}),
 		greeter.New(greeter.Config{}),
+		moderation.New(moderation.Config{}),
 	}
 }
 

@@ -22,6 +22,7 @@ func ExampleAll() {
 	// admin true
 	// poll true
 	// welcome true
+	// moderation true
 }
 
 func ExampleByName() {

@@ -1,0 +1,234 @@
+package moderation_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/internal/channeltest"
+	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/moderation"
+	"github.com/roseybot/rosey/roseytest"
+)
+
+// start runs the bot with the plugin in a registered channel (CyTube's
+// default permissions: mute and kick from 1.5, ban from 2).
+func start(t *testing.T, botRank float64, opts ...channeltest.Option) *channeltest.Channel {
+	t.Helper()
+	opts = append([]channeltest.Option{
+		channeltest.WithPlugins(moderation.New(moderation.Config{}), help.New(help.Config{})),
+		channeltest.WithChannel(cytubetest.ChannelConfig{Registered: true}),
+		channeltest.WithBotRank(botRank),
+		channeltest.WithPluginConfig(moderation.Name, map[string]any{"admins": []string{"boss"}}),
+	}, opts...)
+	ch := channeltest.Start(t, opts...)
+	ch.Join("mod", 2)
+	ch.Join("mod2", 2)
+	ch.Join("owner", 4)
+	ch.Join("boss", 1)
+	ch.Join("alice", 1)
+	return ch
+}
+
+type action struct {
+	Action string `json:"action"`
+	Target string `json:"target"`
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+func recorded(t *testing.T, ch *channeltest.Channel) []action {
+	t.Helper()
+	db := database.NewClient(ch.Bot.Bus()).Namespace(moderation.Name)
+	res, err := db.Query(context.Background(), database.QueryRequest{Collection: moderation.DefaultCollection, Sort: []string{"at"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []action
+	for _, it := range res.Items {
+		var a action
+		if err := it.Decode(&a); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func present(ch *channeltest.Channel, name string) (cytubetest.User, bool) {
+	for _, u := range ch.Server.Users(ch.Name) {
+		if strings.EqualFold(u.Name, name) {
+			return u, true
+		}
+	}
+	return cytubetest.User{}, false
+}
+
+// TestActions: each command acts in CyTube and is recorded with who,
+// what and why.
+func TestActions(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, 3)
+	ch.Join("troll", 0)
+	ch.Join("spammer", 1)
+	ch.Join("noisy", 1)
+
+	ch.Say("mod", "!warn noisy  please stop   shouting")
+	ch.Expect("⚠️ noisy, this is warning 1 from mod: please stop shouting")
+	ch.Say("mod", "!mute noisy")
+	ch.Expect("🔇 mod muted noisy.")
+	ch.Eventually("see noisy muted", func() bool { u, _ := present(ch, "noisy"); return u.Muted })
+	ch.Say("mod2", "!unmute @noisy")
+	ch.Expect("🔊 mod2 unmuted noisy.")
+	ch.Eventually("see noisy unmuted", func() bool { u, _ := present(ch, "noisy"); return !u.Muted })
+
+	ch.Say("mod2", "!kick TROLL spam links")
+	ch.Expect("👢 mod2 kicked troll: spam links.")
+	_, here := present(ch, "troll")
+	is.True(!here)
+	ch.Say("mod", "!ban spammer raid")
+	ch.Expect("🔨 mod banned spammer: raid.")
+	is.True(ch.Server.Banned(ch.Name, "spammer"))
+
+	ch.PM("owner", "!warn alice last chance")
+	ch.ExpectPM("owner", "⚠️ Warned alice (warning 1).")
+	ch.Expect("⚠️ alice, this is warning 1 from owner: last chance") // said in chat all the same
+
+	is.Equal(recorded(t, ch), []action{
+		{Action: "warn", Target: "noisy", By: "mod", Reason: "please stop shouting"},
+		{Action: "mute", Target: "noisy", By: "mod"},
+		{Action: "unmute", Target: "noisy", By: "mod2"},
+		{Action: "kick", Target: "troll", By: "mod2", Reason: "spam links"},
+		{Action: "ban", Target: "spammer", By: "mod", Reason: "raid"},
+		{Action: "warn", Target: "alice", By: "owner", Reason: "last chance"},
+	})
+}
+
+// TestRefusals: the command's rank, a target of equal or higher rank
+// than the moderator or the bot, a bot admin, oneself, the bot, an absent
+// user and a bad reason are refused before anything is sent; CyTube's own
+// refusals come back in its words; the bot's rank below the channel's
+// permission is refused by the connector.
+func TestRefusals(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, 2)
+	ch.Join("troll", 0)
+	ch.Join("lead", 2)
+	for _, c := range []struct{ user, line, want string }{
+		{"alice", "!kick troll", "⛔ !kick needs rank moderator or higher."},
+		{"mod", "!kick", "❌ Usage: !kick <user> [reason]"},
+		{"mod", "!kick mod2", "⛔ You may not kick mod2: their rank (moderator) is not below yours."},
+		{"mod", "!ban owner", "⛔ You may not ban owner: their rank (owner) is not below yours."},
+		{"owner", "!kick lead", "⛔ I cannot kick lead: their rank (moderator) is not below mine (moderator)."},
+		{"owner", "!mute boss", "⛔ boss is a bot admin here: nobody may mute them through me."},
+		{"mod", "!warn MOD", "❌ You cannot warn yourself."},
+		{"owner", "!ban RoseyBot", "❌ I will not ban myself."},
+		{"mod", "!kick ghost", "❌ ghost is not in the channel."},
+		{"mod", "!warn troll " + strings.Repeat("x", 101), "❌ A reason is at most 100 characters (that one has 101)."},
+		{"mod", "!unmute troll", "❌ CyTube says: troll is not muted."},
+		{"mod2", "!ban ghost", "🔨 mod2 banned ghost."},
+		{"mod", "!ban ghost", "❌ CyTube says: ghost is already banned"},
+	} {
+		ch.Say(c.user, c.line)
+		ch.Expect(c.want)
+	}
+	_, here := present(ch, "troll")
+	is.True(here)
+	is.Equal(len(recorded(t, ch)), 1) // the one ban that happened
+
+	ch.Server.UpdateChannel(ch.Name, func(cc *cytubetest.ChannelConfig) { cc.Permissions = map[string]float64{"kick": 3} })
+	ch.Say("owner", "!kick troll")
+	ch.Expect("⛔ I may not kick here: ")
+	_, here = present(ch, "troll")
+	is.True(here)
+}
+
+// TestModlogSurvivesRestart: !modlog sends the latest actions by PM to
+// moderators only, for everyone or one user, and the log and the warning
+// counts are kept across a restart.
+func TestModlogSurvivesRestart(t *testing.T) {
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	dir := t.TempDir()
+	same := []channeltest.Option{channeltest.WithServer(srv), channeltest.WithDataDir(dir),
+		channeltest.WithPluginConfig(moderation.Name, map[string]any{"modlog_lines": 2})}
+	first := start(t, 3, same...)
+	first.Join("troll", 0)
+	first.Say("mod", "!warn troll caps")
+	first.Expect("⚠️ troll, this is warning 1 from mod: caps")
+	first.Say("mod2", "!warn alice spoilers")
+	first.Expect("⚠️ alice, this is warning 1 from mod2: spoilers")
+	first.Stop()
+
+	second := start(t, 3, same...)
+	second.Join("troll", 0)
+	second.Say("owner", "!warn troll caps again")
+	second.Expect("⚠️ troll, this is warning 2 from owner: caps again")
+	second.Say("alice", "!modlog")
+	second.Expect("⛔ !modlog needs rank moderator or higher.")
+	second.Say("mod", "!modlog")
+	second.Expect("📬 mod, I sent you the moderation log by PM.")
+	second.ExpectPM("mod", "📜 Moderation log of lounge: 3 action(s), the latest 2:")
+	second.ExpectPM("mod", "owner: warn troll (caps again)")
+	second.ExpectPM("mod", "mod2: warn alice (spoilers)")
+	second.PM("mod2", "!modlog troll")
+	second.ExpectPM("mod2", "📜 Moderation log of lounge about troll: 2 action(s), the latest 2:")
+	second.ExpectPM("mod2", "owner: warn troll (caps again)")
+	second.ExpectPM("mod2", "mod: warn troll (caps)")
+	second.PM("owner", "!modlog nobody") // mod2's cooldown may still run
+	second.ExpectPM("owner", "📜 Moderation log of lounge about nobody: nothing yet.")
+}
+
+// TestHelpAndConfig: !help lists the commands with their rank and
+// cooldown; a bad config stops the plugin, naming the field.
+func TestHelpAndConfig(t *testing.T) {
+	is := is.New(t)
+	h := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{}), moderation.New(moderation.Config{})))
+	h.Say("alice", "!help kick")
+	h.Expect("📖 !kick <user> [reason] — Kicks a user from the channel · rank: moderator or higher · cooldown: 1s · plugin: moderation")
+	h.Say("alice", "!help modlog")
+	h.Expect("📖 !modlog [user] — Sends you the latest moderation actions by PM · rank: moderator or higher · cooldown: 5s · plugin: moderation")
+
+	for _, c := range []struct {
+		section map[string]any
+		want    string
+	}{
+		{map[string]any{"ranks": map[string]any{"kick": 1}}, "ranks.kick: 1 is not between 2 (moderator) and 5"},
+		{map[string]any{"ranks": map[string]any{"slap": 3}}, `ranks: no command "slap"`},
+		{map[string]any{"modlog_lines": 50}, "modlog_lines: 50 is not between 1 and 20"},
+		{map[string]any{"admins": []string{" "}}, "admins: an empty name"},
+	} {
+		h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})), roseytest.WithPluginConfig(moderation.Name, c.section),
+			roseytest.WithLogLevel(slog.LevelError+1))
+		var st plugin.Status
+		for _, s := range h.Bot().Plugins().Status() {
+			if s.Info.Name == moderation.Name {
+				st = s
+			}
+		}
+		is.Equal(st.State, plugin.StateFailed)
+		if !strings.Contains(st.LastError, c.want) {
+			t.Errorf("config %v: error %q does not say %q", c.section, st.LastError, c.want)
+		}
+	}
+}
+
+// TestRaisedRank: the config raises a command's rank; the router's
+// admins act with rank 3.
+func TestRaisedRank(t *testing.T) {
+	ch := start(t, 3, channeltest.WithPluginConfig(moderation.Name, map[string]any{"ranks": map[string]any{"ban": 3}}),
+		channeltest.WithConfig(func(c *rosey.Config) { c.Router.Admins = []string{"chief"} }))
+	ch.Join("troll", 0)
+	ch.Join("chief", 1)
+	ch.Say("mod", "!ban troll")
+	ch.Expect("⛔ !ban needs rank admin (3) or higher here.")
+	ch.Say("chief", "!ban troll")
+	ch.Expect("🔨 chief banned troll.")
+}
