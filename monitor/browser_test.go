@@ -2,10 +2,12 @@ package monitor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,9 +114,22 @@ const (
 	actionResult = `document.getElementById("action-result").textContent`
 )
 
+// hostileError is markup a plugin puts in its error; the page must show it
+// as text, never run it.
+const hostileError = `<img src=x onerror="document.body.dataset.pwned=1"><script>document.body.dataset.pwned=2</script>`
+
+// hostile fails to start with markup in its error.
+type hostile struct{}
+
+func (hostile) Info() plugin.Info {
+	return plugin.Info{Name: "hostile", Version: "1.0.0", Commands: []plugin.Command{{Name: "hostile"}}}
+}
+func (hostile) Start(context.Context, *plugin.Host) error { return errors.New(hostileError) }
+func (hostile) Stop(context.Context) error                { return nil }
+
 func TestDashboardInABrowser(t *testing.T) {
 	tab := browse(t)
-	h := withToken(t, token, nil, echo{})
+	h := withToken(t, token, nil, echo{}, hostile{})
 	url := "http://" + h.Bot().MonitorAddr() + "/"
 
 	do(t, tab, "open the dashboard", chromedp.Navigate(url),
@@ -149,6 +164,14 @@ func TestDashboardInABrowser(t *testing.T) {
 	wait(t, tab, "the summary rate", `Number(document.getElementById("rate").textContent) > 0`)
 	if p99 := eval[string](t, tab, `document.getElementById("p99").textContent`); !strings.HasSuffix(p99, "ms") && !strings.HasSuffix(p99, " s") {
 		t.Fatalf("p99 reads %q", p99)
+	}
+	// A plugin's error is shown as text, not run as markup.
+	wait(t, tab, "the hostile plugin's error", `document.querySelector('#plugins tr[data-plugin="hostile"] td:nth-of-type(8)')?.textContent.includes(`+strconv.Quote(hostileError)+`)`)
+	if n := eval[float64](t, tab, `document.querySelectorAll("#plugins img, #plugins script").length`); n != 0 {
+		t.Fatal("a plugin's error became markup in the page")
+	}
+	if pwned := eval[string](t, tab, `document.body.dataset.pwned || ""`); pwned != "" {
+		t.Fatalf("a plugin's error ran as script (%s)", pwned)
 	}
 	// Every control has an accessible name.
 	if unnamed := eval[[]string](t, tab, `[...document.querySelectorAll("button, input")].filter((e) =>
