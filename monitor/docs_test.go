@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v2"
 
@@ -23,7 +24,15 @@ func served(t *testing.T) map[string]bool {
 	h := monitored(t, echo{})
 	h.Say("alice", "!echo hi") // counters and histograms with labels show once used
 	h.Expect("echo hi")
+	// The router counts a command just after sending its answer.
 	fams, _ := scrape(t, h.Bot().MonitorAddr())
+	for deadline := time.Now().Add(20 * time.Second); fams["rosey_commands_total"] == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("the command was never counted")
+		}
+		time.Sleep(20 * time.Millisecond)
+		fams, _ = scrape(t, h.Bot().MonitorAddr())
+	}
 	// A bot in a CyTube channel also serves its connector's state.
 	m := monitor.NewMetrics()
 	if err := m.WatchConnector("mychannel", func() string { return protocol.StateConnected }); err != nil {
