@@ -1,6 +1,7 @@
 package rosey
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,14 +26,16 @@ import (
 
 // parts are the running components; each start function fills its own.
 type parts struct {
-	server    *embedded.Server
-	bus       *eventbus.Bus
-	db        *database.Client
-	manager   *plugin.Manager
-	router    *router.Router
-	connector connector
-	metrics   *monitor.Metrics // nil unless Config.HTTP.Listen is set
-	monitor   *monitor.Server
+	server  *embedded.Server
+	bus     *eventbus.Bus
+	db      *database.Client
+	manager *plugin.Manager
+	router  *router.Router
+	// connectors are the CyTube connectors, one per channel, or the
+	// console connector.
+	connectors []connector
+	metrics    *monitor.Metrics // nil unless Config.HTTP.Listen is set
+	monitor    *monitor.Server
 }
 
 // connector is what the CyTube and console connectors have in common.
@@ -42,18 +45,46 @@ type connector interface {
 	Done() <-chan struct{}
 }
 
+// connectorDone is closed once every connector has ended (a fatal error:
+// bad password, banned, or end of console input). One channel's ban does
+// not end the others.
 func (p *parts) connectorDone() <-chan struct{} {
-	if p.connector == nil {
+	if len(p.connectors) == 0 {
 		return nil // blocks forever in a select: nothing to wait for
 	}
-	return p.connector.Done()
+	if len(p.connectors) == 1 {
+		return p.connectors[0].Done()
+	}
+	done := make(chan struct{})
+	cs := p.connectors
+	go func() {
+		for _, c := range cs {
+			<-c.Done()
+		}
+		close(done)
+	}()
+	return done
 }
 
 func (p *parts) connectorErr() error {
-	if c, ok := p.connector.(interface{ Err() error }); ok {
-		return c.Err()
+	var errs []error
+	for _, c := range p.connectors {
+		if c, ok := c.(interface{ Err() error }); ok {
+			errs = append(errs, c.Err())
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// cytubeConnectors returns the CyTube connectors with their channels.
+func (p *parts) cytubeConnectors() []*cytube.Connector {
+	var out []*cytube.Connector
+	for _, c := range p.connectors {
+		if cc, ok := c.(*cytube.Connector); ok {
+			out = append(out, cc)
+		}
+	}
+	return out
 }
 
 func (p *parts) natsURL() string {
@@ -187,19 +218,21 @@ func (b *Bot) startRouter(ctx context.Context) (func(context.Context) error, err
 }
 
 func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, error) {
-	var c connector
+	var cs []connector
 	switch {
 	case b.cfg.CyTube.Channel != "":
-		cc := b.cfg.CyTube
-		cc.Logger = b.cfg.Logger
-		if cc.CommandPrefix == "" {
-			cc.CommandPrefix = b.cfg.Router.Prefix // a reply's later parts never start a command
+		for _, cc := range b.cfg.cytubeConfigs() {
+			cc.Logger = b.cfg.Logger
+			if cc.CommandPrefix == "" {
+				// A reply's later parts never start a command.
+				cc.CommandPrefix = cmp.Or(b.cfg.Router.Channels[cc.Channel].Prefix, b.cfg.Router.Prefix)
+			}
+			conn, err := cytube.New(b.parts.bus, cc)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, conn)
 		}
-		conn, err := cytube.New(b.parts.bus, cc)
-		if err != nil {
-			return nil, err
-		}
-		c = conn
 	case b.cfg.Console.Enabled:
 		cc := b.cfg.Console.Config
 		cc.Logger = b.cfg.Logger
@@ -213,18 +246,27 @@ func (b *Bot) startConnector(ctx context.Context) (func(context.Context) error, 
 		if err != nil {
 			return nil, err
 		}
-		c = conn
+		cs = append(cs, conn)
 	default:
 		return nil, nil
 	}
-	if err := c.Start(ctx); err != nil {
-		return nil, err
+	stop := func(ctx context.Context) error {
+		started := b.parts.connectors
+		b.parts.connectors = nil
+		var errs []error
+		for _, c := range slices.Backward(started) {
+			errs = append(errs, c.Stop(ctx))
+		}
+		return errors.Join(errs...)
 	}
-	b.parts.connector = c
-	return func(ctx context.Context) error {
-		b.parts.connector = nil
-		return c.Stop(ctx)
-	}, nil
+	for i, c := range cs {
+		if err := c.Start(ctx); err != nil {
+			_ = stop(ctx)
+			return nil, err
+		}
+		b.parts.connectors = cs[:i+1]
+	}
+	return stop, nil
 }
 
 // startMonitor serves metrics and health checks for the parts this process
@@ -270,11 +312,20 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 			return nil
 		}})
 	}
-	if cc, ok := p.connector.(*cytube.Connector); ok {
-		watch = append(watch, m.WatchConnector(b.cfg.CyTube.Channel, cc.State))
+	ccs := p.cytubeConnectors()
+	for _, cc := range ccs {
+		watch = append(watch, m.WatchConnector(cc.Channel(), cc.State))
+	}
+	if len(ccs) > 0 {
 		checks = append(checks, monitor.Check{Name: "connector", Run: func(context.Context) error {
-			if st := cc.State(); st != protocol.StateConnected {
-				return fmt.Errorf("channel %s: %s", b.cfg.CyTube.Channel, st)
+			var down []string
+			for _, cc := range ccs {
+				if st := cc.State(); st != protocol.StateConnected {
+					down = append(down, fmt.Sprintf("channel %s: %s", cc.Channel(), st))
+				}
+			}
+			if len(down) > 0 {
+				return errors.New(strings.Join(down, "; "))
 			}
 			return nil
 		}})
@@ -305,16 +356,28 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 		{Name: "NATS in", Read: func() uint64 { return nc.Stats().InMsgs }},
 		{Name: "NATS out", Read: func() uint64 { return nc.Stats().OutMsgs }},
 	}
-	if cc, ok := p.connector.(*cytube.Connector); ok {
-		channel := b.cfg.CyTube.Channel
+	if len(ccs) > 0 {
+		sum := func(f func(cytube.Stats) uint64) func() uint64 {
+			return func() uint64 {
+				var n uint64
+				for _, cc := range ccs {
+					n += f(cc.Stats())
+				}
+				return n
+			}
+		}
 		mc.Rates = append(mc.Rates,
-			monitor.Rate{Name: "chat in", Read: func() uint64 { return cc.Stats().MessagesIn }},
-			monitor.Rate{Name: "chat out", Read: func() uint64 { return cc.Stats().MessagesOut }})
+			monitor.Rate{Name: "chat in", Read: sum(func(s cytube.Stats) uint64 { return s.MessagesIn })},
+			monitor.Rate{Name: "chat out", Read: sum(func(s cytube.Stats) uint64 { return s.MessagesOut })})
 		mc.Connectors = func() []monitor.ConnectorState {
-			st := cc.Stats()
-			return []monitor.ConnectorState{{Channel: channel, State: st.State, Reason: st.Reason, Users: st.Users,
-				Since: st.ConnectedSince, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut,
-				Queued: st.Queued, Reconnects: st.Reconnects}}
+			var out []monitor.ConnectorState
+			for _, cc := range ccs {
+				st := cc.Stats()
+				out = append(out, monitor.ConnectorState{Channel: cc.Channel(), State: st.State, Reason: st.Reason, Users: st.Users,
+					Since: st.ConnectedSince, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut,
+					Queued: st.Queued, Reconnects: st.Reconnects})
+			}
+			return out
 		}
 	}
 	srv, err := monitor.NewServer(mc)

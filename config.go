@@ -1,6 +1,7 @@
 package rosey
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,15 @@ type Config struct {
 	Router   RouterConfig   `json:"router"`
 	// CyTube connects to a channel when CyTube.Channel is set.
 	CyTube cytube.Config `json:"cytube"`
+	// Channels are more CyTube channels for the same bot, each with a
+	// connector of its own (its own login, pacing and state). A server,
+	// user, password or command prefix left empty is the cytube section's.
+	// Everything the connectors publish names its channel, and the router
+	// answers in the channel a command came from; a message that names no
+	// channel (a plugin's Host.Say) goes to the first channel only. With
+	// "router": {"channels": {…}} a channel gets a prefix of its own and
+	// plugins that do not answer there.
+	Channels []cytube.Config `json:"channels,omitempty"`
 	// Console is used when no CyTube channel is set and Console.Enabled is true.
 	Console ConsoleConfig `json:"console"`
 	// HTTP serves metrics and health checks when HTTP.Listen is set.
@@ -280,9 +290,23 @@ func (c Config) validate(complete bool) error {
 			return fmt.Errorf("%w: database: %w", ErrConfig, err)
 		}
 	}
-	if c.CyTube.Channel != "" && c.runs(ComponentConnector) {
-		if err := c.CyTube.Validate(); err != nil {
-			return fmt.Errorf("%w: %w", ErrConfig, err)
+	if c.runs(ComponentConnector) {
+		if len(c.Channels) > 0 && c.CyTube.Channel == "" {
+			return fmt.Errorf("%w: channels: set cytube.channel too: it is the first channel, and the others take its server and user", ErrConfig)
+		}
+		seen := map[string]bool{}
+		for i, cc := range c.cytubeConfigs() {
+			if err := cc.Validate(); err != nil {
+				if i == 0 {
+					return fmt.Errorf("%w: %w", ErrConfig, err)
+				}
+				return fmt.Errorf("%w: channels[%d]: %w", ErrConfig, i-1, err)
+			}
+			name := strings.ToLower(cc.Channel)
+			if seen[name] {
+				return fmt.Errorf("%w: channels[%d]: channel %q is listed twice", ErrConfig, i-1, cc.Channel)
+			}
+			seen[name] = true
 		}
 	}
 	if err := c.routerConfig().Validate(); err != nil {
@@ -325,7 +349,7 @@ func (c Config) validate(complete bool) error {
 // checkConnector refuses a whole bot with no connector: it would run and
 // hear nothing.
 func (c Config) checkConnector() error {
-	if !c.runs(ComponentConnector) || c.CyTube.Channel != "" || c.Console.Enabled {
+	if !c.runs(ComponentConnector) || c.CyTube.Channel != "" || len(c.Channels) > 0 || c.Console.Enabled {
 		return nil
 	}
 	return fmt.Errorf(`%w: no connector: set cytube.channel, or console.enabled to chat at the terminal; a process without one lists what it runs in "components" (-components, rosey.CoreComponents)`, ErrConfig)
@@ -441,6 +465,25 @@ func (c Config) routerConfig() router.Config {
 	rc.Logger = c.Logger
 	rc.Clock = c.Clock
 	return rc
+}
+
+// cytubeConfigs returns the CyTube channels to join: the cytube section's,
+// then Channels with what they leave empty taken from it.
+func (c Config) cytubeConfigs() []cytube.Config {
+	if c.CyTube.Channel == "" {
+		return nil
+	}
+	out := []cytube.Config{c.CyTube}
+	for _, cc := range c.Channels {
+		cc.Server = cmp.Or(cc.Server, c.CyTube.Server)
+		if cc.User == "" {
+			cc.User, cc.Password = c.CyTube.User, cmp.Or(cc.Password, c.CyTube.Password)
+		}
+		cc.CommandPrefix = cmp.Or(cc.CommandPrefix, c.CyTube.CommandPrefix)
+		cc.NamedOnly = true
+		out = append(out, cc)
+	}
+	return out
 }
 
 // monitors says whether the bot serves metrics.

@@ -178,10 +178,19 @@ func (c *Connector) request(ev *eventbus.Event) (*protocol.ChannelRequest, bool)
 			return nil, true
 		}
 	}
-	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+	if !c.mine(req.Channel) {
 		return nil, false
 	}
 	return &req, true
+}
+
+// mine reports whether a send or request naming channel is this
+// connector's to act on ("" is every connector's, unless NamedOnly).
+func (c *Connector) mine(channel string) bool {
+	if channel == "" {
+		return !c.cfg.NamedOnly
+	}
+	return strings.EqualFold(channel, c.cfg.Channel)
 }
 
 func (c *Connector) reply(ev *eventbus.Event, r protocol.Reply) {

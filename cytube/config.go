@@ -88,6 +88,11 @@ type Config struct {
 	// part with it, so no bot reads the middle of a reply as a command.
 	// Default "!".
 	CommandPrefix string `json:"command_prefix,omitempty"`
+	// NamedOnly makes the connector act only on sends and requests that
+	// name its channel. A bot with several channels sets it on all but
+	// the first, so that a message without a channel (a plugin's
+	// Host.Say) is said once, in the first channel, not in every one.
+	NamedOnly bool `json:"-"`
 	// MaxMessageLength is where long messages are split, in UTF-16 code
 	// units as CyTube counts them. Default 320.
 	MaxMessageLength int `json:"max_message_length,omitempty"`

@@ -283,6 +283,9 @@ func (c *Connector) unsubscribe() {
 // fatal error (see Err).
 func (c *Connector) Done() <-chan struct{} { return c.done }
 
+// Channel is the channel the connector joins.
+func (c *Connector) Channel() string { return c.cfg.Channel }
+
 // Err returns the fatal error that stopped the connector, or nil.
 func (c *Connector) Err() error {
 	c.mu.Lock()

@@ -29,7 +29,7 @@ func (c *Connector) handleSendChat(_ context.Context, ev *eventbus.Event) {
 		c.log.Warn("ignoring bad cytube.send.chat", "err", err, "source", ev.Source)
 		return
 	}
-	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+	if !c.mine(req.Channel) {
 		return // for another connector
 	}
 	parts, cut := splitReply(req.Message, c.cfg.MaxMessageLength, c.cfg.MaxParts, c.cfg.CommandPrefix)
@@ -48,7 +48,7 @@ func (c *Connector) handleSendPM(_ context.Context, ev *eventbus.Event) {
 		c.log.Warn("ignoring bad cytube.send.pm", "err", err, "source", ev.Source)
 		return
 	}
-	if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+	if !c.mine(req.Channel) {
 		return
 	}
 	if !userRe.MatchString(req.To) {

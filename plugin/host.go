@@ -180,9 +180,16 @@ func (h *Host) Go(fn func(ctx context.Context)) {
 	}()
 }
 
-// Say publishes a chat line (cytube.send.chat).
+// Say publishes a chat line (cytube.send.chat) without a channel: the
+// connector's, or with several channels the first one (see SayIn).
 func (h *Host) Say(ctx context.Context, message string) error {
 	return h.bus.Publish(ctx, protocol.SendChat, protocol.SendChatRequest{Message: message})
+}
+
+// SayIn publishes a chat message to one channel (cytube.send.chat with
+// its channel): with several channels, Say speaks in the first only.
+func (h *Host) SayIn(ctx context.Context, channel, message string) error {
+	return h.bus.Publish(ctx, protocol.SendChat, protocol.SendChatRequest{Message: message, Channel: channel})
 }
 
 // PM publishes a private message (cytube.send.pm).

@@ -178,7 +178,7 @@ func TestKilledBotLeavesNoPluginProcesses(t *testing.T) {
 	p.Wait(0, "rosey started")
 	children := childPIDs(p)
 	is.Equal(len(children), len(builtin.All())) // one process per built-in plugin
-	is.NoErr(p.Cmd.Process.Kill()) // no chance to clean up
+	is.NoErr(p.Cmd.Process.Kill())              // no chance to clean up
 	<-p.Done
 	_ = p.Cmd.Wait()
 	waitGone(t, children...)
