@@ -251,7 +251,7 @@ func (p *Plugin) check(ctx context.Context) {
 		if err != nil {
 			h.Logger().Error("countdown: could not store", "name", ev.c.Name, "err", err)
 		}
-		if err := h.Say(ctx, ev.msg); err != nil {
+		if err := h.SayIn(ctx, ev.c.Channel, ev.msg); err != nil {
 			h.Logger().Error("countdown: could not say", "err", err)
 		}
 	}

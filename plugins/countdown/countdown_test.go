@@ -38,7 +38,9 @@ func TestOneOffWithAlerts(t *testing.T) {
 	h.Expect("⏳ party: 2h 30m left (Thu 2026-01-01 14:30 UTC)")
 
 	clk.Set(t0.Add(2*time.Hour + 20*time.Minute))
-	h.Expect("⏰ party in 10m! (Thu 2026-01-01 14:30 UTC)")
+	if r := h.Expect("⏰ party in 10m! (Thu 2026-01-01 14:30 UTC)"); r.Channel != roseytest.Channel {
+		t.Fatalf("alert said in %q, want the countdown's channel %q", r.Channel, roseytest.Channel)
+	}
 	clk.Set(t0.Add(2*time.Hour + 29*time.Minute + 30*time.Second))
 	h.Expect("⏰ party in 30s!")
 	clk.Set(t0.Add(2*time.Hour + 31*time.Minute))

@@ -47,7 +47,7 @@ func newGame(p *Plugin, h *plugin.Host, cfg Config, channel, starter string, qs 
 
 // say publishes a line for the game; with mu held once the game runs.
 func (g *game) say(msg string) error {
-	return g.h.Say(g.ctx, msg)
+	return g.h.SayIn(g.ctx, g.channel, msg)
 }
 
 func (g *game) sayLocked(msg string) {

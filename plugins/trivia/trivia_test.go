@@ -59,6 +59,9 @@ var questionRE = regexp.MustCompile(`^❓ \[(\d+)/(\d+)\] \(test\) (.*)$`)
 func question(t *testing.T, h *roseytest.Harness) string {
 	t.Helper()
 	r := h.Expect("❓ [")
+	if r.Channel != roseytest.Channel { // the game's own channel, not every channel
+		t.Fatalf("question said in %q, want %q", r.Channel, roseytest.Channel)
+	}
 	m := questionRE.FindStringSubmatch(r.Message)
 	if m == nil {
 		t.Fatalf("not a question: %q", r.Message)
