@@ -4,7 +4,9 @@
 package chanwords
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/roseybot/rosey/cytube/client"
 	"github.com/roseybot/rosey/eventbus"
@@ -31,10 +33,23 @@ func Explain(err error, verb string) error {
 		return plugin.UserError("❌ %s", err)
 	case errors.Is(err, client.ErrNotConnected):
 		return plugin.UserError("⚠️ I am not in the channel right now; try again in a moment.")
-	case errors.Is(err, eventbus.ErrNoResponders):
+	case errors.Is(err, eventbus.ErrNoResponders), errors.Is(err, eventbus.ErrTimeout):
+		// A request nobody serves times out instead of failing at once
+		// when a plugin listens on cytube.> (seen, welcome).
 		return plugin.UserError("⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).")
 	case errors.Is(err, client.ErrRateLimited), errors.Is(err, client.ErrTimeout), errors.Is(err, client.ErrBadRequest):
 		return plugin.UserError("⚠️ %s", err)
 	}
 	return err
+}
+
+// StateTimeout bounds a cytube.state.* request: the connector answers
+// those at once from what it knows, so a longer wait means none serves
+// the channel, and the user hears so before the router gives up on the
+// plugin.
+const StateTimeout = 2 * time.Second
+
+// State returns ctx bounded by StateTimeout, for a state request.
+func State(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, StateTimeout)
 }

@@ -221,14 +221,16 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 		}
 	}
 	c := client.New(s.h.Bus(), req.Channel)
-	bot, err := c.Bot(ctx)
+	sctx, cancel := chanwords.State(ctx)
+	defer cancel()
+	bot, err := c.Bot(sctx)
 	if err != nil {
 		return "", chanwords.Explain(err, verb)
 	}
 	if protocol.SameUser(target, bot.Name) {
 		return "", plugin.UserError("❌ I will not %s myself.", verb)
 	}
-	users, err := c.Users(ctx)
+	users, err := c.Users(sctx)
 	if err != nil {
 		return "", chanwords.Explain(err, verb)
 	}

@@ -211,7 +211,9 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 	c := client.New(s.h.Bus(), req.Channel)
 	// CyTube replaces an open poll without a word: refuse instead, so a
 	// running vote is never lost by accident.
-	if open, err := c.Poll(ctx); err != nil {
+	sctx, cancel := chanwords.State(ctx)
+	defer cancel()
+	if open, err := c.Poll(sctx); err != nil {
 		return "", chanwords.Explain(err, "open polls")
 	} else if open != nil {
 		return "", plugin.UserError("❌ A poll is already open: “%s”. Close it first with !poll close.", open.Title)
@@ -322,7 +324,9 @@ func (s *server) parse(text string) (client.PollOptions, error) {
 
 // results shows the open poll's counts, or the last recorded poll's.
 func (s *server) results(ctx context.Context, req *plugin.Request) (string, error) {
-	open, err := client.New(s.h.Bus(), req.Channel).Poll(ctx)
+	sctx, cancel := chanwords.State(ctx)
+	defer cancel()
+	open, err := client.New(s.h.Bus(), req.Channel).Poll(sctx)
 	if err != nil && !errors.Is(err, client.ErrNotConnected) {
 		return "", chanwords.Explain(err, "see the poll")
 	}

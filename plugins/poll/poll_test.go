@@ -14,6 +14,7 @@ import (
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/poll"
+	"github.com/roseybot/rosey/plugins/seen"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -244,4 +245,16 @@ func TestHelpListsPoll(t *testing.T) {
 	h := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{}), poll.New(poll.Config{})))
 	h.Say("alice", "!help poll")
 	h.Expect("📖 !poll <title> | <option> | <option>… [--time 2m] [--hidden] — or close, results — Opens a CyTube poll (leaders and up), closes it, or shows its results · rank: anyone · cooldown: 2s · plugin: poll")
+}
+
+// TestWithoutCyTube: with no connector (the console), the plugin says so
+// before the router gives up on it, even when another plugin listens on
+// cytube.> (and a request there then times out instead of failing).
+func TestWithoutCyTube(t *testing.T) {
+	h := roseytest.New(t, roseytest.WithPlugins(poll.New(poll.Config{}), seen.New(seen.Config{})))
+	h.SetRank("mod", 2)
+	h.Say("mod", "!poll Lunch? | pizza | soup")
+	h.Expect("⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).")
+	h.Say("alice", "!poll results")
+	h.Expect("⚠️ No CyTube channel answers here")
 }
