@@ -380,6 +380,22 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 			return out
 		}
 	}
+	for _, c := range p.connectors {
+		con, ok := c.(*console.Connector)
+		if !ok {
+			continue
+		}
+		channel := cmp.Or(b.cfg.Console.Channel, "console")
+		mc.Connectors = func() []monitor.ConnectorState {
+			st := monitor.ConnectorState{Channel: channel, State: protocol.StateConnected, Reason: "console", Users: 1}
+			select {
+			case <-con.Done():
+				st.State, st.Reason = protocol.StateDisconnected, "console input ended"
+			default:
+			}
+			return []monitor.ConnectorState{st}
+		}
+	}
 	srv, err := monitor.NewServer(mc)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package rosey_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,4 +95,32 @@ func TestDashboardShowsTheCyTubeChannel(t *testing.T) {
 	for _, p := range builtin.All() {
 		is.True(started[p.Info().Name])
 	}
+}
+
+// TestDashboardShowsTheConsole: a console bot's dashboard lists the
+// console as its connector.
+func TestDashboardShowsTheConsole(t *testing.T) {
+	is := is.New(t)
+	in, w := io.Pipe()
+	defer w.Close()
+	cfg := rosey.Config{Plugins: builtin.All()}
+	cfg.Console.Enabled = true
+	cfg.Console.In, cfg.Console.Out = in, io.Discard
+	cfg.NATS.Embedded.NoListen = true
+	cfg.Database.Dir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	bot := rosey.New(cfg)
+	is.NoErr(bot.Start(context.Background()))
+	defer bot.Stop(context.Background())
+
+	resp, err := http.Get("http://" + bot.MonitorAddr() + "/api/state")
+	is.NoErr(err)
+	defer resp.Body.Close()
+	var s struct {
+		Connectors []monitor.ConnectorState `json:"connectors"`
+	}
+	is.NoErr(json.NewDecoder(resp.Body).Decode(&s))
+	is.Equal(len(s.Connectors), 1)
+	is.Equal(s.Connectors[0].Channel, "console")
+	is.Equal(s.Connectors[0].State, protocol.StateConnected)
 }
