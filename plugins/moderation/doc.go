@@ -46,10 +46,12 @@
 //
 // The plugin's section of the bot config (every field optional):
 //
-//	"moderation": {"admins": ["me"], "ranks": {"ban": 3}, "modlog_lines": 5, "max_reason": 100, "ban_ip": false}
+//	"moderation": {"admins": ["me"], "ranks": {"ban": 3}, "modlog_lines": 5, "max_reason": 100, "ban_ip": false,
+//	               "channels": {"lounge": {"admins": ["lounge-owner"], "ranks": {"kick": 3}}}}
 //
 // admins should list the router's admins too: the plugin does not see the
-// router's config.
+// router's config. A channel's admins are protected there besides the
+// plugin's; its ranks override the plugin's there.
 //
 // # Not yet
 //

@@ -55,6 +55,33 @@ type Config struct {
 	MaxReason int `json:"max_reason,omitempty"`
 	// BanIP bans the user's addresses too (CyTube's /ipban).
 	BanIP bool `json:"ban_ip,omitempty"`
+	// Channels adds admins and sets ranks in a channel, by channel name.
+	Channels map[string]ChannelConfig `json:"channels,omitempty"`
+}
+
+// ChannelConfig is one channel's additions: its admins are protected
+// besides the plugin's, and its ranks override the plugin's.
+type ChannelConfig struct {
+	Admins []string           `json:"admins,omitempty"`
+	Ranks  map[string]float64 `json:"ranks,omitempty"`
+}
+
+// in returns the config that applies in channel.
+func (c Config) in(channel string) Config {
+	o, ok := c.Channels[channel]
+	if !ok {
+		return c
+	}
+	c.Admins = append(append([]string(nil), c.Admins...), o.Admins...)
+	ranks := make(map[string]float64, len(c.Ranks)+len(o.Ranks))
+	for k, v := range c.Ranks {
+		ranks[k] = v
+	}
+	for k, v := range o.Ranks {
+		ranks[k] = v
+	}
+	c.Ranks = ranks
+	return c
 }
 
 func (c *Config) defaults() error {
@@ -156,6 +183,12 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	for name := range cfg.Channels {
+		in := cfg.in(name)
+		if err := in.defaults(); err != nil {
+			return fmt.Errorf("%w (in channels.%s)", err, name)
+		}
+	}
 	s := &server{cfg: cfg, h: h, db: h.DB(), log: h.Logger()}
 	for _, a := range actions {
 		h.Handle(a, func(ctx context.Context, req *plugin.Request) (string, error) { return s.act(ctx, a, req) })
@@ -174,8 +207,8 @@ type server struct {
 	log *slog.Logger
 }
 
-func (s *server) minRank(cmd string) float64 {
-	if r, ok := s.cfg.Ranks[cmd]; ok {
+func minRank(cfg Config, cmd string) float64 {
+	if r, ok := cfg.Ranks[cmd]; ok {
 		return r
 	}
 	return DefaultRank
@@ -197,8 +230,9 @@ var (
 
 // act checks and performs one action.
 func (s *server) act(ctx context.Context, action string, req *plugin.Request) (string, error) {
-	if req.Rank < s.minRank(action) {
-		return "", plugin.UserError("⛔ !%s needs rank %s (%v) or higher here.", action, protocol.RankName(s.minRank(action)), s.minRank(action))
+	cfg := s.cfg.in(req.Channel)
+	if r := minRank(cfg, action); req.Rank < r {
+		return "", plugin.UserError("⛔ !%s needs rank %s (%v) or higher here.", action, protocol.RankName(r), r)
 	}
 	if len(req.Args) == 0 {
 		return "", usage(action)
@@ -215,7 +249,7 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 	if protocol.SameUser(target, req.User) {
 		return "", plugin.UserError("❌ You cannot %s yourself.", verb)
 	}
-	for _, a := range s.cfg.Admins {
+	for _, a := range cfg.Admins {
 		if protocol.SameUser(a, target) {
 			return "", plugin.UserError("⛔ %s is a bot admin here: nobody may %s them through me.", target, verb)
 		}
@@ -301,8 +335,8 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 
 // modlog sends the latest actions, of everyone or of one user, by PM.
 func (s *server) modlog(ctx context.Context, req *plugin.Request) (string, error) {
-	if req.Rank < s.minRank("modlog") {
-		return "", plugin.UserError("⛔ !modlog needs rank %s (%v) or higher here.", protocol.RankName(s.minRank("modlog")), s.minRank("modlog"))
+	if r := minRank(s.cfg.in(req.Channel), "modlog"); req.Rank < r {
+		return "", plugin.UserError("⛔ !modlog needs rank %s (%v) or higher here.", protocol.RankName(r), r)
 	}
 	if len(req.Args) > 1 {
 		return "", usage("modlog")

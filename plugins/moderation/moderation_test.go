@@ -204,6 +204,7 @@ func TestHelpAndConfig(t *testing.T) {
 		{map[string]any{"ranks": map[string]any{"slap": 3}}, `ranks: no command "slap"`},
 		{map[string]any{"modlog_lines": 50}, "modlog_lines: 50 is not between 1 and 20"},
 		{map[string]any{"admins": []string{" "}}, "admins: an empty name"},
+		{map[string]any{"channels": map[string]any{"x": map[string]any{"ranks": map[string]any{"ban": 1}}}}, "ranks.ban: 1 is not between 2 (moderator) and 5 (in channels.x)"},
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})), roseytest.WithPluginConfig(moderation.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
@@ -220,13 +221,21 @@ func TestHelpAndConfig(t *testing.T) {
 	}
 }
 
-// TestRaisedRank: the config raises a command's rank; the router's
-// admins act with rank 3.
+// TestRaisedRank: the config raises a command's rank, for every channel
+// or for one; a channel adds admins; the router's admins act with rank 3.
 func TestRaisedRank(t *testing.T) {
-	ch := start(t, 3, channeltest.WithPluginConfig(moderation.Name, map[string]any{"ranks": map[string]any{"ban": 3}}),
+	ch := start(t, 3, channeltest.WithPluginConfig(moderation.Name, map[string]any{"ranks": map[string]any{"ban": 3}, "admins": []string{"boss"},
+		"channels": map[string]any{"lounge": map[string]any{"ranks": map[string]any{"kick": 4}, "admins": []string{"vip"}}}}),
 		channeltest.WithConfig(func(c *rosey.Config) { c.Router.Admins = []string{"chief"} }))
 	ch.Join("troll", 0)
 	ch.Join("chief", 1)
+	ch.Join("vip", 0)
+	ch.Say("mod", "!mute vip")
+	ch.Expect("⛔ vip is a bot admin here: nobody may mute them through me.")
+	ch.Say("mod2", "!mute boss")
+	ch.Expect("⛔ boss is a bot admin here: nobody may mute them through me.")
+	ch.Say("chief", "!kick troll")
+	ch.Expect("⛔ !kick needs rank owner (4) or higher here.")
 	ch.Say("mod", "!ban troll")
 	ch.Expect("⛔ !ban needs rank admin (3) or higher here.")
 	ch.Say("chief", "!ban troll")

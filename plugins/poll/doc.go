@@ -40,5 +40,8 @@
 //
 // The plugin's section of the bot config (every field optional):
 //
-//	"poll": {"open_rank": 1.5, "max_options": 10, "default_time": "0s", "max_time": "1h", "announce": true}
+//	"poll": {"open_rank": 1.5, "max_options": 10, "default_time": "0s", "max_time": "1h", "announce": true,
+//	         "channels": {"lounge": {"open_rank": 2, "default_time": "2m", "announce": false}}}
+//
+// channels overrides any of the five in one channel.
 package poll

@@ -54,6 +54,43 @@ type Config struct {
 	// Announce says the results in the channel when a poll closes
 	// (default true); false leaves that to CyTube's poll box.
 	Announce *bool `json:"announce,omitempty"`
+	// Channels overrides open_rank, max_options, default_time, max_time
+	// and announce in a channel, by channel name.
+	Channels map[string]ChannelConfig `json:"channels,omitempty"`
+}
+
+// ChannelConfig is one channel's overrides (a field left out keeps the
+// plugin's value).
+type ChannelConfig struct {
+	OpenRank    *float64         `json:"open_rank,omitempty"`
+	MaxOptions  int              `json:"max_options,omitempty"`
+	DefaultTime *plugin.Duration `json:"default_time,omitempty"`
+	MaxTime     plugin.Duration  `json:"max_time,omitempty"`
+	Announce    *bool            `json:"announce,omitempty"`
+}
+
+// in returns the config that applies in channel.
+func (c Config) in(channel string) Config {
+	o, ok := c.Channels[channel]
+	if !ok {
+		return c
+	}
+	if o.OpenRank != nil {
+		c.OpenRank = o.OpenRank
+	}
+	if o.MaxOptions != 0 {
+		c.MaxOptions = o.MaxOptions
+	}
+	if o.DefaultTime != nil {
+		c.DefaultTime = *o.DefaultTime
+	}
+	if o.MaxTime != 0 {
+		c.MaxTime = o.MaxTime
+	}
+	if o.Announce != nil {
+		c.Announce = o.Announce
+	}
+	return c
 }
 
 func (c *Config) defaults() error {
@@ -144,6 +181,12 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	for name := range cfg.Channels {
+		in := cfg.in(name)
+		if err := in.defaults(); err != nil {
+			return fmt.Errorf("%w (in channels.%s)", err, name)
+		}
+	}
 	s := &server{cfg: cfg, h: h, db: h.DB(), log: h.Logger(), closers: map[string]string{}}
 	// One subscription keeps opened, updated and closed in order.
 	if err := h.Subscribe("cytube.poll.*", s.onPoll); err != nil {
@@ -178,13 +221,14 @@ var (
 )
 
 func (s *server) command(ctx context.Context, req *plugin.Request) (string, error) {
+	cfg := s.cfg.in(req.Channel)
 	switch strings.ToLower(req.Text) {
 	case "":
 		return "", plugin.Usage(command())
 	case "results", "result":
 		return s.results(ctx, req)
 	case "close", "end":
-		if err := s.mayControl(req, "close"); err != nil {
+		if err := mayControl(cfg, req, "close"); err != nil {
 			return "", err
 		}
 		s.mu.Lock()
@@ -196,15 +240,15 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 			}
 			return "", chanwords.Explain(err, "close polls")
 		}
-		if !*s.cfg.Announce {
+		if !*cfg.Announce {
 			return "📊 Poll closed.", nil
 		}
 		return "", nil // the results are said when CyTube reports the poll closed
 	}
-	if err := s.mayControl(req, "open"); err != nil {
+	if err := mayControl(cfg, req, "open"); err != nil {
 		return "", err
 	}
-	po, err := s.parse(req.Text)
+	po, err := parse(cfg, req.Text)
 	if err != nil {
 		return "", err
 	}
@@ -260,15 +304,15 @@ func (s *server) store(ctx context.Context, rec record) {
 	}
 }
 
-func (s *server) mayControl(req *plugin.Request, verb string) error {
-	if req.Rank < *s.cfg.OpenRank {
-		return plugin.UserError("⛔ Only %s (rank %v) and up may %s polls.", protocol.RankName(*s.cfg.OpenRank)+"s", *s.cfg.OpenRank, verb)
+func mayControl(cfg Config, req *plugin.Request, verb string) error {
+	if req.Rank < *cfg.OpenRank {
+		return plugin.UserError("⛔ Only %s (rank %v) and up may %s polls.", protocol.RankName(*cfg.OpenRank)+"s", *cfg.OpenRank, verb)
 	}
 	return nil
 }
 
 // parse reads "<title> | <option> | <option>… [--time 2m] [--hidden]".
-func (s *server) parse(text string) (client.PollOptions, error) {
+func parse(cfg Config, text string) (client.PollOptions, error) {
 	var po client.PollOptions
 	usage := plugin.Usage(command())
 	if m := timeFlag.FindStringSubmatch(text); m != nil {
@@ -276,13 +320,13 @@ func (s *server) parse(text string) (client.PollOptions, error) {
 		if err != nil {
 			return po, plugin.UserError("❌ --time wants a duration such as 90s, 2m or 1h, not %q.", plugin.Clip(m[1], 20))
 		}
-		if d < time.Second || d > time.Duration(s.cfg.MaxTime) {
-			return po, plugin.UserError("❌ --time must be between 1s and %s.", plugin.FormatDuration(time.Duration(s.cfg.MaxTime)))
+		if d < time.Second || d > time.Duration(cfg.MaxTime) {
+			return po, plugin.UserError("❌ --time must be between 1s and %s.", plugin.FormatDuration(time.Duration(cfg.MaxTime)))
 		}
 		po.Timeout = d.Round(time.Second)
 		text = timeFlag.ReplaceAllString(text, " ")
 	} else {
-		po.Timeout = time.Duration(s.cfg.DefaultTime)
+		po.Timeout = time.Duration(cfg.DefaultTime)
 	}
 	if hiddenFlag.MatchString(text) {
 		po.Hidden = true
@@ -316,8 +360,8 @@ func (s *server) parse(text string) (client.PollOptions, error) {
 		seen[strings.ToLower(o)] = true
 		po.Options = append(po.Options, o)
 	}
-	if len(po.Options) > s.cfg.MaxOptions {
-		return po, plugin.UserError("❌ Too many options: at most %d.", s.cfg.MaxOptions)
+	if len(po.Options) > cfg.MaxOptions {
+		return po, plugin.UserError("❌ Too many options: at most %d.", cfg.MaxOptions)
 	}
 	return po, nil
 }
@@ -461,7 +505,7 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 				s.log.Error("could not record a poll", "err", err)
 			}
 		}
-		if !*s.cfg.Announce {
+		if !*s.cfg.in(pe.Channel).Announce {
 			return
 		}
 		msg := fmt.Sprintf("📊 Poll closed: “%s” — %s", plugin.Clip(p.Title, 100), tally(p.Options, p.Counts))

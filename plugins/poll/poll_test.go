@@ -151,6 +151,7 @@ func TestBadConfig(t *testing.T) {
 		{map[string]any{"default_time": "2h"}, "default_time: 2h0m0s is not between 0 and max_time (1h0m0s)"},
 		{map[string]any{"open_rank": 9}, "open_rank: 9 is not a CyTube rank"},
 		{map[string]any{"max_time": 60}, "has no unit"},
+		{map[string]any{"channels": map[string]any{"x": map[string]any{"max_options": 99}}}, "max_options: 99 is not between 2 and 50 (in channels.x)"},
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(poll.New(poll.Config{})), roseytest.WithPluginConfig(poll.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
@@ -257,4 +258,22 @@ func TestWithoutCyTube(t *testing.T) {
 	h.Expect("⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).")
 	h.Say("alice", "!poll results")
 	h.Expect("⚠️ No CyTube channel answers here")
+}
+
+// TestChannelConfig: a channel's section overrides the plugin's.
+func TestChannelConfig(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, channeltest.WithPluginConfig(poll.Name, map[string]any{
+		"channels": map[string]any{"lounge": map[string]any{"open_rank": 3, "announce": false}, "other": map[string]any{"open_rank": 5}},
+	}))
+	ch.Join("admin", 3)
+	ch.Say("mod", "!poll Lunch? | pizza | soup")
+	ch.Expect("⛔ Only admins (rank 3) and up may open polls.")
+	ch.Say("admin", "!poll Lunch? | pizza | soup")
+	ch.Expect("📊 Poll open: “Lunch?”")
+	ch.Join("admin2", 3)
+	ch.Say("admin2", "!poll close")
+	ch.Expect("📊 Poll closed.") // no announcement of the results here
+	is.True(ch.Server.Poll(ch.Name) == nil)
+	is.Equal(ch.Count("—"), 1) // only the opening line lists the options
 }
