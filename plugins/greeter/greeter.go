@@ -446,6 +446,17 @@ func fill(text, user, channel string, away time.Duration) string {
 // greeting handles !greeting [text|off].
 func (s *server) greeting(ctx context.Context, req *plugin.Request) (string, error) {
 	id := visitorID(req.Channel, req.User)
+	// Whoever uses the command is in the channel now: a user the greeter
+	// had not seen yet (here before the bot) is not a first-time visitor.
+	present := func(set map[string]any) map[string]any {
+		now := s.h.Clock().Now().UnixMilli()
+		set["channel"], set["name"], set["here"], set["last_seen"] = req.Channel, req.User, true, now
+		var v visitor
+		if err := s.db.Get(ctx, s.cfg.Collection, id, &v); errors.Is(err, database.ErrNotFound) {
+			set["first_seen"] = now
+		}
+		return set
+	}
 	text := strings.TrimSpace(req.Text)
 	switch strings.ToLower(text) {
 	case "":
@@ -459,7 +470,7 @@ func (s *server) greeting(ctx context.Context, req *plugin.Request) (string, err
 		}
 		return fmt.Sprintf("💬 %s, your greeting: %s", req.User, v.Greeting), nil
 	case "off", "clear", "none":
-		if err := s.db.Upsert(ctx, s.cfg.Collection, id, database.Update{Set: map[string]any{"greeting": "", "channel": req.Channel, "name": req.User}}, nil); err != nil {
+		if err := s.db.Upsert(ctx, s.cfg.Collection, id, database.Update{Set: present(map[string]any{"greeting": ""})}, nil); err != nil {
 			return "", fmt.Errorf("welcome: clear %s: %w", req.User, err)
 		}
 		return fmt.Sprintf("💬 %s, your greeting is off.", req.User), nil
@@ -470,8 +481,7 @@ func (s *server) greeting(ctx context.Context, req *plugin.Request) (string, err
 	if strings.ContainsAny(text, "\r\n") {
 		return "", plugin.UserError("❌ A greeting is one line.")
 	}
-	set := map[string]any{"greeting": text, "channel": req.Channel, "name": req.User}
-	if err := s.db.Upsert(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
+	if err := s.db.Upsert(ctx, s.cfg.Collection, id, database.Update{Set: present(map[string]any{"greeting": text})}, nil); err != nil {
 		return "", fmt.Errorf("welcome: store %s: %w", req.User, err)
 	}
 	return fmt.Sprintf("💬 %s, from now on I greet you back with: %s", req.User, text), nil

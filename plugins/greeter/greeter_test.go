@@ -108,11 +108,20 @@ func TestPersonalGreetingSurvivesRestart(t *testing.T) {
 	clock := roseytest.NewClock(epoch)
 	dir := t.TempDir()
 	section := map[string]any{"settle": "0s", "max_greeting": 30}
+	srv.Join(channeltest.DefaultChannel, "old", 1) // here before the bot
 	first, db := bot(t, srv, clock, dir, section)
+	first.Say("old", "!greeting Old timer here")
+	first.Expect("💬 old, from now on I greet you back with: Old timer here")
+	srv.Leave(first.Name, "old")
+	first.Eventually("old recorded as gone", func() bool { v, ok := load(t, db, first.Name, "old"); return ok && !v.Here })
+	first.Join("old", 1) // back at once: known (from the command and the leave), so not a first visit
 	first.Join("alice", 1)
 	first.Expect("👋 Welcome to lounge, alice!")
 	first.Join("bob", 1)
 	first.Expect("👋 Welcome to lounge, bob!")
+	if n := first.Count("old"); n != 1 { // the command's answer only
+		t.Fatalf("old was greeted: %q", first.Said())
+	}
 	first.Say("alice", "!greeting")
 	first.Expect("💬 alice, you have no greeting. Set one with !greeting <text>.")
 	first.Say("gus", "!greeting hello all")
