@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
 )
 
 // chromium finds Debian's headless Chromium. Without it the browser test
@@ -165,6 +166,14 @@ func TestDashboardInABrowser(t *testing.T) {
 	if p99 := eval[string](t, tab, `document.getElementById("p99").textContent`); !strings.HasSuffix(p99, "ms") && !strings.HasSuffix(p99, " s") {
 		t.Fatalf("p99 reads %q", p99)
 	}
+	// Once commands come from several channels, each row says which.
+	if err := h.Bus().Publish(context.Background(), protocol.Chat, protocol.ChatMessage{User: "bob", Message: "!echo there",
+		Channel: "lounge2", Rank: 1, Time: time.Now().UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	h.Expect("echo there")
+	wait(t, tab, "the other channel named", `document.querySelector("#recent tbody tr td:nth-of-type(2)")?.textContent === "#lounge2 echo: echo"`)
+
 	// A plugin's error is shown as text, not run as markup.
 	wait(t, tab, "the hostile plugin's error", `document.querySelector('#plugins tr[data-plugin="hostile"] td:nth-of-type(8)')?.textContent.includes(`+strconv.Quote(hostileError)+`)`)
 	if n := eval[float64](t, tab, `document.querySelectorAll("#plugins img, #plugins script").length`); n != 0 {

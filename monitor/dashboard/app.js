@@ -220,9 +220,12 @@ function drawPlugins(list, admin) {
 function drawCommands(id, list, none) {
   const tbody = $(id).tBodies[0];
   if (!list.length) return emptyRow(tbody, 4, none);
+  // With several channels, each command says which.
+  const several = new Set(list.map((c) => c.channel)).size > 1;
   tbody.replaceChildren(...list.map((c) => {
     const tr = el("tr");
-    const what = c.plugin ? `${c.plugin}: ${c.command}` : "(unknown command)";
+    let what = c.plugin ? `${c.plugin}: ${c.command}` : "(unknown command)";
+    if (several) what = `#${c.channel} ${what}`;
     tr.append(el("td", {}, fmtTime(c.at)), el("td", { title: c.channel }, what),
       el("td", { class: `result-${c.result}` }, c.result.replaceAll("_", " ")), el("td", {}, fmtMs(c.latency_ms)));
     return tr;
