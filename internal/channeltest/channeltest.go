@@ -35,6 +35,7 @@ type options struct {
 	server   *cytubetest.Server
 	edit     []func(*rosey.Config)
 	logLevel slog.Level
+	more     []string
 }
 
 // Option changes how Start sets up the channel and the bot.
@@ -75,6 +76,12 @@ func WithDataDir(dir string) Option { return func(o *options) { o.dir = dir } }
 // in the same channel) instead of a new one.
 func WithServer(srv *cytubetest.Server) Option { return func(o *options) { o.server = srv } }
 
+// WithChannels makes the bot join more channels of the same server
+// (rosey.Config.Channels, a connector each); In gives a view of one.
+func WithChannels(names ...string) Option {
+	return func(o *options) { o.more = append(o.more, names...) }
+}
+
 // WithConfig edits the bot's configuration (router admins, prefix, clock…).
 func WithConfig(fn func(*rosey.Config)) Option {
 	return func(o *options) { o.edit = append(o.edit, fn) }
@@ -94,6 +101,7 @@ type Channel struct {
 	mu      sync.Mutex
 	start   int            // the server's messages before this bot are not its
 	cursors map[string]int // per stream ("" chat, "pm:<user>"): messages before it were looked at
+	parent  *Channel       // the Channel Start returned, for a view made by In
 	stopped bool
 }
 
@@ -129,6 +137,10 @@ func Start(t testing.TB, opts ...Option) *Channel {
 	cfg.Database.Dir = o.dir
 	cfg.NATS.Embedded.NoListen = true
 	cfg.Router.HintEvery = rosey.Duration(time.Hour)
+	for _, name := range o.more {
+		cfg.Channels = append(cfg.Channels, cytube.Config{Channel: name,
+			BackoffMin: cfg.CyTube.BackoffMin, ConnectInterval: cfg.CyTube.ConnectInterval})
+	}
 	for _, e := range o.edit {
 		e(&cfg)
 	}
@@ -140,8 +152,10 @@ func Start(t testing.TB, opts ...Option) *Channel {
 		t.Fatalf("channeltest: start the bot: %v", err)
 	}
 	t.Cleanup(c.Stop)
-	if err := srv.WaitUser(ctx, DefaultChannel, DefaultBot); err != nil {
-		t.Fatalf("channeltest: the bot never joined: %v", err)
+	for _, name := range append([]string{DefaultChannel}, o.more...) {
+		if err := srv.WaitUser(ctx, name, DefaultBot); err != nil {
+			t.Fatalf("channeltest: the bot never joined %s: %v", name, err)
+		}
 	}
 	for _, p := range o.plugins {
 		name := p.Info().Name
@@ -158,8 +172,19 @@ func Start(t testing.TB, opts ...Option) *Channel {
 	return c
 }
 
+// In returns a view of another channel the bot is in (see WithChannels):
+// its Say, Expect and the rest work there; Stop stops the whole bot.
+func (c *Channel) In(name string) *Channel {
+	return &Channel{Server: c.Server, Bot: c.Bot, Name: name, BotName: c.BotName, t: c.t, start: c.start,
+		cursors: map[string]int{}, parent: c}
+}
+
 // Stop stops the bot (the fake server stays up for another bot).
 func (c *Channel) Stop() {
+	if c.parent != nil {
+		c.parent.Stop()
+		return
+	}
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()

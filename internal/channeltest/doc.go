@@ -10,5 +10,9 @@
 //	ch.Say("mod", "!poll Lunch? | pizza | soup")
 //	ch.Expect("📊 Poll open")
 //
+// WithChannels puts the bot in more channels of the same server, and In
+// gives a view of one of them, to check that a plugin acts and speaks in
+// the channel a command came from.
+//
 // It is internal: plugin authors outside this module use roseytest.
 package channeltest

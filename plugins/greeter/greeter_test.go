@@ -253,3 +253,21 @@ func TestHelpListsGreeting(t *testing.T) {
 	h.Say("alice", "!help greeting")
 	h.Expect("📖 !greeting [text|off] — Sets the greeting said when you come back (registered users) · rank: registered user or higher · cooldown: 5s · plugin: welcome")
 }
+
+// TestSeveralChannels: one bot in two channels greets in each with that
+// channel's texts, and a visit to one is not a visit to the other.
+func TestSeveralChannels(t *testing.T) {
+	clock := roseytest.NewClock(epoch)
+	lounge := channeltest.Start(t, channeltest.WithChannels("cinema"), channeltest.WithPlugins(greeter.New(greeter.Config{})),
+		channeltest.WithPluginConfig(greeter.Name, map[string]any{"settle": "0s",
+			"channels": map[string]any{"cinema": map[string]any{"welcome": "🎬 {user}, grab some popcorn!"}}}),
+		channeltest.WithConfig(func(c *rosey.Config) { c.Clock = clock }))
+	cinema := lounge.In("cinema")
+	cinema.Join("alice", 1)
+	cinema.Expect("🎬 alice, grab some popcorn!")
+	lounge.Join("alice", 1)
+	lounge.Expect("👋 Welcome to lounge, alice!")
+	if lounge.Count("popcorn") != 0 || cinema.Count("Welcome to lounge") != 0 {
+		t.Fatalf("a greeting went to the wrong channel: %q / %q", lounge.Said(), cinema.Said())
+	}
+}

@@ -241,3 +241,25 @@ func TestRaisedRank(t *testing.T) {
 	ch.Say("chief", "!ban troll")
 	ch.Expect("🔨 chief banned troll.")
 }
+
+// TestSeveralChannels: an action said in one channel of a bot in two acts
+// and is logged there only.
+func TestSeveralChannels(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	srv.AddChannel("cinema", cytubetest.ChannelConfig{Registered: true})
+	lounge := start(t, 3, channeltest.WithServer(srv), channeltest.WithChannels("cinema"))
+	cinema := lounge.In("cinema")
+	lounge.Join("troll", 0)
+	cinema.Join("troll", 0)
+	cinema.Join("mod", 2)
+	cinema.Say("mod", "!kick troll off topic")
+	cinema.Expect("👢 mod kicked troll: off topic.")
+	_, here := present(lounge, "troll")
+	is.True(here)
+	_, here = present(cinema, "troll")
+	is.True(!here)
+	lounge.Say("mod2", "!modlog")
+	lounge.ExpectPM("mod2", "📜 Moderation log of lounge: nothing yet.")
+}

@@ -277,3 +277,23 @@ func TestChannelConfig(t *testing.T) {
 	is.True(ch.Server.Poll(ch.Name) == nil)
 	is.Equal(ch.Count("—"), 1) // only the opening line lists the options
 }
+
+// TestSeveralChannels: a poll opened in one channel of a bot in two is
+// opened, refused, closed and announced there only.
+func TestSeveralChannels(t *testing.T) {
+	is := is.New(t)
+	lounge := start(t, channeltest.WithChannels("cinema"))
+	cinema := lounge.In("cinema")
+	cinema.Join("mod", 2)
+	cinema.Say("mod", "!poll Movie? | Alien | Heat")
+	cinema.Expect("📊 Poll open: “Movie?”")
+	is.True(lounge.Server.Poll("lounge") == nil)
+	is.Equal(lounge.Server.Poll("cinema").Title, "Movie?")
+	lounge.Say("mod2", "!poll Lunch? | pizza | soup") // the cinema's poll is no reason to refuse
+	lounge.Expect("📊 Poll open: “Lunch?”")
+	cinema.Join("mod3", 2)
+	cinema.Say("mod3", "!poll close")
+	cinema.Expect("📊 Poll closed: “Movie?” — Alien 0, Heat 0 (no votes)")
+	is.Equal(lounge.Server.Poll("lounge").Title, "Lunch?")
+	is.Equal(lounge.Count("Movie?"), 0)
+}
