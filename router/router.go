@@ -204,7 +204,6 @@ type Router struct {
 	cfg   Config
 	log   *slog.Logger
 	clock plugin.Clock
-	wall  bool // clock is the wall clock: deadlines use time.AfterFunc
 
 	admins map[string]bool
 	ignore map[string]bool
@@ -234,6 +233,14 @@ type Router struct {
 	queues  map[userKey][]*pending // answers owed to each user, in the order asked
 	waiting map[string]*pending    // by reply token
 	open    int                    // commands not yet answered
+	// Every command's deadline is its arrival plus the same timeout, and
+	// lines are admitted in the order they arrive: deadlines come in
+	// order, so one timer, set for the oldest, serves them all (a timer
+	// per command cost more than the rest of the router's work).
+	deadlines []*pending
+	expiry    plugin.Timer // set for the oldest deadline while there is one
+	stopLoop  chan struct{}
+	loopDone  chan struct{}
 
 	mu       sync.Mutex
 	cooldown map[cooldownKey]*cooldownEntry
@@ -289,9 +296,7 @@ type pending struct {
 	name     string // plugin
 	cmd      string
 	static   bool
-	token    string        // the reply subject's last token; empty until asked
-	timer    *time.Timer   // the deadline, on the wall clock
-	stop     chan struct{} // closed when settled, on another clock
+	token    string // the reply subject's last token; empty until asked
 	// corr is the command's correlation id: an answer that carries another
 	// is not this command's.
 	corr string
@@ -364,8 +369,8 @@ func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) 
 			r.prefixes = append(r.prefixes, rules.prefix)
 		}
 	}
-	r.clock, r.wall = cfg.Clock, cfg.Clock == nil
-	if r.wall {
+	r.clock = cfg.Clock
+	if r.clock == nil {
 		r.clock = plugin.WallClock()
 	}
 	name := cfg.BotName
@@ -391,6 +396,10 @@ func (r *Router) Start(ctx context.Context) error {
 		r.own = true
 	}
 	r.closed = false
+	r.stopLoop, r.loopDone = make(chan struct{}), make(chan struct{})
+	r.expiry = r.clock.NewTimer(time.Hour)
+	r.expiry.Stop()
+	go r.expireLoop(r.expiry, r.stopLoop, r.loopDone)
 	nc := r.bus.Conn()
 	r.inbox = nc.NewInbox()
 	replies, err := nc.Subscribe(r.inbox+".*", r.onReply)
@@ -450,6 +459,11 @@ func (r *Router) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("router: stop: %w", ctx.Err()))
+	}
+	if r.stopLoop != nil {
+		close(r.stopLoop)
+		<-r.loopDone
+		r.stopLoop = nil
 	}
 	if r.replies != nil {
 		_ = r.replies.Unsubscribe()
@@ -649,6 +663,10 @@ func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pendi
 		p = &pending{ctx: ctx, to: to, key: key, arrived: arrived, deadline: arrived.Add(r.cfg.Timeout)}
 		r.queues[key] = append(r.queues[key], p)
 		r.wg.Add(1)
+		r.deadlines = append(r.deadlines, p)
+		if len(r.deadlines) == 1 {
+			r.expiry.Reset(r.cfg.Timeout)
+		}
 	}
 	r.qmu.Unlock()
 	if p != nil {
@@ -743,23 +761,16 @@ func (r *Router) ask(p *pending, req plugin.Request) {
 	}
 	// 128 random bits: unguessable, so only the plugin that got the
 	// request can answer it.
-	p.token = rand.Text()
+	token := rand.Text()
 	r.qmu.Lock()
-	r.waiting[p.token] = p
-	if left := p.deadline.Sub(r.clock.Now()); r.wall {
-		p.timer = time.AfterFunc(left, func() { r.timeout(p) })
-	} else {
-		p.stop = make(chan struct{})
-		t := r.clock.NewTimer(left)
-		go func() {
-			defer t.Stop()
-			select {
-			case <-t.C():
-				r.timeout(p)
-			case <-p.stop:
-			}
-		}()
+	p.token = token
+	if p.settled || !r.clock.Now().Before(p.deadline) {
+		// Its time ran out while the router looked for its plugin.
+		r.qmu.Unlock()
+		r.timeout(p)
+		return
 	}
+	r.waiting[p.token] = p
 	r.qmu.Unlock()
 	if err := r.bus.PublishRequest(ctx, r.commandSubject(p.name), r.inbox+"."+p.token, body); err != nil {
 		r.log.Error("could not send command", "plugin", p.name, "err", err)
@@ -776,6 +787,42 @@ func (r *Router) commandSubject(name string) string {
 	s := protocol.PluginCommand(name)
 	r.subjects.Store(name, s)
 	return s
+}
+
+// expireLoop times out the commands whose deadline has passed, sleeping
+// until the oldest one's, until stop is closed.
+func (r *Router) expireLoop(t plugin.Timer, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		now := r.clock.Now()
+		var due []*pending
+		r.qmu.Lock()
+		for len(r.deadlines) > 0 {
+			p := r.deadlines[0]
+			if p.settled || p.ready {
+				r.deadlines[0], r.deadlines = nil, r.deadlines[1:]
+				continue
+			}
+			if p.deadline.After(now) {
+				t.Reset(p.deadline.Sub(now)) // under qmu, as complete stops it
+				break
+			}
+			r.deadlines[0], r.deadlines = nil, r.deadlines[1:]
+			if p.token != "" { // one still looking for its plugin times out in ask
+				due = append(due, p)
+			}
+		}
+		r.qmu.Unlock()
+		for _, p := range due {
+			r.timeout(p)
+		}
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C():
+		}
+	}
 }
 
 func (r *Router) timeout(p *pending) {
@@ -895,12 +942,6 @@ func (r *Router) settle(p *pending, result, text string, failed bool) {
 	p.settled = true
 	p.result = result
 	delete(r.waiting, p.token)
-	if p.timer != nil {
-		p.timer.Stop()
-	}
-	if p.stop != nil {
-		close(p.stop)
-	}
 	r.qmu.Unlock()
 	if failed && p.cool != nil {
 		r.mu.Lock()
@@ -934,6 +975,14 @@ func (r *Router) complete(p *pending, text string) {
 	}
 	p.text, p.ready = text, true
 	r.open--
+	// Answered commands at the head need no deadline any more; with none
+	// left the timer stops now (a test's clock counts it).
+	for len(r.deadlines) > 0 && r.deadlines[0].ready {
+		r.deadlines[0], r.deadlines = nil, r.deadlines[1:]
+		if len(r.deadlines) == 0 {
+			r.expiry.Stop()
+		}
+	}
 	q := r.queues[p.key]
 	n := 0
 	for ; n < len(q) && q[n].ready; n++ {
