@@ -336,7 +336,7 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 	mc := monitor.Config{Listen: b.cfg.HTTP.Listen, Metrics: m, Checks: checks, Logger: b.cfg.Logger,
 		// The dashboard's actions drive the plugin manager over NATS,
 		// as !admin does, wherever the manager runs.
-		Control: plugin.NewControl(p.bus), AdminToken: b.cfg.HTTP.DashboardToken}
+		Control: plugin.NewControl(p.bus), AdminToken: b.cfg.HTTP.DashboardToken, Hosts: b.cfg.HTTP.Hosts}
 	if mc.AdminToken == "" {
 		mc.AdminToken = os.Getenv(DashboardTokenEnv)
 	}

@@ -164,6 +164,9 @@ type HTTPConfig struct {
 	// the environment's ROSEY_DASHBOARD_TOKEN, and without either the
 	// dashboard is read-only. Never read from a config file.
 	DashboardToken string `json:"-"`
+	// Hosts are the host names, besides IP addresses and localhost, that
+	// the dashboard answers to, such as a reverse proxy's public name.
+	Hosts []string `json:"hosts,omitempty"`
 }
 
 // DashboardTokenEnv names the environment variable holding the

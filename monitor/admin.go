@@ -45,7 +45,7 @@ func (s *Server) routeAdmin() {
 		s.log.Warn("dashboard action refused", "who", "dashboard", "reason", "cross-site request")
 		reply(w, http.StatusForbidden, actionReply{Error: "cross-site request refused"})
 	}))
-	s.mux.Handle("POST /api/plugins/{name}/{verb}", cop.Handler(http.HandlerFunc(s.action)))
+	s.page("POST /api/plugins/{name}/{verb}", cop.Handler(http.HandlerFunc(s.action)))
 }
 
 func reply(w http.ResponseWriter, code int, r actionReply) {

@@ -5,8 +5,13 @@ import (
 	"embed"
 	"encoding/json"
 	"io/fs"
+	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/roseybot/rosey/plugin"
 )
 
 //go:embed dashboard
@@ -152,25 +157,52 @@ func securityHeaders(w http.ResponseWriter) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
+// page registers a dashboard route: only for a Host the dashboard answers
+// to (see Config.Hosts).
+func (s *Server) page(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.hostCheck(h))
+}
+
 func (s *Server) routeDashboard() {
 	static, _ := fs.Sub(assets, "dashboard")
 	files := http.FileServerFS(static)
-	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	s.page("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w)
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, static, "index.html")
-	})
-	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.page("GET /assets/", http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w)
 		w.Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)
 	})))
-	s.mux.HandleFunc("GET /api/state", func(w http.ResponseWriter, _ *http.Request) {
+	s.page("GET /api/state", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(s.view(time.Now()))
+	}))
+	s.page("GET /events", http.HandlerFunc(s.events))
+}
+
+// hostCheck refuses a request whose Host is a name the dashboard does not
+// know: a page on another site whose name was made to resolve to this
+// address (DNS rebinding) would otherwise read the dashboard as its own.
+// IP addresses, localhost and Config.Hosts pass.
+func (s *Server) hostCheck(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hp, _, err := net.SplitHostPort(host); err == nil {
+			host = hp
+		}
+		host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+		if net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") ||
+			slices.ContainsFunc(s.cfg.Hosts, func(h string) bool { return strings.EqualFold(h, host) }) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		s.log.Warn("dashboard request refused", "reason", "unknown host", "host", plugin.Clip(r.Host, 64))
+		http.Error(w, "unknown host name: add it to the dashboard's hosts (http.hosts in the config)", http.StatusMisdirectedRequest)
 	})
-	s.mux.HandleFunc("GET /events", s.events)
 }
 
 // events streams a view every Interval as server-sent events until the

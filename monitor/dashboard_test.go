@@ -258,3 +258,31 @@ func TestDashboardChartsRatesPerSecond(t *testing.T) {
 	is.Equal(len(u.Messages[0].Values), int(monitor.ActivityWindow/time.Second))
 	is.True(u.Messages[0].Values[0] == nil) // no sample before the server started
 }
+
+func TestDashboardAnswersOnlyToKnownHosts(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t, monitor.Config{Listen: "127.0.0.1:0", Metrics: monitor.NewMetrics(), Hosts: []string{"rosey.example.org"}})
+	_, port, _ := strings.Cut(srv.Addr(), ":")
+	status := func(method, path, host string) int {
+		req, err := http.NewRequest(method, "http://"+srv.Addr()+path, nil)
+		is.NoErr(err)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		is.NoErr(err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "rosey.example.org", "ROSEY.example.org:443"} {
+		if code := status(http.MethodGet, "/", host); code != http.StatusOK {
+			t.Errorf("Host %s: %d, want 200", host, code)
+		}
+	}
+	// A name made to resolve here (DNS rebinding) reads nothing.
+	for _, path := range []string{"/", "/api/state", "/events", "/assets/app.js"} {
+		is.Equal(status(http.MethodGet, path, "evil.example:"+port), http.StatusMisdirectedRequest)
+	}
+	is.Equal(status(http.MethodPost, "/api/plugins/echo/reload", "evil.example"), http.StatusMisdirectedRequest)
+	// Scrapers and probes may use any name.
+	is.Equal(status(http.MethodGet, "/metrics", "evil.example"), http.StatusOK)
+	is.Equal(status(http.MethodGet, "/healthz", "evil.example"), http.StatusOK)
+}

@@ -60,6 +60,11 @@ type Config struct {
 	Interval time.Duration
 	// MaxWatchers bounds the dashboards open at once; default 32.
 	MaxWatchers int
+	// Hosts are the host names, besides IP addresses and localhost, that
+	// the dashboard answers to, such as a reverse proxy's public name;
+	// another name is refused (421), against DNS rebinding. /metrics,
+	// /healthz and /readyz answer to any.
+	Hosts []string
 	// Rates are counters the dashboard charts per second (messages in and
 	// out, for example), sampled every second between Start and Stop.
 	Rates []Rate
