@@ -100,7 +100,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), adminTimeout)
 	defer cancel()
 	if err := do(ctx, name); err != nil {
-		s.log.Warn("plugin control failed", "who", "dashboard", "verb", verb, "plugin", name, "err", err)
+		s.log.Warn("plugin control failed", "who", "dashboard", "verb", verb, "plugin", name, "result", "error", "err", err)
 		code := http.StatusBadGateway
 		switch {
 		case errors.Is(err, plugin.ErrNotManaged):
@@ -111,6 +111,6 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		reply(w, code, actionReply{Error: err.Error()})
 		return
 	}
-	s.log.Info("plugin control", "who", "dashboard", "verb", verb, "plugin", name)
+	s.log.Info("plugin control", "who", "dashboard", "verb", verb, "plugin", name, "result", "ok")
 	reply(w, http.StatusOK, actionReply{OK: true, Message: done})
 }

@@ -134,12 +134,17 @@ func TestDashboardActionsNeedTheToken(t *testing.T) {
 		is.Equal(done[i]["who"], "dashboard")
 		is.Equal(done[i]["verb"], verb)
 		is.Equal(done[i]["plugin"], "echo")
+		is.Equal(done[i]["result"], "ok")
 	}
 
 	code, body = post(t, addr, "/api/plugins/nosuch/reload", "Authorization", "Bearer "+token)
 	is.Equal(code, http.StatusNotFound)
 	is.True(strings.Contains(body["error"].(string), "nosuch"))
-	is.Equal(len(logs.records("plugin control failed")), 1)
+	failed := logs.records("plugin control failed")
+	is.Equal(len(failed), 1)
+	is.Equal(failed[0]["who"], "dashboard")
+	is.Equal(failed[0]["result"], "error")
+	is.True(failed[0]["err"] != nil)
 	code, _ = post(t, addr, "/api/plugins/echo/explode", "Authorization", "Bearer "+token)
 	is.Equal(code, http.StatusNotFound)
 }
