@@ -44,6 +44,14 @@
 // ("welcome"): channel, name, first_seen, last_seen (the last join or
 // leave, ms since the epoch), here, visits, last_greeted, greeting.
 //
+// # NATS permissions
+//
+// Run as a process of its own under per-plugin NATS users, it needs to
+// publish on cytube.state.bot, cytube.send.chat and database.welcome.>,
+// and to subscribe to cytube.> (it reads cytube.user.join,
+// cytube.user.leave and cytube.connection, in order, from one
+// subscription).
+//
 // # Config
 //
 // The plugin's section of the bot config, every field optional; {user},

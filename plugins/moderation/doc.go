@@ -42,6 +42,13 @@
 // warn), target, target_key (lower-cased), by, by_rank, reason, at (ms
 // since the epoch). An action CyTube refused is not recorded.
 //
+// # NATS permissions
+//
+// Run as a process of its own under per-plugin NATS users, it needs to
+// publish on cytube.state.bot, cytube.state.users, cytube.do.user.kick,
+// cytube.do.user.ban, cytube.do.user.mute, cytube.do.user.unmute,
+// cytube.send.chat, cytube.send.pm and database.moderation.>.
+//
 // # Config
 //
 // The plugin's section of the bot config (every field optional):

@@ -36,6 +36,12 @@
 // epoch), status (open or closed). A poll left open across a restart is
 // completed when it closes.
 //
+// # NATS permissions
+//
+// Run as a process of its own under per-plugin NATS users, it needs to
+// publish on cytube.state.poll, cytube.do.poll.open, cytube.do.poll.close,
+// cytube.send.chat and database.poll.>, and to subscribe to cytube.poll.*.
+//
 // # Config
 //
 // The plugin's section of the bot config (every field optional):
