@@ -34,7 +34,9 @@
 // database namespace: channel, title, options, counts, hidden, opened_by,
 // opened_at, closes_at, closed_by, closed_at (times in ms since the
 // epoch), status (open or closed). A poll left open across a restart is
-// completed when it closes.
+// completed when it closes; one that closed while the bot was away is
+// recorded closed, with the counts last seen, when the bot is back (CyTube
+// sends the open poll, if any, before the bot is in).
 //
 // # NATS permissions
 //

@@ -192,8 +192,38 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if err := h.Subscribe("cytube.poll.*", s.onPoll); err != nil {
 		return fmt.Errorf("poll: subscribe: %w", err)
 	}
+	// A poll that closed while the bot was away sends no event: when the
+	// bot (re)joins, a poll recorded open that CyTube no longer has is
+	// closed with the counts last seen.
+	if err := h.Subscribe(protocol.Connection, s.onConnection); err != nil {
+		return fmt.Errorf("poll: subscribe: %w", err)
+	}
 	h.Handle("poll", s.command)
 	return nil
+}
+
+func (s *server) onConnection(ctx context.Context, ev *eventbus.Event) {
+	var c protocol.ConnectionEvent
+	if ev.Decode(&c) != nil || c.State != protocol.StateConnected {
+		return
+	}
+	sctx, cancel := chanwords.State(ctx)
+	defer cancel()
+	open, err := client.New(s.h.Bus(), c.Channel).Poll(sctx)
+	if err != nil {
+		s.log.Warn("could not check the open poll", "channel", c.Channel, "err", err)
+		return
+	}
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	id, cur, ok := s.openRecord(ctx, c.Channel)
+	if !ok || (open != nil && open.Title == cur.Title) {
+		return
+	}
+	set := map[string]any{"status": statusClosed, "closed_at": s.h.Clock().Now().UnixMilli(), "closed_by": "(closed while the bot was away)"}
+	if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
+		s.log.Error("could not close a poll's record", "err", err)
+	}
 }
 
 // Stop has nothing to release: the Host ends the subscription.

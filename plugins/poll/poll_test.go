@@ -297,3 +297,32 @@ func TestSeveralChannels(t *testing.T) {
 	is.Equal(lounge.Server.Poll("lounge").Title, "Lunch?")
 	is.Equal(lounge.Count("Movie?"), 0)
 }
+
+// TestClosedWhileAway: a poll that closed while the bot was down is
+// recorded closed when the bot is back, with the counts last seen.
+func TestClosedWhileAway(t *testing.T) {
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	dir := t.TempDir()
+	first := start(t, channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	first.Say("mod", "!poll Lunch? | pizza | soup")
+	first.Expect("📊 Poll open: “Lunch?”")
+	first.Server.Vote(first.Name, "alice", 1)
+	first.Eventually("record the vote", func() bool {
+		got := polls(t, first)
+		return len(got) == 1 && len(got[0].Counts) == 2 && got[0].Counts[1] == 1
+	})
+	first.Stop()
+	closeAsOwner(t, first)
+
+	second := start(t, channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	second.Eventually("record the poll closed", func() bool {
+		got := polls(t, second)
+		return len(got) == 1 && got[0].Status == "closed"
+	})
+	second.Say("alice", "!poll results")
+	last := second.Expect("📊 Last poll, “Lunch?” (closed ")
+	if !strings.HasSuffix(last, "): pizza 0, soup 1 (1 vote): soup wins") {
+		t.Fatalf("results: %q", last)
+	}
+}
