@@ -665,7 +665,7 @@ func (r *Router) admit(ctx context.Context, to target, arrived time.Time) *pendi
 		r.wg.Add(1)
 		r.deadlines = append(r.deadlines, p)
 		if len(r.deadlines) == 1 {
-			r.expiry.Reset(r.cfg.Timeout)
+			r.expiry.Reset(p.deadline.Sub(r.clock.Now()))
 		}
 	}
 	r.qmu.Unlock()
