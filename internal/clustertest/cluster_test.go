@@ -6,6 +6,7 @@ package clustertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -54,9 +55,36 @@ type node struct {
 	clusterURL string
 }
 
+// startCluster starts n clustered nodes. The ports are picked free and
+// then bound, so another process can take one in between (other test
+// packages run at the same time): a start that fails is tried again on
+// new ports.
 func startCluster(t *testing.T, n int) []*node {
 	t.Helper()
+	var err error
+	for range 3 {
+		var nodes []*node
+		if nodes, err = tryCluster(t, n); err == nil {
+			return nodes
+		}
+		t.Logf("cluster start failed, trying other ports: %v", err)
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func tryCluster(t *testing.T, n int) (_ []*node, err error) {
+	t.Helper()
 	nodes := make([]*node, n)
+	defer func() {
+		if err != nil {
+			for _, nd := range nodes {
+				if nd != nil {
+					_ = nd.srv.Shutdown(context.Background())
+				}
+			}
+		}
+	}()
 	ports := make([][2]int, n)
 	for i := range nodes {
 		ports[i] = [2]int{freePort(t), freePort(t)}
@@ -81,7 +109,7 @@ func startCluster(t *testing.T, n int) []*node {
 		}
 		srv, err := embedded.Start(context.Background(), embedded.Config{ConfigFile: file, Listen: fmt.Sprintf("127.0.0.1:%d", ports[i][0])})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		nodes[i] = &node{srv: srv, client: srv.ClientURL()}
 		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
@@ -91,12 +119,12 @@ func startCluster(t *testing.T, n int) []*node {
 	for _, nd := range nodes {
 		for nd.srv.NATS().NumRoutes() < n-1 {
 			if time.Now().After(deadline) {
-				t.Fatalf("cluster did not form")
+				return nil, errors.New("cluster did not form")
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return nodes
+	return nodes, nil
 }
 
 // run starts `rosey run` with cfg as its config file.
