@@ -951,18 +951,6 @@ func (r *Router) settle(p *pending, result, text string, failed bool) {
 	r.complete(p, text)
 }
 
-// answerNow answers a line that needs no plugin, in its user's order.
-func (r *Router) answerNow(ctx context.Context, to target, text string) {
-	key := userKey{strings.ToLower(to.user), to.channel}
-	p := &pending{ctx: ctx, to: to, key: key}
-	r.qmu.Lock()
-	r.open++
-	r.queues[key] = append(r.queues[key], p)
-	r.wg.Add(1)
-	r.qmu.Unlock()
-	r.complete(p, text)
-}
-
 // complete marks p answered and sends the ready answers at the head of
 // its user's queue. Sending under the lock keeps the order; a publish only
 // buffers, so the lock is held briefly.
