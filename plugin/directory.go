@@ -392,36 +392,15 @@ func (d *Directory) copyEntry(e *Entry) Entry {
 // one is dropped: its news is older.
 func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 	began := time.Now()
-	nc := d.bus.Conn()
-	inbox := nc.NewRespInbox()
-	ch := make(chan *nats.Msg, 256)
-	sub, err := nc.ChanSubscribe(inbox, ch)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest("$SRV.INFO", inbox, nil); err != nil {
-		return err
-	}
 	seen := map[string][]string{}
 	infos := map[string]Info{}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-collect:
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-			break collect
-		case m := <-ch:
-			info, id, ok := d.discovered(m.Data)
-			if !ok {
-				continue
-			}
+	if err := d.gather(ctx, "$SRV.INFO", wait, func(data []byte) {
+		if info, id, ok := d.discovered(data); ok {
 			infos[info.Name] = info
 			seen[info.Name] = append(seen[info.Name], id)
 		}
+	}); err != nil {
+		return err
 	}
 	var vanished []Announcement
 	d.mu.Lock()
@@ -618,9 +597,10 @@ func (d *Directory) hasRemote() bool {
 	return false
 }
 
-// refreshStats asks every micro service for its statistics and keeps those
-// of the known instances of Rosey plugins.
-func (d *Directory) refreshStats(ctx context.Context, wait time.Duration) error {
+// gather asks every micro service on the bus (subject is $SRV.INFO or
+// $SRV.STATS) and hands each answer to take, until wait passes; it returns
+// ctx's error if ctx ends first.
+func (d *Directory) gather(ctx context.Context, subject string, wait time.Duration, take func([]byte)) error {
 	nc := d.bus.Conn()
 	inbox := nc.NewRespInbox()
 	ch := make(chan *nats.Msg, 256)
@@ -629,34 +609,43 @@ func (d *Directory) refreshStats(ctx context.Context, wait time.Duration) error 
 		return err
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest("$SRV.STATS", inbox, nil); err != nil {
+	if err := nc.PublishRequest(subject, inbox, nil); err != nil {
 		return err
 	}
-	got := map[string]endpointCounts{}
-	names := map[string]string{}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-collect:
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
-			break collect
+			return nil
 		case m := <-ch:
-			var st micro.Stats
-			if json.Unmarshal(m.Data, &st) != nil || st.Metadata[MetaInfo] == "" || st.Metadata[MetaPrefix] != d.bus.Prefix() || st.ID == "" {
-				continue
-			}
-			var c endpointCounts
-			for _, e := range st.Endpoints {
-				if e != nil {
-					c.requests += e.NumRequests
-					c.errors += e.NumErrors
-				}
-			}
-			got[st.ID], names[st.ID] = c, st.Name
+			take(m.Data)
 		}
+	}
+}
+
+// refreshStats asks every micro service for its statistics and keeps those
+// of the known instances of Rosey plugins.
+func (d *Directory) refreshStats(ctx context.Context, wait time.Duration) error {
+	got := map[string]endpointCounts{}
+	names := map[string]string{}
+	if err := d.gather(ctx, "$SRV.STATS", wait, func(data []byte) {
+		var st micro.Stats
+		if json.Unmarshal(data, &st) != nil || st.Metadata[MetaInfo] == "" || st.Metadata[MetaPrefix] != d.bus.Prefix() || st.ID == "" {
+			return
+		}
+		var c endpointCounts
+		for _, e := range st.Endpoints {
+			if e != nil {
+				c.requests += e.NumRequests
+				c.errors += e.NumErrors
+			}
+		}
+		got[st.ID], names[st.ID] = c, st.Name
+	}); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
