@@ -6,16 +6,27 @@
 //	🤷 I have not seen zed.
 //
 // The plugin follows cytube.chat, cytube.user.join and cytube.user.leave
-// through a single subscription (so they are stored in the order they were
-// published) and stores one document per user, under the lower-cased name,
+// through a single subscription (so they are taken in the order they were
+// published) and keeps one document per user, under the lower-cased name,
 // through the database service, so it survives restarts. Names compare
 // case-insensitively. When the connector reports a (re)connection everyone
 // is marked absent, since CyTube then announces again everyone present.
 //
-// A !seen said in the channel is answered after every line said before it
-// has been stored.
+// # Batching
+//
+// A chat line costs no database write: the latest sighting of each user is
+// kept in memory and written in batches, one upsert per user who did
+// something, every flush_interval (default 5s) or as soon as max_pending
+// users (default 1000) wait to be written. A clean stop writes everything
+// still in memory. A crash (kill -9, power loss) loses at most the last
+// flush interval of sightings; a failed write is tried again at the next
+// flush.
+//
+// A !seen said in the channel is answered after every line said before it,
+// itself included, has been taken in, from what is stored with what is
+// still in memory laid over it.
 //
 // Config section (optional):
 //
-//	{"collection": "seen"}
+//	{"collection": "seen", "flush_interval": "5s", "max_pending": 1000}
 package seen

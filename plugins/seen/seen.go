@@ -2,15 +2,19 @@ package seen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/batch"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -18,14 +22,29 @@ import (
 // Name is the plugin's name.
 const Name = "seen"
 
-// DefaultCollection is the database collection the plugin keeps users in.
-const DefaultCollection = "seen"
+// Defaults for Config.
+const (
+	// DefaultCollection is the database collection the plugin keeps users in.
+	DefaultCollection = "seen"
+	// DefaultFlushInterval is how often sightings kept in memory are
+	// written to the database.
+	DefaultFlushInterval = 5 * time.Second
+	// DefaultMaxPending is how many users with unwritten sightings start a
+	// flush before the interval is up.
+	DefaultMaxPending = 1000
+)
 
 // Config configures the plugin. The JSON fields may also come from the
 // plugin's section of the bot config; they override the constructor's.
 type Config struct {
 	// Collection is the database collection; default DefaultCollection.
 	Collection string `json:"collection,omitempty"`
+	// FlushInterval is how often sightings kept in memory are written;
+	// default DefaultFlushInterval. A crash loses at most this much.
+	FlushInterval plugin.Duration `json:"flush_interval,omitempty"`
+	// MaxPending users with unwritten sightings start a flush at once;
+	// default DefaultMaxPending.
+	MaxPending int `json:"max_pending,omitempty"`
 	// Now returns the current time; nil is the Host's clock (Host.Clock),
 	// which roseytest.Clock moves by hand in tests.
 	Now func() time.Time `json:"-"`
@@ -34,6 +53,9 @@ type Config struct {
 // Plugin is the seen plugin.
 type Plugin struct {
 	cfg Config
+
+	mu  sync.Mutex
+	srv *server // while started
 }
 
 // New returns a seen plugin.
@@ -85,7 +107,21 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if cfg.Now == nil {
 		cfg.Now = h.Clock().Now
 	}
-	s := &server{cfg: cfg, db: h.DB(), log: h.Logger()}
+	if cfg.FlushInterval < 0 || cfg.MaxPending < 0 {
+		return fmt.Errorf("seen: flush_interval and max_pending must not be negative")
+	}
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = plugin.Duration(DefaultFlushInterval)
+	}
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	s := &server{cfg: cfg, db: h.DB(), log: h.Logger(), pending: map[string]map[string]any{}}
+	s.flusher = batch.New(time.Duration(cfg.FlushInterval), h.Clock(), s.flush)
+	h.Go(s.flusher.Run)
+	p.mu.Lock()
+	p.srv = s
+	p.mu.Unlock()
 	// One subscription for chat, joins and leaves keeps them in the order
 	// they were published, so a quick join-leave is never stored backwards.
 	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
@@ -95,17 +131,79 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	return nil
 }
 
-// Stop has nothing to release: the Host ends the subscription.
-func (p *Plugin) Stop(context.Context) error { return nil }
+// Stop writes every sighting still in memory.
+func (p *Plugin) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	s := p.srv
+	p.srv = nil
+	p.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.stop(ctx)
+}
 
 type server struct {
 	cfg Config
 	db  *database.Client
 	log *slog.Logger
 
-	// The lines already stored, so !seen can wait for the lines said before
-	// it (its own line has the same correlation id).
+	// The lines already taken in, so !seen can wait for the lines said
+	// before it (its own line has the same correlation id).
 	handled plugin.Handled
+
+	flusher *batch.Flusher
+	mu      sync.Mutex
+	// pending holds, per lower-cased name, the fields to set at the next
+	// flush; inflight those a flush is writing. A read lays both over
+	// what is stored.
+	pending, inflight map[string]map[string]any
+	stopped           bool // the last flush is done: write at once
+}
+
+// flush writes the pending sightings, one upsert per user, and keeps those
+// that failed for the next flush (under newer changes).
+func (s *server) flush(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.inflight, s.pending = s.pending, map[string]map[string]any{}
+	batchOf := make([]string, 0, len(s.inflight))
+	for k := range s.inflight {
+		batchOf = append(batchOf, k)
+	}
+	s.mu.Unlock()
+	failed := batch.Parallel(ctx, batchOf, 8, func(ctx context.Context, k string) error {
+		s.mu.Lock()
+		set := s.inflight[k]
+		s.mu.Unlock()
+		err := s.db.Upsert(ctx, s.cfg.Collection, database.StringID(k), database.Update{Set: set}, nil)
+		if err != nil {
+			s.log.Error("could not store a sighting", "user", set["name"], "err", err)
+		}
+		return err
+	})
+	s.mu.Lock()
+	for _, k := range failed {
+		newer := s.pending[k]
+		s.pending[k] = s.inflight[k]
+		maps.Copy(s.pending[k], newer)
+	}
+	s.inflight = nil
+	s.mu.Unlock()
+}
+
+func (s *server) stop(ctx context.Context) error {
+	s.flusher.Now(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if n := len(s.pending); n > 0 {
+		return fmt.Errorf("seen: %d sightings could not be stored", n)
+	}
+	return nil
 }
 
 func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
@@ -143,7 +241,12 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	case protocol.Connection:
 		var c protocol.ConnectionEvent
 		if err := ev.Decode(&c); err == nil && c.State == protocol.StateConnected {
-			s.resetPresence(ctx)
+			// Write what is pending first, so no earlier "here" lands
+			// after the reset; events after this one wait for it.
+			s.flusher.Quiet(func() {
+				s.flush(ctx)
+				s.resetPresence(ctx)
+			})
 		}
 		return
 	default:
@@ -154,8 +257,20 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 		return
 	}
 	set["name"], set["seen_at"] = name, now
-	if err := s.db.Upsert(ctx, s.cfg.Collection, database.StringID(strings.ToLower(name)), database.Update{Set: set}, nil); err != nil {
-		s.log.Error("could not store a sighting", "user", name, "err", err)
+	k := strings.ToLower(name)
+	s.mu.Lock()
+	if old := s.pending[k]; old != nil {
+		maps.Copy(old, set)
+	} else {
+		s.pending[k] = set
+	}
+	n, stopped := len(s.pending), s.stopped
+	s.mu.Unlock()
+	switch {
+	case stopped: // an event after the last flush
+		s.flusher.Now(ctx)
+	case n >= s.cfg.MaxPending:
+		s.flusher.Kick()
 	}
 }
 
@@ -194,13 +309,12 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 	if req.Source == plugin.SourceChat {
 		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
 	}
-	var r record
-	err := s.db.Get(ctx, s.cfg.Collection, database.StringID(strings.ToLower(who)), &r)
+	r, found, err := s.load(ctx, strings.ToLower(who))
 	switch {
-	case errors.Is(err, database.ErrNotFound):
-		return fmt.Sprintf("🤷 I have not seen %s.", who), nil
 	case err != nil:
 		return "", fmt.Errorf("seen: load %s: %w", who, err)
+	case !found:
+		return fmt.Sprintf("🤷 I have not seen %s.", who), nil
 	}
 	now := s.cfg.Now()
 	var b strings.Builder
@@ -217,6 +331,33 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 		fmt.Fprintf(&b, " Last said %s: \"%s\"", ago(now, r.SaidAt), r.Message)
 	}
 	return b.String(), nil
+}
+
+// load returns what is known of the user k: the stored document with the
+// sightings not yet written laid over it.
+func (s *server) load(ctx context.Context, k string) (r record, found bool, err error) {
+	doc := map[string]any{}
+	err = s.db.Get(ctx, s.cfg.Collection, database.StringID(k), &doc)
+	switch {
+	case errors.Is(err, database.ErrNotFound):
+	case err != nil:
+		return r, false, err
+	default:
+		found = true
+	}
+	s.mu.Lock()
+	for _, m := range []map[string]any{s.inflight[k], s.pending[k]} {
+		if m != nil {
+			maps.Copy(doc, m)
+			found = true
+		}
+	}
+	b, err := json.Marshal(doc)
+	s.mu.Unlock()
+	if err != nil {
+		return r, false, err
+	}
+	return r, found, json.Unmarshal(b, &r)
 }
 
 // ago humanises the time since ms: "3h 12m ago", the two largest units.

@@ -2,13 +2,17 @@ package seen_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugins/seen"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
@@ -101,7 +105,8 @@ func TestSurvivesRestart(t *testing.T) {
 	c := newClock()
 	useDir := roseytest.WithConfig(func(cfg *rosey.Config) { cfg.Database.Dir = dir })
 	t.Run("first bot", func(t *testing.T) {
-		h := start(t, c, useDir)
+		// No flush comes due while it runs: only the one at stop writes.
+		h := start(t, c, useDir, roseytest.WithPluginConfig(seen.Name, map[string]any{"flush_interval": "1h"}))
 		h.Say("frank", "see you tomorrow")
 		publish(t, h, protocol.UserLeave, protocol.UserLeaveEvent{User: "frank"})
 		h.Say("alice", "!seen frank") // also a barrier: the lines above are stored
@@ -127,4 +132,105 @@ func TestSeenOnTheHarnessClock(t *testing.T) {
 	clk.Advance(3*24*time.Hour + 2*time.Hour)
 	h.Say("alice", "!seen dave")
 	h.Expect(`Last said 3d 2h ago: "off to bed"`)
+}
+
+// writes counts the database writes of the seen plugin: every set, update
+// and delete request on its namespace's subjects, as the database service
+// receives them.
+func writes(t *testing.T, h *roseytest.Harness) *atomic.Int64 {
+	t.Helper()
+	var n atomic.Int64
+	sub, err := h.Bus().Subscribe("database."+seen.Name+".>", func(_ context.Context, ev *eventbus.Event) {
+		switch ev.Subject[strings.LastIndex(ev.Subject, ".")+1:] {
+		case "set", "update", "delete":
+			n.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := h.Bus().Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A burst of chat costs one write per user at the next flush, not one per
+// line, and !seen answers from memory before the flush.
+func TestBatchedWrites(t *testing.T) {
+	is := is.New(t)
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})))
+	n := writes(t, h)
+	users := []string{"ann", "ben", "cat", "dan"}
+	for i := range 200 {
+		h.Say(users[i%len(users)], fmt.Sprintf("line %d", i))
+	}
+	h.Say("alice", "!seen dan")
+	h.Expect(`👀 dan is here now. Last said just now: "line 199"`)
+	is.Equal(n.Load(), int64(0)) // nothing written before the interval is up
+
+	clk.WaitTimers(1)
+	clk.Advance(seen.DefaultFlushInterval)
+	eventually(t, "flushed", func() bool { return n.Load() >= 5 }) // the four and alice
+	h.Say("alice", "!seen ann") // stored, with alice's new line in memory
+	h.Expect(`👀 ann is here now. Last said 5s ago: "line 196"`)
+	h.Say("alice", "!seen alice")
+	h.Expect("you are right here")
+	is.Equal(n.Load(), int64(5)) // 203 lines: 5 writes
+}
+
+// As soon as max_pending users wait to be written, a flush starts without
+// waiting for the interval.
+func TestFlushOnSize(t *testing.T) {
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})),
+		roseytest.WithPluginConfig(seen.Name, map[string]any{"flush_interval": "1h", "max_pending": 3}))
+	n := writes(t, h)
+	h.Say("ann", "one")
+	h.Say("ben", "two")
+	h.Say("cat", "three")
+	eventually(t, "flushed three users", func() bool { return n.Load() == 3 })
+}
+
+// A clean stop writes everything in memory: a new bot on the same data
+// knows every user, though no flush interval ever passed.
+func TestNothingLostOnStop(t *testing.T) {
+	dir := t.TempDir()
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	opts := []roseytest.Option{roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})),
+		roseytest.WithPluginConfig(seen.Name, map[string]any{"flush_interval": "1h"}),
+		roseytest.WithConfig(func(cfg *rosey.Config) { cfg.Database.Dir = dir })}
+	t.Run("first bot", func(t *testing.T) {
+		h := roseytest.New(t, opts...)
+		for i := range 50 {
+			h.Say(fmt.Sprintf("user%d", i), fmt.Sprintf("hello %d", i))
+		}
+		publish(t, h, protocol.UserLeave, protocol.UserLeaveEvent{User: "user7", Channel: roseytest.Channel})
+		h.Say("alice", "!seen user49")
+		h.Expect(`"hello 49"`)
+	})
+	t.Run("second bot", func(t *testing.T) {
+		h := roseytest.New(t, opts...)
+		for _, i := range []int{0, 7, 49} {
+			h.Say("alice", fmt.Sprintf("!seen user%d", i))
+			want := fmt.Sprintf(`👀 user%d is here now. Last said just now: "hello %d"`, i, i)
+			if i == 7 {
+				want = `👀 user7 was last seen just now, leaving. Last said just now: "hello 7"`
+			}
+			h.Expect(want)
+		}
+	})
 }
