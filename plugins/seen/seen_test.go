@@ -185,7 +185,7 @@ func TestBatchedWrites(t *testing.T) {
 	clk.WaitTimers(1)
 	clk.Advance(seen.DefaultFlushInterval)
 	eventually(t, "flushed", func() bool { return n.Load() >= 5 }) // the four and alice
-	h.Say("alice", "!seen ann") // stored, with alice's new line in memory
+	h.Say("alice", "!seen ann")                                    // stored, with alice's new line in memory
 	h.Expect(`👀 ann is here now. Last said 5s ago: "line 196"`)
 	h.Say("alice", "!seen alice")
 	h.Expect("you are right here")
