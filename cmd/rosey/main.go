@@ -2,6 +2,7 @@
 //
 //	rosey console [flags]          try the bot at the terminal (embedded NATS, SQLite, all built-in plugins)
 //	rosey run -config FILE [flags] run the bot as configured (a CyTube channel, a NATS cluster, …)
+//	rosey loadtest [flags]         offer chat to a bot at a fixed rate and report (sizing)
 //	rosey version                  print the version
 //
 // SIGINT and SIGTERM shut the bot down gracefully.
@@ -29,6 +30,7 @@ const usage = `usage:
   rosey console [-data DIR] [-nats-listen ADDR] [-http ADDR] [-user NAME] [-rank N] [-plugin-mode MODE] [-log-level LEVEL]
   rosey run -config FILE [-components LIST] [-http ADDR] [-plugin-mode in-process|distributed] [-log-level LEVEL]
   rosey plugin NAME [-nats URL] [-config JSON|@FILE] [-log-level LEVEL]   run one built-in plugin as its own process
+  rosey loadtest [-rate N] [-duration D] [-mix LIST] [-mode in-process|distributed] [-users N]   size a setup
   rosey version
 `
 
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runConfig(ctx, args[1:], stdin, stdout, stderr)
 	case "plugin":
 		return servePlugin(ctx, args[1:])
+	case "loadtest":
+		return loadTest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
