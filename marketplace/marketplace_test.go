@@ -296,7 +296,7 @@ func TestSearch(t *testing.T) {
 	is.Equal(hits[0].Name, "dice-duel")
 	is.Equal(hits[0].Catalogue, "rosey")
 	is.Equal(len(marketplace.Search(cats)), 3)
-	is.Equal(len(marketplace.Search(cats, "JAVASCRIPT")), 1)   // any case
+	is.Equal(len(marketplace.Search(cats, "JAVASCRIPT")), 1)     // any case
 	is.Equal(len(marketplace.Search(cats, "cookie", "dice")), 0) // every word
 	is.Equal(len(marketplace.Search(cats, "duel")), 1)           // a command
 }
