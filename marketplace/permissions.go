@@ -125,7 +125,7 @@ func Prompt(m Manifest, source string) string {
 	if !slices.ContainsFunc(m.Subjects.Publish, func(s string) bool { return strings.HasPrefix(s, "cytube.") }) {
 		cannot = append(cannot, "speak in chat except to answer its commands")
 	}
-	cannot = append(cannot, "read other plugins' data or replies", "pose as another plugin")
+	cannot = append(cannot, "read other plugins' data or replies", "or pose as another plugin")
 	fmt.Fprintf(&b, "  and nothing else: the NATS server refuses the rest (it cannot %s).\n", strings.Join(cannot, ", "))
 	return b.String()
 }
