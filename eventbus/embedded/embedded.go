@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -60,6 +61,59 @@ type Server struct {
 	// seed and seedFile are the generated credentials, if any.
 	seed     string
 	seedFile string
+	// opts are the options the server started with (SetUsers reloads a
+	// copy); mu serialises SetUsers.
+	opts *server.Options
+	mu   sync.Mutex
+}
+
+// User is a NATS user the server lets in besides the bot, with only the
+// subjects given: a plugin under least privilege. Subjects are full NATS
+// subjects (prefixed already where the bot has a subject prefix).
+type User struct {
+	// NKey is the user's public nkey ("U…"); the user proves it holds the
+	// seed when it connects.
+	NKey      string
+	Publish   []string
+	Subscribe []string
+	// AllowResponses lets the user answer each request it receives once.
+	AllowResponses bool
+}
+
+// ErrUsers means the server cannot take users of its own: it has no
+// generated credentials (NoAuth, NoListen, or users from ConfigFile).
+var ErrUsers = errors.New("embedded: users can be added only to a server that made its own credentials")
+
+// SetUsers replaces the users the server lets in besides the bot, while
+// it runs: a new user may connect at once, and the connections of a user
+// no longer listed are closed. It needs the generated credentials (see
+// Credentials); with NoAuth, NoListen or a ConfigFile that sets up users
+// it returns ErrUsers.
+func (s *Server) SetUsers(users []User) error {
+	if s.seed == "" {
+		return ErrUsers
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.opts.Clone()
+	o.Nkeys = o.Nkeys[:1] // the bot's own
+	for _, u := range users {
+		if !nkeys.IsValidPublicUserKey(u.NKey) {
+			return fmt.Errorf("embedded: %q is not a public user nkey", u.NKey)
+		}
+		perm := &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: append([]string{}, u.Publish...)},
+			Subscribe: &server.SubjectPermission{Allow: append([]string{}, u.Subscribe...)},
+		}
+		if u.AllowResponses {
+			perm.Response = &server.ResponsePermission{MaxMsgs: server.DEFAULT_ALLOW_RESPONSE_MAX_MSGS, Expires: server.DEFAULT_ALLOW_RESPONSE_EXPIRATION}
+		}
+		o.Nkeys = append(o.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: perm})
+	}
+	if err := s.ns.ReloadOptions(o); err != nil {
+		return fmt.Errorf("embedded: set users: %w", err)
+	}
+	return nil
 }
 
 // Start starts a server and waits until it accepts connections. The
@@ -116,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ServerName != "" {
 		opts.ServerName = cfg.ServerName
 	}
+	orig := opts.Clone() // NewServer and Start change opts as they go
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
@@ -136,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("%w: not ready after %s (is %s already in use?)", ErrStart, wait, listen)
 	}
-	return &Server{ns: ns, seed: seed, seedFile: seedFile}, nil
+	return &Server{ns: ns, seed: seed, seedFile: seedFile, opts: orig}, nil
 }
 
 // hasAuth reports whether a configuration file set up authentication.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/matryer/is"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
@@ -123,4 +124,77 @@ func TestListeningServerRequiresCredentials(t *testing.T) {
 	is.NoErr(err)
 	nc.Close()
 	is.NoErr(srv.Shutdown(ctx))
+}
+
+// TestSetUsers adds a user with a few subjects to a running server: it may
+// use those and is refused the rest; the bot keeps every right; removing
+// the user closes its connection and refuses it from then on.
+func TestSetUsers(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", SeedFile: filepath.Join(t.TempDir(), "bot.nkey")})
+	is.NoErr(err)
+	defer srv.Shutdown(ctx)
+
+	kp, err := nkeys.CreateUser()
+	is.NoErr(err)
+	pub, _ := kp.PublicKey()
+	seed, _ := kp.Seed()
+	seedFile := filepath.Join(t.TempDir(), "plugin.nkey")
+	is.NoErr(os.WriteFile(seedFile, seed, 0o600))
+	opt, err := nats.NkeyOptionFromSeed(seedFile)
+	is.NoErr(err)
+	_, err = nats.Connect(srv.ClientURL(), opt)
+	is.True(err != nil) // not a user yet
+
+	is.NoErr(srv.SetUsers([]embedded.User{{NKey: pub, Publish: []string{"allowed.>"}, Subscribe: []string{"mine.>"}}}))
+	refused := make(chan error, 8)
+	closed := make(chan struct{})
+	nc, err := nats.Connect(srv.ClientURL(), opt,
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { refused <- err }),
+		nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	is.NoErr(err)
+	defer nc.Close()
+
+	bot, err := eventbus.Connect(ctx, srv.BusConfig("bot"))
+	is.NoErr(err)
+	defer bot.Close(ctx)
+	got := make(chan *nats.Msg, 1)
+	_, err = bot.Conn().ChanSubscribe("allowed.x", got)
+	is.NoErr(err)
+	is.NoErr(bot.Conn().Flush())
+	is.NoErr(nc.Publish("allowed.x", []byte("hi")))
+	select {
+	case m := <-got:
+		is.Equal(string(m.Data), "hi")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the allowed message never came")
+	}
+	is.NoErr(nc.Publish("cytube.send.chat", []byte("nope")))
+	_, err = nc.SubscribeSync("cytube.chat")
+	is.NoErr(err)
+	for range 2 {
+		select {
+		case err := <-refused:
+			is.True(errors.Is(err, nats.ErrPermissionViolation))
+		case <-time.After(10 * time.Second):
+			t.Fatal("no permissions violation")
+		}
+	}
+
+	is.True(srv.SetUsers([]embedded.User{{NKey: "not-a-key"}}) != nil)
+	is.NoErr(srv.SetUsers(nil))
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed user is still connected")
+	}
+	_, err = nats.Connect(srv.ClientURL(), opt)
+	is.True(err != nil)
+	is.True(bot.Conn().IsConnected())
+
+	open, err := embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:0", NoAuth: true})
+	is.NoErr(err)
+	defer open.Shutdown(ctx)
+	is.True(errors.Is(open.SetUsers(nil), embedded.ErrUsers))
 }
