@@ -12,6 +12,7 @@ import (
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/quotedb"
 	"github.com/roseybot/rosey/plugins/seen"
+	"github.com/roseybot/rosey/plugins/stats"
 	"github.com/roseybot/rosey/plugins/trivia"
 )
 
@@ -29,6 +30,7 @@ func All() []plugin.Plugin {
 		poll.New(poll.Config{}),
 		greeter.New(greeter.Config{}),
 		moderation.New(moderation.Config{}),
+		stats.New(stats.Config{}),
 	}
 }
 

@@ -23,6 +23,7 @@ func ExampleAll() {
 	// poll true
 	// welcome true
 	// moderation true
+	// stats true
 }
 
 func ExampleByName() {
