@@ -26,6 +26,10 @@ const (
 	// Startup and Shutdown carry Platform events.
 	Startup  = "platform.startup"
 	Shutdown = "platform.shutdown"
+	// RouterAdmins asks the router for its configured admins (request
+	// {}, reply RouterAdminsReply), so plugins protect and exempt them
+	// too.
+	RouterAdmins = "platform.router.admins"
 )
 
 // PluginCommand returns the request subject of a plugin's commands:
@@ -165,6 +169,13 @@ func (r *SendChatRequest) UnmarshalJSON(b []byte) error {
 type PlatformEvent struct {
 	Version    string   `json:"version"`
 	Components []string `json:"components"`
+}
+
+// RouterAdminsReply is the router's answer on platform.router.admins: the
+// user names it raises to at least rank 3.
+type RouterAdminsReply struct {
+	OK     bool     `json:"ok"`
+	Admins []string `json:"admins"`
 }
 
 // SameUser compares CyTube user names, which are case-insensitive.

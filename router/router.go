@@ -427,6 +427,13 @@ func (r *Router) Start(ctx context.Context) error {
 		return err
 	}
 	r.subs = append(r.subs, sub)
+	// Plugins ask for the admins, to protect them too (moderation).
+	admins, err := r.bus.Subscribe(protocol.RouterAdmins, r.onAdmins)
+	if err != nil {
+		_ = r.Stop(ctx)
+		return err
+	}
+	r.subs = append(r.subs, admins)
 	// Once Start returns the server has the subscriptions: a line said
 	// from another connection right after is not missed.
 	if err := r.bus.Flush(ctx); err != nil {
@@ -473,6 +480,17 @@ func (r *Router) Stop(ctx context.Context) error {
 		r.dir.Stop()
 	}
 	return errors.Join(errs...)
+}
+
+// onAdmins answers platform.router.admins with Config.Admins.
+func (r *Router) onAdmins(ctx context.Context, ev *eventbus.Event) {
+	if !ev.IsRequest() {
+		return
+	}
+	admins := append([]string{}, r.cfg.Admins...)
+	if err := r.bus.Respond(ctx, ev, protocol.RouterAdminsReply{OK: true, Admins: admins}); err != nil {
+		r.log.Warn("could not answer a request for the admins", "err", err)
+	}
 }
 
 // Commands counts the commands routed so far.

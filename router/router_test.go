@@ -498,3 +498,18 @@ func TestChatAndPMAnswersKeepTheOrderSaid(t *testing.T) {
 		is.True(strings.Contains(rep.Message, fmt.Sprintf(`"%d"`, i))) // the i-th line's answer
 	}
 }
+
+// TestAdminsAnswered: the router says its configured admins on
+// platform.router.admins, for plugins that protect them (moderation).
+func TestAdminsAnswered(t *testing.T) {
+	is := is.New(t)
+	r := newRig(t, router.Config{Admins: []string{"Chief", "boss"}})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ev, err := r.bus.Request(ctx, protocol.RouterAdmins, struct{}{})
+	is.NoErr(err)
+	var got protocol.RouterAdminsReply
+	is.NoErr(ev.Decode(&got))
+	is.True(got.OK)
+	is.Equal(got.Admins, []string{"Chief", "boss"})
+}

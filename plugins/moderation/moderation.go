@@ -2,9 +2,13 @@ package moderation
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,8 +50,8 @@ type Config struct {
 	// the channel (list the router's admins here too).
 	Admins []string `json:"admins,omitempty"`
 	// Ranks raises the least rank of a command (kick, ban, mute, unmute,
-	// warn, modlog) above the default, moderator (2). In the bot's
-	// config it can only raise it: !help shows the default.
+	// warn, modlog) above the default, moderator (2); !help shows it (the
+	// lowest one any channel allows, when channels set their own).
 	Ranks map[string]float64 `json:"ranks,omitempty"`
 	// ModlogLines is how many actions !modlog sends (default 5, at most 20).
 	ModlogLines int `json:"modlog_lines,omitempty"`
@@ -55,15 +59,21 @@ type Config struct {
 	MaxReason int `json:"max_reason,omitempty"`
 	// BanIP bans the user's addresses too (CyTube's /ipban).
 	BanIP bool `json:"ban_ip,omitempty"`
-	// Channels adds admins and sets ranks in a channel, by channel name.
+	// Automod judges every chat line against rules (all off by default)
+	// and acts on offenders through an escalation ladder.
+	Automod Automod `json:"automod"`
+	// Channels adds admins, sets ranks and changes the automod in a
+	// channel, by channel name.
 	Channels map[string]ChannelConfig `json:"channels,omitempty"`
 }
 
 // ChannelConfig is one channel's additions: its admins are protected
-// besides the plugin's, and its ranks override the plugin's.
+// besides the plugin's, its ranks override the plugin's, and its automod
+// changes the fields it writes of the plugin's.
 type ChannelConfig struct {
-	Admins []string           `json:"admins,omitempty"`
-	Ranks  map[string]float64 `json:"ranks,omitempty"`
+	Admins  []string           `json:"admins,omitempty"`
+	Ranks   map[string]float64 `json:"ranks,omitempty"`
+	Automod *Automod           `json:"automod,omitempty"`
 }
 
 // in returns the config that applies in channel.
@@ -128,6 +138,9 @@ func contains(list []string, s string) bool {
 // Plugin is the moderation plugin.
 type Plugin struct {
 	cfg Config
+	// ranks is each command's least rank in any channel, known once
+	// Start has read the config; Info shows it.
+	ranks atomic.Pointer[map[string]float64]
 }
 
 // New returns a moderation plugin.
@@ -141,23 +154,35 @@ var descriptions = map[string]string{
 	Warn:   "Warns a user in chat; warnings are counted",
 }
 
-func commands() []plugin.Command {
+func commands(ranks map[string]float64) []plugin.Command {
+	rank := func(cmd string) float64 {
+		if r, ok := ranks[cmd]; ok {
+			return r
+		}
+		return DefaultRank
+	}
 	var out []plugin.Command
 	for _, a := range actions {
 		out = append(out, plugin.Command{Name: a, Usage: "<user> [reason]", Description: descriptions[a],
-			MinRank: DefaultRank, Cooldown: time.Second})
+			MinRank: rank(a), Cooldown: time.Second})
 	}
 	return append(out, plugin.Command{Name: "modlog", Usage: "[user]", Description: "Sends you the latest moderation actions by PM",
-		MinRank: DefaultRank, Cooldown: 5 * time.Second})
+		MinRank: rank("modlog"), Cooldown: 5 * time.Second})
 }
 
-// Info describes the plugin.
+// Info describes the plugin. After Start, each command's rank is the one
+// the config sets (the lowest of the plugin's and the channels'), so the
+// router refuses below it and !help shows it.
 func (p *Plugin) Info() plugin.Info {
+	var ranks map[string]float64
+	if r := p.ranks.Load(); r != nil {
+		ranks = *r
+	}
 	return plugin.Info{
 		Name:        Name,
-		Version:     "1.0.0",
-		Description: "Kick, ban, mute and warn, checked against ranks, with a log",
-		Commands:    commands(),
+		Version:     "1.1.0",
+		Description: "Kick, ban, mute and warn, checked against ranks, with a log; automod",
+		Commands:    commands(ranks),
 	}
 }
 
@@ -172,10 +197,14 @@ type record struct {
 	ByRank    float64 `json:"by_rank"`
 	Reason    string  `json:"reason,omitempty"`
 	At        int64   `json:"at"` // ms since the epoch
+	// Rule is the automod rule an automod action is for.
+	Rule string `json:"rule,omitempty"`
+	// Until is when an automod mute ends, ms since the epoch.
+	Until int64 `json:"until,omitempty"`
 }
 
 // Start reads the config and registers the commands.
-func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
+func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 	cfg := p.cfg
 	if err := h.DecodeConfig(&cfg); err != nil {
 		return err
@@ -183,13 +212,48 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
-	for name := range cfg.Channels {
+	global, err := cfg.Automod.compile(cfg.Admins)
+	if err != nil {
+		return err
+	}
+	// The channels' automod sections as written, so that only the fields
+	// they name change the plugin's.
+	var raw struct {
+		Channels map[string]struct {
+			Automod json.RawMessage `json:"automod"`
+		} `json:"channels"`
+	}
+	if c := h.Config(); len(c) > 0 {
+		_ = json.Unmarshal(c, &raw) // DecodeConfig has checked it
+	}
+	chans := map[string]*rules{}
+	for name, cc := range cfg.Channels {
 		in := cfg.in(name)
 		if err := in.defaults(); err != nil {
 			return fmt.Errorf("%w (in channels.%s)", err, name)
 		}
+		am, err := channelAutomod(cfg.Automod, raw.Channels[name].Automod, cc.Automod)
+		if err == nil {
+			chans[name], err = am.compile(in.Admins)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (in channels.%s)", err, name)
+		}
 	}
+	ranks := map[string]float64{}
+	for _, c := range append(append([]string(nil), actions...), "modlog") {
+		r := minRank(cfg, c)
+		for name := range cfg.Channels {
+			r = min(r, minRank(cfg.in(name), c))
+		}
+		ranks[c] = r
+	}
+	p.ranks.Store(&ranks)
 	s := &server{cfg: cfg, h: h, db: h.DB(), log: h.Logger()}
+	s.auto = newAutomod(s, global, chans)
+	if err := s.auto.start(ctx); err != nil {
+		return err
+	}
 	for _, a := range actions {
 		h.Handle(a, func(ctx context.Context, req *plugin.Request) (string, error) { return s.act(ctx, a, req) })
 	}
@@ -201,10 +265,15 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 func (p *Plugin) Stop(context.Context) error { return nil }
 
 type server struct {
-	cfg Config
-	h   *plugin.Host
-	db  *database.Client
-	log *slog.Logger
+	cfg  Config
+	h    *plugin.Host
+	db   *database.Client
+	log  *slog.Logger
+	auto *automod
+
+	adminsMu sync.Mutex                      // one question to the router at a time
+	admins   atomic.Pointer[map[string]bool] // the router's, lower-cased
+	adminsAt atomic.Int64                    // when last asked, unix ns
 }
 
 func minRank(cfg Config, cmd string) float64 {
@@ -215,7 +284,7 @@ func minRank(cfg Config, cmd string) float64 {
 }
 
 func usage(cmd string) error {
-	for _, c := range commands() {
+	for _, c := range commands(nil) {
 		if c.Name == cmd {
 			return plugin.Usage(c)
 		}
@@ -249,10 +318,8 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 	if protocol.SameUser(target, req.User) {
 		return "", plugin.UserError("❌ You cannot %s yourself.", verb)
 	}
-	for _, a := range cfg.Admins {
-		if protocol.SameUser(a, target) {
-			return "", plugin.UserError("⛔ %s is a bot admin here: nobody may %s them through me.", target, verb)
-		}
+	if s.protected(req.Channel, target) {
+		return "", plugin.UserError("⛔ %s is a bot admin here: nobody may %s them through me.", target, verb)
 	}
 	c := client.New(s.h.Bus(), req.Channel)
 	sctx, cancel := chanwords.State(ctx)
@@ -351,10 +418,18 @@ func (s *server) modlog(ctx context.Context, req *plugin.Request) (string, error
 		filter["target_key"] = strings.ToLower(who)
 		about = " about " + who
 	}
-	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection, Filter: filter, Sort: []string{"-at"}, Limit: s.cfg.ModlogLines})
+	// The latest in the order they were done (several share a
+	// millisecond in a burst): the last page in insertion order.
+	n, err := s.db.Count(ctx, s.cfg.Collection, filter)
 	if err != nil {
 		return "", fmt.Errorf("moderation: load the log: %w", err)
 	}
+	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection, Filter: filter,
+		Limit: s.cfg.ModlogLines, Offset: int(max(0, n-int64(s.cfg.ModlogLines)))})
+	if err != nil {
+		return "", fmt.Errorf("moderation: load the log: %w", err)
+	}
+	slices.Reverse(res.Items)
 	lines := []string{fmt.Sprintf("📜 Moderation log of %s%s: %d action(s), the latest %d:", req.Channel, about, res.Total, len(res.Items))}
 	if res.Total == 0 {
 		lines = []string{fmt.Sprintf("📜 Moderation log of %s%s: nothing yet.", req.Channel, about)}

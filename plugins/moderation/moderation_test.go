@@ -222,7 +222,8 @@ func TestHelpAndConfig(t *testing.T) {
 }
 
 // TestRaisedRank: the config raises a command's rank, for every channel
-// or for one; a channel adds admins; the router's admins act with rank 3.
+// or for one; a channel adds admins; the router's admins act with rank 3,
+// and are protected like the plugin's admins.
 func TestRaisedRank(t *testing.T) {
 	ch := start(t, 3, channeltest.WithPluginConfig(moderation.Name, map[string]any{"ranks": map[string]any{"ban": 3}, "admins": []string{"boss"},
 		"channels": map[string]any{"lounge": map[string]any{"ranks": map[string]any{"kick": 4}, "admins": []string{"vip"}}}}),
@@ -237,9 +238,11 @@ func TestRaisedRank(t *testing.T) {
 	ch.Say("chief", "!kick troll")
 	ch.Expect("⛔ !kick needs rank owner (4) or higher here.")
 	ch.Say("mod", "!ban troll")
-	ch.Expect("⛔ !ban needs rank admin (3) or higher here.")
+	ch.Expect("⛔ !ban needs rank admin or higher.") // the router's refusal: Info shows the raised rank
 	ch.Say("chief", "!ban troll")
 	ch.Expect("🔨 chief banned troll.")
+	ch.Say("owner", "!kick chief")
+	ch.Expect("⛔ chief is a bot admin here: nobody may kick them through me.")
 }
 
 // TestSeveralChannels: an action said in one channel of a bot in two acts
