@@ -19,7 +19,7 @@ import (
 	"github.com/roseybot/rosey/protocol"
 )
 
-// Automod is "automod" in records and in !modlog.
+// AutomodName is who did an automod action, in records and in !modlog.
 const AutomodName = "automod"
 
 // The automod's collections, besides Config.Collection.
