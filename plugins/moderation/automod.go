@@ -67,6 +67,9 @@ type chanState struct {
 	firstSeen map[string]time.Time
 	pending   map[string]string // user key → name: an unmute to retry
 	queue     chan offense
+	// sweepAt and seenSweepAt: the sizes of users and firstSeen at which
+	// they are swept next.
+	sweepAt, seenSweepAt int
 }
 
 type userState struct {
@@ -197,14 +200,16 @@ func (a *automod) user(cs *chanState, key string, now time.Time) *userState {
 	if ok {
 		return u
 	}
-	if len(cs.users) >= maxUsers {
+	if len(cs.users) >= max(maxUsers, cs.sweepAt) {
+		// Forget who has been quiet for an hour with nothing against
+		// them; sweep again only once the map has doubled, so a channel
+		// full of active users is not swept at every new one.
 		for k, o := range cs.users {
-			if o.level == 0 || now.Sub(o.last) > 24*time.Hour {
-				if now.Sub(o.active) > time.Hour {
-					delete(cs.users, k)
-				}
+			if (o.level == 0 || now.Sub(o.last) > 24*time.Hour) && now.Sub(o.active) > time.Hour {
+				delete(cs.users, k)
 			}
 		}
+		cs.sweepAt = 2 * len(cs.users)
 	}
 	u = &userState{}
 	if l, ok := a.saved[cs.name+"/"+key]; ok {
@@ -328,10 +333,10 @@ func (a *automod) check(r *rules, cs *chanState, u *userState, key string, m pro
 			return RuleCaps, fmt.Sprintf("caps: %d%% capitals", upper*100/letters)
 		}
 	}
-	if r.Words.On && r.words.MatchString(text) {
+	if r.Words.On && r.bannedWords(text) {
 		return RuleWords, "banned words"
 	}
-	if r.Links.On && strings.ContainsAny(text, ".:") && r.link.MatchString(text) {
+	if r.Links.On && hasLink(text) {
 		if m.Rank < r.Links.MinRank {
 			return RuleLinks, fmt.Sprintf("link from a rank below %s", protocol.RankName(r.Links.MinRank))
 		}
@@ -351,6 +356,30 @@ func (a *automod) check(r *rules, cs *chanState, u *userState, key string, m pro
 		}
 	}
 	return "", ""
+}
+
+// bannedWords reports whether text holds a banned word or phrase or
+// matches a banned pattern.
+func (r *rules) bannedWords(text string) bool {
+	if len(r.wordSet)+len(r.phrases) > 0 {
+		n := normalizeWords(text)
+		for rest := n; rest != ""; {
+			w, more, _ := strings.Cut(rest, " ")
+			if r.wordSet[w] {
+				return true
+			}
+			rest = more
+		}
+		if len(r.phrases) > 0 {
+			n = " " + n + " "
+			for _, p := range r.phrases {
+				if strings.Contains(n, p) {
+					return true
+				}
+			}
+		}
+	}
+	return r.words != nil && r.words.MatchString(text)
 }
 
 // lineHash hashes a line with case and spacing aside.
@@ -549,12 +578,15 @@ func (a *automod) onJoin(ctx context.Context, ev *eventbus.Event) {
 	follow := r.Links.On && r.Links.NewFor > 0 && !known
 	if follow {
 		cs.firstSeen[key] = now // new until the database says otherwise
-		if len(cs.firstSeen) > maxUsers {
+		if len(cs.firstSeen) > max(maxUsers, cs.seenSweepAt) {
+			// Those here longer than new_for are not new: the database
+			// says so when they come back.
 			for k, t := range cs.firstSeen {
 				if now.Sub(t) > time.Duration(r.Links.NewFor) {
 					delete(cs.firstSeen, k)
 				}
 			}
+			cs.seenSweepAt = 2 * len(cs.firstSeen)
 		}
 	}
 	a.mu.Unlock()

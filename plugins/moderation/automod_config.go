@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -131,17 +132,72 @@ func (s step) String() string {
 type rules struct {
 	Automod
 	on      bool // any rule on
-	words   *regexp.Regexp
-	link    *regexp.Regexp
+	words   *regexp.Regexp  // the patterns, nil without
+	wordSet map[string]bool // the single words, normalized
+	phrases []string        // the words of several words, " a b "
 	ladder  []step
 	forgive time.Duration
 	grace   time.Duration
 	admins  map[string]bool // the plugin's and the channel's, lower-cased
 }
 
-// linkRe finds a link: a scheme, www., or a name under a common top-level
-// domain.
-var linkRe = regexp.MustCompile(`(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|gg|tv|me|ru|xyz|co|info|be|ly|link|live|app|dev|site|top|uk|de)\b)`)
+// tlds are the top-level domains a bare name ("example.com") is a link
+// under; a scheme ("https://") or "www." is a link anywhere.
+var tlds = map[string]bool{"com": true, "net": true, "org": true, "io": true, "gg": true, "tv": true, "me": true,
+	"ru": true, "xyz": true, "co": true, "info": true, "be": true, "ly": true, "link": true, "live": true,
+	"app": true, "dev": true, "site": true, "top": true, "uk": true, "de": true, "fr": true, "biz": true}
+
+// hasLink reports whether text holds a link, without a regular
+// expression: it is asked of every line.
+func hasLink(text string) bool {
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case ':':
+			if strings.HasPrefix(text[i:], "://") && i > 0 && isWordByte(text[i-1]) {
+				return true
+			}
+		case '.':
+			if i == 0 || !isWordByte(text[i-1]) {
+				continue
+			}
+			if i >= 3 && strings.EqualFold(text[i-3:i], "www") && (i == 3 || !isWordByte(text[i-4])) {
+				return true
+			}
+			j := i + 1
+			for j < len(text) && (text[j]|0x20 >= 'a' && text[j]|0x20 <= 'z') {
+				j++
+			}
+			if j > i+1 && (j == len(text) || !isWordByte(text[j])) && tlds[strings.ToLower(text[i+1:j])] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// normalizeWords lower-cases text and keeps its words (letters, digits
+// and _) separated by single spaces.
+func normalizeWords(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	space := false
+	for _, c := range text {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_' {
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(unicode.ToLower(c))
+		} else {
+			space = true
+		}
+	}
+	return b.String()
+}
 
 // compile fills in the defaults, checks every field and compiles the
 // patterns; an error names the field as the config writes it.
@@ -149,7 +205,7 @@ func (a Automod) compile(admins []string) (*rules, error) {
 	fail := func(format string, args ...any) (*rules, error) {
 		return nil, fmt.Errorf("moderation: config: automod."+format, args...)
 	}
-	r := &rules{Automod: a, link: linkRe, admins: map[string]bool{}}
+	r := &rules{Automod: a, admins: map[string]bool{}}
 	for _, n := range admins {
 		r.admins[strings.ToLower(n)] = true
 	}
@@ -192,28 +248,30 @@ func (a Automod) compile(admins []string) (*rules, error) {
 	if c.Ratio <= 0 || c.Ratio > 1 {
 		return fail("caps.ratio: %v is not above 0 and at most 1", c.Ratio)
 	}
-	var alts []string
+	// Words are looked up in the line's words (a set, and the phrases
+	// in the line with its words joined by single spaces): no regular
+	// expression for them, they are the common case and the hot path.
+	r.wordSet = map[string]bool{}
 	for i, w := range r.Words.Words {
-		parts := strings.Fields(w)
-		if len(parts) == 0 {
-			return fail("words.words[%d]: an empty word", i)
+		n := normalizeWords(w)
+		if n == "" {
+			return fail("words.words[%d]: no letters or digits", i)
 		}
-		for j, p := range parts {
-			parts[j] = regexp.QuoteMeta(p)
+		if strings.Contains(n, " ") {
+			r.phrases = append(r.phrases, " "+n+" ")
+		} else {
+			r.wordSet[n] = true
 		}
-		// \b is ASCII-only in RE2: bound words by anything not a letter,
-		// a digit or _, so "naïve" and "très mal" work too.
-		alts = append(alts, `(?i)(?:^|[^\p{L}\p{N}_])`+strings.Join(parts, `\s+`)+`(?:$|[^\p{L}\p{N}_])`)
 	}
 	for i, p := range r.Words.Patterns {
 		if _, err := regexp.Compile(p); err != nil {
 			return fail("words.patterns[%d]: %w", i, err)
 		}
-		alts = append(alts, p)
 	}
-	if len(alts) > 0 {
-		r.words = regexp.MustCompile("(?:" + strings.Join(alts, ")|(?:") + ")")
-	} else if r.Words.On {
+	if len(r.Words.Patterns) > 0 {
+		r.words = regexp.MustCompile("(?:" + strings.Join(r.Words.Patterns, ")|(?:") + ")")
+	}
+	if r.Words.On && len(r.Words.Words)+len(r.Words.Patterns) == 0 {
 		return fail("words: on, but no words or patterns")
 	}
 	l := &r.Links
