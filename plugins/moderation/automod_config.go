@@ -131,7 +131,7 @@ func (s step) String() string {
 // rules is the automod of one channel, checked and compiled.
 type rules struct {
 	Automod
-	on      bool // any rule on
+	on      bool            // any rule on
 	words   *regexp.Regexp  // the patterns, nil without
 	wordSet map[string]bool // the single words, normalized
 	phrases []string        // the words of several words, " a b "
