@@ -196,6 +196,18 @@ func TestHelpAndConfig(t *testing.T) {
 	h.Say("alice", "!help modlog")
 	h.Expect("📖 !modlog [user] — Sends you the latest moderation actions by PM · rank: moderator or higher · cooldown: 5s · plugin: moderation")
 
+	// The config raises a rank: !help shows it, the router refuses below it.
+	raised := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{}), moderation.New(moderation.Config{})),
+		roseytest.WithPluginConfig(moderation.Name, map[string]any{"ranks": map[string]any{"ban": 3, "kick": 4},
+			"channels": map[string]any{"cinema": map[string]any{"ranks": map[string]any{"kick": 3}}}}))
+	raised.Say("alice", "!help ban")
+	raised.Expect("📖 !ban <user> [reason] — Bans a user from the channel · rank: admin or higher")
+	raised.Say("alice", "!help kick") // the lowest any channel allows
+	raised.Expect("📖 !kick <user> [reason] — Kicks a user from the channel · rank: admin or higher")
+	raised.SetRank("mod", 2)
+	raised.Say("mod", "!ban troll")
+	raised.Expect("⛔ !ban needs rank admin or higher.")
+
 	for _, c := range []struct {
 		section map[string]any
 		want    string
@@ -205,6 +217,20 @@ func TestHelpAndConfig(t *testing.T) {
 		{map[string]any{"modlog_lines": 50}, "modlog_lines: 50 is not between 1 and 20"},
 		{map[string]any{"admins": []string{" "}}, "admins: an empty name"},
 		{map[string]any{"channels": map[string]any{"x": map[string]any{"ranks": map[string]any{"ban": 1}}}}, "ranks.ban: 1 is not between 2 (moderator) and 5 (in channels.x)"},
+		{map[string]any{"automod": map[string]any{"words": map[string]any{"on": true, "patterns": []string{"ok", "a(b"}}}}, "automod.words.patterns[1]: error parsing regexp: missing closing ): `a(b`"},
+		{map[string]any{"automod": map[string]any{"words": map[string]any{"on": true}}}, "automod.words: on, but no words or patterns"},
+		{map[string]any{"automod": map[string]any{"words": map[string]any{"words": []string{"ok", "!!"}}}}, "automod.words.words[1]: no letters or digits"},
+		{map[string]any{"automod": map[string]any{"flood": map[string]any{"lines": 0.5}}}, "automod.flood.lines"},
+		{map[string]any{"automod": map[string]any{"flood": map[string]any{"window": 5}}}, `automod.flood.window: 5 has no unit: write "5s"`},
+		{map[string]any{"automod": map[string]any{"flood": map[string]any{"lines": 500}}}, "automod.flood.lines: 500 is not between 1 and 100"},
+		{map[string]any{"automod": map[string]any{"caps": map[string]any{"ratio": 1.5}}}, "automod.caps.ratio: 1.5 is not above 0 and at most 1"},
+		{map[string]any{"automod": map[string]any{"ladder": []string{"warn", "mute forever"}}}, `automod.ladder[1]: "mute forever": the mute's duration is not between 1s and 720h`},
+		{map[string]any{"automod": map[string]any{"ladder": []string{"slap"}}}, `automod.ladder[0]: "slap" is not a step (warn, mute <duration>, kick or ban)`},
+		{map[string]any{"automod": map[string]any{"forgive": "10s"}}, "automod.forgive: 10s is less than 1m"},
+		{map[string]any{"automod": map[string]any{"exempt_rank": 0.5}}, "automod.exempt_rank: 0.5 is not between 1 and 6"},
+		{map[string]any{"automod": map[string]any{"floods": map[string]any{}}}, `unknown field "floods"`},
+		{map[string]any{"channels": map[string]any{"cinema": map[string]any{"automod": map[string]any{"emotes": map[string]any{"max": 1000}}}}}, "automod.emotes.max: 1000 is not between 1 and 100 (in channels.cinema)"},
+		{map[string]any{"channels": map[string]any{"cinema": map[string]any{"automod": map[string]any{"words": map[string]any{"patterns": []string{"*"}}}}}}, "automod.words.patterns[0]: error parsing regexp: missing argument to repetition operator: `*` (in channels.cinema)"},
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})), roseytest.WithPluginConfig(moderation.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
