@@ -219,3 +219,54 @@ func BenchmarkAutomod(b *testing.B) {
 	b.ReportMetric(busRate, "bus_lines/s")
 	b.ReportMetric(rate/busRate, "judged/bus")
 }
+
+// TestAutomodBurstInCyTube: the same burst in a channel of the fake
+// CyTube server: every mute reaches CyTube, in the order of the lines
+// that earned them, and a moderator's command said in the middle of the
+// burst is answered.
+func TestAutomodBurstInCyTube(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := startAuto(t, clock, map[string]any{"automod": map[string]any{
+		"flood":  on(map[string]any{"lines": 5, "window": "5s"}),
+		"words":  on(map[string]any{"words": []string{"badword"}}),
+		"ladder": []string{"mute 2m", "kick", "ban"},
+	}})
+	var want []string
+	for round := range 10 {
+		for u := range 10 {
+			user := fmt.Sprintf("u%d", u)
+			ch.Join(user, 0)
+			line := fmt.Sprintf("%s says %d", user, round)
+			if u == 3 && round == 1 {
+				line = "what a badword"
+				want = append(want, "/mute "+user)
+			}
+			if round == 5 && u != 3 {
+				want = append(want, "/mute "+user)
+			}
+			ch.Say(user, line)
+		}
+		if round == 4 {
+			ch.Say("mod", "!modlog u3")
+		}
+	}
+	ch.Expect("📬 mod, I sent you the moderation log by PM.")
+	for _, w := range want {
+		ch.Expect("🔇 automod muted " + w[len("/mute "):] + " for 2m")
+	}
+	var got []string
+	for _, f := range ch.Server.Frames() {
+		var m struct {
+			Msg string `json:"msg"`
+		}
+		if f.Event == "chatMsg" && f.User == ch.BotName && json.Unmarshal(f.Data, &m) == nil && len(m.Msg) > 0 && m.Msg[0] == '/' {
+			got = append(got, m.Msg)
+		}
+	}
+	is.Equal(got, want)
+	for u := range 10 {
+		user, _ := present(ch, fmt.Sprintf("u%d", u))
+		is.True(user.Muted)
+	}
+}
