@@ -20,6 +20,7 @@ import (
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/monitor"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -29,7 +30,7 @@ type parts struct {
 	server  *embedded.Server
 	bus     *eventbus.Bus
 	db      *database.Client
-	manager *plugin.Manager
+	manager *supervisor.Manager
 	router  *router.Router
 	// connectors are the CyTube connectors, one per channel, or the
 	// console connector.
@@ -168,7 +169,7 @@ func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, er
 			b.log.Warn("disabled_plugins names a plugin that runs in a process of its own; this bot cannot stop it: stop it where it runs", "plugin", name)
 		}
 	}
-	m, err := plugin.NewManager(plugin.ManagerConfig{
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{
 		Bus:      b.parts.bus,
 		DB:       b.parts.db,
 		Disabled: b.cfg.DisabledPlugins,
@@ -198,7 +199,7 @@ func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, er
 }
 
 func (b *Bot) startRouter(ctx context.Context) (func(context.Context) error, error) {
-	var dir *plugin.Directory
+	var dir *supervisor.Directory
 	if b.parts.manager != nil {
 		dir = b.parts.manager.Directory()
 	}
@@ -336,15 +337,15 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 	mc := monitor.Config{Listen: b.cfg.HTTP.Listen, Metrics: m, Checks: checks, Logger: b.cfg.Logger,
 		// The dashboard's actions drive the plugin manager over NATS,
 		// as !admin does, wherever the manager runs.
-		Control: plugin.NewControl(p.bus), AdminToken: b.cfg.HTTP.DashboardToken, Hosts: b.cfg.HTTP.Hosts}
+		Control: supervisor.NewControl(p.bus), AdminToken: b.cfg.HTTP.DashboardToken, Hosts: b.cfg.HTTP.Hosts}
 	if mc.AdminToken == "" {
 		mc.AdminToken = os.Getenv(DashboardTokenEnv)
 	}
 	if p.manager != nil {
 		mc.Plugins = p.manager.Status
 	} else {
-		ctl := plugin.NewControl(p.bus)
-		mc.Plugins = func() []plugin.Status {
+		ctl := supervisor.NewControl(p.bus)
+		mc.Plugins = func() []supervisor.Status {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			list, _ := ctl.List(ctx) // none when no manager answers

@@ -429,7 +429,7 @@ func hasCredentials(bc eventbus.Config) bool {
 // process the bot starts) reaches this bot's NATS once it runs: the
 // embedded server's URL with the credentials file it generated, or the
 // configured URLs and credentials. With no URLs nothing is reachable (an
-// embedded server without a listener). plugin.BusEnv turns it into the
+// embedded server without a listener). supervisor.BusEnv turns it into the
 // ROSEY_NATS_* variables a plugin binary reads.
 func (b *Bot) ClientConfig() eventbus.Config {
 	nc := b.cfg.NATS.Config

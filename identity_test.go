@@ -15,6 +15,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/dice"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/roseytest"
@@ -250,7 +251,7 @@ func TestHelpBurstWithExternalPlugin(t *testing.T) {
 				h.Say("bob", "!roll 1d6")
 				h.Expect("🎲 far 4")
 			}
-			ctl := plugin.NewControl(h.Bus())
+			ctl := supervisor.NewControl(h.Bus())
 			var requests int
 			deadline = time.Now().Add(10 * time.Second)
 			for {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/roseybot/rosey/eventbus"
-	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -130,7 +130,7 @@ func (b *Bot) Bus() *eventbus.Bus { return b.parts.bus }
 
 // Plugins returns the plugin manager once started, or nil when this
 // process runs no plugins.
-func (b *Bot) Plugins() *plugin.Manager { return b.parts.manager }
+func (b *Bot) Plugins() *supervisor.Manager { return b.parts.manager }
 
 // MonitorAddr is the address serving /metrics, /healthz and /readyz, or ""
 // when Config.HTTP.Listen is not set.

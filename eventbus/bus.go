@@ -179,34 +179,6 @@ func Encode(data any) ([]byte, error) {
 	return body, nil
 }
 
-// NewMsg builds the NATS message for an event on subject, filling the
-// envelope from ctx and opts. It is exported for code that talks to NATS
-// directly (such as micro service replies) but wants the Rosey envelope.
-func (b *Bus) NewMsg(ctx context.Context, subject string, data any, opts ...Option) (*nats.Msg, *Event, error) {
-	if err := checkSubject(subject); err != nil {
-		return nil, nil, err
-	}
-	body, err := Encode(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	ev := &Event{
-		Subject:       subject,
-		Data:          body,
-		Timestamp:     time.Now(),
-		Priority:      PriorityNormal,
-		CorrelationID: CorrelationID(ctx),
-		Source:        b.source,
-	}
-	for _, o := range opts {
-		o(ev)
-	}
-	if ev.CorrelationID == "" {
-		ev.CorrelationID = NewCorrelationID()
-	}
-	return &nats.Msg{Subject: b.prefix + subject, Data: body, Header: ev.header(b.stamp.format(ev.Timestamp))}, ev, nil
-}
-
 // Header returns the envelope headers for a message published with ctx,
 // for code replying through another API (such as micro.Request.Respond).
 func (b *Bus) Header(ctx context.Context, opts ...Option) nats.Header {
@@ -308,7 +280,7 @@ func (b *Bus) Request(ctx context.Context, subject string, data any, opts ...Opt
 	if err != nil {
 		return nil, b.wrap("request "+subject, err)
 	}
-	return FromMsg(reply, b.prefix), nil
+	return fromMsg(reply, b.prefix), nil
 }
 
 // Respond replies to a request event. The reply keeps the request's
@@ -384,7 +356,7 @@ func (b *Bus) QueueSubscribe(subject, queue string, h Handler) (*Subscription, e
 	}
 	sub, err := b.nc.QueueSubscribe(b.prefix+subject, queue, func(m *nats.Msg) {
 		b.received.Add(1)
-		b.Dispatch(FromMsg(m, b.prefix), h)
+		b.dispatch(fromMsg(m, b.prefix), h)
 	})
 	if err != nil {
 		return nil, b.wrap("subscribe "+subject, err)
@@ -397,10 +369,9 @@ func (b *Bus) QueueSubscribe(subject, queue string, h Handler) (*Subscription, e
 	return &Subscription{sub: sub, bus: b}, nil
 }
 
-// Dispatch runs h for ev with the bus's context, the event's correlation id
-// and panic recovery. Code that receives messages through another API (such
-// as a micro endpoint) uses it to get the same guarantees.
-func (b *Bus) Dispatch(ev *Event, h Handler) {
+// dispatch runs h for ev with the bus's context, the event's correlation id
+// and panic recovery.
+func (b *Bus) dispatch(ev *Event, h Handler) {
 	ctx := b.ctx
 	if ev.CorrelationID != "" {
 		ctx = WithCorrelationID(ctx, ev.CorrelationID)

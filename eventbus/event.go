@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	hdr "github.com/roseybot/rosey/internal/envelope"
 )
 
 // Header names of the wire envelope. The body of every message is the plain
@@ -115,67 +117,22 @@ func (e *Event) fillHeader(h nats.Header, vals *[4]string, stamp string) {
 	}
 }
 
-// FromMsg builds an Event from a received NATS message. prefix is the bus
-// subject prefix to strip ("" for none). Missing or unparsable envelope
-// headers get defaults; they never make a message unreadable.
-func FromMsg(m *nats.Msg, prefix string) *Event {
+// fromMsg builds an Event from a received NATS message; prefix is the
+// bus's subject prefix, removed from the subject. (package busevent does
+// the same for the module's micro endpoints.)
+func fromMsg(m *nats.Msg, prefix string) *Event {
 	ev := &Event{
 		Subject:  strings.TrimPrefix(m.Subject, prefix),
 		Data:     m.Data,
 		Reply:    m.Reply,
 		Priority: PriorityNormal,
 	}
-	fromHeader(ev, m.Header)
+	if len(m.Header) > 0 {
+		f := hdr.Read(m.Header)
+		ev.CorrelationID, ev.Source, ev.Timestamp, ev.Metadata = f.CorrelationID, f.Source, f.Timestamp, f.Metadata
+		if p := Priority(f.Priority); p.Valid() {
+			ev.Priority = p
+		}
+	}
 	return ev
-}
-
-func fromHeader(ev *Event, h nats.Header) {
-	// One pass, names compared without regard to case: clients in other
-	// languages may send "rosey-correlation-id".
-	for k, vs := range h {
-		if len(vs) == 0 {
-			continue
-		}
-		v := vs[0]
-		switch canonicalHeader(k) {
-		case HeaderCorrelationID:
-			ev.CorrelationID = v
-		case HeaderSource:
-			ev.Source = v
-		case HeaderPriority:
-			if p := Priority(strings.ToLower(v)); p.Valid() {
-				ev.Priority = p
-			}
-		case HeaderTimestamp:
-			if t, err := parseStamp(v); err == nil {
-				ev.Timestamp = t
-			}
-		case HeaderMetaPrefix:
-			if ev.Metadata == nil {
-				ev.Metadata = map[string]string{}
-			}
-			ev.Metadata[k[len(HeaderMetaPrefix):]] = v
-		}
-	}
-}
-
-// canonicalHeader returns the envelope header name k stands for, in any
-// case (HeaderMetaPrefix for a metadata header), or "" for a foreign one.
-func canonicalHeader(k string) string {
-	switch k {
-	case HeaderCorrelationID, HeaderSource, HeaderTimestamp, HeaderPriority:
-		return k // Rosey's own spelling: no case folding
-	}
-	if len(k) < 6 || !strings.EqualFold(k[:6], "Rosey-") {
-		return ""
-	}
-	for _, name := range []string{HeaderCorrelationID, HeaderSource, HeaderPriority, HeaderTimestamp} {
-		if strings.EqualFold(k, name) {
-			return name
-		}
-	}
-	if len(k) > len(HeaderMetaPrefix) && strings.EqualFold(k[:len(HeaderMetaPrefix)], HeaderMetaPrefix) {
-		return HeaderMetaPrefix
-	}
-	return ""
 }

@@ -6,37 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/roseybot/rosey/eventbus"
 )
-
-// FuzzFromMsg feeds arbitrary subjects, prefixes, header keys and values
-// and bodies to FromMsg and Decode: whatever arrives, reading it never
-// panics, and a bad body is ErrMalformed, never something else.
-func FuzzFromMsg(f *testing.F) {
-	f.Add("bot.cytube.chat", "bot.", "Rosey-Priority", "HIGH", `{"user":"a"}`)
-	f.Add("cytube.chat", "", "Rosey-Timestamp", "2024-13-99T99:99:99Z", `{`)
-	f.Add("x", "xyz.", "Rosey-Meta-", "", "")
-	f.Add("", "", "rosey-meta-ÿ", "\x00\r\n", "\xff\xfe")
-	f.Add("a", "a", "Rosey-Correlation-Id", "  spaced  ", `null`)
-	f.Fuzz(func(t *testing.T, subject, prefix, key, value, body string) {
-		m := &nats.Msg{Subject: subject, Data: []byte(body), Header: nats.Header{}}
-		m.Header[key] = []string{value}
-		m.Header[eventbus.HeaderPriority] = []string{value}
-		m.Header[eventbus.HeaderTimestamp] = []string{value}
-		m.Header[eventbus.HeaderMetaPrefix+key] = []string{value, value}
-		m.Header["Rosey-Meta-Empty"] = nil
-		ev := eventbus.FromMsg(m, prefix)
-		if !ev.Priority.Valid() {
-			t.Fatalf("priority %q is not one of the four", ev.Priority)
-		}
-		var v map[string]any
-		if err := ev.Decode(&v); err != nil && !isMalformed(err) {
-			t.Fatalf("Decode error %v is not ErrMalformed", err)
-		}
-	})
-}
 
 // FuzzEnvelopeRoundTrip publishes events with arbitrary metadata, source and
 // body through a real embedded server: Publish either refuses (a key that

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 )
 
 // PluginControl is what the dashboard's admin actions call;
-// *plugin.Control is one.
+// *supervisor.Control is one.
 type PluginControl interface {
 	Reload(ctx context.Context, name string) error
 	Enable(ctx context.Context, name string) error
@@ -103,9 +104,9 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("plugin control failed", "who", "dashboard", "verb", verb, "plugin", name, "result", "error", "err", err)
 		code := http.StatusBadGateway
 		switch {
-		case errors.Is(err, plugin.ErrNotManaged):
+		case errors.Is(err, supervisor.ErrNotManaged):
 			code = http.StatusConflict
-		case errors.Is(err, plugin.ErrUnknownPlugin):
+		case errors.Is(err, supervisor.ErrUnknownPlugin):
 			code = http.StatusNotFound
 		}
 		reply(w, code, actionReply{Error: err.Error()})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -82,7 +83,7 @@ func pluginState(t *testing.T, h *roseytest.Harness, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := plugin.NewControl(h.Bus()).List(ctx)
+	list, err := supervisor.NewControl(h.Bus()).List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

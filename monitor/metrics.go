@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -131,8 +132,8 @@ func (c natsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // WatchPlugins adds each plugin's state, instances, requests and errors,
-// read from status (for example (*plugin.Manager).Status) at each scrape.
-func (m *Metrics) WatchPlugins(status func() []plugin.Status) error {
+// read from status (for example (*supervisor.Manager).Status) at each scrape.
+func (m *Metrics) WatchPlugins(status func() []supervisor.Status) error {
 	return m.watch("plugins", pluginCollector{status})
 }
 
@@ -147,7 +148,7 @@ var (
 		"Requests the plugin's command endpoint answered with an error.", []string{"plugin"}, nil)
 )
 
-type pluginCollector struct{ status func() []plugin.Status }
+type pluginCollector struct{ status func() []supervisor.Status }
 
 func (pluginCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pluginUp

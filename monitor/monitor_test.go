@@ -17,6 +17,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/monitor"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -214,6 +215,6 @@ func TestServerConfigValidation(t *testing.T) {
 func TestWatchingTwiceIsAnError(t *testing.T) {
 	is := is.New(t)
 	m := monitor.NewMetrics()
-	is.NoErr(m.WatchPlugins(func() []plugin.Status { return nil }))
-	is.True(errors.Is(m.WatchPlugins(func() []plugin.Status { return nil }), monitor.ErrWatched))
+	is.NoErr(m.WatchPlugins(func() []supervisor.Status { return nil }))
+	is.True(errors.Is(m.WatchPlugins(func() []supervisor.Status { return nil }), monitor.ErrWatched))
 }

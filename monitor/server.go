@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 )
 
 // ErrStopped means a stopped Server was started again.
@@ -43,13 +43,13 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Plugins returns every plugin's status for the dashboard's table
-	// (for example (*plugin.Manager).Status); nil shows none.
-	Plugins func() []plugin.Status
+	// (for example (*supervisor.Manager).Status); nil shows none.
+	Plugins func() []supervisor.Status
 	// Connectors returns each connector's state for the dashboard; nil
 	// shows none.
 	Connectors func() []ConnectorState
 	// Control carries out the dashboard's admin actions (enable, disable,
-	// reload a plugin); *plugin.Control, which drives the plugin manager
+	// reload a plugin); *supervisor.Control, which drives the plugin manager
 	// over NATS as !admin does, is one. The actions need AdminToken too.
 	Control PluginControl
 	// AdminToken is the secret the dashboard's admin actions must carry

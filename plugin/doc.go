@@ -13,10 +13,14 @@
 //
 // The same plugin runs three ways, unchanged:
 //
-//   - in the bot's process, under a Manager (rosey.Config.Plugins);
-//   - as a process of its own, with Serve in its main function, or
-//     supervised by the bot as a Process (rosey run -plugin-mode distributed);
+//   - in the bot's process (rosey.Config.Plugins), which starts it with Run;
+//   - as a process of its own, with Serve in its main function, started by
+//     hand or by the bot (rosey run -plugin-mode distributed);
 //   - in a test, with package roseytest.
+//
+// The machinery that runs a bot's plugins (the plugin manager, the
+// directory of plugins on the bus, plugin processes) is in package
+// plugin/supervisor; a plugin author does not need it.
 //
 // Each running plugin is a NATS micro service whose command endpoint is
 // plugin.<name>.command (queue group rosey.<name>, so copies share the
@@ -27,7 +31,7 @@
 // docs/PROTOCOL.md.
 //
 // Middleware wraps command handlers for what many commands do alike:
-// Host.Use for one plugin's, ManagerConfig.Middleware (and
+// Host.Use for one plugin's, RunConfig.Middleware (and
 // rosey.Config.Middleware) for every plugin's. LogCommands and Timeout are
 // ready-made; a middleware that does not call the handler answers for it.
 package plugin

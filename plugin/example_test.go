@@ -69,43 +69,31 @@ func ask(ctx context.Context, bus *eventbus.Bus, name string, req plugin.Request
 	return rep.Result
 }
 
-// A Manager runs in-process plugins, each as a NATS micro service answering
-// plugin.<name>.command, and announces their lifecycle on the bus.
-func ExampleNewManager() {
+// Run starts a plugin on a connection the program already has, as a NATS
+// micro service answering plugin.<name>.command; Stop ends it. (A bot
+// runs its plugins with package plugin/supervisor; a plugin binary uses
+// Serve.)
+func ExampleRun() {
 	ctx := context.Background()
 	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
 	defer srv.Shutdown(ctx)
 	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
 	defer bus.Close(ctx)
 
-	m, err := plugin.NewManager(plugin.ManagerConfig{
-		Bus:     bus,
-		Configs: map[string]json.RawMessage{"greeter": json.RawMessage(`{"greeting": "Howdy"}`)},
-	})
+	in, err := plugin.Run(ctx, &greeter{}, bus, plugin.RunConfig{Config: json.RawMessage(`{"greeting": "Howdy"}`)})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = m.Register(&greeter{})
-	fmt.Println(errors.Is(m.Register(&greeter{}), plugin.ErrDuplicate))
-	if err := m.Start(ctx); err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer m.Stop(ctx)
-
-	for _, s := range m.Status() {
-		fmt.Println(s.Info.Name, s.State)
-	}
+	fmt.Println(in.Info().Name)
 	fmt.Println(ask(ctx, bus, "greeter", plugin.Request{Command: "hi", User: "alice"}))
 	fmt.Println(ask(ctx, bus, "greeter", plugin.Request{Command: "hello", Args: []string{"bob"}}))
-	fmt.Println(errors.Is(m.Reload(ctx, "nobody"), plugin.ErrUnknownPlugin))
+	fmt.Println(in.Stop(ctx))
 	// Output:
-	// true
-	// greeter started
+	// greeter
 	// Howdy, alice!
 	// Howdy, bob!
-	// true
+	// <nil>
 }
 
 // calc shows what a handler's result and errors become.
@@ -141,10 +129,8 @@ func ExampleHost_Handle() {
 	defer srv.Shutdown(ctx)
 	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
 	defer bus.Close(ctx)
-	m, _ := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
-	_ = m.Register(calc{})
-	_ = m.Start(ctx)
-	defer m.Stop(ctx)
+	in, _ := plugin.Run(ctx, calc{}, bus, plugin.RunConfig{})
+	defer in.Stop(ctx)
 
 	for _, args := range [][]string{{"42"}, {}, {"π"}, {"∞"}} {
 		fmt.Println(ask(ctx, bus, "calc", plugin.Request{Command: "half", Args: args, User: "alice"}))
@@ -192,86 +178,6 @@ func ExampleServeContext() {
 	// serve returned: <nil>
 }
 
-// A Directory knows every plugin on the bus, in any process, and which
-// plugin answers which command word. Refresh asks NATS for the plugins'
-// micro services; Start also follows lifecycle announcements.
-func ExampleDirectory() {
-	ctx := context.Background()
-	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
-	defer srv.Shutdown(ctx)
-	bus, _ := eventbus.Connect(ctx, srv.BusConfig("router"))
-	defer bus.Close(ctx)
-
-	// A plugin served by "another process".
-	started := make(chan struct{})
-	_, _ = bus.Subscribe("platform.plugin.greeter.started", func(context.Context, *eventbus.Event) { close(started) })
-	_ = bus.Flush(ctx)
-	pctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- plugin.ServeContext(pctx, &greeter{}, plugin.ServeConfig{Bus: srv.BusConfig("")}) }()
-	<-started
-
-	dir := plugin.NewDirectory(bus)
-	if err := dir.Refresh(ctx, 500*time.Millisecond); err != nil {
-		fmt.Println(err)
-	}
-	name, cmd, ok := dir.Lookup("HELLO") // an alias, any case
-	fmt.Println(name, cmd.Name, ok)
-	for _, e := range dir.Plugins() {
-		fmt.Println(e.Info.Name, "local:", e.Local, "instances:", len(e.Instances))
-	}
-
-	stop()
-	<-served
-	// A plugin that stopped without a word is forgotten once it has missed
-	// two sweeps (one late answer is forgiven).
-	_ = dir.Refresh(ctx, 200*time.Millisecond)
-	_ = dir.Refresh(ctx, 200*time.Millisecond)
-	_, _, ok = dir.Lookup("hi")
-	fmt.Println("after stop:", ok)
-	// Output:
-	// greeter hi true
-	// greeter local: false instances: 1
-	// after stop: false
-}
-
-// Control lists, reloads, enables and disables the plugins of a Manager
-// over NATS, from any process (the admin plugin uses it).
-func ExampleNewControl() {
-	ctx := context.Background()
-	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
-	defer srv.Shutdown(ctx)
-	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
-	defer bus.Close(ctx)
-	m, _ := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
-	_ = m.Register(&greeter{})
-	_ = m.Register(calc{})
-	_ = m.Start(ctx)
-	defer m.Stop(ctx)
-
-	admin, _ := eventbus.Connect(ctx, srv.BusConfig("admin-tool"))
-	defer admin.Close(ctx)
-	ctl := plugin.NewControl(admin)
-	if err := ctl.Disable(ctx, "calc"); err != nil {
-		fmt.Println(err)
-	}
-	list, err := ctl.List(ctx)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, s := range list {
-		fmt.Println(s.Info.Name, s.State)
-	}
-	fmt.Println(ctl.Enable(ctx, "calc"), ctl.Reload(ctx, "greeter"))
-	fmt.Println(errors.Is(ctl.Reload(ctx, "nope"), plugin.ErrUnknownPlugin))
-	// Output:
-	// calc stopped
-	// greeter started
-	// <nil> <nil>
-	// true
-}
-
 // shout is a plugin that puts its own middleware around its commands.
 type shout struct{}
 
@@ -304,10 +210,8 @@ func ExampleHost_Use() {
 	defer srv.Shutdown(ctx)
 	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
 	defer bus.Close(ctx)
-	m, _ := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
-	_ = m.Register(shout{})
-	_ = m.Start(ctx)
-	defer m.Stop(ctx)
+	in, _ := plugin.Run(ctx, shout{}, bus, plugin.RunConfig{})
+	defer in.Stop(ctx)
 
 	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say", Text: "hello"}))
 	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say"}))
@@ -316,8 +220,8 @@ func ExampleHost_Use() {
 	// error: ❌ say what?
 }
 
-// ManagerConfig.Middleware wraps the commands of every plugin the manager
-// runs (rosey.Config.Middleware does the same for a whole bot): here a log
+// RunConfig.Middleware (and supervisor.ManagerConfig.Middleware) wraps the
+// commands of the plugins run (rosey.Config.Middleware does the same for a whole bot): here a log
 // line per command and a deadline on each.
 func ExampleLogCommands() {
 	ctx := context.Background()
@@ -333,31 +237,13 @@ func ExampleLogCommands() {
 			return a
 		},
 	}))
-	m, _ := plugin.NewManager(plugin.ManagerConfig{
-		Bus:        bus,
+	in, _ := plugin.Run(ctx, shout{}, bus, plugin.RunConfig{
 		Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(2 * time.Second)},
 	})
-	_ = m.Register(shout{})
-	_ = m.Start(ctx)
-	defer m.Stop(ctx)
+	defer in.Stop(ctx)
 
 	fmt.Println(ask(ctx, bus, "shout", plugin.Request{Command: "say", Text: "hi", User: "alice", Source: plugin.SourceChat}))
 	// Output:
 	// level=INFO msg=command command=say user=alice source=chat
 	// HI!
-}
-
-// ExampleBusEnv turns the way a bot is reached into the environment a
-// plugin binary (plugin.Serve) reads: how the bot hands its NATS address
-// and generated credentials to the plugin processes it starts.
-func ExampleBusEnv() {
-	bc := eventbus.Config{URLs: []string{"nats://127.0.0.1:4222"}, NKeyFile: "/srv/rosey/data/nats.nkey"}
-	for _, v := range plugin.BusEnv(bc) {
-		fmt.Println(v)
-	}
-	fmt.Println(plugin.InboxPrefix("quote-db")) // where its own replies go
-	// Output:
-	// ROSEY_NATS_URL=nats://127.0.0.1:4222
-	// ROSEY_NATS_NKEY=/srv/rosey/data/nats.nkey
-	// _INBOX.plugin.quote-db
 }

@@ -21,46 +21,15 @@ func connect(t testing.TB, srv *embedded.Server, name string, edit ...func(*even
 
 func receive[T any](t testing.TB, ch <-chan T) T { return natstest.Receive(t, ch) }
 
-// startManager starts a manager with ps on bus, stopped when the test ends.
-func startManager(t testing.TB, bus *eventbus.Bus, cfg plugin.ManagerConfig, ps ...plugin.Plugin) *plugin.Manager {
+// run runs p with plugin.Run on bus, stopped when the test ends.
+func run(t testing.TB, bus *eventbus.Bus, cfg plugin.RunConfig, p plugin.Plugin) *plugin.Instance {
 	t.Helper()
-	cfg.Bus = bus
-	m, err := plugin.NewManager(cfg)
+	in, err := plugin.Run(context.Background(), p, bus, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range ps {
-		if err := m.Register(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := m.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Stop(context.Background()) })
-	return m
-}
-
-// lifecycle collects platform.plugin.<name>.<state> subjects.
-func lifecycle(t testing.TB, bus *eventbus.Bus) <-chan string {
-	t.Helper()
-	ch := make(chan string, 64)
-	if _, err := bus.Subscribe("platform.plugin.*.*", func(_ context.Context, ev *eventbus.Event) { ch <- ev.Subject }); err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return ch
-}
-
-// states returns each plugin's state by name.
-func states(m *plugin.Manager) map[string]string {
-	out := map[string]string{}
-	for _, s := range m.Status() {
-		out[s.Info.Name] = s.State
-	}
-	return out
+	t.Cleanup(func() { _ = in.Stop(context.Background()) })
+	return in
 }
 
 // serve runs p with ServeContext on its own connection to srv until the

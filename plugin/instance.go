@@ -16,6 +16,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/internal/service"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -53,13 +54,16 @@ type Announcement struct {
 	Error string `json:"error,omitempty"`
 }
 
-// instance is one running plugin: its Host and its micro service.
-type instance struct {
+// Instance is one running plugin: its Host and, unless it runs headless,
+// its micro service. Run returns it; a plugin author never needs one (Serve
+// and package roseytest run plugins), a program that runs plugins itself
+// does (package plugin/supervisor).
+type Instance struct {
 	p    Plugin
 	info Info
 	host *Host
 	bus  *eventbus.Bus
-	svc  *service.Service
+	svc  *service.Service // nil when headless
 	// Commands being served hold gate for reading; stop takes it for
 	// writing to wait for them and to turn away late ones (the endpoint
 	// drains in the background, so one may arrive after its Stop).
@@ -76,16 +80,42 @@ type instance struct {
 	unwatched   bool
 }
 
-// startInstance starts p and exposes it as a micro service whose command
-// endpoint is plugin.<name>.command, in the queue group of that name so that
-// copies share the work.
-func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, mw []Middleware, clock Clock) (in *instance, err error) {
+// RunConfig configures Run. Every field is optional.
+type RunConfig struct {
+	// DB is the database client; the plugin's Host.DB is its namespace
+	// (database.<name>.*). Nil runs the plugin without a database.
+	DB *database.Client
+	// Config is the plugin's config section.
+	Config json.RawMessage
+	// Logger receives the plugin's logs; nil is silent.
+	Logger *slog.Logger
+	// Middleware wraps the plugin's command handlers, around its own
+	// (Host.Use); the first is outermost.
+	Middleware []Middleware
+	// Clock is the plugin's Host.Clock; nil is WallClock.
+	Clock Clock
+	// Headless starts the plugin with a Host but no micro service: its
+	// commands are served elsewhere (a supervisor's child process).
+	Headless bool
+}
+
+// Run starts p on bus and, unless cfg.Headless, exposes it as a micro
+// service whose command endpoint is plugin.<name>.command, in the queue
+// group rosey.<name> so that copies share the work. It returns once the
+// plugin's Start has returned and the endpoint is registered; announcing
+// the plugin (Instance.Announce) is the caller's choice. ServeContext is Run
+// on a connection of its own, with the announcements.
+func Run(ctx context.Context, p Plugin, bus *eventbus.Bus, cfg RunConfig) (in *Instance, err error) {
 	info := p.Info()
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
-	in = &instance{p: p, info: info, bus: bus}
-	in.host = newHost(info.Name, bus, db, log, config, mw, clock)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	in = &Instance{p: p, info: info, bus: bus}
+	in.host = newHost(info.Name, bus, cfg.DB, log, cfg.Config, cfg.Middleware, cfg.Clock)
 	if err := safeCall(func() error { return p.Start(ctx, in.host) }); err != nil {
 		_ = in.host.shutdown(ctx)
 		_ = safeCall(func() error { return p.Stop(ctx) })
@@ -95,6 +125,9 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	// (cooldowns, ranks, aliases): take Info again. The name must not change.
 	if fresh := p.Info(); fresh.Name == info.Name && fresh.Validate() == nil {
 		info, in.info = fresh, fresh
+	}
+	if cfg.Headless {
+		return in, nil
 	}
 	infoJSON, _ := json.Marshal(info)
 	in.svc, err = service.New(bus.Conn(), service.Config{
@@ -117,10 +150,23 @@ func startInstance(ctx context.Context, p Plugin, bus *eventbus.Bus, db *databas
 	return in, nil
 }
 
-func (in *instance) id() string { return in.svc.ID() }
+// Info returns the plugin's Info as it was once started (Start may have
+// changed its commands).
+func (in *Instance) Info() Info { return in.info }
 
-func (in *instance) announce(ctx context.Context, state, errText string) {
-	a := Announcement{Info: in.info, Instance: in.id(), State: state, Error: errText}
+// ID returns the id of the instance's micro service ("" when headless).
+func (in *Instance) ID() string {
+	if in.svc == nil {
+		return ""
+	}
+	return in.svc.ID()
+}
+
+// Announce publishes the instance's lifecycle event
+// platform.plugin.<name>.<state>. After StateStarted it announces started
+// again each time the connection comes back, until Stop.
+func (in *Instance) Announce(ctx context.Context, state, errText string) {
+	a := Announcement{Info: in.info, Instance: in.ID(), State: state, Error: errText}
 	if err := in.bus.Publish(ctx, protocol.PluginState(in.info.Name, state), a); err != nil {
 		in.host.log.Warn("announce failed", "state", state, "err", err)
 	}
@@ -131,7 +177,7 @@ func (in *instance) announce(ctx context.Context, state, errText string) {
 
 // watchReconnects announces the instance again after each reconnect,
 // until stop. Calling it again does nothing.
-func (in *instance) watchReconnects() {
+func (in *Instance) watchReconnects() {
 	in.watchMu.Lock()
 	defer in.watchMu.Unlock()
 	if in.reconnected != nil || in.unwatched {
@@ -144,7 +190,7 @@ func (in *instance) watchReconnects() {
 		defer close(done)
 		for range ch { // closed by stop
 			in.host.log.Info("reconnected: announcing started again")
-			a := Announcement{Info: in.info, Instance: in.id(), State: StateStarted}
+			a := Announcement{Info: in.info, Instance: in.ID(), State: StateStarted}
 			if err := in.bus.Publish(context.Background(), protocol.PluginState(in.info.Name, StateStarted), a); err != nil {
 				in.host.log.Warn("announce failed", "state", StateStarted, "err", err)
 			}
@@ -153,7 +199,7 @@ func (in *instance) watchReconnects() {
 }
 
 // unwatchReconnects ends watchReconnects' goroutine.
-func (in *instance) unwatchReconnects() {
+func (in *Instance) unwatchReconnects() {
 	in.watchMu.Lock()
 	ch, done := in.reconnected, in.watchDone
 	in.reconnected, in.unwatched = nil, true
@@ -169,9 +215,9 @@ func (in *instance) unwatchReconnects() {
 // "!quote add …" then "!quote 1" works). That is also what the service's request
 // statistics need: a handler that has answered when it returns. Different
 // plugins run side by side; long work belongs in Host.Go.
-func (in *instance) receive(r *service.Request) {
+func (in *Instance) receive(r *service.Request) {
 	in.lastRecv.Store(r.Received().UnixNano())
-	ev := eventbus.FromMsg(r.Msg(), in.bus.Prefix())
+	ev := busevent.FromMsg(r.Msg(), in.bus.Prefix())
 	in.gate.RLock()
 	defer in.gate.RUnlock()
 	if in.closed {
@@ -197,7 +243,7 @@ func (in *instance) receive(r *service.Request) {
 	in.serve(ctx, r, ev, req, decodeErr)
 }
 
-func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
+func (in *Instance) serve(ctx context.Context, r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
 	log := in.host.log
 	fail := func(code, text string) {
 		body := encodeResponse(Response{Error: text})
@@ -237,13 +283,16 @@ func (in *instance) serve(ctx context.Context, r *service.Request, ev *eventbus.
 	}
 }
 
-// stop ends the service first (no new commands), waits for the commands in
-// flight, then stops the plugin and releases what its Host holds.
-func (in *instance) stop(ctx context.Context) error {
+// Stop ends the service first (no new commands), waits for the commands in
+// flight, then stops the plugin and releases what its Host holds. It
+// announces nothing.
+func (in *Instance) Stop(ctx context.Context) error {
 	in.unwatchReconnects()
 	var errs []error
-	if err := in.svc.Stop(); err != nil {
-		errs = append(errs, err)
+	if in.svc != nil {
+		if err := in.svc.Stop(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// The endpoint drains in the background: once the server has the
 	// unsubscribe (a flush) nothing new comes, but commands already
@@ -279,8 +328,12 @@ func (in *instance) stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// stats returns the command endpoint's request and error counts.
-func (in *instance) stats() (requests, errs int, last string) {
+// Stats returns the command endpoint's request and error counts and its
+// last error (zero when headless).
+func (in *Instance) Stats() (requests, errs int, last string) {
+	if in.svc == nil {
+		return
+	}
 	for _, e := range in.svc.Stats().Endpoints {
 		requests += e.NumRequests
 		errs += e.NumErrors

@@ -73,7 +73,7 @@ func TestMiddlewareWrapsEveryCommandBotsOutermost(t *testing.T) {
 	bus := connect(t, srv, "bot")
 	tr := &trail{}
 	p := mwPlugin{use: []plugin.Middleware{tr.mark("own1"), tr.mark("own2")}, note: tr.note}
-	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{tr.mark("bot")}}, p)
+	run(t, bus, plugin.RunConfig{Middleware: []plugin.Middleware{tr.mark("bot")}}, p)
 	ctx := context.Background()
 
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", User: "alice"}), "early done")
@@ -95,7 +95,7 @@ func TestMiddlewareMayAnswerForThePlugin(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	startManager(t, bus, plugin.ManagerConfig{}, mwPlugin{use: []plugin.Middleware{refuse}, note: tr.note})
+	run(t, bus, plugin.RunConfig{}, mwPlugin{use: []plugin.Middleware{refuse}, note: tr.note})
 	ctx := context.Background()
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late", User: "mallory"}), "error: ⛔ not you, mallory")
 	is.Equal(tr.take(), "") // the handler never ran
@@ -115,7 +115,7 @@ func TestMiddlewarePanicIsRecovered(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{boom}}, mwPlugin{note: tr.note})
+	run(t, bus, plugin.RunConfig{Middleware: []plugin.Middleware{boom}}, mwPlugin{note: tr.note})
 	ctx := context.Background()
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", Text: "boom"}), "error: internal error")
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "early done") // still serving
@@ -125,7 +125,7 @@ func TestTimeoutMiddleware(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	startManager(t, bus, plugin.ManagerConfig{}, mwPlugin{use: []plugin.Middleware{plugin.Timeout(50 * time.Millisecond)}, note: func(string) {}})
+	run(t, bus, plugin.RunConfig{}, mwPlugin{use: []plugin.Middleware{plugin.Timeout(50 * time.Millisecond)}, note: func(string) {}})
 	ctx := context.Background()
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "slow"}), "error: ⚠️ !slow took too long. Try again later.")
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "early done") // a quick command is untouched
@@ -137,7 +137,7 @@ func TestLogCommands(t *testing.T) {
 	bus := connect(t, srv, "bot")
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(50 * time.Millisecond)}},
+	run(t, bus, plugin.RunConfig{Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(50 * time.Millisecond)}},
 		mwPlugin{note: func(string) {}})
 	ctx := context.Background()
 	is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early", User: "alice", Source: plugin.SourceChat}), "early done")
@@ -206,10 +206,10 @@ func TestBrokenMiddlewareFailsCommandsNotThePlugin(t *testing.T) {
 		func(plugin.CommandHandler) plugin.CommandHandler { panic("cannot wrap") },
 		func(plugin.CommandHandler) plugin.CommandHandler { return nil },
 	} {
-		m := startManager(t, bus, plugin.ManagerConfig{Middleware: []plugin.Middleware{bad}}, mwPlugin{note: func(string) {}})
+		in := run(t, bus, plugin.RunConfig{Middleware: []plugin.Middleware{bad}}, mwPlugin{note: func(string) {}})
 		ctx := context.Background()
 		is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "early"}), "error: internal error")
 		is.Equal(ask(ctx, bus, "mw", plugin.Request{Command: "late"}), "error: internal error") // still answering
-		is.NoErr(m.Stop(ctx))
+		is.NoErr(in.Stop(ctx))
 	}
 }

@@ -156,17 +156,8 @@ type CommandHandler func(ctx context.Context, req *Request) (string, error)
 
 // Sentinel errors.
 var (
-	ErrInvalidInfo   = errors.New("plugin: invalid info")
-	ErrDuplicate     = errors.New("plugin: already registered")
-	ErrUnknownPlugin = errors.New("plugin: unknown plugin")
-	// ErrNotManaged means the plugin runs in a process of its own that
-	// this manager does not supervise: it cannot reload, enable or disable
-	// it. Errors wrapping it also wrap ErrUnknownPlugin (unknown to the
-	// manager), as before it existed.
-	ErrNotManaged  = errors.New("plugin: runs in a process of its own, not run by this plugin manager")
-	ErrNotRunning  = errors.New("plugin: not running")
+	ErrInvalidInfo = errors.New("plugin: invalid info")
 	ErrStartFailed = errors.New("plugin: start failed")
-	ErrManager     = errors.New("plugin: manager unavailable")
 )
 
 // userError is an error whose text is meant for the chat user.

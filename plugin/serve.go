@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/pluginenv"
 )
 
 // Environment variables read by Serve (flags of the same meaning win).
@@ -77,7 +77,8 @@ type ServeConfig struct {
 //		}
 //	}
 func Serve(p Plugin) error {
-	cfg, err := ServeConfigFromArgs(p.Info().Name, os.Args[1:], os.Getenv)
+	name := p.Info().Name
+	set, err := pluginenv.Parse(name, os.Args[1:], os.Getenv, InboxPrefix(name))
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // -h: the flags' usage is printed; asking is not a failure
 	}
@@ -86,72 +87,7 @@ func Serve(p Plugin) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return ServeContext(ctx, p, cfg)
-}
-
-// BusEnv returns the environment variables (ROSEY_NATS_URL and friends)
-// that make Serve connect as bc says: how the bot hands its NATS address
-// and credentials to the plugin processes it starts. TLS settings and the
-// inbox prefix are not passed (a plugin derives its own prefix).
-func BusEnv(bc eventbus.Config) []string {
-	var vars []string
-	for _, kv := range [][2]string{
-		{EnvNATSURL, strings.Join(bc.URLs, ",")}, {EnvNATSUser, bc.User}, {EnvNATSPassword, bc.Password},
-		{EnvNATSToken, bc.Token}, {EnvNATSCreds, bc.CredentialsFile}, {EnvNATSNKey, bc.NKeyFile}, {EnvNATSPrefix, bc.Prefix},
-	} {
-		if kv[1] != "" {
-			vars = append(vars, kv[0]+"="+kv[1])
-		}
-	}
-	return vars
-}
-
-// ServeConfigFromArgs builds a ServeConfig from command-line arguments and
-// the environment (getenv, usually os.Getenv), as Serve does.
-func ServeConfigFromArgs(name string, args []string, getenv func(string) string) (ServeConfig, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	env := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
-	url := fs.String("nats", env(EnvNATSURL, DefaultNATSURL), "NATS server URL(s), comma-separated [$"+EnvNATSURL+"]")
-	user := fs.String("user", env(EnvNATSUser, ""), "NATS user [$"+EnvNATSUser+"]")
-	password := fs.String("password", env(EnvNATSPassword, ""), "NATS password [$"+EnvNATSPassword+"]")
-	token := fs.String("token", env(EnvNATSToken, ""), "NATS token [$"+EnvNATSToken+"]")
-	creds := fs.String("creds", env(EnvNATSCreds, ""), "NATS credentials file [$"+EnvNATSCreds+"]")
-	nkey := fs.String("nkey", env(EnvNATSNKey, ""), "NATS nkey seed file [$"+EnvNATSNKey+"]")
-	prefix := fs.String("prefix", env(EnvNATSPrefix, ""), "subject prefix shared with the bot [$"+EnvNATSPrefix+"]")
-	inbox := fs.String("inbox-prefix", env(EnvNATSInboxPrefix, InboxPrefix(name)), "reply subject prefix of the plugin's own requests [$"+EnvNATSInboxPrefix+"]")
-	config := fs.String("config", env(EnvPluginConfig, ""), "the plugin's config as JSON, or @file [$"+EnvPluginConfig+"]")
-	level := fs.String("log-level", env(EnvLogLevel, "info"), "log level: debug, info, warn, error [$"+EnvLogLevel+"]")
-	if err := fs.Parse(args); err != nil {
-		return ServeConfig{}, err
-	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return ServeConfig{}, fmt.Errorf("plugin %s: -log-level: %q is not debug, info, warn or error", name, *level)
-	}
-	raw := *config
-	if file, ok := strings.CutPrefix(raw, "@"); ok {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return ServeConfig{}, fmt.Errorf("plugin %s: -config: %w", name, err)
-		}
-		raw = string(b)
-	}
-	if raw != "" && !json.Valid([]byte(raw)) {
-		return ServeConfig{}, fmt.Errorf("plugin %s: -config: not valid JSON", name)
-	}
-	return ServeConfig{
-		Bus: eventbus.Config{
-			URLs: strings.Split(*url, ","), User: *user, Password: *password, Token: *token,
-			CredentialsFile: *creds, NKeyFile: *nkey, Prefix: *prefix, InboxPrefix: *inbox,
-		},
-		Config: json.RawMessage(raw),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
-	}, nil
+	return ServeContext(ctx, p, ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger})
 }
 
 // ServeContext runs p on the bus cfg describes until ctx ends or the
@@ -183,12 +119,12 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	if err != nil {
 		return fmt.Errorf("plugin %s: %w", info.Name, err)
 	}
-	in, err := startInstance(ctx, p, bus, database.NewClient(bus), log, cfg.Config, cfg.Middleware, nil)
+	in, err := Run(ctx, p, bus, RunConfig{DB: database.NewClient(bus), Config: cfg.Config, Logger: log, Middleware: cfg.Middleware})
 	if err != nil {
 		_ = bus.Close(context.Background())
 		return err
 	}
-	in.announce(ctx, StateStarted, "")
+	in.Announce(ctx, StateStarted, "")
 	// Say "serving" only once the server has the endpoint's subscription:
 	// until then a command gets "no responders".
 	if err := bus.Flush(ctx); err != nil {
@@ -208,8 +144,8 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	id := in.id()
-	stopErr := in.stop(stopCtx)
+	id := in.ID()
+	stopErr := in.Stop(stopCtx)
 	if !closedForGood {
 		a := Announcement{Info: info, Instance: id, State: StateStopped}
 		if err := bus.Publish(stopCtx, "platform.plugin."+info.Name+"."+StateStopped, a); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -229,7 +230,7 @@ func (h *Harness) ClientConfig() eventbus.Config { return h.bot.ClientConfig() }
 
 // ClientEnv is ClientConfig as the environment a plugin binary reads
 // (ROSEY_NATS_URL, ROSEY_NATS_NKEY, …), for exec.Cmd.Env.
-func (h *Harness) ClientEnv() []string { return plugin.BusEnv(h.bot.ClientConfig()) }
+func (h *Harness) ClientEnv() []string { return supervisor.BusEnv(h.bot.ClientConfig()) }
 
 // DB returns a database client on the bot's bus.
 func (h *Harness) DB() *database.Client { return database.NewClient(h.bus) }

@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/internal/flatjson"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -50,7 +51,7 @@ func decodeResponse(m *nats.Msg, prefix string, r *plugin.Response) error {
 	if fastResponse(m.Data, r) {
 		return nil
 	}
-	return eventbus.FromMsg(m, prefix).Decode(r)
+	return busevent.FromMsg(m, prefix).Decode(r)
 }
 
 func fastResponse(data []byte, r *plugin.Response) bool {

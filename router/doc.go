@@ -11,7 +11,7 @@
 // are refused at once with a short notice.
 //
 // The router learns which plugin answers which command from a
-// plugin.Directory, so plugins in other processes are routed like
+// supervisor.Directory, so plugins in other processes are routed like
 // in-process ones. Plugins that never announce themselves (they only
 // subscribe to plugin.<name>.command and speak on cytube.send.chat) can be
 // routed with Config.Routes.

@@ -8,6 +8,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -39,7 +40,7 @@ func ExampleNew() {
 	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
 	defer bus.Close(ctx)
 
-	m, _ := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, _ := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	_ = m.Register(upper{})
 	_ = m.Start(ctx)
 	defer m.Stop(ctx)

@@ -9,6 +9,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/router"
 )
 
@@ -80,7 +81,7 @@ func TestOneUsersFloodIsBoundedPerUser(t *testing.T) {
 func TestUnknownCommandDoesNotHoldOthers(t *testing.T) {
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}

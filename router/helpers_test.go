@@ -11,6 +11,7 @@ import (
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -57,7 +58,7 @@ func newRig(t testing.TB, cfg router.Config, ps ...plugin.Plugin) *rig {
 	t.Helper()
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func newRig(t testing.TB, cfg router.Config, ps ...plugin.Plugin) *rig {
 }
 
 // startRig starts a router on bus with dir (nil: its own) and records replies.
-func startRig(t testing.TB, srv *embedded.Server, bus *eventbus.Bus, dir *plugin.Directory, cfg router.Config) *rig {
+func startRig(t testing.TB, srv *embedded.Server, bus *eventbus.Bus, dir *supervisor.Directory, cfg router.Config) *rig {
 	t.Helper()
 	r := &rig{t: t, srv: srv, bus: bus, replies: make(chan reply, 1024), prefix: cfg.Prefix}
 	if r.prefix == "" {

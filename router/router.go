@@ -20,6 +20,7 @@ import (
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -199,7 +200,7 @@ func (c Config) Validate() error {
 // user of its own needs those permissions.
 type Router struct {
 	bus   *eventbus.Bus
-	dir   *plugin.Directory
+	dir   *supervisor.Directory
 	own   bool // the router started dir itself
 	cfg   Config
 	log   *slog.Logger
@@ -312,7 +313,7 @@ type target struct {
 // New returns a Router. dir is the plugin directory to route by; with nil
 // the router keeps its own, discovering plugins over NATS (for a router
 // running in a process of its own).
-func New(bus *eventbus.Bus, dir *plugin.Directory, cfg Config) (*Router, error) {
+func New(bus *eventbus.Bus, dir *supervisor.Directory, cfg Config) (*Router, error) {
 	if bus == nil {
 		return nil, fmt.Errorf("%w: bus is required", ErrInvalidConfig)
 	}
@@ -389,7 +390,7 @@ func lowerSet(names []string) map[string]bool {
 // Start subscribes to chat, PMs and connection events.
 func (r *Router) Start(ctx context.Context) error {
 	if r.dir == nil {
-		r.dir = plugin.NewDirectory(r.bus)
+		r.dir = supervisor.NewDirectory(r.bus)
 		if err := r.dir.Start(ctx, 0); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/router"
 )
@@ -279,7 +280,7 @@ func TestStoppedPluginIsUnknownOrNotRunning(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	is.NoErr(err)
 	is.NoErr(m.Register(echo{}))
 	is.NoErr(m.Register(barrierPlugin{}))
@@ -367,7 +368,7 @@ func TestUnknownCommandRediscoversPlugins(t *testing.T) {
 	plug := &rig{srv: srv}
 	serve(t, plug, echo{})
 	bus := connect(t, srv, "router-process")
-	probe := plugin.NewDirectory(connect(t, srv, "probe"))
+	probe := supervisor.NewDirectory(connect(t, srv, "probe"))
 	for deadline := time.Now().Add(wait); ; {
 		_ = probe.Refresh(context.Background(), 100*time.Millisecond)
 		if _, _, ok := probe.Lookup("echo"); ok {
@@ -378,7 +379,7 @@ func TestUnknownCommandRediscoversPlugins(t *testing.T) {
 		}
 	}
 	// A directory that is never started: no announcements, no sweeps.
-	dir := plugin.NewDirectory(bus)
+	dir := supervisor.NewDirectory(bus)
 	r := startRig(t, srv, bus, dir, router.Config{})
 	r.say("alice", "!echo found you")
 	r.expect(`alice said "found you" via chat`)

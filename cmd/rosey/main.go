@@ -21,7 +21,9 @@ import (
 	"syscall"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/internal/pluginenv"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/builtin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -228,12 +230,12 @@ func plugins(mode string, bot **rosey.Bot, cfg rosey.Config, level string) ([]pl
 	// The bot's NATS address and credentials (those the embedded server
 	// generated, or the configured ones), read at every launch.
 	env := func() []string {
-		return append(plugin.BusEnv((*bot).ClientConfig()), plugin.EnvLogLevel+"="+level)
+		return append(supervisor.BusEnv((*bot).ClientConfig()), plugin.EnvLogLevel+"="+level)
 	}
 	var out []plugin.Plugin
 	for _, p := range builtin.All() {
 		info := p.Info()
-		out = append(out, plugin.NewProcess(plugin.ProcessConfig{Info: info, Path: self, Args: []string{"plugin", info.Name}, EnvFunc: env}))
+		out = append(out, supervisor.NewProcess(supervisor.ProcessConfig{Info: info, Path: self, Args: []string{"plugin", info.Name}, EnvFunc: env}))
 	}
 	return out, nil
 }
@@ -264,9 +266,9 @@ func servePlugin(ctx context.Context, args []string) error {
 	if !ok {
 		return fmt.Errorf("plugin: no built-in plugin %q (have %s)", args[0], strings.Join(builtin.Names(), ", "))
 	}
-	cfg, err := plugin.ServeConfigFromArgs(args[0], args[1:], os.Getenv)
+	set, err := pluginenv.Parse(args[0], args[1:], os.Getenv, plugin.InboxPrefix(args[0]))
 	if err != nil {
 		return err
 	}
-	return plugin.ServeContext(ctx, p, cfg)
+	return plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/internal/flatjson"
 	"github.com/roseybot/rosey/internal/service"
 )
@@ -160,7 +162,7 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 // let the sender publish on, never from the body.
 func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 	return func(req *service.Request) {
-		ev := eventbus.FromMsg(req.Msg(), s.bus.Prefix())
+		ev := busevent.FromMsg(req.Msg(), s.bus.Prefix())
 		ns := ""
 		if namespaced {
 			ns = namespaceOf(ev.Subject)
@@ -179,20 +181,20 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 		// so gets, sets and queries still run side by side.
 		func() {
 			defer s.wg.Done()
-			s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
-				replied := false
-				defer func() {
-					if r := recover(); r != nil {
-						if !replied {
-							s.respond(ctx, ev, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
-						}
-						panic(r) // let Dispatch log and count it
+			ctx := eventbus.WithCorrelationID(context.Background(), ev.CorrelationID)
+			replied := false
+			defer func() {
+				if r := recover(); r != nil {
+					if !replied {
+						s.respond(ctx, ev, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
 					}
-				}()
-				data, err := h(ctx, s.store, ns, ev.Data)
-				replied = true
-				s.respond(ctx, ev, data, err)
-			})
+					s.bus.Logger().Error("database handler panic recovered", "subject", ev.Subject, "panic", r,
+						"correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
+				}
+			}()
+			data, err := h(ctx, s.store, ns, ev.Data)
+			replied = true
+			s.respond(ctx, ev, data, err)
 		}()
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/roseytest"
 )
@@ -263,7 +264,7 @@ func (p *proc) wait(t *testing.T) error {
 }
 
 // instances returns how many copies of the plugin name dir knows.
-func instances(dir *plugin.Directory, name string) int {
+func instances(dir *supervisor.Directory, name string) int {
 	e, ok := dir.Get(name)
 	if !ok {
 		return 0

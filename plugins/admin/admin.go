@@ -10,7 +10,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -78,7 +80,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		cfg:     p.cfg,
 		cmd:     p.command(),
 		host:    h,
-		ctl:     plugin.NewControl(h.Bus()),
+		ctl:     supervisor.NewControl(h.Bus()),
 		started: p.cfg.Now(),
 	}
 	// One subscription sees chat, PMs, sends and connection events in the
@@ -97,7 +99,7 @@ type server struct {
 	cfg     Config
 	cmd     plugin.Command
 	host    *plugin.Host
-	ctl     *plugin.Control
+	ctl     *supervisor.Control
 	started time.Time
 
 	in, out atomic.Int64
@@ -105,7 +107,7 @@ type server struct {
 	mu      sync.Mutex
 	conn    protocol.ConnectionEvent
 	connAt  time.Time
-	handled plugin.Handled
+	handled handled.IDs
 }
 
 func (s *server) onEvent(_ context.Context, ev *eventbus.Event) {
@@ -249,7 +251,7 @@ func (s *server) status(ctx context.Context) string {
 // pluginNotes says what an admin should know about one plugin beyond its
 // state: why it failed, and a remembered !admin enable or disable that
 // overrides the config's disabled_plugins.
-func pluginNotes(st plugin.Status) []string {
+func pluginNotes(st supervisor.Status) []string {
 	var notes []string
 	name := st.Info.Name
 	if st.State == plugin.StateFailed && st.LastError != "" {
@@ -273,7 +275,7 @@ func (s *server) act(ctx context.Context, verb, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("admin: list plugins: %w", err)
 	}
-	var st *plugin.Status
+	var st *supervisor.Status
 	for i := range list {
 		if list[i].Info.Name == name {
 			st = &list[i]

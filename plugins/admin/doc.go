@@ -7,7 +7,7 @@
 //	!admin disable <plugin>  stop it; remembered across restarts
 //	!admin status            uptime, CyTube connection state, messages in and out
 //
-// It drives the plugin manager over NATS (plugin.Control), so it works the
+// It drives the plugin manager over NATS (supervisor.Control), so it works the
 // same when the manager runs in another process. It refuses to reload or
 // disable itself: the manager waits for a plugin's commands in flight
 // before stopping it, and the !admin command asking would be one of them.

@@ -16,6 +16,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/internal/channeltest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/greeter"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/protocol"
@@ -234,7 +235,7 @@ func TestBadConfig(t *testing.T) {
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(greeter.New(greeter.Config{})), roseytest.WithPluginConfig(greeter.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
-		var st plugin.Status
+		var st supervisor.Status
 		for _, s := range h.Bot().Plugins().Status() {
 			if s.Info.Name == greeter.Name {
 				st = s

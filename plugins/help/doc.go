@@ -2,7 +2,7 @@
 //
 // !help lists the commands the caller's rank allows, grouped by plugin, for
 // every running plugin on the bus, in-process or external (the list comes
-// from the plugin manager over NATS, plugin.Control.List). A list that fits
+// from the plugin manager over NATS, supervisor.Control.List). A list that fits
 // one chat line (Config.MaxChat, 320 characters by default) is said in the
 // channel; a longer one is sent to the caller by PM, in lines that each fit,
 // with a short note in the channel.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -77,7 +78,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if cfg.MaxChat <= 0 {
 		cfg.MaxChat = DefaultMaxChat
 	}
-	s := &server{cfg: cfg, host: h, ctl: plugin.NewControl(h.Bus())}
+	s := &server{cfg: cfg, host: h, ctl: supervisor.NewControl(h.Bus())}
 	h.Handle("help", s.help)
 	return nil
 }
@@ -88,17 +89,17 @@ func (p *Plugin) Stop(context.Context) error { return nil }
 type server struct {
 	cfg  Config
 	host *plugin.Host
-	ctl  *plugin.Control
+	ctl  *supervisor.Control
 }
 
 // running returns the plugins that can answer commands now, by name.
-func (s *server) running(ctx context.Context) ([]plugin.Status, error) {
+func (s *server) running(ctx context.Context) ([]supervisor.Status, error) {
 	all, err := s.ctl.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("help: list plugins: %w", err)
 	}
-	all = slices.DeleteFunc(all, func(st plugin.Status) bool { return st.State != plugin.StateStarted })
-	slices.SortFunc(all, func(a, b plugin.Status) int { return strings.Compare(a.Info.Name, b.Info.Name) })
+	all = slices.DeleteFunc(all, func(st supervisor.Status) bool { return st.State != plugin.StateStarted })
+	slices.SortFunc(all, func(a, b supervisor.Status) int { return strings.Compare(a.Info.Name, b.Info.Name) })
 	return all, nil
 }
 
@@ -117,7 +118,7 @@ func (s *server) help(ctx context.Context, req *plugin.Request) (string, error) 
 }
 
 // explain answers !help <word>: a command (or alias), else a plugin.
-func (s *server) explain(plugins []plugin.Status, word string) (string, error) {
+func (s *server) explain(plugins []supervisor.Status, word string) (string, error) {
 	word = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(word, s.cfg.Prefix), "!"))
 	for _, st := range plugins {
 		if c, ok := st.Info.Find(word); ok {
@@ -170,7 +171,7 @@ func (s *server) describe(pluginName string, c plugin.Command) string {
 
 // list answers a bare !help: the commands the caller's rank allows,
 // grouped by plugin, in the channel when short, else by PM.
-func (s *server) list(ctx context.Context, plugins []plugin.Status, req *plugin.Request) (string, error) {
+func (s *server) list(ctx context.Context, plugins []supervisor.Status, req *plugin.Request) (string, error) {
 	type group struct {
 		name  string
 		words []string

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
@@ -163,11 +164,11 @@ func TestIncludesExternalPlugins(t *testing.T) {
 // waitForPlugin waits until the plugin manager lists name.
 func waitForPlugin(t *testing.T, h *roseytest.Harness, name string) {
 	t.Helper()
-	ctl := plugin.NewControl(h.Bus())
+	ctl := supervisor.NewControl(h.Bus())
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		list, err := ctl.List(context.Background())
-		if err == nil && slices.ContainsFunc(list, func(s plugin.Status) bool { return s.Info.Name == name && s.External }) {
+		if err == nil && slices.ContainsFunc(list, func(s supervisor.Status) bool { return s.Info.Name == name && s.External }) {
 			return
 		}
 		// The directory learns from the announcement; a refresh also finds it.
@@ -179,7 +180,7 @@ func waitForPlugin(t *testing.T, h *roseytest.Harness, name string) {
 func TestDisabledPluginsAreNotListed(t *testing.T) {
 	is := is.New(t)
 	h := roseytest.New(t, roseytest.WithPlugins(help.New(help.Config{}), games))
-	is.NoErr(plugin.NewControl(h.Bus()).Disable(context.Background(), "games"))
+	is.NoErr(supervisor.NewControl(h.Bus()).Disable(context.Background(), "games"))
 	h.Say("alice", "!help")
 	r := h.Expect("📖 Commands")
 	is.True(!strings.Contains(r.Message, "games"))

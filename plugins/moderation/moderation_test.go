@@ -13,6 +13,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/internal/channeltest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/moderation"
 	"github.com/roseybot/rosey/roseytest"
@@ -234,7 +235,7 @@ func TestHelpAndConfig(t *testing.T) {
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})), roseytest.WithPluginConfig(moderation.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
-		var st plugin.Status
+		var st supervisor.Status
 		for _, s := range h.Bot().Plugins().Status() {
 			if s.Info.Name == moderation.Name {
 				st = s

@@ -12,6 +12,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/internal/channeltest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/seen"
@@ -155,7 +156,7 @@ func TestBadConfig(t *testing.T) {
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(poll.New(poll.Config{})), roseytest.WithPluginConfig(poll.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
-		var st plugin.Status
+		var st supervisor.Status
 		for _, s := range h.Bot().Plugins().Status() {
 			if s.Info.Name == poll.Name {
 				st = s

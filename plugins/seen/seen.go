@@ -15,6 +15,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/batch"
+	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -150,7 +151,7 @@ type server struct {
 
 	// The lines already taken in, so !seen can wait for the lines said
 	// before it (its own line has the same correlation id).
-	handled plugin.Handled
+	handled handled.IDs
 
 	flusher *batch.Flusher
 	mu      sync.Mutex

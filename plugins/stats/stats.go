@@ -17,6 +17,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/batch"
 	"github.com/roseybot/rosey/internal/chanwords"
+	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -242,7 +243,7 @@ type server struct {
 
 	// The lines already counted, so !stats can wait for the lines said
 	// before it (its own line has the same correlation id).
-	handled plugin.Handled
+	handled handled.IDs
 	flusher *batch.Flusher
 
 	mu      sync.Mutex

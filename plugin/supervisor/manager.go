@@ -1,10 +1,11 @@
-package plugin
+package supervisor
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/roseybot/rosey/plugin"
 	"log/slog"
 	"slices"
 	"sync"
@@ -13,6 +14,18 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/service"
+)
+
+// Sentinel errors.
+var (
+	ErrDuplicate     = errors.New("supervisor: plugin already registered")
+	ErrUnknownPlugin = errors.New("supervisor: unknown plugin")
+	// ErrNotManaged means the plugin runs in a process of its own that
+	// this manager does not supervise: it cannot reload, enable or disable
+	// it. Errors wrapping it also wrap ErrUnknownPlugin (unknown to the
+	// manager).
+	ErrNotManaged = errors.New("supervisor: plugin runs in a process of its own, not run by this plugin manager")
+	ErrManager    = errors.New("supervisor: plugin manager unavailable")
 )
 
 // ManagerConfig configures a Manager.
@@ -38,16 +51,16 @@ type ManagerConfig struct {
 	Logger *slog.Logger
 	// Middleware wraps the command handlers of every plugin this manager
 	// runs, around each plugin's own (Host.Use); the first is outermost.
-	Middleware []Middleware
+	Middleware []plugin.Middleware
 	// Clock is the plugins' Host.Clock; nil is WallClock.
-	Clock Clock
+	Clock plugin.Clock
 }
 
 // Status is one plugin's state as the Manager sees it.
 type Status struct {
-	Info     Info   `json:"info"`
-	State    string `json:"state"`
-	External bool   `json:"external"`
+	Info     plugin.Info `json:"info"`
+	State    string      `json:"state"`
+	External bool        `json:"external"`
 	// Managed is true when this manager can stop, reload and enable the
 	// plugin: it runs in-process or as a process the manager supervises.
 	Managed bool `json:"managed"`
@@ -64,17 +77,16 @@ type Status struct {
 }
 
 type slot struct {
-	p        Plugin
-	info     Info
+	p        plugin.Plugin
+	info     plugin.Info
 	state    string
 	disabled bool
 	saved    string // "enabled" or "disabled", as remembered in the database
 	lastErr  string
-	in       *instance
-	starting bool
-	// host is set while a Supervised plugin runs (it has no instance: its
+	// in is the running plugin; a Supervised one runs headless (its
 	// process serves the commands).
-	host *Host
+	in       *plugin.Instance
+	starting bool
 }
 
 // Supervised is implemented by plugins whose commands are served elsewhere,
@@ -82,11 +94,11 @@ type slot struct {
 // starts, stops and reloads them but exposes no micro service for them: the
 // process they supervise does, and announces itself.
 type Supervised interface {
-	Plugin
+	plugin.Plugin
 	Supervised() bool
 }
 
-func isSupervised(p Plugin) bool {
+func isSupervised(p plugin.Plugin) bool {
 	s, ok := p.(Supervised)
 	return ok && s.Supervised()
 }
@@ -135,7 +147,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 func (m *Manager) Directory() *Directory { return m.dir }
 
 // Register adds a plugin in state loaded. Names must be unique.
-func (m *Manager) Register(p Plugin) error {
+func (m *Manager) Register(p plugin.Plugin) error {
 	info := p.Info()
 	if err := info.Validate(); err != nil {
 		return err
@@ -145,7 +157,7 @@ func (m *Manager) Register(p Plugin) error {
 	if _, dup := m.slots[info.Name]; dup {
 		return fmt.Errorf("%w: %s", ErrDuplicate, info.Name)
 	}
-	m.slots[info.Name] = &slot{p: p, info: info, state: StateLoaded, disabled: slices.Contains(m.cfg.Disabled, info.Name)}
+	m.slots[info.Name] = &slot{p: p, info: info, state: plugin.StateLoaded, disabled: slices.Contains(m.cfg.Disabled, info.Name)}
 	m.order = append(m.order, info.Name)
 	return nil
 }
@@ -204,9 +216,8 @@ func (m *Manager) StartPlugin(ctx context.Context, name string) error {
 type launched struct {
 	name string
 	s    *slot
-	in   *instance
-	host *Host // for a Supervised plugin
-	skip bool  // already running, or being started
+	in   *plugin.Instance
+	skip bool // already running, or being started
 	err  error
 	took time.Duration
 }
@@ -219,7 +230,7 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 		m.mu.Unlock()
 		return launched{name: name, err: fmt.Errorf("%w: %s", ErrUnknownPlugin, name)}
 	}
-	if s.in != nil || s.host != nil || s.starting {
+	if s.in != nil || s.starting {
 		m.mu.Unlock()
 		return launched{name: name, s: s, skip: true}
 	}
@@ -232,22 +243,15 @@ func (m *Manager) launch(ctx context.Context, name string) launched {
 	if m.cfg.ConfigSource != nil {
 		c, err := m.cfg.ConfigSource(ctx, name)
 		if err != nil {
-			l.err = fmt.Errorf("%w: %s: config: %w", ErrStartFailed, name, err)
+			l.err = fmt.Errorf("%w: %s: config: %w", plugin.ErrStartFailed, name, err)
 			return l
 		}
 		config = c
 	}
-	if isSupervised(s.p) {
-		host := newHost(name, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware, m.cfg.Clock)
-		if err := safeCall(func() error { return s.p.Start(ctx, host) }); err != nil {
-			_ = host.shutdown(ctx)
-			l.err = fmt.Errorf("%w: %s: %w", ErrStartFailed, name, err)
-			return l
-		}
-		l.host, l.took = host, time.Since(began)
-		return l
-	}
-	l.in, l.err = startInstance(ctx, s.p, m.cfg.Bus, m.cfg.DB, m.cfg.Logger, config, m.cfg.Middleware, m.cfg.Clock)
+	l.in, l.err = plugin.Run(ctx, s.p, m.cfg.Bus, plugin.RunConfig{
+		DB: m.cfg.DB, Config: config, Logger: m.cfg.Logger, Middleware: m.cfg.Middleware, Clock: m.cfg.Clock,
+		Headless: isSupervised(s.p),
+	})
 	l.took = time.Since(began)
 	return l
 }
@@ -266,26 +270,26 @@ func (m *Manager) record(ctx context.Context, l launched) error {
 		m.setFailed(ctx, s, l.err)
 		return l.err
 	}
-	if l.host != nil {
+	in := l.in
+	if isSupervised(s.p) {
 		m.mu.Lock()
-		s.host, s.state, s.lastErr = l.host, StateStarted, ""
+		s.in, s.state, s.lastErr = in, plugin.StateStarted, ""
 		m.mu.Unlock()
 		m.log.Info("supervised plugin started", "plugin", l.name)
 		return nil
 	}
-	in := l.in
 	m.mu.Lock()
-	s.in, s.state, s.lastErr, s.info = in, StateStarted, "", in.info
+	s.in, s.state, s.lastErr, s.info = in, plugin.StateStarted, "", in.Info()
 	m.mu.Unlock()
-	m.dir.Add(in.info, in.id(), true)
-	in.announce(ctx, StateStarted, "")
-	m.log.Info("plugin started", "plugin", l.name, "version", in.info.Version, "took", l.took)
+	m.dir.Add(in.Info(), in.ID(), true)
+	in.Announce(ctx, plugin.StateStarted, "")
+	m.log.Info("plugin started", "plugin", l.name, "version", in.Info().Version, "took", l.took)
 	return nil
 }
 
 func (m *Manager) setFailed(ctx context.Context, s *slot, err error) {
 	m.mu.Lock()
-	s.state, s.lastErr = StateFailed, err.Error()
+	s.state, s.lastErr = plugin.StateFailed, err.Error()
 	info := s.info
 	m.mu.Unlock()
 	if !isSupervised(s.p) {
@@ -293,8 +297,8 @@ func (m *Manager) setFailed(ctx context.Context, s *slot, err error) {
 		// hear the plugin is not running, not that the command is unknown.
 		m.dir.Add(info, "", true)
 	}
-	a := Announcement{Info: info, State: StateFailed, Error: err.Error()}
-	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+info.Name+"."+StateFailed, a); perr != nil {
+	a := plugin.Announcement{Info: info, State: plugin.StateFailed, Error: err.Error()}
+	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+info.Name+"."+plugin.StateFailed, a); perr != nil {
 		m.log.Warn("announce failed", "err", perr)
 	}
 }
@@ -308,15 +312,15 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 		m.mu.Unlock()
 		return m.notMine(name)
 	}
-	in, host := s.in, s.host
-	s.in, s.host = nil, nil
+	in := s.in
+	s.in = nil
 	m.mu.Unlock()
-	if host != nil {
+	if in != nil && isSupervised(s.p) {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
 		defer cancel()
-		err := errors.Join(safeCall(func() error { return s.p.Stop(ctx) }), host.shutdown(ctx))
+		err := in.Stop(ctx)
 		m.mu.Lock()
-		s.state = StateStopped
+		s.state = plugin.StateStopped
 		m.mu.Unlock()
 		return err
 	}
@@ -328,17 +332,17 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
 	defer cancel()
-	id := in.id()
-	err := in.stop(ctx)
+	id := in.ID()
+	err := in.Stop(ctx)
 	m.dir.Remove(name, id)
 	m.mu.Lock()
-	s.state = StateStopped
+	s.state = plugin.StateStopped
 	if err != nil {
 		s.lastErr = err.Error()
 	}
 	m.mu.Unlock()
-	a := Announcement{Info: in.info, Instance: id, State: StateStopped}
-	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+name+"."+StateStopped, a); perr != nil {
+	a := plugin.Announcement{Info: in.Info(), Instance: id, State: plugin.StateStopped}
+	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+name+"."+plugin.StateStopped, a); perr != nil {
 		m.log.Warn("announce failed", "err", perr)
 	}
 	if err != nil {
@@ -356,10 +360,11 @@ func (m *Manager) Reload(ctx context.Context, name string) error {
 		return err
 	}
 	m.mu.Lock()
-	in := m.slots[name].in
+	s := m.slots[name]
+	in := s.in
 	m.mu.Unlock()
-	if in != nil {
-		in.announce(ctx, StateReloaded, "")
+	if in != nil && !isSupervised(s.p) {
+		in.Announce(ctx, plugin.StateReloaded, "")
 	}
 	return nil
 }
@@ -411,13 +416,14 @@ func (m *Manager) Status() []Status {
 		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true,
 			ConfigDisabled: slices.Contains(m.cfg.Disabled, name), Saved: s.saved}
 		if s.disabled && s.in == nil {
-			st.State = StateStopped
+			st.State = plugin.StateStopped
 		}
-		if s.in != nil {
+		supervised := isSupervised(s.p)
+		if s.in != nil && !supervised {
 			st.Instances = 1
-			st.Requests, st.Errors, _ = s.in.stats()
+			st.Requests, st.Errors, _ = s.in.Stats()
 		}
-		if s.host != nil {
+		if s.in != nil && supervised {
 			st.External = true
 			if e, ok := m.dir.Get(name); ok {
 				st.Instances, st.Requests, st.Errors = len(e.Instances), e.Requests, e.Errors
@@ -436,7 +442,7 @@ func (m *Manager) Status() []Status {
 		if mine {
 			continue
 		}
-		out = append(out, Status{Info: e.Info, State: StateStarted, External: true, Instances: len(e.Instances), Requests: e.Requests, Errors: e.Errors})
+		out = append(out, Status{Info: e.Info, State: plugin.StateStarted, External: true, Instances: len(e.Instances), Requests: e.Requests, Errors: e.Errors})
 	}
 	slices.SortFunc(out, func(a, b Status) int { return compareStrings(a.Info.Name, b.Info.Name) })
 	return out

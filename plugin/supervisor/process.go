@@ -1,10 +1,11 @@
-package plugin
+package supervisor
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/roseybot/rosey/plugin"
 	"io"
 	"os"
 	"os/exec"
@@ -13,12 +14,13 @@ import (
 	"time"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/pluginenv"
 )
 
 // ProcessConfig configures a Process.
 type ProcessConfig struct {
 	// Info is the plugin the process serves; its Name must match.
-	Info Info
+	Info plugin.Info
 	// Path and Args start the process (Args excludes the program name).
 	Path string
 	Args []string
@@ -78,7 +80,7 @@ func NewProcess(cfg ProcessConfig) *Process {
 }
 
 // Info returns the plugin's Info.
-func (p *Process) Info() Info { return p.cfg.Info }
+func (p *Process) Info() plugin.Info { return p.cfg.Info }
 
 // Supervised marks Process as Supervised.
 func (p *Process) Supervised() bool { return true }
@@ -102,7 +104,7 @@ func (p *Process) PID() int {
 
 // Start launches the child, waits until it announces that it serves, and
 // keeps it running until Stop.
-func (p *Process) Start(ctx context.Context, h *Host) error {
+func (p *Process) Start(ctx context.Context, h *plugin.Host) error {
 	if p.cfg.Path == "" {
 		return errors.New("plugin: process: path is required")
 	}
@@ -110,7 +112,7 @@ func (p *Process) Start(ctx context.Context, h *Host) error {
 	p.stopped = false
 	p.mu.Unlock()
 	ready := make(chan struct{}, 1)
-	sub, err := h.Bus().Subscribe("platform.plugin."+p.cfg.Info.Name+"."+StateStarted, func(context.Context, *eventbus.Event) {
+	sub, err := h.Bus().Subscribe("platform.plugin."+p.cfg.Info.Name+"."+plugin.StateStarted, func(context.Context, *eventbus.Event) {
 		select {
 		case ready <- struct{}{}:
 		default:
@@ -139,7 +141,7 @@ func (p *Process) Start(ctx context.Context, h *Host) error {
 	return err
 }
 
-func (p *Process) supervise(ctx context.Context, h *Host, first chan<- error) {
+func (p *Process) supervise(ctx context.Context, h *plugin.Host, first chan<- error) {
 	log := h.Logger()
 	delay := p.cfg.BackoffMin
 	for attempt := 0; ; attempt++ {
@@ -149,7 +151,7 @@ func (p *Process) supervise(ctx context.Context, h *Host, first chan<- error) {
 			cmd.Env = append(cmd.Env, p.cfg.EnvFunc()...)
 		}
 		if len(h.Config()) > 0 {
-			cmd.Env = append(cmd.Env, EnvPluginConfig+"="+string(h.Config()))
+			cmd.Env = append(cmd.Env, plugin.EnvPluginConfig+"="+string(h.Config()))
 		}
 		cmd.SysProcAttr = sysProcAttr()
 		out, err := cmd.StdoutPipe()
@@ -197,7 +199,7 @@ func (p *Process) supervise(ctx context.Context, h *Host, first chan<- error) {
 }
 
 // forward copies the child's output lines into the plugin's log.
-func forward(r io.Reader, h *Host) {
+func forward(r io.Reader, h *plugin.Host) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -237,3 +239,10 @@ func (p *Process) Stop(ctx context.Context) error {
 		}
 	}
 }
+
+// BusEnv returns the environment variables (ROSEY_NATS_URL and friends)
+// that make plugin.Serve connect as bc says: how a bot hands its NATS
+// address and credentials to the plugin processes it starts (see
+// ProcessConfig.EnvFunc). TLS settings and the inbox prefix are not passed
+// (a plugin derives its own prefix).
+func BusEnv(bc eventbus.Config) []string { return pluginenv.Env(bc) }

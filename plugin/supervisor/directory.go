@@ -1,8 +1,9 @@
-package plugin
+package supervisor
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/roseybot/rosey/plugin"
 	"log/slog"
 	"slices"
 	"strings"
@@ -18,7 +19,7 @@ import (
 
 // Entry is one plugin known to a Directory.
 type Entry struct {
-	Info Info `json:"info"`
+	Info plugin.Info `json:"info"`
 	// Local is true for plugins run by this process's Manager.
 	Local bool `json:"local"`
 	// Instances are the ids of the plugin's running micro service copies.
@@ -186,7 +187,7 @@ func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
 		d.log.Warn("plugin announcement on a malformed subject ignored", "subject", ev.Subject)
 		return
 	}
-	var a Announcement
+	var a plugin.Announcement
 	if err := ev.Decode(&a); err != nil {
 		d.log.Warn("bad plugin announcement", "subject", ev.Subject, "err", err)
 		return
@@ -196,15 +197,15 @@ func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
 		return
 	}
 	switch state {
-	case StateStarted, StateReloaded:
+	case plugin.StateStarted, plugin.StateReloaded:
 		if err := a.Info.Validate(); err != nil {
 			d.log.Warn("plugin announcement ignored: invalid info", "subject", ev.Subject, "err", err)
 			return
 		}
 		d.add(a.Info, a.Instance, false, true)
-	case StateStopped:
+	case plugin.StateStopped:
 		d.remove(name, a.Instance, true)
-	case StateFailed:
+	case plugin.StateFailed:
 		if e, ok := d.Get(name); ok && e.Local {
 			break // this process's Manager keeps a failed plugin's commands known
 		}
@@ -226,19 +227,21 @@ func lifecycleSubject(subject string) (name, state string, ok bool) {
 
 // Add records a plugin instance. The Manager adds its own plugins this way
 // before announcing them, so a router in the same process never misses one.
-func (d *Directory) Add(info Info, instance string, local bool) { d.add(info, instance, local, true) }
+func (d *Directory) Add(info plugin.Info, instance string, local bool) {
+	d.add(info, instance, local, true)
+}
 
 // add records an instance of info. vouched is true when the Info comes
 // from a source the NATS server authenticates (an announcement on the
 // plugin's own subject, or this process's Manager); a discovery answer is
 // not, and never replaces vouched Info.
-func (d *Directory) add(info Info, instance string, local, vouched bool) {
+func (d *Directory) add(info plugin.Info, instance string, local, vouched bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.addLocked(info, instance, local, vouched)
 }
 
-func (d *Directory) addLocked(info Info, instance string, local, vouched bool) {
+func (d *Directory) addLocked(info plugin.Info, instance string, local, vouched bool) {
 	e := d.plugins[info.Name]
 	if e == nil {
 		e = &Entry{}
@@ -276,7 +279,7 @@ func (d *Directory) addLocked(info Info, instance string, local, vouched bool) {
 	}
 }
 
-func (d *Directory) unindex(info Info) {
+func (d *Directory) unindex(info plugin.Info) {
 	for w, owner := range d.byWord {
 		if owner == info.Name {
 			delete(d.byWord, w)
@@ -338,13 +341,13 @@ func (d *Directory) forget(name string) {
 }
 
 // Lookup finds the plugin answering word (a command name or alias, any case).
-func (d *Directory) Lookup(word string) (plugin string, cmd Command, ok bool) {
+func (d *Directory) Lookup(word string) (name string, cmd plugin.Command, ok bool) {
 	word = strings.ToLower(word)
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	name, ok := d.byWord[word]
+	name, ok = d.byWord[word]
 	if !ok {
-		return "", Command{}, false
+		return "", plugin.Command{}, false
 	}
 	cmd, ok = d.plugins[name].Info.Find(word)
 	return name, cmd, ok
@@ -393,7 +396,7 @@ func (d *Directory) copyEntry(e *Entry) Entry {
 func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 	began := time.Now()
 	seen := map[string][]string{}
-	infos := map[string]Info{}
+	infos := map[string]plugin.Info{}
 	if err := d.gather(ctx, "$SRV.INFO", wait, func(data []byte) {
 		if info, id, ok := d.discovered(data); ok {
 			infos[info.Name] = info
@@ -402,7 +405,7 @@ func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 	}); err != nil {
 		return err
 	}
-	var vanished []Announcement
+	var vanished []plugin.Announcement
 	d.mu.Lock()
 	// Sweeps may overlap (the periodic one, a router's rediscovery, a
 	// caller's). One that began before the last finished sweep began holds
@@ -444,7 +447,7 @@ func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 			if len(ids) > 0 {
 				delete(d.missed, name)
 			} else if d.missed[name]++; d.missed[name] >= 2 {
-				vanished = append(vanished, Announcement{Info: e.Info, State: StateFailed, Error: errVanished})
+				vanished = append(vanished, plugin.Announcement{Info: e.Info, State: plugin.StateFailed, Error: errVanished})
 				d.unindex(e.Info)
 				d.forget(name)
 			}
@@ -460,7 +463,7 @@ func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 			}
 			delete(d.missedID, id)
 			delete(d.stats, id)
-			vanished = append(vanished, Announcement{Info: e.Info, Instance: id, State: StateFailed, Error: errVanished})
+			vanished = append(vanished, plugin.Announcement{Info: e.Info, Instance: id, State: plugin.StateFailed, Error: errVanished})
 			return true
 		})
 		if len(e.Instances) == 0 {
@@ -472,7 +475,7 @@ func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 	if d.reportFailed {
 		for _, a := range vanished {
 			d.log.Warn("plugin vanished without saying stopped", "plugin", a.Name, "instance", a.Instance)
-			if err := d.bus.Publish(ctx, protocol.PluginState(a.Name, StateFailed), a); err != nil {
+			if err := d.bus.Publish(ctx, protocol.PluginState(a.Name, plugin.StateFailed), a); err != nil {
 				d.log.Warn("announce failed", "plugin", a.Name, "err", err)
 			}
 		}
@@ -529,22 +532,22 @@ func (d *Directory) pruneGone(now time.Time) {
 // taken: a Rosey plugin (rosey.info metadata, our prefix) whose service
 // name is its Info's name and which has an endpoint on that name's command
 // subject, the only subject the router will send its commands to.
-func (d *Directory) discovered(data []byte) (info Info, id string, ok bool) {
+func (d *Directory) discovered(data []byte) (info plugin.Info, id string, ok bool) {
 	var si micro.Info
-	if json.Unmarshal(data, &si) != nil || si.Metadata[MetaInfo] == "" || si.Metadata[MetaPrefix] != d.bus.Prefix() || si.ID == "" {
-		return Info{}, "", false
+	if json.Unmarshal(data, &si) != nil || si.Metadata[plugin.MetaInfo] == "" || si.Metadata[plugin.MetaPrefix] != d.bus.Prefix() || si.ID == "" {
+		return plugin.Info{}, "", false
 	}
-	if json.Unmarshal([]byte(si.Metadata[MetaInfo]), &info) != nil || info.Validate() != nil {
-		return Info{}, "", false
+	if json.Unmarshal([]byte(si.Metadata[plugin.MetaInfo]), &info) != nil || info.Validate() != nil {
+		return plugin.Info{}, "", false
 	}
 	if info.Name != si.Name {
 		d.log.Warn("discovery answer ignored: service name is not its plugin name", "service", si.Name, "name", info.Name, "id", si.ID)
-		return Info{}, "", false
+		return plugin.Info{}, "", false
 	}
 	want := d.bus.Subject(protocol.PluginCommand(info.Name))
 	if !slices.ContainsFunc(si.Endpoints, func(e micro.EndpointInfo) bool { return e.Subject == want }) {
 		d.log.Warn("discovery answer ignored: no endpoint on the plugin's command subject", "name", info.Name, "id", si.ID, "want", want)
-		return Info{}, "", false
+		return plugin.Info{}, "", false
 	}
 	return info, si.ID, true
 }
@@ -633,7 +636,7 @@ func (d *Directory) refreshStats(ctx context.Context, wait time.Duration) error 
 	names := map[string]string{}
 	if err := d.gather(ctx, "$SRV.STATS", wait, func(data []byte) {
 		var st micro.Stats
-		if json.Unmarshal(data, &st) != nil || st.Metadata[MetaInfo] == "" || st.Metadata[MetaPrefix] != d.bus.Prefix() || st.ID == "" {
+		if json.Unmarshal(data, &st) != nil || st.Metadata[plugin.MetaInfo] == "" || st.Metadata[plugin.MetaPrefix] != d.bus.Prefix() || st.ID == "" {
 			return
 		}
 		var c endpointCounts

@@ -1,4 +1,6 @@
-package plugin
+// Package handled lets a plugin's command wait until the plugin's own
+// event subscription has seen the chat line the command came with.
+package handled
 
 import (
 	"context"
@@ -6,25 +8,25 @@ import (
 	"time"
 )
 
-// Handled remembers the correlation ids of recent events a plugin's own
+// IDs remembers the correlation ids of recent events a plugin's own
 // subscription has finished with, so that a command can wait for the line
 // that came with it. A command's request carries the correlation id of the
 // chat line that said it, but the line reaches the plugin's cytube.chat
 // subscription independently; Wait lets "!seen bob" or "!admin status"
 // include everything said up to and including the command itself.
 // The zero value is ready to use.
-type Handled struct {
+type IDs struct {
 	mu      sync.Mutex
 	done    map[string]bool
 	order   []string
 	changed chan struct{}
 }
 
-// handledMemory bounds how many ids a Handled keeps.
+// handledMemory bounds how many ids a IDs keeps.
 const handledMemory = 1024
 
 // Mark records that the event with correlation id is handled.
-func (h *Handled) Mark(id string) {
+func (h *IDs) Mark(id string) {
 	if id == "" {
 		return
 	}
@@ -47,7 +49,7 @@ func (h *Handled) Mark(id string) {
 
 // Wait returns once id is marked, ctx ends or max passes (the event may
 // never come: a command sent straight to plugin.<name>.command has no line).
-func (h *Handled) Wait(ctx context.Context, id string, max time.Duration) {
+func (h *IDs) Wait(ctx context.Context, id string, max time.Duration) {
 	if id == "" {
 		return
 	}

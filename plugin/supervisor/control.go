@@ -1,10 +1,11 @@
-package plugin
+package supervisor
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/internal/service"
 )
 
@@ -64,9 +66,15 @@ func (m *Manager) startControl() error {
 	}
 	add := func(name, subject string, fn func(ctx context.Context, req controlRequest) controlReply) error {
 		return svc.AddEndpoint(name, bus.Subject(subject), func(r *service.Request) {
-			ev := eventbus.FromMsg(&nats.Msg{Subject: r.Subject(), Data: r.Data(), Header: r.Header()}, bus.Prefix())
+			ev := busevent.FromMsg(&nats.Msg{Subject: r.Subject(), Data: r.Data(), Header: r.Header()}, bus.Prefix())
 			// Reloads wait on plugins; never block the subscription.
-			go bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
+			go func() {
+				ctx := eventbus.WithCorrelationID(context.Background(), ev.CorrelationID)
+				defer func() {
+					if p := recover(); p != nil {
+						m.log.Error("control request panic recovered", "subject", ev.Subject, "panic", p, "stack", string(debug.Stack()))
+					}
+				}()
 				var req controlRequest
 				var rep controlReply
 				if len(ev.Data) > 0 && ev.Decode(&req) != nil {
@@ -76,7 +84,7 @@ func (m *Manager) startControl() error {
 				}
 				body, _ := json.Marshal(rep)
 				_ = r.Respond(body, bus.Header(ctx))
-			})
+			}()
 		})
 	}
 	act := func(do func(ctx context.Context, name string) error) func(context.Context, controlRequest) controlReply {

@@ -1,4 +1,4 @@
-package plugin_test
+package supervisor_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -64,7 +65,7 @@ func TestManagerLifecycleStatesAndEvents(t *testing.T) {
 
 	good := &probe{name: "good"}
 	bad := &probe{name: "bad", failWith: errors.New("no luck")}
-	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	is.NoErr(err)
 	is.NoErr(m.Register(good))
 	is.NoErr(m.Register(bad))
@@ -121,7 +122,7 @@ func TestLifecycleAnnouncementCarriesInfo(t *testing.T) {
 	})
 	is.NoErr(err)
 	is.NoErr(bus.Flush(context.Background()))
-	startManager(t, bus, plugin.ManagerConfig{}, &probe{name: "sad", failWith: errors.New("disk on fire")})
+	startManager(t, bus, supervisor.ManagerConfig{}, &probe{name: "sad", failWith: errors.New("disk on fire")})
 	a := receive(t, got)
 	is.Equal(a.Name, "sad")
 	is.Equal(a.State, plugin.StateFailed)
@@ -132,7 +133,7 @@ func TestPanickingStartIsAFailedPlugin(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{},
+	m := startManager(t, bus, supervisor.ManagerConfig{},
 		&probe{name: "panics", start: func(*plugin.Host) error { panic("oops") }},
 		&probe{name: "fine"})
 	is.Equal(states(m), map[string]string{"panics": plugin.StateFailed, "fine": plugin.StateStarted})
@@ -144,11 +145,11 @@ func TestRegisterRefusesDuplicatesAndInvalidInfo(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m, err := plugin.NewManager(plugin.ManagerConfig{Bus: bus})
+	m, err := supervisor.NewManager(supervisor.ManagerConfig{Bus: bus})
 	is.NoErr(err)
 	is.NoErr(m.Register(&probe{name: "one"}))
 	err = m.Register(&probe{name: "one"})
-	is.True(errors.Is(err, plugin.ErrDuplicate))
+	is.True(errors.Is(err, supervisor.ErrDuplicate))
 	is.True(strings.Contains(err.Error(), "one"))
 
 	for _, info := range []plugin.Info{
@@ -165,8 +166,8 @@ func TestRegisterRefusesDuplicatesAndInvalidInfo(t *testing.T) {
 		is.True(errors.Is(err, plugin.ErrInvalidInfo))
 		is.True(errors.Is(info.Validate(), plugin.ErrInvalidInfo))
 	}
-	_, err = plugin.NewManager(plugin.ManagerConfig{})
-	is.True(errors.Is(err, plugin.ErrManager)) // no bus
+	_, err = supervisor.NewManager(supervisor.ManagerConfig{})
+	is.True(errors.Is(err, supervisor.ErrManager)) // no bus
 }
 
 type fixedInfo struct{ info plugin.Info }
@@ -179,12 +180,12 @@ func TestUnknownPluginErrors(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{}, &probe{name: "known"})
+	m := startManager(t, bus, supervisor.ManagerConfig{}, &probe{name: "known"})
 	ctx := context.Background()
-	is.True(errors.Is(m.StopPlugin(ctx, "ghost"), plugin.ErrUnknownPlugin))
-	is.True(errors.Is(m.StartPlugin(ctx, "ghost"), plugin.ErrUnknownPlugin))
-	is.True(errors.Is(m.Reload(ctx, "ghost"), plugin.ErrUnknownPlugin))
-	is.True(errors.Is(m.SetEnabled(ctx, "ghost", true), plugin.ErrUnknownPlugin))
+	is.True(errors.Is(m.StopPlugin(ctx, "ghost"), supervisor.ErrUnknownPlugin))
+	is.True(errors.Is(m.StartPlugin(ctx, "ghost"), supervisor.ErrUnknownPlugin))
+	is.True(errors.Is(m.Reload(ctx, "ghost"), supervisor.ErrUnknownPlugin))
+	is.True(errors.Is(m.SetEnabled(ctx, "ghost", true), supervisor.ErrUnknownPlugin))
 	is.Equal(states(m)["known"], plugin.StateStarted)
 }
 
@@ -192,7 +193,7 @@ func TestDisabledPluginsAreNotStarted(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{Disabled: []string{"off"}}, &probe{name: "off"}, &probe{name: "on"})
+	m := startManager(t, bus, supervisor.ManagerConfig{Disabled: []string{"off"}}, &probe{name: "off"}, &probe{name: "on"})
 	is.Equal(states(m), map[string]string{"off": plugin.StateStopped, "on": plugin.StateStarted})
 	_, err := command(t, bus, "off")
 	is.True(errors.Is(err, eventbus.ErrNoResponders))
@@ -207,12 +208,12 @@ func TestControlOverNATS(t *testing.T) {
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
 	events := lifecycle(t, connect(t, srv, "watcher"))
-	startManager(t, bus, plugin.ManagerConfig{}, &probe{name: "alpha"}, &probe{name: "beta"})
+	startManager(t, bus, supervisor.ManagerConfig{}, &probe{name: "alpha"}, &probe{name: "beta"})
 	receive(t, events)
 	receive(t, events)
 
 	// Another process's view.
-	ctl := plugin.NewControl(connect(t, srv, "admin"))
+	ctl := supervisor.NewControl(connect(t, srv, "admin"))
 	ctx := context.Background()
 	list, err := ctl.List(ctx)
 	is.NoErr(err)
@@ -235,21 +236,21 @@ func TestControlOverNATS(t *testing.T) {
 
 	for _, call := range []func(context.Context, string) error{ctl.Reload, ctl.Enable, ctl.Disable} {
 		err := call(ctx, "ghost")
-		is.True(errors.Is(err, plugin.ErrUnknownPlugin))
+		is.True(errors.Is(err, supervisor.ErrUnknownPlugin))
 		is.True(strings.Contains(err.Error(), "ghost"))
 	}
 	err = ctl.Reload(ctx, "")
 	is.True(err != nil) // name is required
-	is.True(!errors.Is(err, plugin.ErrUnknownPlugin))
+	is.True(!errors.Is(err, supervisor.ErrUnknownPlugin))
 	is.True(strings.Contains(err.Error(), "name is required"))
 }
 
 func TestControlWithoutManager(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
-	ctl := plugin.NewControl(connect(t, srv, "admin"))
+	ctl := supervisor.NewControl(connect(t, srv, "admin"))
 	_, err := ctl.List(context.Background())
-	is.True(errors.Is(err, plugin.ErrManager))
+	is.True(errors.Is(err, supervisor.ErrManager))
 	is.True(errors.Is(err, eventbus.ErrNoResponders))
 }
 
@@ -262,7 +263,7 @@ func TestHostSubscriptionsEndWithThePlugin(t *testing.T) {
 	}}
 	client := connect(t, srv, "client")
 	events := lifecycle(t, client)
-	m := startManager(t, bus, plugin.ManagerConfig{}, p)
+	m := startManager(t, bus, supervisor.ManagerConfig{}, p)
 	// Another connection can rely on the plugin's subscriptions once it
 	// has seen the plugin's announcement (sent after them).
 	is.Equal(receive(t, events), "platform.plugin.listener.started")
@@ -304,7 +305,7 @@ func TestHostGoroutinesAreWaitedFor(t *testing.T) {
 		h.Go(func(context.Context) { panic("goroutine panic is logged, not fatal") })
 		return nil
 	}}
-	m := startManager(t, bus, plugin.ManagerConfig{}, p)
+	m := startManager(t, bus, supervisor.ManagerConfig{}, p)
 	receive(t, running)
 	is.True(!finished.Load())
 	is.NoErr(m.StopPlugin(context.Background(), "worker"))
@@ -321,7 +322,7 @@ func TestHostGoroutineThatNeverEndsBoundsTheStop(t *testing.T) {
 		h.Go(func(context.Context) { <-release }) // ignores its context
 		return nil
 	}}
-	m := startManager(t, bus, plugin.ManagerConfig{StopTimeout: 100 * time.Millisecond}, p)
+	m := startManager(t, bus, supervisor.ManagerConfig{StopTimeout: 100 * time.Millisecond}, p)
 	err := m.StopPlugin(context.Background(), "stuck")
 	is.True(err != nil)
 	is.True(strings.Contains(err.Error(), "goroutines still running"))
@@ -350,7 +351,7 @@ func TestHostConfigSection(t *testing.T) {
 		var c cfg
 		return h.DecodeConfig(&c)
 	}}
-	m := startManager(t, bus, plugin.ManagerConfig{Configs: map[string]json.RawMessage{
+	m := startManager(t, bus, supervisor.ManagerConfig{Configs: map[string]json.RawMessage{
 		"configured": json.RawMessage(`{"sides": 20}`),
 		"strict":     json.RawMessage(`{"sidez": 20}`),
 	}}, p, strict)

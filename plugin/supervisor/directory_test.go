@@ -1,4 +1,4 @@
-package plugin_test
+package supervisor_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 )
 
 // TestDirectoryNamesPluginsByPrefixedSubject: with a subject prefix the
@@ -27,7 +28,7 @@ func TestDirectoryNamesPluginsByPrefixedSubject(t *testing.T) {
 	srv := startServer(t)
 	prefixed := func(c *eventbus.Config) { c.Prefix = "bot1" }
 	bus := connect(t, srv, "router", prefixed)
-	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour}, &probe{name: "victim"})
+	m := startManager(t, bus, supervisor.ManagerConfig{SweepInterval: time.Hour}, &probe{name: "victim"})
 	dir := m.Directory()
 	evil := connect(t, srv, "evil", prefixed)
 	watcher := lifecycle(t, bus)
@@ -99,7 +100,7 @@ func TestStoppedDuringSweepStaysGone(t *testing.T) {
 	defer sub.Unsubscribe()
 	is.NoErr(ghosts.Conn().Flush())
 
-	dir := plugin.NewDirectory(bus)
+	dir := supervisor.NewDirectory(bus)
 	is.NoErr(dir.Start(context.Background(), time.Hour))
 	defer dir.Stop()
 	receive(t, asked) // the sweep at Start
@@ -140,7 +141,7 @@ func TestVanishedPluginIsReportedFailedOnce(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour})
+	m := startManager(t, bus, supervisor.ManagerConfig{SweepInterval: time.Hour})
 	dir := m.Directory()
 	watcher := connect(t, srv, "watcher")
 	events := make(chan *eventbus.Event, 16)
@@ -235,22 +236,22 @@ func TestControlOfExternalPluginSaysNotManaged(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour})
+	m := startManager(t, bus, supervisor.ManagerConfig{SweepInterval: time.Hour})
 	serve(t, srv, &probe{name: "outside"})
 	eventually(t, "outside listed", func() bool { _, ok := m.Directory().Get("outside"); return ok })
 
 	admin := connect(t, srv, "admin")
-	ctl := plugin.NewControl(admin)
+	ctl := supervisor.NewControl(admin)
 	ctx := context.Background()
 	for _, call := range []func(context.Context, string) error{ctl.Reload, ctl.Enable, ctl.Disable} {
 		err := call(ctx, "outside")
-		is.True(errors.Is(err, plugin.ErrNotManaged))
+		is.True(errors.Is(err, supervisor.ErrNotManaged))
 		is.True(strings.Contains(err.Error(), "process of its own"))
 		err = call(ctx, "nobody")
-		is.True(errors.Is(err, plugin.ErrUnknownPlugin))
-		is.True(!errors.Is(err, plugin.ErrNotManaged))
+		is.True(errors.Is(err, supervisor.ErrUnknownPlugin))
+		is.True(!errors.Is(err, supervisor.ErrNotManaged))
 	}
-	for _, subject := range []string{plugin.ControlReload, plugin.ControlEnable, plugin.ControlDisable} {
+	for _, subject := range []string{supervisor.ControlReload, supervisor.ControlEnable, supervisor.ControlDisable} {
 		ev, err := admin.Request(ctx, subject, map[string]string{"name": "outside"})
 		is.NoErr(err)
 		var rep struct{ Error, Code string }
@@ -269,7 +270,7 @@ func TestAnnouncementFloodIsBounded(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	m := startManager(t, bus, plugin.ManagerConfig{SweepInterval: time.Hour}, &probe{name: "real"})
+	m := startManager(t, bus, supervisor.ManagerConfig{SweepInterval: time.Hour}, &probe{name: "real"})
 	evil := connect(t, srv, "evil")
 	ctx := context.Background()
 	info := plugin.Info{Name: "evil", Version: "1.0.0", Commands: []plugin.Command{{Name: "evil-cmd"}}}
@@ -284,7 +285,7 @@ func TestAnnouncementFloodIsBounded(t *testing.T) {
 	is.NoErr(evil.Publish(ctx, "platform.plugin.evil.started", plugin.Announcement{Info: marker, Instance: "made-up-0", State: plugin.StateStarted}))
 	eventually(t, "flood read", func() bool { e, _ := m.Directory().Get("evil"); return e.Info.Version == "2.0.0" })
 	e, _ := m.Directory().Get("evil")
-	is.Equal(len(e.Instances), plugin.MaxInstances)
+	is.Equal(len(e.Instances), supervisor.MaxInstances)
 	got, err := command(t, bus, "real")
 	is.NoErr(err)
 	is.Equal(got, "real ok")
