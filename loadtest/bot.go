@@ -8,6 +8,7 @@ import (
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/builtin"
 )
 
@@ -91,12 +92,12 @@ func StartBot(ctx context.Context, cfg BotConfig) (*Bot, error) {
 			}
 			command = func(name string) (string, []string) { return self, []string{"plugin", name} }
 		}
-		env := func() []string { return plugin.BusEnv(b.ClientConfig()) }
+		env := func() []string { return supervisor.BusEnv(b.ClientConfig()) }
 		c.Plugins = nil
 		for _, p := range builtin.All() {
 			info := p.Info()
 			path, args := command(info.Name)
-			c.Plugins = append(c.Plugins, plugin.NewProcess(plugin.ProcessConfig{Info: info, Path: path, Args: args, EnvFunc: env}))
+			c.Plugins = append(c.Plugins, supervisor.NewProcess(supervisor.ProcessConfig{Info: info, Path: path, Args: args, EnvFunc: env}))
 		}
 	default:
 		b.cleanup()

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/builtin"
 )
 
@@ -19,11 +19,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "no built-in plugin", os.Args[2])
 			os.Exit(2)
 		}
-		cfg, err := plugin.ServeConfigFromArgs(os.Args[2], os.Args[3:], os.Getenv)
-		if err == nil {
-			err = plugin.ServeContext(context.Background(), p, cfg)
-		}
-		if err != nil {
+		if err := supervisor.ServeArgs(context.Background(), p, os.Args[3:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

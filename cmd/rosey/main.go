@@ -21,7 +21,6 @@ import (
 	"syscall"
 
 	"github.com/roseybot/rosey"
-	"github.com/roseybot/rosey/internal/pluginenv"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/builtin"
@@ -266,9 +265,5 @@ func servePlugin(ctx context.Context, args []string) error {
 	if !ok {
 		return fmt.Errorf("plugin: no built-in plugin %q (have %s)", args[0], strings.Join(builtin.Names(), ", "))
 	}
-	set, err := pluginenv.Parse(args[0], args[1:], os.Getenv, plugin.InboxPrefix(args[0]))
-	if err != nil {
-		return err
-	}
-	return plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger})
+	return supervisor.ServeArgs(ctx, p, args[1:])
 }

@@ -246,3 +246,16 @@ func (p *Process) Stop(ctx context.Context) error {
 // ProcessConfig.EnvFunc). TLS settings and the inbox prefix are not passed
 // (a plugin derives its own prefix).
 func BusEnv(bc eventbus.Config) []string { return pluginenv.Env(bc) }
+
+// ServeArgs runs p as plugin.Serve does, with the flags in args rather
+// than the program's own: the other side of a Process whose Args start a
+// binary that serves several plugins ("mybot plugin NAME -nats …"). It
+// returns when ctx ends or the connection closes for good.
+func ServeArgs(ctx context.Context, p plugin.Plugin, args []string) error {
+	name := p.Info().Name
+	set, err := pluginenv.Parse(name, args, os.Getenv, plugin.InboxPrefix(name))
+	if err != nil {
+		return err
+	}
+	return plugin.ServeContext(ctx, p, plugin.ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger})
+}

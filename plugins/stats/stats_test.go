@@ -16,6 +16,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/channeltest"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/stats"
 	"github.com/roseybot/rosey/protocol"
@@ -244,7 +245,7 @@ func TestBadConfig(t *testing.T) {
 	} {
 		h := roseytest.New(t, roseytest.WithPlugins(stats.New(stats.Config{})), roseytest.WithPluginConfig(stats.Name, c.section),
 			roseytest.WithLogLevel(slog.LevelError+1))
-		var st plugin.Status
+		var st supervisor.Status
 		for _, s := range h.Bot().Plugins().Status() {
 			if s.Info.Name == stats.Name {
 				st = s
