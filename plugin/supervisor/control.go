@@ -237,7 +237,7 @@ func (c *Control) call(ctx context.Context, subject, name string) (*controlReply
 	}
 	if rep.Error != "" {
 		verb := subject[strings.LastIndexByte(subject, '.')+1:] // "reload"
-		return nil, fmt.Errorf("plugin: %s %s: %s", verb, name, strings.TrimPrefix(rep.Error, "plugin: "))
+		return nil, fmt.Errorf("supervisor: %s %s: %s", verb, name, strings.TrimPrefix(rep.Error, "plugin: "))
 	}
 	return &rep, nil
 }

@@ -106,7 +106,7 @@ func (p *Process) PID() int {
 // keeps it running until Stop.
 func (p *Process) Start(ctx context.Context, h *plugin.Host) error {
 	if p.cfg.Path == "" {
-		return errors.New("plugin: process: path is required")
+		return errors.New("supervisor: process: path is required")
 	}
 	p.mu.Lock()
 	p.stopped = false
@@ -133,7 +133,7 @@ func (p *Process) Start(ctx context.Context, h *plugin.Host) error {
 	case <-ready:
 		return nil
 	case <-timeout.C:
-		err = fmt.Errorf("plugin: process %s did not announce itself within %s", p.cfg.Info.Name, p.cfg.StartTimeout)
+		err = fmt.Errorf("supervisor: process %s did not announce itself within %s", p.cfg.Info.Name, p.cfg.StartTimeout)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -217,7 +217,7 @@ func (p *Process) Stop(ctx context.Context) error {
 		return nil
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("plugin: process %s: %w", p.cfg.Info.Name, err)
+		return fmt.Errorf("supervisor: process %s: %w", p.cfg.Info.Name, err)
 	}
 	grace := time.NewTimer(p.cfg.StopGrace)
 	defer grace.Stop()
@@ -231,7 +231,7 @@ func (p *Process) Stop(ctx context.Context) error {
 		select {
 		case <-grace.C:
 			_ = cmd.Process.Kill()
-			return fmt.Errorf("plugin: process %s did not stop in %s; killed", p.cfg.Info.Name, p.cfg.StopGrace)
+			return fmt.Errorf("supervisor: process %s did not stop in %s; killed", p.cfg.Info.Name, p.cfg.StopGrace)
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
 			return ctx.Err()
