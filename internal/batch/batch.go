@@ -8,9 +8,17 @@ package batch
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/plugin"
 )
 
@@ -32,7 +40,8 @@ func New(every time.Duration, clock plugin.Clock, flush func(ctx context.Context
 }
 
 // Run flushes every interval, and soon after Kick, until ctx ends. It
-// does not flush at the end: the plugin's Stop calls Now.
+// does not flush at the end: the plugin's Stop calls Now. A flush under
+// way when ctx ends is finished (its writes have their own deadlines).
 func (f *Flusher) Run(ctx context.Context) {
 	t := f.clock.NewTimer(f.every)
 	defer t.Stop()
@@ -44,7 +53,10 @@ func (f *Flusher) Run(ctx context.Context) {
 		case <-f.kick:
 			t.Stop()
 		}
-		f.Now(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		f.Now(context.WithoutCancel(ctx))
 		t.Reset(f.every)
 	}
 }
@@ -96,4 +108,55 @@ func Parallel[T any](ctx context.Context, items []T, n int, write func(ctx conte
 	}
 	wg.Wait()
 	return failed
+}
+
+// Subscription is a subscription whose Drain waits until every event it
+// received has been handled, so that a plugin's last flush, at stop,
+// holds every event delivered before.
+type Subscription struct {
+	sub *nats.Subscription
+}
+
+// Subscribe delivers the events on subject (prefixed as the bus does) to
+// fn, one at a time and in order, as Host.Subscribe does: with the event's
+// correlation id in ctx, and a panic recovered and logged to log. The
+// plugin ends it with Drain in its Stop.
+func Subscribe(bus *eventbus.Bus, log *slog.Logger, subject string, fn eventbus.Handler) (*Subscription, error) {
+	prefix := bus.Prefix()
+	sub, err := bus.Conn().Subscribe(bus.Subject(subject), func(m *nats.Msg) {
+		ev := busevent.FromMsg(m, prefix)
+		ctx := context.Background()
+		if ev.CorrelationID != "" {
+			ctx = eventbus.WithCorrelationID(ctx, ev.CorrelationID)
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("handler panic recovered", "subject", ev.Subject, "panic", r, "correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
+			}
+		}()
+		fn(ctx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("batch: subscribe %s: %w", subject, err)
+	}
+	// Generous pending limits, as the bus's own: a burst of chat must not
+	// be dropped as a slow consumer.
+	_ = sub.SetPendingLimits(1<<20, 256<<20)
+	return &Subscription{sub: sub}, nil
+}
+
+// Drain stops delivery and waits until the events already received have
+// been handled, or ctx ends.
+func (s *Subscription) Drain(ctx context.Context) error {
+	if err := s.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
+		return fmt.Errorf("batch: drain %s: %w", s.sub.Subject, err)
+	}
+	for s.sub.IsValid() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("batch: drain %s: %w", s.sub.Subject, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
 }

@@ -2,11 +2,9 @@ package seen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/batch"
+	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -117,7 +116,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if cfg.MaxPending == 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
-	s := &server{cfg: cfg, db: h.DB(), log: h.Logger(), pending: map[string]map[string]any{}}
+	s := &server{cfg: cfg, db: h.DB(), log: h.Logger(), pending: map[string]*sighting{}}
 	s.flusher = batch.New(time.Duration(cfg.FlushInterval), h.Clock(), s.flush)
 	h.Go(s.flusher.Run)
 	p.mu.Lock()
@@ -125,9 +124,11 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	p.mu.Unlock()
 	// One subscription for chat, joins and leaves keeps them in the order
 	// they were published, so a quick join-leave is never stored backwards.
-	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
-		return fmt.Errorf("seen: subscribe: %w", err)
+	sub, err := batch.Subscribe(h.Bus(), h.Logger(), "cytube.>", s.onEvent)
+	if err != nil {
+		return fmt.Errorf("seen: %w", err)
 	}
+	s.sub = sub
 	h.Handle("seen", s.seen)
 	return nil
 }
@@ -154,12 +155,51 @@ type server struct {
 	handled handled.IDs
 
 	flusher *batch.Flusher
+	sub     *batch.Subscription // nil until subscribed
 	mu      sync.Mutex
-	// pending holds, per lower-cased name, the fields to set at the next
-	// flush; inflight those a flush is writing. A read lays both over
-	// what is stored.
-	pending, inflight map[string]map[string]any
-	stopped           bool // the last flush is done: write at once
+	// pending holds, per lower-cased name, the latest sighting not yet
+	// written; inflight those a flush is writing. A read (while no flush
+	// is under way) lays pending over what is stored.
+	pending, inflight map[string]*sighting
+	stopped           bool // the last flush is under way or done: write at once
+}
+
+// sighting is the latest of a user's events not yet written: the fields of
+// its record to set.
+type sighting struct {
+	name   string
+	here   bool
+	seenAt int64
+	event  string
+	// message and saidAt are set when a line was said (saidAt != 0).
+	message string
+	saidAt  int64
+}
+
+// merge lays the newer sighting n over g.
+func (g *sighting) merge(n *sighting) {
+	msg, said := g.message, g.saidAt
+	*g = *n
+	if n.saidAt == 0 {
+		g.message, g.saidAt = msg, said
+	}
+}
+
+// fields returns what the sighting sets in the user's document.
+func (g *sighting) fields() map[string]any {
+	set := map[string]any{"name": g.name, "here": g.here, "seen_at": g.seenAt, "event": g.event}
+	if g.saidAt != 0 {
+		set["message"], set["said_at"] = g.message, g.saidAt
+	}
+	return set
+}
+
+// over lays the sighting over r.
+func (g *sighting) over(r *record) {
+	r.Name, r.Here, r.SeenAt, r.Event = g.name, g.here, g.seenAt, g.event
+	if g.saidAt != 0 {
+		r.Message, r.SaidAt = g.message, g.saidAt
+	}
 }
 
 // flush writes the pending sightings, one upsert per user, and keeps those
@@ -170,7 +210,7 @@ func (s *server) flush(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	s.inflight, s.pending = s.pending, map[string]map[string]any{}
+	s.inflight, s.pending = s.pending, map[string]*sighting{}
 	batchOf := make([]string, 0, len(s.inflight))
 	for k := range s.inflight {
 		batchOf = append(batchOf, k)
@@ -178,67 +218,72 @@ func (s *server) flush(ctx context.Context) {
 	s.mu.Unlock()
 	failed := batch.Parallel(ctx, batchOf, 8, func(ctx context.Context, k string) error {
 		s.mu.Lock()
-		set := s.inflight[k]
+		g := s.inflight[k]
 		s.mu.Unlock()
-		err := s.db.Upsert(ctx, s.cfg.Collection, database.StringID(k), database.Update{Set: set}, nil)
+		err := s.db.Upsert(ctx, s.cfg.Collection, database.StringID(k), database.Update{Set: g.fields()}, nil)
 		if err != nil {
-			s.log.Error("could not store a sighting", "user", set["name"], "err", err)
+			s.log.Error("could not store a sighting", "user", g.name, "err", err)
 		}
 		return err
 	})
 	s.mu.Lock()
 	for _, k := range failed {
-		newer := s.pending[k]
-		s.pending[k] = s.inflight[k]
-		maps.Copy(s.pending[k], newer)
+		g := s.inflight[k]
+		if newer := s.pending[k]; newer != nil {
+			g.merge(newer)
+		}
+		s.pending[k] = g
 	}
 	s.inflight = nil
 	s.mu.Unlock()
 }
 
 func (s *server) stop(ctx context.Context) error {
+	var errs []error
+	if s.sub != nil {
+		// Every event delivered so far is taken in before the last flush
+		// (the connector stops first, but its last events may still be
+		// on their way).
+		errs = append(errs, s.sub.Drain(ctx))
+	}
+	s.mu.Lock()
+	s.stopped = true // events from now on (none once drained) are written at once
+	s.mu.Unlock()
 	s.flusher.Now(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stopped = true
 	if n := len(s.pending); n > 0 {
-		return fmt.Errorf("seen: %d sightings could not be stored", n)
+		errs = append(errs, fmt.Errorf("seen: %d sightings could not be stored", n))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	now := s.cfg.Now().UnixMilli()
-	var (
-		name string
-		set  map[string]any
-	)
+	var g *sighting
 	switch ev.Subject {
 	case protocol.Chat:
 		var m protocol.ChatMessage
-		if err := ev.Decode(&m); err != nil {
+		if err := chatevent.Decode(ev, &m); err != nil {
 			s.log.Warn("malformed chat event", "err", err)
 			return
 		}
 		defer s.handled.Mark(ev.CorrelationID)
-		name = m.User
-		set = map[string]any{"here": true, "event": "chat", "message": plugin.Clip(m.Message, maxMessage), "said_at": now}
+		g = &sighting{name: m.User, here: true, event: "chat", message: plugin.Clip(m.Message, maxMessage), saidAt: now}
 	case protocol.UserJoin:
 		var j protocol.UserJoinEvent
 		if err := ev.Decode(&j); err != nil {
 			s.log.Warn("malformed join event", "err", err)
 			return
 		}
-		name = j.User
-		set = map[string]any{"here": true, "event": "join"}
+		g = &sighting{name: j.User, here: true, event: "join"}
 	case protocol.UserLeave:
 		var l protocol.UserLeaveEvent
 		if err := ev.Decode(&l); err != nil {
 			s.log.Warn("malformed leave event", "err", err)
 			return
 		}
-		name = l.User
-		set = map[string]any{"here": false, "event": "leave"}
+		g = &sighting{name: l.User, event: "leave"}
 	case protocol.Connection:
 		var c protocol.ConnectionEvent
 		if err := ev.Decode(&c); err == nil && c.State == protocol.StateConnected {
@@ -253,17 +298,17 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	default:
 		return
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 64 {
+	g.name = strings.TrimSpace(g.name)
+	if g.name == "" || utf8.RuneCountInString(g.name) > 64 {
 		return
 	}
-	set["name"], set["seen_at"] = name, now
-	k := strings.ToLower(name)
+	g.seenAt = now
+	k := strings.ToLower(g.name)
 	s.mu.Lock()
 	if old := s.pending[k]; old != nil {
-		maps.Copy(old, set)
+		old.merge(g)
 	} else {
-		s.pending[k] = set
+		s.pending[k] = g
 	}
 	n, stopped := len(s.pending), s.stopped
 	s.mu.Unlock()
@@ -335,30 +380,27 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 }
 
 // load returns what is known of the user k: the stored document with the
-// sightings not yet written laid over it.
+// sightings not yet written laid over it. It reads while no flush is under
+// way, so a sighting is either stored or still in memory.
 func (s *server) load(ctx context.Context, k string) (r record, found bool, err error) {
-	doc := map[string]any{}
-	err = s.db.Get(ctx, s.cfg.Collection, database.StringID(k), &doc)
-	switch {
-	case errors.Is(err, database.ErrNotFound):
-	case err != nil:
-		return r, false, err
-	default:
-		found = true
-	}
-	s.mu.Lock()
-	for _, m := range []map[string]any{s.inflight[k], s.pending[k]} {
-		if m != nil {
-			maps.Copy(doc, m)
+	s.flusher.Quiet(func() {
+		err = s.db.Get(ctx, s.cfg.Collection, database.StringID(k), &r)
+		switch {
+		case errors.Is(err, database.ErrNotFound):
+			err = nil
+		case err != nil:
+			return
+		default:
 			found = true
 		}
-	}
-	b, err := json.Marshal(doc)
-	s.mu.Unlock()
-	if err != nil {
-		return r, false, err
-	}
-	return r, found, json.Unmarshal(b, &r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if g := s.pending[k]; g != nil {
+			g.over(&r)
+			found = true
+		}
+	})
+	return r, found, err
 }
 
 // ago humanises the time since ms: "3h 12m ago", the two largest units.

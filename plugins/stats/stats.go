@@ -17,6 +17,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/batch"
 	"github.com/roseybot/rosey/internal/chanwords"
+	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -147,9 +148,11 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	p.mu.Unlock()
 	// One subscription keeps chat, joins, leaves and the playlist in the
 	// order they were published.
-	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
-		return fmt.Errorf("stats: subscribe: %w", err)
+	sub, err := batch.Subscribe(h.Bus(), h.Logger(), "cytube.>", s.onEvent)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
 	}
+	s.sub = sub
 	h.Handle("stats", s.stats)
 	h.Handle("top", s.top)
 	return nil
@@ -245,6 +248,7 @@ type server struct {
 	// before it (its own line has the same correlation id).
 	handled handled.IDs
 	flusher *batch.Flusher
+	sub     *batch.Subscription // nil until subscribed
 
 	mu      sync.Mutex
 	pending map[key]*delta
@@ -275,7 +279,7 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	switch ev.Subject {
 	case protocol.Chat, protocol.PM:
 		var m protocol.ChatMessage
-		if err := ev.Decode(&m); err != nil {
+		if err := chatevent.Decode(ev, &m); err != nil {
 			s.mu.Unlock()
 			s.log.Warn("malformed chat event", "subject", ev.Subject, "err", err)
 			return
@@ -497,16 +501,23 @@ func (s *server) write(ctx context.Context, k key, d *delta) error {
 }
 
 func (s *server) stop(ctx context.Context) error {
+	var errs []error
+	if s.sub != nil {
+		// Every event delivered so far is taken in before the last flush
+		// (the connector stops first, but its last events may still be
+		// on their way).
+		errs = append(errs, s.sub.Drain(ctx))
+	}
 	s.mu.Lock()
-	s.stopped = true // events from now on are written at once
+	s.stopped = true // events from now on (none once drained) are written at once
 	s.mu.Unlock()
 	s.flusher.Now(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := len(s.pending); n > 0 {
-		return fmt.Errorf("stats: the counts of %d users could not be stored", n)
+		errs = append(errs, fmt.Errorf("stats: the counts of %d users could not be stored", n))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // load returns k's counts: what is stored plus what is still in memory,
