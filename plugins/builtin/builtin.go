@@ -9,6 +9,7 @@ import (
 	"github.com/roseybot/rosey/plugins/greeter"
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/moderation"
+	"github.com/roseybot/rosey/plugins/playlist"
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/quotedb"
 	"github.com/roseybot/rosey/plugins/seen"
@@ -31,6 +32,7 @@ func All() []plugin.Plugin {
 		greeter.New(greeter.Config{}),
 		moderation.New(moderation.Config{}),
 		stats.New(stats.Config{}),
+		playlist.New(playlist.Config{}),
 	}
 }
 

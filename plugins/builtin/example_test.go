@@ -24,6 +24,7 @@ func ExampleAll() {
 	// welcome true
 	// moderation true
 	// stats true
+	// playlist true
 }
 
 func ExampleByName() {
