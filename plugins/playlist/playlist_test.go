@@ -10,6 +10,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/cytube/client"
 	"github.com/roseybot/rosey/cytube/cytubetest"
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/internal/channeltest"
@@ -455,6 +456,10 @@ func TestAutofill(t *testing.T) {
 	ch.Server.EndMedia(ch.Name)
 	ch.Server.EndMedia(ch.Name) // Echo plays, nothing follows
 	ch.Eventually("play Echo", func() bool { return strings.Join(titles(ch), ",") == "▶Echo" })
+	ch.Eventually("the connector see it", func() bool {
+		snap, err := client.New(ch.Bot.Bus(), ch.Name).Playlist(ch.Context())
+		return err == nil && len(snap.Items) == 1
+	})
 	tick(30 * time.Second)
 	tick(30 * time.Second)
 	is.Equal(ch.Count("🎲"), 1) // it waits
