@@ -1,0 +1,205 @@
+package loadtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/internal/proctest"
+	"github.com/roseybot/rosey/loadtest"
+)
+
+// benchRun is how long each measured stretch of the capacity benchmarks
+// offers lines.
+const benchRun = 4 * time.Second
+
+func benchBot(b *testing.B, layout loadtest.Layout) *loadtest.Bot {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var cfg loadtest.BotConfig
+	cfg.Layout = layout
+	cfg.Config.Database.Dir = b.TempDir()
+	bot, err := loadtest.StartBot(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = bot.Stop(context.Background()) })
+	return bot
+}
+
+func mustMix(b *testing.B, s string) loadtest.Mix {
+	m, err := loadtest.ParseMix(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// load runs cfg against bot and fails the benchmark on lost or duplicated
+// answers: a capacity figure bought with lost lines is no capacity.
+func load(b *testing.B, bot *loadtest.Bot, cfg loadtest.Config) *loadtest.Report {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if cfg.Duration == 0 {
+		cfg.Duration = benchRun
+	}
+	rep, err := loadtest.Run(ctx, bot.Bus(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Lost > 0 || rep.Duplicated > 0 {
+		var sb strings.Builder
+		_, _ = rep.WriteTo(&sb)
+		b.Fatalf("lost or duplicated answers:\n%s", sb.String())
+	}
+	if testing.Verbose() {
+		var sb strings.Builder
+		_, _ = rep.WriteTo(&sb)
+		b.Logf("\n%s", sb.String())
+	}
+	return rep
+}
+
+// BenchmarkMixedVsRoll measures, on one in-process bot with the built-in
+// plugins, the command rate of the default mix (database commands and
+// plain chat included) against that of !roll alone, both as fast as the bot
+// answers with 64 commands in flight, and reports mixed-%-of-roll (goal
+// ≥ 50). Then it offers the mix at a fixed rate carrying half the roll-only
+// command rate and reports that run's p99 (goal < 1000 ms) and the share
+// of its commands answered ok (goal 100).
+func BenchmarkMixedVsRoll(b *testing.B) {
+	bot := benchBot(b, loadtest.InProcess)
+	roll, mixed := mustMix(b, "roll=1"), mustMix(b, loadtest.DefaultMix)
+	load(b, bot, loadtest.Config{Mix: roll, Duration: time.Second}) // warm up
+	var rollRate, mixedRate float64
+	var half *loadtest.Report
+	for b.Loop() {
+		rollRate = load(b, bot, loadtest.Config{Mix: roll}).Throughput
+		mixedRate = load(b, bot, loadtest.Config{Mix: mixed}).Throughput
+		half = load(b, bot, loadtest.Config{Mix: mixed, Rate: rollRate / 2 / mixed.CommandShare()})
+	}
+	b.ReportMetric(rollRate, "roll-cmds/s")
+	b.ReportMetric(mixedRate, "mixed-cmds/s")
+	b.ReportMetric(100*mixedRate/rollRate, "mixed-%-of-roll")
+	b.ReportMetric(float64(half.P99)/1e6, "half-roll-rate-p99-ms")
+	b.ReportMetric(100*float64(half.OK)/float64(half.Commands), "half-roll-rate-%-ok")
+}
+
+// BenchmarkDistributedVsInProcess measures the default mix's command rate
+// with every built-in plugin in a process of its own against the same with
+// them in process, each as fast as the bot answers with 64 commands in
+// flight, and reports distributed-%-of-in-process (goal ≥ 50). The CPU
+// time per command of each layout is reported too (all processes counted).
+func BenchmarkDistributedVsInProcess(b *testing.B) {
+	in, dist := benchBot(b, loadtest.InProcess), benchBot(b, loadtest.Distributed)
+	mixed := mustMix(b, loadtest.DefaultMix)
+	load(b, in, loadtest.Config{Mix: mixed, Duration: time.Second})
+	load(b, dist, loadtest.Config{Mix: mixed, Duration: time.Second})
+	var inRep, distRep *loadtest.Report
+	for b.Loop() {
+		inRep = load(b, in, loadtest.Config{Mix: mixed})
+		distRep = load(b, dist, loadtest.Config{Mix: mixed})
+	}
+	b.ReportMetric(inRep.Throughput, "in-process-cmds/s")
+	b.ReportMetric(distRep.Throughput, "distributed-cmds/s")
+	b.ReportMetric(100*distRep.Throughput/inRep.Throughput, "distributed-%-of-in-process")
+	b.ReportMetric(float64(distRep.P99)/1e6, "distributed-p99-ms")
+	if inRep.UsageError == "" {
+		b.ReportMetric(float64(inRep.CPU.Microseconds())/float64(max(inRep.OK, 1)), "in-process-cpu-µs/cmd")
+		b.ReportMetric(float64(distRep.CPU.Microseconds())/float64(max(distRep.OK, 1)), "distributed-cpu-µs/cmd")
+	}
+}
+
+// idleConfig writes the config of a bot in n channels of the fake CyTube
+// server at url, with its data in dir, and returns the file's path.
+func idleConfig(b *testing.B, url, dir string, n int) string {
+	b.Helper()
+	channel := func(i int) map[string]any {
+		return map[string]any{"channel": "room" + strconv.Itoa(i), "backoff_min": "20ms", "connect_interval": "10ms"}
+	}
+	first := channel(0)
+	first["server"], first["user"] = url, "RoseyBot"
+	var more []map[string]any
+	for i := 1; i < n; i++ {
+		more = append(more, channel(i))
+	}
+	cfg := map[string]any{"cytube": first, "channels": more, "database": map[string]any{"dir": dir},
+		"nats": map[string]any{"embedded": map[string]any{"listen": "127.0.0.1:0"}}}
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(dir, "rosey.json")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return file
+}
+
+// idleRSS runs the rosey binary (`rosey run`) in n channels of srv, waits
+// until it is in all of them and has sat idle a while, and returns its
+// resident memory.
+func idleRSS(b *testing.B, binary string, srv *cytubetest.Server, n int) int64 {
+	b.Helper()
+	cmd := exec.Command(binary, "run", "-config", idleConfig(b, srv.URL, b.TempDir(), n), "-log-level", "error")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); cancel() }()
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); <-exited }()
+	for i := range n {
+		if err := srv.WaitUser(ctx, "room"+strconv.Itoa(i), "RoseyBot"); err != nil {
+			b.Fatalf("the bot never joined room%d: %v", i, err)
+		}
+	}
+	// Idle: the connections ping, nothing else happens. The figure is the
+	// last of a few readings, once start-up garbage has been collected.
+	var rss int64
+	for range 5 {
+		time.Sleep(time.Second)
+		u, err := loadtest.ReadUsage(cmd.Process.Pid)
+		if err != nil {
+			b.Skip(err)
+		}
+		rss = u.RSS
+	}
+	return rss
+}
+
+// BenchmarkIdleMemory measures the resident memory of the rosey binary
+// (`rosey run`, the built-in plugins in process) sitting idle in one
+// channel of the fake CyTube server (idle-MB, goal < 35) and in 100
+// channels, reporting what each further channel adds (MB-per-channel, goal
+// < 2).
+func BenchmarkIdleMemory(b *testing.B) {
+	binary, cleanup, err := proctest.Build("github.com/roseybot/rosey/cmd/rosey")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cleanup()
+	scfg := cytubetest.Fast()
+	scfg.ConnectBurst, scfg.MaxConnectionsPerIP = -1, -1
+	srv := cytubetest.NewServer(scfg)
+	defer srv.Close()
+	var one, hundred int64
+	for b.Loop() {
+		one = idleRSS(b, binary, srv, 1)
+		hundred = idleRSS(b, binary, srv, 100)
+	}
+	b.ReportMetric(float64(one)/(1<<20), "idle-MB")
+	b.ReportMetric(float64(hundred)/(1<<20), "100-channels-MB")
+	b.ReportMetric(float64(hundred-one)/99/(1<<20), "MB-per-channel")
+}
