@@ -295,7 +295,7 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Report, error) {
 	if usageErr == nil {
 		rep.Processes = after.Processes
 		rep.CPU = after.CPU - before.CPU
-		rep.RSS, rep.PeakRSS = after.RSS, after.PeakRSS
+		rep.RSS, rep.Anon, rep.PeakRSS = after.RSS, after.Anon, after.PeakRSS
 	} else {
 		rep.UsageError = usageErr.Error()
 	}

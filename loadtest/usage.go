@@ -27,6 +27,10 @@ type Usage struct {
 	CPU time.Duration
 	// RSS is their resident memory now, summed.
 	RSS int64
+	// Anon is the part of RSS that is their own (heap, stacks): the rest
+	// is the program's file mapped in, shared by every process running
+	// the same binary (a distributed bot's plugin processes).
+	Anon int64
 	// PeakRSS is the sum of each one's peak resident memory (VmHWM): an
 	// upper bound of their peak together.
 	PeakRSS int64
@@ -43,6 +47,7 @@ func ReadUsage(pids ...int) (Usage, error) {
 		u.Processes++
 		u.CPU += p.cpu
 		u.RSS += p.rss
+		u.Anon += p.anon
 		u.PeakRSS += p.peak
 	}
 	return u, nil
@@ -82,8 +87,8 @@ func ResetPeak(pids ...int) {
 }
 
 type process struct {
-	cpu       time.Duration
-	rss, peak int64
+	cpu             time.Duration
+	rss, anon, peak int64
 }
 
 func readProcess(pid int) (process, error) {
@@ -121,6 +126,8 @@ func readProcess(pid int) (process, error) {
 		switch key {
 		case "VmRSS":
 			dst = &p.rss
+		case "RssAnon":
+			dst = &p.anon
 		case "VmHWM":
 			dst = &p.peak
 		default:
