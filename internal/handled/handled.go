@@ -18,12 +18,28 @@ import (
 type IDs struct {
 	mu      sync.Mutex
 	done    map[string]bool
-	order   []string
+	order   []marked
 	changed chan struct{}
 }
 
-// handledMemory bounds how many ids a IDs keeps.
-const handledMemory = 1024
+type marked struct {
+	id string
+	at time.Time
+}
+
+// An IDs keeps an id for handledFor, longer than a command can wait for
+// its answer (the router's timeout, 5s by default), so that under a burst
+// a command served late still finds its line; with few lines it keeps the
+// last handledMemory whatever their age, and never more than handledMax.
+// Keeping only a count let a burst push a line out before its command was
+// served, and the command then waited its whole max for nothing: !seen,
+// served one at a time, fell seconds behind and every command of the bot
+// was refused (found with rosey loadtest at 2000 lines/s).
+const (
+	handledFor    = 10 * time.Second
+	handledMemory = 1024
+	handledMax    = 1 << 17
+)
 
 // Mark records that the event with correlation id is handled.
 func (h *IDs) Mark(id string) {
@@ -35,10 +51,11 @@ func (h *IDs) Mark(id string) {
 	if h.done == nil {
 		h.done = map[string]bool{}
 	}
+	now := time.Now()
 	h.done[id] = true
-	h.order = append(h.order, id)
-	if len(h.order) > handledMemory {
-		delete(h.done, h.order[0])
+	h.order = append(h.order, marked{id, now})
+	for len(h.order) > handledMemory && (len(h.order) > handledMax || now.Sub(h.order[0].at) > handledFor) {
+		delete(h.done, h.order[0].id)
 		h.order = h.order[1:]
 	}
 	if h.changed != nil {
