@@ -47,6 +47,18 @@ func mustMix(b *testing.B, s string) loadtest.Mix {
 // answers: a capacity figure bought with lost lines is no capacity.
 func load(b *testing.B, bot *loadtest.Bot, cfg loadtest.Config) *loadtest.Report {
 	b.Helper()
+	rep := offer(b, bot, cfg)
+	if rep.Lost > 0 || rep.Duplicated > 0 {
+		var sb strings.Builder
+		_, _ = rep.WriteTo(&sb)
+		b.Fatalf("lost or duplicated answers:\n%s", sb.String())
+	}
+	return rep
+}
+
+// offer runs cfg against bot.
+func offer(b *testing.B, bot *loadtest.Bot, cfg loadtest.Config) *loadtest.Report {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if cfg.Duration == 0 {
@@ -55,11 +67,6 @@ func load(b *testing.B, bot *loadtest.Bot, cfg loadtest.Config) *loadtest.Report
 	rep, err := loadtest.Run(ctx, bot.Bus(), cfg)
 	if err != nil {
 		b.Fatal(err)
-	}
-	if rep.Lost > 0 || rep.Duplicated > 0 {
-		var sb strings.Builder
-		_, _ = rep.WriteTo(&sb)
-		b.Fatalf("lost or duplicated answers:\n%s", sb.String())
 	}
 	if testing.Verbose() {
 		var sb strings.Builder
@@ -74,24 +81,31 @@ func load(b *testing.B, bot *loadtest.Bot, cfg loadtest.Config) *loadtest.Report
 // plain chat included) against that of !roll alone, both as fast as the bot
 // answers with 64 commands in flight, and reports mixed-%-of-roll (goal
 // ≥ 50). Then it offers the mix at a fixed rate carrying half the roll-only
-// command rate and reports that run's p99 (goal < 1000 ms) and the share
-// of its commands answered ok (goal 100).
+// command rate and reports that run's p99 (goal < 1000 ms), the share of
+// its commands answered ok (goal 100) and the share lost (no answer: past
+// router.max_concurrent the router refuses a command with a ⏳ notice at
+// most once per user per hint_every, and silently after that).
 func BenchmarkMixedVsRoll(b *testing.B) {
 	bot := benchBot(b, loadtest.InProcess)
 	roll, mixed := mustMix(b, "roll=1"), mustMix(b, loadtest.DefaultMix)
 	load(b, bot, loadtest.Config{Mix: roll, Duration: time.Second}) // warm up
 	var rollRate, mixedRate float64
 	var half *loadtest.Report
+	var halfRefused uint64
 	for b.Loop() {
 		rollRate = load(b, bot, loadtest.Config{Mix: roll}).Throughput
 		mixedRate = load(b, bot, loadtest.Config{Mix: mixed}).Throughput
-		half = load(b, bot, loadtest.Config{Mix: mixed, Rate: rollRate / 2 / mixed.CommandShare()})
+		refused := bot.Router().Refused()
+		half = offer(b, bot, loadtest.Config{Mix: mixed, Rate: rollRate / 2 / mixed.CommandShare()})
+		halfRefused = bot.Router().Refused() - refused
 	}
 	b.ReportMetric(rollRate, "roll-cmds/s")
 	b.ReportMetric(mixedRate, "mixed-cmds/s")
 	b.ReportMetric(100*mixedRate/rollRate, "mixed-%-of-roll")
 	b.ReportMetric(float64(half.P99)/1e6, "half-roll-rate-p99-ms")
 	b.ReportMetric(100*float64(half.OK)/float64(half.Commands), "half-roll-rate-%-ok")
+	b.ReportMetric(100*float64(half.Lost)/float64(half.Commands), "half-roll-rate-%-lost")
+	b.ReportMetric(100*float64(halfRefused)/float64(half.Commands), "half-roll-rate-%-refused")
 }
 
 // BenchmarkDistributedVsInProcess measures the default mix's command rate

@@ -41,10 +41,16 @@ func loadTest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer bot.Stop(context.Background())
 	fmt.Fprintf(stderr, "Rosey loadtest: %s bot started; offering for %s…\n", *mode, *duration)
+	refused := bot.Router().Refused()
 	rep, err := loadtest.Run(ctx, bot.Bus(), loadtest.Config{Rate: *rate, Window: *window, Duration: *duration, Mix: m, Users: *users})
 	if rep != nil {
 		fmt.Fprintf(stdout, "mode       %s\n", *mode)
 		_, _ = rep.WriteTo(stdout)
+		if n := bot.Router().Refused() - refused; n > 0 {
+			// Past the first per user and minute, refusals are silent:
+			// the lost commands above.
+			fmt.Fprintf(stdout, "router     refused %d commands: too many waited (router.max_concurrent, max_per_user); each user hears the ⏳ notice once per router.hint_every, later refusals get no answer\n", n)
+		}
 	}
 	return err
 }
