@@ -102,8 +102,8 @@ const (
 	DefaultExemptRank    = protocol.RankModerator
 )
 
-// DefaultLadder is the escalation ladder when the config gives none.
-var DefaultLadder = []string{"warn", "mute 10m", "kick", "ban"}
+// defaultLadder is the escalation ladder when the config gives none.
+var defaultLadder = []string{"warn", "mute 10m", "kick", "ban"}
 
 // The rules, as named in reasons and records.
 const (
@@ -291,7 +291,7 @@ func (a Automod) compile(admins []string) (*rules, error) {
 		return fail("emotes.max: %d is not between 1 and 100", r.Emotes.Max)
 	}
 	if len(r.Ladder) == 0 {
-		r.Ladder = DefaultLadder
+		r.Ladder = defaultLadder
 	}
 	if len(r.Ladder) > 10 {
 		return fail("ladder: %d steps, at most 10", len(r.Ladder))
