@@ -500,7 +500,7 @@ func (a *automod) startUnmute(ctx context.Context, u pendingUnmute) {
 
 func (a *automod) scheduleUnmute(u pendingUnmute) {
 	key := userKey(u.Channel, u.User)
-	cancel := a.h.At(time.UnixMilli(u.At), func(ctx context.Context) { a.unmute(ctx, u) })
+	cancel := a.h.At(time.UnixMilli(u.At), func(ctx context.Context) { a.unmuteRetrying(ctx, u) })
 	a.mu.Lock()
 	if old, ok := a.unmutes[key]; ok {
 		old()
@@ -509,9 +509,37 @@ func (a *automod) scheduleUnmute(u pendingUnmute) {
 	a.mu.Unlock()
 }
 
+// unmuteRetrying lifts a mute whose time is over, trying again a few
+// times while the channel does not answer (the bot is starting, or
+// reconnecting). The waits are real time, not the Host's clock: they wait
+// for the connector, not for the mute's end.
+func (a *automod) unmuteRetrying(ctx context.Context, u pendingUnmute) {
+	for attempt := 0; ; attempt++ {
+		err := a.unmute(ctx, u)
+		if err == nil || attempt == 8 || !transient(err) {
+			return
+		}
+		t := time.NewTimer(min(250*time.Millisecond<<attempt, time.Minute))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// transient reports whether err says the channel did not answer, rather
+// than that the unmute cannot be done.
+func transient(err error) bool {
+	return errors.Is(err, client.ErrNotConnected) || errors.Is(err, client.ErrTimeout) ||
+		errors.Is(err, eventbus.ErrNoResponders) || errors.Is(err, eventbus.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // unmute lifts a mute whose time is over; a user who is away (or a
-// channel the bot is not in) is unmuted when they are back.
-func (a *automod) unmute(ctx context.Context, u pendingUnmute) {
+// channel the bot is not in) is unmuted when they are back (or the bot
+// is). It returns the error of a mute still to lift.
+func (a *automod) unmute(ctx context.Context, u pendingUnmute) error {
 	ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
 	key := userKey(u.Channel, u.User)
@@ -526,11 +554,11 @@ func (a *automod) unmute(ctx context.Context, u pendingUnmute) {
 	case errors.Is(err, client.ErrRefused):
 		// Not muted any more: a moderator lifted it.
 	default:
-		a.log.Info("automod: the mute is lifted when the user is back", "channel", u.Channel, "user", u.User, "err", err)
+		a.log.Info("automod: the mute is lifted when the user (or the bot) is back", "channel", u.Channel, "user", u.User, "err", err)
 		a.mu.Lock()
 		a.channel(u.Channel).pending[strings.ToLower(u.User)] = u.User
 		a.mu.Unlock()
-		return
+		return err
 	}
 	a.mu.Lock()
 	delete(a.unmutes, key)
@@ -539,6 +567,7 @@ func (a *automod) unmute(ctx context.Context, u pendingUnmute) {
 	if _, err := a.s.db.Delete(ctx, unmuteCollection, database.StringID(key)); err != nil {
 		a.log.Warn("automod: could not forget a lifted mute", "user", u.User, "err", err)
 	}
+	return nil
 }
 
 // retryUnmutes lifts the due mutes waiting in a channel (for one user, or
@@ -559,7 +588,7 @@ func (a *automod) retryUnmutes(ctx context.Context, channel, user string) {
 		if err := a.s.db.Get(ctx, unmuteCollection, database.StringID(userKey(channel, u.User)), &saved); err == nil && saved.For != "" {
 			u.For = saved.For
 		}
-		a.unmute(ctx, u)
+		_ = a.unmute(ctx, u) // failed: pending again, for the next join or connection
 	}
 }
 
