@@ -52,6 +52,7 @@ const (
 	CodeRefused      = "refused"       // CyTube refused; Error is its own text
 	CodeTimeout      = "timeout"       // CyTube did not answer in time
 	CodeNotConnected = "not_connected" // the connector is not in the channel
+	CodeNotSupported = "not_supported" // the connector has no such thing (the console has no playlist)
 )
 
 // ChannelRequest is the body of every cytube.state.* and cytube.do.*

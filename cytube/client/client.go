@@ -22,6 +22,7 @@ var (
 	ErrRefused      = errors.New("client: CyTube refused")
 	ErrTimeout      = errors.New("client: CyTube did not answer")
 	ErrNotConnected = errors.New("client: the bot is not in the channel")
+	ErrNotSupported = errors.New("client: the connector cannot do this")
 )
 
 var sentinels = map[string]error{
@@ -29,6 +30,7 @@ var sentinels = map[string]error{
 	protocol.CodeUnknownUser: ErrUnknownUser, protocol.CodeNotFound: ErrNotFound,
 	protocol.CodeRateLimited: ErrRateLimited, protocol.CodeRefused: ErrRefused,
 	protocol.CodeTimeout: ErrTimeout, protocol.CodeNotConnected: ErrNotConnected,
+	protocol.CodeNotSupported: ErrNotSupported,
 }
 
 // Error is a refused or failed request: Code is one of the protocol.Code*

@@ -148,6 +148,10 @@ func (c *Connector) Start(ctx context.Context) error {
 		}
 		c.subs = append(c.subs, sub)
 	}
+	if err := c.answerRequests(); err != nil {
+		c.unsubscribe()
+		return err
+	}
 	if err := c.bus.Publish(ctx, protocol.Connection, protocol.ConnectionEvent{Channel: c.cfg.Channel, State: protocol.StateConnected, User: c.cfg.BotName}); err != nil {
 		c.log.Warn("could not announce connection", "err", err)
 	}
@@ -303,4 +307,69 @@ func (c *Connector) unsubscribe() {
 		_ = s.Unsubscribe()
 	}
 	c.subs = nil
+}
+
+// notSupported is the console's answer to every cytube.do.* request.
+const notSupported = "The console is not a CyTube channel: it has no playlist, polls or moderation"
+
+// answerRequests answers the channel's state requests with what a console
+// has (its user and the bot, no poll, an empty playlist) and refuses its
+// actions at once, so plugins that work the channel hear so rather than
+// wait for a connector that is not there.
+func (c *Connector) answerRequests() error {
+	users := func() any {
+		return []protocol.User{{Name: c.cfg.User, Rank: c.rank}, {Name: c.cfg.BotName, Rank: protocol.RankAdmin}}
+	}
+	state := map[string]func() any{
+		protocol.StateUsers: users,
+		protocol.StateBot: func() any {
+			return protocol.BotState{Channel: c.cfg.Channel, Name: c.cfg.BotName, Rank: protocol.RankAdmin, Allowed: map[string]bool{}}
+		},
+		protocol.StatePoll: func() any { return nil },
+		protocol.StatePlaylist: func() any {
+			return protocol.PlaylistSnapshotEvent{Channel: c.cfg.Channel, Items: []protocol.MediaItem{}}
+		},
+		protocol.StateMedia:       func() any { return protocol.MediaPositionEvent{Channel: c.cfg.Channel} },
+		protocol.StateOptions:     func() any { return map[string]any{} },
+		protocol.StatePermissions: func() any { return map[string]float64{} },
+		protocol.StateMOTD:        func() any { return "" },
+		protocol.StateEmotes:      func() any { return []protocol.Emote{} },
+	}
+	handle := func(_ context.Context, ev *eventbus.Event) {
+		if !ev.IsRequest() {
+			return
+		}
+		var req protocol.ChannelRequest
+		if len(ev.Data) > 0 && json.Unmarshal(ev.Data, &req) != nil {
+			c.reply(ev, protocol.Reply{Code: protocol.CodeBadRequest, Error: "the request body must be a JSON object (see docs/PROTOCOL.md)"})
+			return
+		}
+		if req.Channel != "" && !strings.EqualFold(req.Channel, c.cfg.Channel) {
+			return // another connector's channel
+		}
+		data, ok := state[ev.Subject]
+		if !ok {
+			c.reply(ev, protocol.Reply{Code: protocol.CodeNotSupported, Error: notSupported})
+			return
+		}
+		r := protocol.Reply{OK: true}
+		if v := data(); v != nil {
+			r.Data, _ = json.Marshal(v)
+		}
+		c.reply(ev, r)
+	}
+	for _, subject := range []string{"cytube.state.*", "cytube.do.>"} {
+		sub, err := c.bus.Subscribe(subject, handle)
+		if err != nil {
+			return err
+		}
+		c.subs = append(c.subs, sub)
+	}
+	return nil
+}
+
+func (c *Connector) reply(ev *eventbus.Event, r protocol.Reply) {
+	if err := c.bus.Respond(context.Background(), ev, r); err != nil {
+		c.log.Warn("answer request", "subject", ev.Subject, "err", err)
+	}
 }

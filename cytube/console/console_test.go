@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/roseybot/rosey/cytube/client"
 	"github.com/roseybot/rosey/cytube/console"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
@@ -123,4 +126,45 @@ func TestRankIsEasyToSet(t *testing.T) {
 	is.NoErr(json.Unmarshal([]byte(`{"rank": 2, "user": "bob"}`), &cfg))
 	is.Equal(cfg.Rank, 2.0)
 	is.Equal(cfg.User, "bob")
+}
+
+// The console answers the channel's state requests with what it has and
+// refuses its actions at once: plugins that work the channel hear so
+// instead of waiting for a connector that is not there.
+func TestStateAndActionRequests(t *testing.T) {
+	is := is.New(t)
+	bus := newBus(t)
+	in, inW := io.Pipe()
+	t.Cleanup(func() { _ = inW.Close() })
+	c, err := console.New(bus, console.Config{In: in, Out: io.Discard, User: "ann"})
+	is.NoErr(err)
+	ctx := context.Background()
+	is.NoErr(c.Start(ctx))
+	t.Cleanup(func() { _ = c.Stop(ctx) })
+
+	cl := client.New(bus, "")
+	users, err := cl.Users(ctx)
+	is.NoErr(err)
+	is.Equal(len(users), 2)
+	is.Equal(users[0].Name, "ann")
+	is.Equal(users[0].Rank, float64(console.DefaultRank))
+	poll, err := cl.Poll(ctx)
+	is.NoErr(err)
+	is.True(poll == nil)
+	pl, err := cl.Playlist(ctx)
+	is.NoErr(err)
+	is.Equal(len(pl.Items), 0)
+
+	err = cl.Kick(ctx, "ann", "test")
+	is.True(errors.Is(err, client.ErrNotSupported))
+	is.True(strings.Contains(err.Error(), "no playlist, polls or moderation"))
+	_, err = cl.Queue(ctx, "https://youtu.be/dQw4w9WgXcQ", client.QueueOptions{})
+	is.True(errors.Is(err, client.ErrNotSupported))
+
+	// Another channel's requests are not the console's to answer.
+	other := client.New(bus, "lounge")
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = other.Users(short)
+	is.True(err != nil && !errors.Is(err, client.ErrNotSupported))
 }

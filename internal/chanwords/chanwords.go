@@ -20,7 +20,8 @@ import (
 //
 //	⛔ I may not open polls here: the bot's rank registered user (1) is below the leader (1.5) channel c needs to …
 //	❌ CyTube says: This item is already on the playlist
-//	⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).
+//	⚠️ No CyTube channel answers here.
+//	⚠️ The console is not a CyTube channel: it has no playlist, polls or moderation.
 func Explain(err error, verb string) error {
 	switch {
 	case err == nil:
@@ -31,12 +32,14 @@ func Explain(err error, verb string) error {
 		return plugin.UserError("❌ CyTube says: %s", err)
 	case errors.Is(err, client.ErrUnknownUser), errors.Is(err, client.ErrNotFound):
 		return plugin.UserError("❌ %s", err)
+	case errors.Is(err, client.ErrNotSupported):
+		return plugin.UserError("⚠️ %s.", err)
 	case errors.Is(err, client.ErrNotConnected):
 		return plugin.UserError("⚠️ I am not in the channel right now; try again in a moment.")
 	case errors.Is(err, eventbus.ErrNoResponders), errors.Is(err, eventbus.ErrTimeout):
 		// A request nobody serves times out instead of failing at once
 		// when a plugin listens on cytube.> (seen, welcome).
-		return plugin.UserError("⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).")
+		return plugin.UserError("⚠️ No CyTube channel answers here.")
 	case errors.Is(err, client.ErrRateLimited), errors.Is(err, client.ErrTimeout), errors.Is(err, client.ErrBadRequest):
 		return plugin.UserError("⚠️ %s", err)
 	}

@@ -256,7 +256,7 @@ func TestWithoutCyTube(t *testing.T) {
 	h := roseytest.New(t, roseytest.WithPlugins(poll.New(poll.Config{}), seen.New(seen.Config{})))
 	h.SetRank("mod", 2)
 	h.Say("mod", "!poll Lunch? | pizza | soup")
-	h.Expect("⚠️ No CyTube channel answers here (the console has no polls, playlist or moderation).")
+	h.Expect("⚠️ No CyTube channel answers here.")
 	h.Say("alice", "!poll results")
 	h.Expect("⚠️ No CyTube channel answers here")
 }
