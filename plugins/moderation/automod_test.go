@@ -256,3 +256,64 @@ func TestAutomodChannelConfig(t *testing.T) {
 	is.Equal(cinema.Count("shouter"), 0)
 	is.Equal(lounge.Count("automod"), 2)
 }
+
+// TestAutomodWarnsWhenItMayNotAct: a step the bot's rank does not allow
+// (the channel's permission, or a user of the bot's own rank) is a
+// warning instead, recorded as such.
+func TestAutomodWarnsWhenItMayNotAct(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := startAuto(t, clock, map[string]any{"automod": map[string]any{
+		"words": on(map[string]any{"words": []string{"badword"}}), "ladder": []string{"kick"}}},
+		channeltest.WithBotRank(1.5), channeltest.WithChannel(cytubetest.ChannelConfig{Registered: true, Permissions: map[string]float64{"kick": 2}}))
+	ch.Join("troll", 0)
+	ch.Join("leader", 1.5)
+	ch.Say("troll", "badword")
+	ch.Expect("⚠️ troll, automod warning (banned words).") // the bot may not kick here
+	ch.Say("leader", "badword")
+	ch.Expect("⚠️ leader, automod warning (banned words).") // not below the bot's rank
+	_, here := present(ch, "troll")
+	is.True(here)
+	ch.Eventually("see both recorded", func() bool { return len(recorded(t, ch)) == 2 })
+	is.Equal(recorded(t, ch), []action{
+		{Action: "warn", Target: "troll", By: "automod", Reason: "banned words"},
+		{Action: "warn", Target: "leader", By: "automod", Reason: "banned words"},
+	})
+}
+
+// TestAutomodRemembersFirstVisits: with links.new_for, a user who first
+// joined long ago is not new when they come back, after a restart too.
+func TestAutomodRemembersFirstVisits(t *testing.T) {
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	dir := t.TempDir()
+	clock := roseytest.NewClock(epoch)
+	section := func() map[string]any {
+		return map[string]any{"automod": map[string]any{"links": on(map[string]any{"new_for": "10m"}), "ladder": []string{"warn"}}}
+	}
+	first := startAuto(t, clock, section(), channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	first.Join("veteran", 1)
+	first.Eventually("see veteran's first visit recorded", func() bool {
+		db := database.NewClient(first.Bot.Bus()).Namespace(moderation.Name)
+		var m map[string]any
+		return db.Get(context.Background(), "automod_members", database.StringID("lounge/veteran"), &m) == nil
+	})
+	first.Stop()
+	srv.Leave("lounge", "veteran")
+	clock.Advance(time.Hour)
+
+	second := startAuto(t, clock, section(), channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	second.Join("veteran", 1)
+	second.Join("fresh", 1)
+	second.Eventually("see fresh's first visit recorded", func() bool {
+		db := database.NewClient(second.Bot.Bus()).Namespace(moderation.Name)
+		var m map[string]any
+		return db.Get(context.Background(), "automod_members", database.StringID("lounge/fresh"), &m) == nil
+	})
+	second.Say("veteran", "my blog: https://example.com")
+	second.Say("fresh", "my blog: https://example.com")
+	second.Expect("⚠️ fresh, automod warning (link from a user new to the channel (here for less than 10m)).")
+	if n := second.Count("veteran"); n != 0 {
+		t.Fatalf("veteran was taken for new: %v", second.Said())
+	}
+}
