@@ -382,11 +382,12 @@ func TestLikesSurviveRestart(t *testing.T) {
 // a user queued in CyTube's page) so the plugin records them.
 func history(t *testing.T, ch *channeltest.Channel, ms ...cytubetest.Media) {
 	t.Helper()
+	before := len(plays(t, ch))
 	for _, m := range ms {
 		ch.Server.Queue(ch.Name, "dj", m, true)
 	}
 	for i := range ms {
-		ch.Eventually("record a play", func() bool { return len(plays(t, ch)) == i+1 })
+		ch.Eventually("record a play", func() bool { return len(plays(t, ch)) == before+i+1 })
 		ch.Server.EndMedia(ch.Name)
 	}
 	ch.Eventually("empty the playlist", func() bool { return len(titles(ch)) == 0 })
@@ -407,6 +408,7 @@ func TestRandom(t *testing.T) {
 	ch.Say("bob", "!dislike")
 	ch.Expect("👎 bob dislikes “Bravo”")
 	ch.Server.EndMedia(ch.Name)
+	ch.Eventually("record the end of Bravo's play", func() bool { return plays(t, ch)[0].Status == "played" })
 	history(t, ch, alpha, charlie, foxtrot)
 
 	ch.Say("alice", "!random")
