@@ -5,47 +5,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/busevent"
 	"github.com/roseybot/rosey/internal/flatjson"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
 
-// decodeChat reads a chat event's body. The plain shape the connector
-// publishes is read without reflection; anything else goes through
-// encoding/json (by ev.Decode), with the same result.
-func decodeChat(ev *eventbus.Event, m *protocol.ChatMessage) error {
-	if fastChat(ev.Data, m) {
-		return nil
-	}
-	return ev.Decode(m)
-}
-
-func fastChat(data []byte, m *protocol.ChatMessage) bool {
-	var c protocol.ChatMessage
-	ok := flatjson.Scan(data, func(k []byte, v flatjson.Value) bool {
-		switch string(k) {
-		case "user":
-			return v.Str(&c.User)
-		case "message":
-			return v.Str(&c.Message)
-		case "channel":
-			return v.Str(&c.Channel)
-		case "rank":
-			return v.Float(&c.Rank)
-		case "time":
-			return v.Int(&c.Time)
-		}
-		return false
-	})
-	if ok {
-		*m = c
-	}
-	return ok
-}
-
-// decodeResponse reads a plugin's reply like decodeChat reads chat; the
+// decodeResponse reads a plugin's reply like chatevent.Decode reads chat; the
 // envelope is only looked at when the body needs encoding/json.
 func decodeResponse(m *nats.Msg, prefix string, r *plugin.Response) error {
 	if fastResponse(m.Data, r) {

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
@@ -529,7 +530,7 @@ func (r *Router) onLine(source string) eventbus.Handler {
 			return
 		}
 		var m protocol.ChatMessage
-		if err := decodeChat(ev, &m); err != nil {
+		if err := chatevent.Decode(ev, &m); err != nil {
 			r.log.Error("malformed chat event", "subject", ev.Subject, "err", err, "correlation_id", ev.CorrelationID)
 			return
 		}

@@ -25,6 +25,8 @@ func FuzzFast(f *testing.F) {
 		`{"user":"alice","message":"!roll 2d6","channel":"c","rank":1,"time":1795843084650}`,
 		`{"user":"bob","message":"","rank":-1}`, `{"user":null}`, `{"user":"x","user":"y"}`, `{"rank":1e400}`,
 		`{"time":1.5}`, `{"message":"a\"b"}`, `[]`, `{`, `{"extra":1}`, `{"user":"\xff"}`,
+		`{"user":"bob","message":"héllo ✓","channel":"c","rank":2.5,"time":-1}`, ` { "user" : "x" , "message" : "" } `,
+		`{"USER":"x"}`, `{"user":"x"} trailing`, "{\"user\":\"\x01\"}", `{"rank":-0.0e-5}`, `{"time":01}`, `{}`,
 	} {
 		f.Add([]byte(s))
 	}
