@@ -427,21 +427,28 @@ func (a *automod) enforce(ctx context.Context, off offense) {
 	ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
 	log := a.log.With("channel", off.channel, "user", off.user, "rule", off.rule, "step", off.step.String())
-	c := client.New(a.h.Bus(), off.channel)
-	sctx, scancel := chanwords.State(ctx)
-	bot, err := c.Bot(sctx)
-	scancel()
-	if err != nil {
-		log.Warn("automod: the channel's state is not known; no action", "err", err)
-		return
-	}
 	if a.s.protected(off.channel, off.user) {
 		return
 	}
+	c := client.New(a.h.Bus(), off.channel)
 	action, reason := off.step.action, off.reason
-	if action != Warn && off.rank >= bot.Rank {
-		log.Info("automod: the user's rank is not below the bot's; a warning instead")
-		action = Warn
+	var bot protocol.BotState
+	var err error
+	if action != Warn {
+		// The bot's rank, to act only below it. Without a channel that
+		// answers (the console) the automod can still warn.
+		sctx, scancel := chanwords.State(ctx)
+		bot, err = c.Bot(sctx)
+		scancel()
+		switch {
+		case err != nil:
+			log.Info("automod: the channel's state is not known; a warning instead", "err", err)
+			action = Warn
+		case off.rank >= bot.Rank:
+			log.Info("automod: the user's rank is not below the bot's; a warning instead")
+			action = Warn
+		}
+		err = nil
 	}
 	var until time.Time
 	switch action {

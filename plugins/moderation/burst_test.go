@@ -270,3 +270,13 @@ func TestAutomodBurstInCyTube(t *testing.T) {
 		is.True(user.Muted)
 	}
 }
+
+// TestAutomodWithoutCyTube: with no CyTube channel to act in (the
+// console), every step is a warning.
+func TestAutomodWithoutCyTube(t *testing.T) {
+	h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})),
+		roseytest.WithPluginConfig(moderation.Name, map[string]any{"automod": map[string]any{
+			"caps": on(map[string]any{}), "ladder": []string{"mute 1m", "ban"}, "grace": "1ms"}}))
+	h.Say("alice", "I AM SHOUTING AT ALL OF YOU")
+	h.Expect("⚠️ alice, automod warning (caps: 100% capitals).")
+}

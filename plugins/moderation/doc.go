@@ -52,8 +52,8 @@
 // repeats); each forgive period (default 1h) without an offense takes
 // them a step down. Offenses in the grace (default 10s) after an action
 // (lines already on their way) do not climb. A step the bot may not do
-// (the channel's permissions, a user of the bot's rank) is a warning
-// instead. Users of exempt_rank (default moderator) and up and the admins
+// (the channel's permissions, a user of the bot's rank, no CyTube channel
+// as in the console) is a warning instead. Users of exempt_rank (default moderator) and up and the admins
 // (the plugin's, the channel's and the router's) are never judged.
 //
 //	alice:    buy my stuff
