@@ -163,7 +163,7 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 	lim := set.limitsFor(req.Rank)
 	mine, total := s.userItems(ctx, req.Channel, snap, req.User)
 	if lim.MaxItems > 0 && mine >= lim.MaxItems {
-		return "", plugin.UserError("⛔ You have %d items in the playlist, the most you may have here. Wait until one plays.", mine)
+		return "", plugin.UserError("⛔ You have %s in the playlist, the most you may have here. Wait until one plays.", items(mine))
 	}
 	if m, ok := s.known(ctx, req.Channel, key); ok {
 		if err := check(set, req.Rank, lim, m.Title, m.Duration, total); err != nil {
@@ -304,7 +304,7 @@ func (s *server) remove(ctx context.Context, req *plugin.Request) (string, error
 	if len(targets) == 1 {
 		return fmt.Sprintf("🗑️ Removed %s.", title(targets[0].Title)), nil
 	}
-	return fmt.Sprintf("🗑️ Removed your %d items.", removed), nil
+	return fmt.Sprintf("🗑️ Removed your %s.", items(removed)), nil
 }
 
 // skip plays the next item, and records the one playing as skipped.

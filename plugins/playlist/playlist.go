@@ -280,3 +280,11 @@ func length(seconds float64) string {
 
 // title quotes a media title for chat, cut short.
 func title(t string) string { return "“" + plugin.Clip(t, 60) + "”" }
+
+// items writes "1 item", "3 items".
+func items(n int) string {
+	if n == 1 {
+		return "1 item"
+	}
+	return fmt.Sprintf("%d items", n)
+}

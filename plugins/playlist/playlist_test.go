@@ -526,3 +526,77 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSeveralChannels: a bot in two channels queues, limits, records and
+// answers in the channel each command came from, with each channel's own
+// config.
+func TestSeveralChannels(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	lounge := start(t, newServer(t), clock, t.TempDir(), map[string]any{
+		"channels": map[string]any{"cinema": map[string]any{"limits": map[string]any{"0": map[string]any{"max_items": 1}}}},
+	}, channeltest.WithChannels("cinema"))
+	cinema := lounge.In("cinema")
+	cinema.Join("alice", 1)
+	cinema.Join("bob", 0)
+
+	cinema.Say("alice", "!add "+link(alpha))
+	cinema.Expect("✅ Queued “Alpha” (3:20); it plays now.")
+	clock.Advance(3 * time.Second)
+	cinema.Say("alice", "!add "+link(bravo))
+	cinema.Expect("⛔ You have 1 item in the playlist, the most you may have here.")
+	lounge.Say("alice", "!add "+link(bravo)) // the lounge's limits are the plugin's
+	lounge.Expect("✅ Queued “Bravo” (3:00); it plays now.")
+	lounge.Say("bob", "!add "+link(alpha)) // Alpha is on the cinema's playlist, not the lounge's
+	lounge.Expect("✅ Queued “Alpha” (3:20) at #1.")
+	is.Equal(titles(cinema), []string{"▶Alpha"})
+	is.Equal(titles(lounge), []string{"▶Bravo", "Alpha"})
+
+	cinema.Say("bob", "!like")
+	cinema.Expect("👍 bob likes “Alpha” (1 👍 0 👎).")
+	lounge.Say("carol", "!liked")
+	lounge.Expect("🤷 Nothing has been liked here yet")
+	cinema.Say("alice", "!np")
+	cinema.Expect("▶️ Now playing: “Alpha”, queued by alice")
+	cinema.Server.Queue("cinema", "dj", bravo, false)
+	cinema.Server.EndMedia("cinema")
+	cinema.Eventually("record the cinema's play", func() bool {
+		for _, p := range plays(t, cinema) {
+			if p.Title == "Alpha" && p.Status == "played" {
+				return true
+			}
+		}
+		return false
+	})
+	lounge.Say("carol", "!history")
+	lounge.Expect("🤷 Nothing has finished playing here yet.")
+	cinema.Say("bob", "!history")
+	cinema.Expect("🕘 Last played: “Alpha” (alice, ")
+	is.Equal(lounge.Count("Last played"), 0)
+}
+
+// TestMalformedEvents: events a plugin cannot trust (wrong types, missing
+// fields, no JSON at all) are passed over; the plugin goes on.
+func TestMalformedEvents(t *testing.T) {
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	bus := ch.Bot.Bus()
+	for subject, body := range map[string]string{
+		"cytube.media.change":      `{"title": 7, "type": ["yt"]}`,
+		"cytube.media.current":     `not json`,
+		"cytube.media.position":    `{"uid": "x", "time": "soon"}`,
+		"cytube.playlist.deleted":  `{"uid": {}}`,
+		"cytube.playlist.queued":   `[]`,
+		"cytube.playlist.snapshot": `{"items": 5}`,
+	} {
+		if err := bus.Conn().Publish(subject, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("✅ Queued “Alpha” (3:20); it plays now.")
+	ch.Eventually("record the play", func() bool { return len(plays(t, ch)) == 1 })
+	if got := plays(t, ch); got[0].Title != "Alpha" || got[0].QueuedBy != "alice" {
+		t.Fatalf("plays: %+v", got)
+	}
+}

@@ -113,7 +113,7 @@ func (s *server) random(ctx context.Context, req *plugin.Request) (string, error
 	lim := set.limitsFor(req.Rank)
 	mine, total := s.userItems(ctx, req.Channel, snap, req.User)
 	if lim.MaxItems > 0 && mine >= lim.MaxItems {
-		return "", plugin.UserError("⛔ You have %d items in the playlist, the most you may have here. Wait until one plays.", mine)
+		return "", plugin.UserError("⛔ You have %s in the playlist, the most you may have here. Wait until one plays.", items(mine))
 	}
 	if lim.MaxItems > 0 {
 		n = min(n, lim.MaxItems-mine)
