@@ -10,28 +10,6 @@ import (
 	"github.com/roseybot/rosey/database"
 )
 
-// execer is what *sql.DB and *sql.Tx share. Statements go to database/sql
-// directly, not through bun's query formatter, so every value is a
-// parameter bound by the driver and never part of the SQL text.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// inTx runs fn in a write transaction, committing when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 // idArgs returns the id column text and the int_id column value.
 func idArgs(id database.ID) (string, any) {
 	if n, ok := id.Int(); ok {
@@ -56,94 +34,101 @@ func internal(op string, err error) error {
 }
 
 // Set stores a document, replacing any under the same id; without an id
-// it assigns the next integer of the collection.
+// it assigns the next integer of the collection. It returns once the
+// transaction holding the write has committed.
 func (s *Store) Set(ctx context.Context, req database.SetRequest) (database.SetResult, error) {
-	if err := checkCollection(req.Collection); err != nil {
+	w, err := s.setWrite(req)
+	if err != nil {
 		return database.SetResult{}, err
+	}
+	if err := s.do(ctx, w); err != nil {
+		return database.SetResult{}, err
+	}
+	return w.result.(database.SetResult), nil
+}
+
+// setWrite checks a set and returns the write that stores it; its result
+// is a database.SetResult.
+func (s *Store) setWrite(req database.SetRequest) (*write, error) {
+	if err := checkCollection(req.Collection); err != nil {
+		return nil, err
 	}
 	if !req.ID.IsZero() {
 		if err := checkID(req.ID); err != nil {
-			return database.SetResult{}, err
+			return nil, err
 		}
 	}
 	data, err := s.checkDoc(req.Data)
 	if err != nil {
-		return database.SetResult{}, err
+		return nil, err
 	}
 	if err := s.validateSchema(req.Collection, data); err != nil {
-		return database.SetResult{}, err
+		return nil, err
 	}
-	id := req.ID
-	ts := now()
-	switch {
-	case id.IsZero():
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			// A string id made of digits may already hold the next number;
-			// skip such numbers rather than overwrite.
-			for range 1000 {
-				var n int64
-				if err := tx.QueryRowContext(ctx, s.rebind(`INSERT INTO rosey_sequences (collection, value) VALUES (?, 1)
-					ON CONFLICT (collection) DO UPDATE SET value = rosey_sequences.value + 1 RETURNING value`), req.Collection).Scan(&n); err != nil {
-					return err
-				}
-				id = database.IntID(n)
-				res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)
-					VALUES (?, ?, ?, `+s.jsonParam()+`, ?, ?) ON CONFLICT (collection, id) DO NOTHING`),
-					req.Collection, id.String(), n, string(data), ts, ts)
-				if err != nil {
-					return err
-				}
-				if k, _ := res.RowsAffected(); k == 1 {
-					return nil
-				}
+	w := &write{op: "set"}
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		id := req.ID
+		ts := now()
+		switch {
+		case id.IsZero():
+			var err error
+			if id, err = s.insertNext(ctx, tx, req.Collection, data, ts); err != nil {
+				return err
 			}
-			return fmt.Errorf("no free id")
-		})
-	case id.IsInt():
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		case id.IsInt():
 			if err := s.upsertDoc(ctx, tx, req.Collection, id, data, ts); err != nil {
 				return err
 			}
-			return s.bumpSequence(ctx, tx, req.Collection, id)
-		})
-	default:
-		err = s.upsertDoc(ctx, s.w.DB, req.Collection, id, data, ts)
+			if err := s.bumpSequence(ctx, tx, req.Collection, id); err != nil {
+				return err
+			}
+		default:
+			if err := s.upsertDoc(ctx, tx, req.Collection, id, data, ts); err != nil {
+				return err
+			}
+		}
+		w.result = database.SetResult{ID: id}
+		return nil
 	}
-	if err != nil {
-		return database.SetResult{}, internal("set", err)
-	}
-	return database.SetResult{ID: id}, nil
+	return w, nil
 }
 
-func (s *Store) jsonParam() string {
-	if s.pg {
-		return "CAST(? AS jsonb)"
+// insertNext inserts data under the collection's next integer id and
+// returns it. A string id made of digits may already hold the next number;
+// such numbers are skipped rather than overwritten.
+func (s *Store) insertNext(ctx context.Context, tx *wtx, collection string, data []byte, ts int64) (database.ID, error) {
+	for range 1000 {
+		var n int64
+		if err := tx.queryRow(ctx, s.sql.nextSeq, []any{collection}, &n); err != nil {
+			return database.ID{}, err
+		}
+		id := database.IntID(n)
+		res, err := tx.exec(ctx, s.sql.insertDoc, collection, id.String(), n, string(data), ts, ts)
+		if err != nil {
+			return database.ID{}, err
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			return id, nil
+		}
 	}
-	return "?"
+	// Sequences were advanced: not a refusal, the transaction is rolled back.
+	return database.ID{}, errors.New("no free id in 1000 tries")
 }
 
-func (s *Store) upsertDoc(ctx context.Context, db execer, collection string, id database.ID, data []byte, ts int64) error {
+func (s *Store) upsertDoc(ctx context.Context, tx *wtx, collection string, id database.ID, data []byte, ts int64) error {
 	text, intID := idArgs(id)
-	_, err := db.ExecContext(ctx, s.rebind(`INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)
-		VALUES (?, ?, ?, `+s.jsonParam()+`, ?, ?)
-		ON CONFLICT (collection, id) DO UPDATE SET int_id = excluded.int_id, data = excluded.data, updated_at = excluded.updated_at`),
-		collection, text, intID, string(data), ts, ts)
+	_, err := tx.exec(ctx, s.sql.upsertDoc, collection, text, intID, string(data), ts, ts)
 	return err
 }
 
 // bumpSequence keeps the collection's sequence at or above an integer id
 // written explicitly, so assigned ids never collide with it.
-func (s *Store) bumpSequence(ctx context.Context, db execer, collection string, id database.ID) error {
+func (s *Store) bumpSequence(ctx context.Context, tx *wtx, collection string, id database.ID) error {
 	n, _ := id.Int()
 	if n <= 0 {
 		return nil
 	}
-	greatest := "max"
-	if s.pg {
-		greatest = "GREATEST"
-	}
-	_, err := db.ExecContext(ctx, s.rebind(`INSERT INTO rosey_sequences (collection, value) VALUES (?, ?)
-		ON CONFLICT (collection) DO UPDATE SET value = `+greatest+`(rosey_sequences.value, excluded.value)`), collection, n)
+	_, err := tx.exec(ctx, s.sql.bumpSeq, collection, n)
 	return err
 }
 
@@ -170,18 +155,37 @@ func (s *Store) Get(ctx context.Context, req database.GetRequest) (json.RawMessa
 	return data, nil
 }
 
-// Delete removes a document and reports whether it was there.
+// Delete removes a document and reports whether it was there, once the
+// transaction holding the delete has committed.
 func (s *Store) Delete(ctx context.Context, req database.DeleteRequest) (database.DeleteResult, error) {
-	if err := checkCollection(req.Collection); err != nil {
+	w, err := s.deleteWrite(req)
+	if err != nil {
 		return database.DeleteResult{}, err
+	}
+	if err := s.do(ctx, w); err != nil {
+		return database.DeleteResult{}, err
+	}
+	return w.result.(database.DeleteResult), nil
+}
+
+// deleteWrite checks a delete and returns its write; its result is a
+// database.DeleteResult.
+func (s *Store) deleteWrite(req database.DeleteRequest) (*write, error) {
+	if err := checkCollection(req.Collection); err != nil {
+		return nil, err
 	}
 	if err := checkID(req.ID); err != nil {
-		return database.DeleteResult{}, err
+		return nil, err
 	}
-	res, err := s.w.DB.ExecContext(ctx, s.rebind(`DELETE FROM rosey_documents WHERE collection = ? AND id = ?`), req.Collection, req.ID.String())
-	if err != nil {
-		return database.DeleteResult{}, internal("delete", err)
+	w := &write{op: "delete"}
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		res, err := tx.exec(ctx, s.sql.deleteDoc, req.Collection, req.ID.String())
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		w.result = database.DeleteResult{Deleted: n > 0}
+		return nil
 	}
-	n, _ := res.RowsAffected()
-	return database.DeleteResult{Deleted: n > 0}, nil
+	return w, nil
 }

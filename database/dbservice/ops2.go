@@ -106,11 +106,25 @@ func (s *Store) count(ctx context.Context, collection, where string, wargs []any
 	return n, nil
 }
 
-// Update applies $inc and $set to one document in a transaction: on
-// PostgreSQL the row is locked (SELECT ... FOR UPDATE), on SQLite the
-// single writer connection and BEGIN IMMEDIATE serialise writers, so
-// concurrent increments never get lost.
+// Update applies $inc and $set to one document and returns it, once the
+// transaction holding the update has committed. Updates are applied one
+// after the other by the writer, and on PostgreSQL the row is also locked
+// (SELECT ... FOR UPDATE) against other service instances, so concurrent
+// increments never get lost.
 func (s *Store) Update(ctx context.Context, req database.UpdateRequest) (json.RawMessage, error) {
+	w, err := s.updateWrite(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.do(ctx, w); err != nil {
+		return nil, err
+	}
+	return w.result.(json.RawMessage), nil
+}
+
+// updateWrite checks an update and returns its write; its result is the
+// updated document, a json.RawMessage.
+func (s *Store) updateWrite(req database.UpdateRequest) (*write, error) {
 	if err := checkCollection(req.Collection); err != nil {
 		return nil, err
 	}
@@ -122,63 +136,66 @@ func (s *Store) Update(ctx context.Context, req database.UpdateRequest) (json.Ra
 		return nil, err
 	}
 	text, intID := idArgs(req.ID)
-	var out []byte
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		ts := now()
-		if req.Upsert {
-			res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)
-				VALUES (?, ?, ?, `+s.jsonParam()+`, ?, ?) ON CONFLICT (collection, id) DO NOTHING`),
-				req.Collection, text, intID, "{}", ts, ts)
+	w := &write{op: "update"}
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		// Every refusal (not found, a bad $inc, the schema) is decided
+		// before anything is written, as a batch's write must.
+		for range 3 {
+			ts := now()
+			var cur []byte
+			err := tx.queryRow(ctx, s.sql.selectDoc, []any{req.Collection, text}, &cur)
+			found := err == nil
+			switch {
+			case errors.Is(err, sql.ErrNoRows) && !req.Upsert:
+				return fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
+			case errors.Is(err, sql.ErrNoRows):
+				cur = []byte("{}")
+			case err != nil:
+				return err
+			}
+			doc, err := decodeObject(cur)
 			if err != nil {
-				return internal("update", err)
+				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 && req.ID.IsInt() {
-				if err := s.bumpSequence(ctx, tx, req.Collection, req.ID); err != nil {
-					return internal("update", err)
+			if err := applyUpdate(doc, inc, set); err != nil {
+				return err
+			}
+			out, err := json.Marshal(doc)
+			if err != nil {
+				return err
+			}
+			if _, err := s.checkDoc(out); err != nil {
+				return err
+			}
+			if err := s.validateSchema(req.Collection, out); err != nil {
+				return err
+			}
+			if found {
+				if _, err := tx.exec(ctx, s.sql.updateDoc,
+					string(out), ts, req.Collection, text); err != nil {
+					return err
 				}
+				w.result = json.RawMessage(out)
+				return nil
 			}
+			res, err := tx.exec(ctx, s.sql.insertDoc,
+				req.Collection, text, intID, string(out), ts, ts)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				if err := s.bumpSequence(ctx, tx, req.Collection, req.ID); err != nil {
+					return err
+				}
+				w.result = json.RawMessage(out)
+				return nil
+			}
+			// Another service instance (PostgreSQL) inserted it since the
+			// SELECT: read it again, locked this time.
 		}
-		lock := ""
-		if s.pg {
-			lock = " FOR UPDATE"
-		}
-		var cur []byte
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`+lock), req.Collection, text).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
-		}
-		if err != nil {
-			return internal("update", err)
-		}
-		doc, err := decodeObject(cur)
-		if err != nil {
-			return internal("update", err)
-		}
-		if err := applyUpdate(doc, inc, set); err != nil {
-			return err
-		}
-		if out, err = json.Marshal(doc); err != nil {
-			return internal("update", err)
-		}
-		if _, err := s.checkDoc(out); err != nil {
-			return err
-		}
-		if err := s.validateSchema(req.Collection, out); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE rosey_documents SET data = `+s.jsonParam()+`, updated_at = ? WHERE collection = ? AND id = ?`),
-			string(out), ts, req.Collection, text); err != nil {
-			return internal("update", err)
-		}
-		return nil
-	})
-	if err != nil {
-		if database.CodeOf(err) == database.CodeInternal && !errors.Is(err, database.ErrInternal) {
-			err = internal("update", err) // a failed commit
-		}
-		return nil, err
+		return errors.New("upsert: the document keeps appearing and vanishing")
 	}
-	return out, nil
+	return w, nil
 }
 
 func decodeObject(b []byte) (map[string]any, error) {

@@ -93,46 +93,68 @@ func contains(ss []string, s string) bool {
 }
 
 // RegisterSchema stores (or, with a null schema, removes) a collection's
-// schema. Registrations are serialised so the cache always matches the
-// table.
+// schema. Registrations go through the writer like every write, and the
+// cache is updated after the commit, in the writer's order, so it always
+// matches the table.
 func (s *Store) RegisterSchema(ctx context.Context, req database.SchemaRequest) (database.SchemaResult, error) {
-	res := database.SchemaResult{Collection: req.Collection}
+	w, err := s.schemaWrite(req)
+	if err != nil {
+		return database.SchemaResult{Collection: req.Collection}, err
+	}
+	if err := s.do(ctx, w); err != nil {
+		return database.SchemaResult{Collection: req.Collection}, err
+	}
+	return w.result.(database.SchemaResult), nil
+}
+
+// schemaWrite checks and compiles a schema and returns the write that
+// registers it; its result is a database.SchemaResult.
+func (s *Store) schemaWrite(req database.SchemaRequest) (*write, error) {
 	if err := checkCollection(req.Collection); err != nil {
-		return res, err
+		return nil, err
 	}
 	raw := bytes.TrimSpace(req.Schema)
 	if len(raw) > s.cfg.MaxDocumentSize {
-		return res, fmt.Errorf("%w: schema: %d bytes, the limit is %d", database.ErrTooLarge, len(raw), s.cfg.MaxDocumentSize)
+		return nil, fmt.Errorf("%w: schema: %d bytes, the limit is %d", database.ErrTooLarge, len(raw), s.cfg.MaxDocumentSize)
 	}
-	s.schemaReg.Lock()
-	defer s.schemaReg.Unlock()
+	w := &write{op: "schema.register"}
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		if _, err := s.w.DB.ExecContext(ctx, s.rebind(`DELETE FROM rosey_schemas WHERE collection = ?`), req.Collection); err != nil {
-			return res, internal("schema.register", err)
+		w.apply = func(ctx context.Context, tx *wtx) error {
+			if _, err := tx.exec(ctx, s.sql.deleteSchema, req.Collection); err != nil {
+				return err
+			}
+			w.result = database.SchemaResult{Collection: req.Collection}
+			return nil
 		}
-		s.schemaMu.Lock()
-		delete(s.schemas, req.Collection)
-		s.schemaMu.Unlock()
-		return res, nil
+		w.after = func() {
+			s.schemaMu.Lock()
+			delete(s.schemas, req.Collection)
+			s.schemaMu.Unlock()
+		}
+		return w, nil
 	}
 	cs, err := compileSchema(req.Collection, raw)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
-		return res, fmt.Errorf("%w: schema: %v", database.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: schema: %v", database.ErrMalformed, err)
 	}
-	if _, err := s.w.DB.ExecContext(ctx, s.rebind(`INSERT INTO rosey_schemas (collection, schema, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (collection) DO UPDATE SET schema = excluded.schema, updated_at = excluded.updated_at`),
-		req.Collection, compact.String(), now()); err != nil {
-		return res, internal("schema.register", err)
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.exec(ctx, s.sql.upsertSchema,
+			req.Collection, compact.String(), now()); err != nil {
+			return err
+		}
+		w.result = database.SchemaResult{Collection: req.Collection, Registered: true}
+		return nil
 	}
-	s.schemaMu.Lock()
-	s.schemas[req.Collection] = cs
-	s.schemaMu.Unlock()
-	res.Registered = true
-	return res, nil
+	w.after = func() {
+		s.schemaMu.Lock()
+		s.schemas[req.Collection] = cs
+		s.schemaMu.Unlock()
+	}
+	return w, nil
 }
 
 // loadSchemas compiles the stored schemas at startup. One that no longer

@@ -44,6 +44,10 @@ type Service struct {
 // request's subject, or "" on the default subjects.
 type handlerFunc func(ctx context.Context, s *Store, ns string, body []byte) (any, error)
 
+// writeHandlerFunc checks a write request and returns the write for the
+// store's writer, whose result is the reply's data.
+type writeHandlerFunc func(s *Store, ns string, body []byte) (*write, error)
+
 // Start opens the database cfg names and starts answering on bus.
 func Start(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Service, error) {
 	store, err := Open(ctx, cfg)
@@ -74,24 +78,31 @@ func Serve(ctx context.Context, bus *eventbus.Bus, store *Store) (*Service, erro
 	endpoints := []struct {
 		name, subject string
 		h             handlerFunc
+		w             writeHandlerFunc
 	}{
-		{"set", database.SubjectSet, handleSet},
-		{"get", database.SubjectGet, handleGet},
-		{"query", database.SubjectQuery, handleQuery},
-		{"delete", database.SubjectDelete, handleDelete},
-		{"update", database.SubjectUpdate, handleUpdate},
-		{"count", database.SubjectCount, handleCount},
-		{"schema-register", database.SubjectSchemaRegister, handleSchema},
+		{"set", database.SubjectSet, nil, handleSet},
+		{"get", database.SubjectGet, handleGet, nil},
+		{"query", database.SubjectQuery, handleQuery, nil},
+		{"delete", database.SubjectDelete, nil, handleDelete},
+		{"update", database.SubjectUpdate, nil, handleUpdate},
+		{"count", database.SubjectCount, handleCount, nil},
+		{"schema-register", database.SubjectSchemaRegister, nil, handleSchema},
 	}
 	for _, e := range endpoints {
-		if err := svc.AddEndpoint(e.name, bus.Subject(e.subject), s.endpoint(e.h, false)); err != nil {
+		handler := func(namespaced bool) service.Handler {
+			if e.w != nil {
+				return s.writeEndpoint(e.w, namespaced)
+			}
+			return s.endpoint(e.h, namespaced)
+		}
+		if err := svc.AddEndpoint(e.name, bus.Subject(e.subject), handler(false)); err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", e.subject, err)
 		}
 		// The same operation in a namespace: database.<namespace>.<op>.
 		op := strings.TrimPrefix(e.subject, "database.")
 		subject := database.NamespaceSubject("*", op)
-		if err := svc.AddEndpoint("ns-"+e.name, bus.Subject(subject), s.endpoint(e.h, true)); err != nil {
+		if err := svc.AddEndpoint("ns-"+e.name, bus.Subject(subject), handler(true)); err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("dbservice: add endpoint %s: %w", subject, err)
 		}
@@ -199,6 +210,50 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 	}
 }
 
+// writeEndpoint adapts h to a micro handler that hands the write to the
+// store's writer and returns: the reply is sent once the transaction
+// holding the write has committed. Returning at once is what lets writes
+// arriving on one subscription gather in one transaction; they reach the
+// writer's queue in the order they arrived.
+func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Handler {
+	return func(req *service.Request) {
+		ev := eventbus.FromMsg(req.Msg(), s.bus.Prefix())
+		ns := ""
+		if namespaced {
+			ns = namespaceOf(ev.Subject)
+		}
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		answered := req.Later()
+		s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
+			var w *write
+			err := fmt.Errorf("%w: handler panic", database.ErrInternal) // unless h returns
+			defer func() {
+				if w == nil { // h refused the request, or panicked (Dispatch logs it)
+					s.respond(ctx, ev, nil, err)
+					answered()
+					s.wg.Done()
+				}
+			}()
+			if w, err = h(s.store, ns, ev.Data); err != nil {
+				w = nil
+				return
+			}
+			s.store.submit(w, func() {
+				s.respond(ctx, ev, w.result, w.err)
+				answered()
+				s.wg.Done()
+			})
+		})
+	}
+}
+
 func (s *Service) respond(ctx context.Context, req *eventbus.Event, data any, err error) {
 	var rep database.Reply
 	if err != nil {
@@ -262,7 +317,7 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-func handleSet(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
+func handleSet(st *Store, ns string, body []byte) (*write, error) {
 	var req database.SetRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -270,7 +325,7 @@ func handleSet(ctx context.Context, st *Store, ns string, body []byte) (any, err
 	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
-	return st.Set(ctx, req)
+	return st.setWrite(req)
 }
 
 func handleGet(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
@@ -316,7 +371,7 @@ func fastGet(body []byte, req *database.GetRequest) bool {
 	return ok
 }
 
-func handleDelete(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
+func handleDelete(st *Store, ns string, body []byte) (*write, error) {
 	var req database.DeleteRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -324,7 +379,7 @@ func handleDelete(ctx context.Context, st *Store, ns string, body []byte) (any, 
 	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
-	return st.Delete(ctx, req)
+	return st.deleteWrite(req)
 }
 
 func handleQuery(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
@@ -349,7 +404,7 @@ func handleCount(ctx context.Context, st *Store, ns string, body []byte) (any, e
 	return st.Count(ctx, req)
 }
 
-func handleUpdate(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
+func handleUpdate(st *Store, ns string, body []byte) (*write, error) {
 	var req database.UpdateRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -357,10 +412,10 @@ func handleUpdate(ctx context.Context, st *Store, ns string, body []byte) (any, 
 	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
-	return st.Update(ctx, req)
+	return st.updateWrite(req)
 }
 
-func handleSchema(ctx context.Context, st *Store, ns string, body []byte) (any, error) {
+func handleSchema(st *Store, ns string, body []byte) (*write, error) {
 	var req database.SchemaRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -369,7 +424,19 @@ func handleSchema(ctx context.Context, st *Store, ns string, body []byte) (any, 
 	if err := scope(ns, &req.Collection); err != nil {
 		return nil, err
 	}
-	res, err := st.RegisterSchema(ctx, req)
-	res.Collection = name // as the client named it, without its namespace
-	return res, err
+	w, err := st.schemaWrite(req)
+	if err != nil {
+		return nil, err
+	}
+	apply := w.apply
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		if err := apply(ctx, tx); err != nil {
+			return err
+		}
+		res := w.result.(database.SchemaResult)
+		res.Collection = name // as the client named it, without its namespace
+		w.result = res
+		return nil
+	}
+	return w, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -35,6 +36,17 @@ type Store struct {
 	// SQLITE_BUSY; r is a pool of read-only connections that WAL lets run
 	// beside the writer. On PostgreSQL both are the same pool.
 	w, r *bun.DB
+	// queue feeds the writer goroutine, which takes every write and
+	// commits them in batches (see writer.go); writerDone closes when it
+	// has stopped.
+	queue      writeQueue
+	writerDone chan struct{}
+	commits    atomic.Int64 // transactions of writes committed
+	committed  atomic.Int64 // writes they held
+	// sql holds the writer's frequent statements, and prepared the same
+	// prepared (see wtx), by query; Close closes them.
+	sql      writeSQL
+	prepared map[string]*sql.Stmt
 	// getStmt is the prepared statement of Get, the hottest read: preparing
 	// it once saves SQLite's parser on every request. It is prepared on
 	// first use, so opening the store does not open a reader yet.
@@ -45,9 +57,8 @@ type Store struct {
 	// (opening one costs a file open and a schema read); Close waits for it.
 	warm sync.WaitGroup
 
-	schemaReg sync.Mutex // serialises RegisterSchema
-	schemaMu  sync.RWMutex
-	schemas   map[string]*compiledSchema
+	schemaMu sync.RWMutex
+	schemas  map[string]*compiledSchema
 }
 
 // Open opens (creating if needed) the database cfg names and brings its
@@ -71,6 +82,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("dbservice: migrate: %w", err)
 	}
+	if err := s.prepareWrites(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.startWriter()
 	for from, to := range cfg.Moves {
 		if _, err := s.MoveCollection(ctx, from, to); err != nil {
 			s.Close()
@@ -100,15 +116,17 @@ func (s *Store) MoveCollection(ctx context.Context, from, to string) (int64, err
 		return 0, invalid("move: %q onto itself", from)
 	}
 	var moved int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	w := &write{op: "move " + from + " to " + to}
+	w.apply = func(ctx context.Context, tx *wtx) error {
+		moved = 0
 		var taken int
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`), to).Scan(&taken); err != nil {
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`, []any{to}, &taken); err != nil {
 			return err
 		}
 		if taken > 0 {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE rosey_documents SET collection = ? WHERE collection = ?`), to, from)
+		res, err := tx.exec(ctx, `UPDATE rosey_documents SET collection = ? WHERE collection = ?`, to, from)
 		if err != nil {
 			return err
 		}
@@ -116,20 +134,19 @@ func (s *Store) MoveCollection(ctx context.Context, from, to string) (int64, err
 			return err
 		}
 		for _, table := range []string{"rosey_sequences", "rosey_schemas"} {
-			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM `+table+` WHERE collection = ?`), to); err != nil {
+			if _, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE collection = ?`, to); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE `+table+` SET collection = ? WHERE collection = ?`), to, from); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE `+table+` SET collection = ? WHERE collection = ?`, to, from); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return 0, internal("move "+from+" to "+to, err)
 	}
-	if moved > 0 {
-		s.log.Info("collection moved", "from", from, "to", to, "documents", moved)
+	w.after = func() {
+		if moved == 0 {
+			return
+		}
 		s.schemaMu.Lock()
 		if cs, ok := s.schemas[from]; ok {
 			s.schemas[to] = cs
@@ -138,6 +155,12 @@ func (s *Store) MoveCollection(ctx context.Context, from, to string) (int64, err
 			delete(s.schemas, to)
 		}
 		s.schemaMu.Unlock()
+	}
+	if err := s.do(ctx, w); err != nil {
+		return 0, err
+	}
+	if moved > 0 {
+		s.log.Info("collection moved", "from", from, "to", to, "documents", moved)
 	}
 	return moved, nil
 }
@@ -219,6 +242,14 @@ func (s *Store) getStatement(ctx context.Context) (*sql.Stmt, error) {
 // by itself when the last connection closes.
 func (s *Store) Close() error {
 	s.warm.Wait()
+	if s.writerDone != nil {
+		// Writes already queued are still committed and answered.
+		s.queue.close()
+		<-s.writerDone
+	}
+	for _, st := range s.prepared {
+		_ = st.Close()
+	}
 	var errs []error
 	if s.getStmt != nil {
 		_ = s.getStmt.Close()

@@ -47,7 +47,7 @@ type Config struct {
 }
 
 // Handler serves one request. Statistics count it when Handler returns,
-// so it should have answered by then.
+// so it should have answered by then, unless it calls Request.Later.
 type Handler func(*Request)
 
 // Service is one running service instance.
@@ -122,12 +122,11 @@ func (s *Service) AddEndpoint(name, subject string, h Handler) error {
 		s.mu.Lock()
 		e.stats.NumRequests++
 		s.mu.Unlock()
-		h(&Request{msg: m, start: start, s: s, e: e})
-		took := time.Since(start)
-		s.mu.Lock()
-		e.stats.ProcessingTime += took
-		e.stats.AverageProcessingTime = e.stats.ProcessingTime / time.Duration(e.stats.NumRequests)
-		s.mu.Unlock()
+		r := &Request{msg: m, start: start, s: s, e: e}
+		h(r)
+		if !r.later {
+			r.done()
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("service %s: subscribe %s: %w", s.cfg.Name, subject, err)
@@ -234,6 +233,25 @@ type Request struct {
 	start time.Time
 	s     *Service
 	e     *endpoint
+	later bool // Later was called
+}
+
+// Later lets the handler return before it answers, to answer from another
+// goroutine: the request's processing time is then counted when the
+// returned function is called, which must be once the answer is sent.
+// It must be called before the handler returns.
+func (r *Request) Later() (answered func()) {
+	r.later = true
+	return r.done
+}
+
+// done counts the request's processing time.
+func (r *Request) done() {
+	took := time.Since(r.start)
+	r.s.mu.Lock()
+	r.e.stats.ProcessingTime += took
+	r.e.stats.AverageProcessingTime = r.e.stats.ProcessingTime / time.Duration(r.e.stats.NumRequests)
+	r.s.mu.Unlock()
 }
 
 // Received is when the request was handed to its handler.

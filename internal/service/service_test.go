@@ -135,3 +135,62 @@ func TestConfigIsValidated(t *testing.T) {
 	defer svc.Stop()
 	is.True(errors.Is(svc.AddEndpoint("", "x", func(*service.Request) {}), service.ErrInvalid))
 }
+
+// TestLaterCountsWhenAnswered: a handler that answers from another
+// goroutine after it returns has its processing time counted when it says
+// it has answered, not when it returned.
+func TestLaterCountsWhenAnswered(t *testing.T) {
+	is := is.New(t)
+	nc, svc := start(t)
+	release := make(chan struct{})
+	err := svc.AddEndpoint("slow", "echo.slow", func(r *service.Request) {
+		answered := r.Later()
+		go func() {
+			<-release
+			_ = r.Respond([]byte("late"), nil)
+			answered()
+		}()
+	})
+	is.NoErr(err)
+	is.NoErr(nc.Flush())
+	stats := func() micro.EndpointStats {
+		for _, e := range svc.Stats().Endpoints {
+			if e.Name == "slow" {
+				return *e
+			}
+		}
+		t.Fatal("no stats for the endpoint")
+		return micro.EndpointStats{}
+	}
+	reply := make(chan *nats.Msg, 2)
+	_, err = nc.Subscribe("late.reply", func(m *nats.Msg) { reply <- m })
+	is.NoErr(err)
+	is.NoErr(nc.PublishRequest("echo.slow", "late.reply", []byte("x")))
+	is.NoErr(nc.PublishRequest("echo.slow", "late.reply", []byte("y")))
+	// A subscription delivers its next message once the handler of the one
+	// before has returned: when the second is counted, the first handler
+	// has returned, without having answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for stats().NumRequests < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("request never counted")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	is.Equal(stats().ProcessingTime, time.Duration(0))
+	close(release)
+	for range 2 {
+		select {
+		case m := <-reply:
+			is.Equal(string(m.Data), "late")
+		case <-time.After(10 * time.Second):
+			t.Fatal("no answer")
+		}
+	}
+	for stats().ProcessingTime == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("processing time never counted")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
