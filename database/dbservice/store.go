@@ -43,6 +43,7 @@ type Store struct {
 	writerDone chan struct{}
 	commits    atomic.Int64 // transactions of writes committed
 	committed  atomic.Int64 // writes they held
+	pending    atomic.Int64 // writes submitted and not finished
 	// sql holds the writer's frequent statements, and prepared the same
 	// prepared (see wtx), by query; Close closes them.
 	sql      writeSQL

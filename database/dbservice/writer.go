@@ -79,23 +79,22 @@ func refused(err error) bool {
 	return c != database.CodeInternal && c != database.CodeUnavailable
 }
 
-// WriteStats are the writer's counters since the store opened.
+// WriteStats are the writer's counters.
 type WriteStats struct {
-	// Commits is how many transactions of writes have committed.
+	// Commits is how many transactions of writes have committed since the
+	// store opened.
 	Commits int64
 	// Writes is how many writes they held (refused ones included).
 	Writes int64
-	// Queued is how many writes wait for the writer now.
-	Queued int
+	// Pending is how many writes were taken and are not answered yet:
+	// queued, or in the transaction being applied or committed.
+	Pending int64
 }
 
 // WriteStats returns the writer's counters: Writes over Commits is the
 // mean batch size.
 func (s *Store) WriteStats() WriteStats {
-	s.queue.mu.Lock()
-	q := len(s.queue.items)
-	s.queue.mu.Unlock()
-	return WriteStats{Commits: s.commits.Load(), Writes: s.committed.Load(), Queued: q}
+	return WriteStats{Commits: s.commits.Load(), Writes: s.committed.Load(), Pending: s.pending.Load()}
 }
 
 // writeQueue is the queue of writes waiting for the writer.
@@ -194,10 +193,14 @@ func (s *Store) writeLoop() {
 // submit hands w to the writer; finish is called when it is done (with
 // w.err set to ErrUnavailable if the store is closed).
 func (s *Store) submit(w *write, finish func()) {
-	w.finish = finish
+	w.finish = func() {
+		s.pending.Add(-1)
+		finish()
+	}
+	s.pending.Add(1)
 	if !s.queue.put(w) {
 		w.err = fmt.Errorf("%w: the database is closed", database.ErrUnavailable)
-		finish()
+		w.finish()
 	}
 }
 

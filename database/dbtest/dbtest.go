@@ -120,6 +120,10 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, env) })
 	}
 	t.Run("Restart", func(t *testing.T) { testRestart(t, newConfig(t)) })
+	t.Run("GroupCommit", func(t *testing.T) { testGroupCommit(t, newConfig(t)) })
+	t.Run("ManyWriters", func(t *testing.T) { testManyWriters(t, newConfig(t)) })
+	t.Run("BadWriteFailsAlone", func(t *testing.T) { testBadWriteFailsAlone(t, newConfig(t)) })
+	t.Run("ReadsDuringWrite", func(t *testing.T) { testReadsDuringWrite(t, newConfig(t)) })
 	t.Run("Moves", func(t *testing.T) { testMoves(t, newConfig(t)) })
 	t.Run("BuiltinMigration", func(t *testing.T) { testBuiltinMigration(t, newConfig(t)) })
 }
