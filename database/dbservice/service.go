@@ -217,7 +217,7 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 // writer's queue in the order they arrived.
 func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Handler {
 	return func(req *service.Request) {
-		ev := eventbus.FromMsg(req.Msg(), s.bus.Prefix())
+		ev := busevent.FromMsg(req.Msg(), s.bus.Prefix())
 		ns := ""
 		if namespaced {
 			ns = namespaceOf(ev.Subject)
@@ -231,25 +231,30 @@ func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Han
 		s.wg.Add(1)
 		s.mu.Unlock()
 		answered := req.Later()
-		s.bus.Dispatch(ev, func(ctx context.Context, ev *eventbus.Event) {
-			var w *write
-			err := fmt.Errorf("%w: handler panic", database.ErrInternal) // unless h returns
-			defer func() {
-				if w == nil { // h refused the request, or panicked (Dispatch logs it)
-					s.respond(ctx, ev, nil, err)
-					answered()
-					s.wg.Done()
-				}
-			}()
-			if w, err = h(s.store, ns, ev.Data); err != nil {
-				w = nil
-				return
+		ctx := eventbus.WithCorrelationID(context.Background(), ev.CorrelationID)
+		var w *write
+		err := fmt.Errorf("%w: handler panic", database.ErrInternal) // unless h returns
+		defer func() {
+			if w != nil {
+				return // the writer answers
 			}
-			s.store.submit(w, func() {
-				s.respond(ctx, ev, w.result, w.err)
-				answered()
-				s.wg.Done()
-			})
+			// h refused the request, or panicked.
+			if r := recover(); r != nil {
+				s.bus.Logger().Error("database handler panic recovered", "subject", ev.Subject, "panic", r,
+					"correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
+			}
+			s.respond(ctx, ev, nil, err)
+			answered()
+			s.wg.Done()
+		}()
+		if w, err = h(s.store, ns, ev.Data); err != nil {
+			w = nil
+			return
+		}
+		s.store.submit(w, func() {
+			s.respond(ctx, ev, w.result, w.err)
+			answered()
+			s.wg.Done()
 		})
 	}
 }
