@@ -187,6 +187,9 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 	s.setOwner(ctx, req.Channel, key, req.User)
 	s.claim(ctx, req.Channel, key, it.UID, req.User)
 	s.noteQueue(req.Channel)
+	if !next {
+		s.peopleFirst(ctx, c, it.UID)
+	}
 	return fmt.Sprintf("✅ Queued %s (%s)%s.", title(it.Title), length(it.Duration), s.position(ctx, c, it.UID)), nil
 }
 

@@ -88,7 +88,9 @@
 // follow the one playing, it queues from the history as !random picks,
 // temporary items by default (autofill.temp), recorded as queued by
 // "(auto-fill)", and says so in the channel. As soon as someone queues it
-// waits again for the idle time.
+// waits again for the idle time, and the person's item is moved before the
+// auto-fill items still waiting (when the bot may move items), so filler
+// never keeps people waiting.
 //
 // # History
 //

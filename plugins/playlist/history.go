@@ -139,6 +139,7 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 		s.noteChannel(e.Channel)
 		if bot := s.botName(ctx, e.Channel); bot == "" || !protocol.SameUser(bot, e.Item.QueuedBy) {
 			s.noteQueue(e.Channel)
+			s.peopleFirst(ctx, client.New(s.h.Bus(), e.Channel), e.Item.UID)
 		}
 	case protocol.PlaylistDeleted:
 		var e protocol.PlaylistDeletedEvent

@@ -428,13 +428,14 @@ func TestRandom(t *testing.T) {
 }
 
 // TestAutofill: with nobody queueing for the idle time, auto-fill tops the
-// playlist up from the history; it waits again as soon as someone queues.
+// playlist up from the history; a person's item goes before its filler;
+// it waits again as soon as someone queues.
 func TestAutofill(t *testing.T) {
 	is := is.New(t)
 	clock := roseytest.NewClock(epoch)
 	ch := start(t, newServer(t), clock, t.TempDir(), map[string]any{"random_recent": "1h",
-		"autofill": map[string]any{"min": 1, "idle": "5m", "every": "30s"}})
-	history(t, ch, alpha, charlie, foxtrot)
+		"autofill": map[string]any{"min": 2, "idle": "5m", "every": "30s"}})
+	history(t, ch, alpha, charlie, foxtrot, delta)
 	is.Equal(ch.Count("🎲"), 0)
 
 	tick := func(d time.Duration) {
@@ -448,19 +449,22 @@ func TestAutofill(t *testing.T) {
 	tick(2 * time.Hour)
 	ch.Expect("🎲 Nobody has queued for 5m, so I added ")
 	items, _ := ch.Server.Playlist(ch.Name)
-	is.Equal(len(items), 2) // one plays, one is next
+	is.Equal(len(items), 3) // one plays, two follow
 	for _, it := range items {
 		is.True(it.Temp)
 	}
 
-	ch.Say("bob", "!add "+link(echo)) // a person queues
-	ch.Expect("✅ Queued “Echo”")
-	ch.Server.EndMedia(ch.Name)
-	ch.Server.EndMedia(ch.Name) // Echo plays, nothing follows
-	ch.Eventually("play Echo", func() bool { return strings.Join(titles(ch), ",") == "▶Echo" })
+	ch.Say("bob", "!add "+link(echo)) // a person queues: before the filler
+	ch.Expect("✅ Queued “Echo” (5:00) at #1.")
+	is.Equal(titles(ch)[1], "Echo")
+	for range 3 {
+		ch.Server.EndMedia(ch.Name)
+	}
+	// Echo played and stays (not temporary), the last filler plays.
+	ch.Eventually("play the last filler", func() bool { l := titles(ch); return len(l) == 2 && l[0] == "Echo" })
 	ch.Eventually("the connector see it", func() bool {
 		snap, err := client.New(ch.Bot.Bus(), ch.Name).Playlist(ch.Context())
-		return err == nil && len(snap.Items) == 1
+		return err == nil && len(snap.Items) == 2
 	})
 	tick(30 * time.Second)
 	tick(30 * time.Second)
@@ -468,8 +472,12 @@ func TestAutofill(t *testing.T) {
 
 	tick(5 * time.Minute)
 	ch.Expect("🎲 Nobody has queued for 5m, so I added ")
-	is.Equal(len(titles(ch)), 2)
+	is.Equal(len(titles(ch)), 3)
 	is.Equal(ch.Count("🎲"), 2)
+
+	// Queued in CyTube's page: moved before the filler too.
+	ch.Server.Queue(ch.Name, "dj", bravo, false)
+	ch.Eventually("move Bravo before the filler", func() bool { l := titles(ch); return len(l) == 4 && l[2] == "Bravo" })
 }
 
 // TestHelpListsPlaylist: !help lists the commands, !liked among them.

@@ -212,3 +212,42 @@ func (s *server) autofill(ctx context.Context, channel string) {
 		s.log.Warn("could not announce auto-fill", "err", err)
 	}
 }
+
+// peopleFirst moves an item a person queued ahead of the auto-fill items
+// waiting before it: filler never keeps people waiting.
+func (s *server) peopleFirst(ctx context.Context, c *client.Client, uid int64) {
+	if s.in(c.Channel()).autofill.Min <= 0 {
+		return
+	}
+	sctx, cancel := chanwords.State(ctx)
+	snap, err := c.Playlist(sctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	up := upcoming(snap)
+	first, at := -1, -1
+	for i, it := range up {
+		if it.UID == uid {
+			at = i
+			break
+		}
+		if first < 0 && s.ownerOf(ctx, c.Channel(), it) == AutofillUser {
+			first = i
+		}
+	}
+	if first < 0 || at < 0 {
+		return
+	}
+	switch {
+	case first > 0:
+		err = c.Move(ctx, uid, up[first-1].UID)
+	case snap.Current != nil:
+		err = c.Move(ctx, uid, *snap.Current)
+	default:
+		err = c.MoveFirst(ctx, uid)
+	}
+	if err != nil {
+		s.log.Debug("could not move a person's item before auto-fill's", "channel", c.Channel(), "err", err)
+	}
+}
