@@ -33,12 +33,28 @@ func (pong) Start(_ context.Context, h *plugin.Host) error {
 
 func (pong) Stop(context.Context) error { return nil }
 
+// idle subscribes to cytube.> and does nothing with what it gets: the
+// floor, what two more subscribers on every line cost with no work.
+type idle struct{ name string }
+
+func (p idle) Info() plugin.Info {
+	return plugin.Info{Name: p.name, Commands: []plugin.Command{{Name: p.name}}}
+}
+
+func (p idle) Start(_ context.Context, h *plugin.Host) error {
+	h.Handle(p.name, func(context.Context, *plugin.Request) (string, error) { return "here", nil })
+	return h.Subscribe("cytube.>", func(context.Context, *eventbus.Event) {})
+}
+
+func (idle) Stop(context.Context) error { return nil }
+
 // BenchmarkChatThroughSeenAndStats pushes chat lines from 50 users into a
 // bot running seen and stats, batching with a flush every second (the
 // default is 5s), and reports its lines/s as a share of a bot whose router alone
-// reads each line (goal: close to 100 %: the bookkeeping keeps up with the
-// router), measured in interleaved slices of the same run, and the
-// database writes per line.
+// reads each line, measured in interleaved slices of the same run, and the
+// database writes per line. A third bot, with two plugins that subscribe to
+// every line and do nothing, shows the floor: what two more subscribers
+// cost on their own.
 //
 //	go test -run X -bench ChatThroughSeenAndStats -benchtime 40x ./plugins/stats
 func BenchmarkChatThroughSeenAndStats(b *testing.B) {
@@ -47,6 +63,7 @@ func BenchmarkChatThroughSeenAndStats(b *testing.B) {
 	every := plugin.Duration(time.Second)
 	book := roseytest.New(b, quiet, roseytest.WithPlugins(seen.New(seen.Config{FlushInterval: every}), stats.New(stats.Config{FlushInterval: every})))
 	base := roseytest.New(b, quiet, roseytest.WithPlugins(pong{}))
+	floor := roseytest.New(b, quiet, roseytest.WithPlugins(pong{}, idle{"idle-a"}, idle{"idle-b"}))
 	var writes atomic.Int64
 	if _, err := book.Bus().Subscribe("database.>", func(_ context.Context, ev *eventbus.Event) {
 		op := ev.Subject[strings.LastIndex(ev.Subject, ".")+1:]
@@ -84,17 +101,17 @@ func BenchmarkChatThroughSeenAndStats(b *testing.B) {
 	}
 	withBook := run(book, "!seen user1", "!stats user1")
 	withRouter := run(base, "!pong")
+	withIdle := run(floor, "!pong")
 	for range 2 { // warm up: the users' first lines, the plugins' first flush timer
-		if err := withBook(0); err != nil {
-			b.Fatal(err)
-		}
-		if err := withRouter(0); err != nil {
-			b.Fatal(err)
+		for _, op := range []func(int) error{withBook, withRouter, withIdle} {
+			if err := op(0); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	w0 := writes.Load()
 	b.ResetTimer()
-	t, err := interleave.Times(max(b.N, interleave.Slices), withBook, withRouter)
+	t, err := interleave.Times(max(b.N, interleave.Slices), withBook, withRouter, withIdle)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -103,5 +120,6 @@ func BenchmarkChatThroughSeenAndStats(b *testing.B) {
 	b.ReportMetric(lines/(t[0]/1e9), "lines/s")
 	b.ReportMetric(lines/(t[1]/1e9), "lines/s-router-only")
 	b.ReportMetric(t[1]/t[0]*100, "%-of-router-only")
+	b.ReportMetric(t[1]/t[2]*100, "%-floor-two-idle-subscribers")
 	b.ReportMetric(float64(writes.Load()-w0)/sent, "db-writes/line")
 }

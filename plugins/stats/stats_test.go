@@ -13,6 +13,7 @@ import (
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/channeltest"
 	"github.com/roseybot/rosey/plugin"
@@ -124,6 +125,13 @@ func TestBatchedWrites(t *testing.T) {
 	clock.WaitTimers(1)
 	clock.Advance(stats.DefaultFlushInterval)
 	ch.Eventually("flushed", func() bool { return n.Load() >= 8 }) // four new users: upsert and first_seen each
+	// Written within one interval: a crash from now on loses none of it.
+	db := database.NewClient(ch.Bot.Bus()).Namespace(stats.Name)
+	ch.Eventually("ben's counts stored", func() bool {
+		var doc map[string]any
+		return db.Get(context.Background(), stats.DefaultCollection, database.StringID(ch.Name+"/ben"), &doc) == nil &&
+			doc["lines"] == float64(50) && doc["name"] == "ben" && doc["first_seen"] == float64(epoch.UnixMilli())
+	})
 	ch.Say("ann", "!stats ben")
 	ch.Expect("📊 ben: 50 lines, 0 commands, 0 items queued, here 5s in all; first seen 5s ago, here now.")
 	is.Equal(n.Load(), int64(8)) // 202 lines: 8 writes
@@ -168,6 +176,44 @@ func TestRestartKeepsCounts(t *testing.T) {
 	second.Expect("📊 bob: 2 lines, 0 commands, 1 item queued, here 40m in all; first seen 1h 40m ago, here now.")
 	second.Say("dave", "!stats carol")
 	second.Expect("📊 carol: 1 line, 1 command, 0 items queued, here 40m in all; first seen 1h 40m ago, here now.")
+}
+
+// TestReconnect: while the bot is away nobody's time counts; once it is
+// back, the users CyTube lists (no join is announced for them) are present
+// again.
+func TestReconnect(t *testing.T) {
+	srv := newServer(t)
+	clock := roseytest.NewClock(epoch)
+	ch := bot(t, srv, clock, t.TempDir(), nil)
+	var heard atomic.Int64 // carol's "anyone there?" lines the connector published
+	sub, err := ch.Bot.Bus().Subscribe(protocol.Chat, func(_ context.Context, ev *eventbus.Event) {
+		var m protocol.ChatMessage
+		if ev.Decode(&m) == nil && m.Message == "anyone there?" {
+			heard.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	ch.Join("bob", 1)
+	ch.Say("carol", "!stats bob")
+	ch.Expect("📊 bob: 0 lines, 0 commands, 0 items queued, here 0s in all; first seen just now, here now.")
+	clock.Advance(10 * time.Minute)
+
+	srv.DropAll()
+	// The connector passes over the lines said before it is back in the
+	// channel: say one until it is heard.
+	ch.Eventually("the bot back", func() bool {
+		ch.Say("carol", "anyone there?")
+		time.Sleep(20 * time.Millisecond)
+		return heard.Load() > 0
+	})
+	ch.Say("carol", "!stats bob") // after the bot's arrival: bob is present again
+	ch.Expect("📊 bob: 0 lines, 0 commands, 0 items queued, here 10m in all; first seen 10m ago, here now.")
+	clock.Advance(5 * time.Minute)
+	ch.Say("carol", "!stats bob")
+	ch.Expect("here 15m in all; first seen 15m ago, here now.")
 }
 
 // TestPerChannel: one bot in two channels counts each apart, and each
