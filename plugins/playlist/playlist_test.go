@@ -340,6 +340,8 @@ func TestLikesSurviveRestart(t *testing.T) {
 	srv.Queue(first.Name, "owner", bravo, false)
 	first.Eventually("record Alpha's play", func() bool { return len(plays(t, first)) == 1 })
 	clock.Advance(2 * time.Second)
+	first.Say("alice", "!add "+link(charlie))
+	first.Expect("✅ Queued “Charlie” (4:00) at #2.")
 	first.Say("alice", "!like")
 	first.Expect("👍 alice likes “Alpha” (1 👍 0 👎).")
 	first.Say("bob", "!dislike")
@@ -366,16 +368,19 @@ func TestLikesSurviveRestart(t *testing.T) {
 	second.Expect("🕘 Last played: “Alpha” (owner, ")
 	second.Say("carol", "!np")
 	second.Expect("▶️ Now playing: “Bravo”, queued by owner")
+	second.Say("carol", "!queue")
+	second.Expect("📜 Up next (2, 7:20): 1. “Charlie” (4:00, alice) · 2. “Alpha” (3:20, owner)") // who asked is remembered
 	clock.Advance(2 * time.Minute)
 	srv.EndMedia(second.Name)
-	second.Eventually("record Bravo's end and Alpha's second play", func() bool { return len(plays(t, second)) == 3 })
+	second.Eventually("record Bravo's end and Charlie's play", func() bool { return len(plays(t, second)) == 3 })
 	got := plays(t, second)
 	is.Equal(got[1].Title, "Bravo") // one record across the restart
 	is.Equal(got[1].Status, "played")
 	is.Equal(got[1].Played, 180.0) // 1m before, 1m away, 2m after: at most its length
-	is.Equal(got[2].Title, "Alpha")
+	is.Equal(got[2].Title, "Charlie")
+	is.Equal(got[2].QueuedBy, "alice")
 	second.Say("alice", "!lastplayed alpha")
-	second.Expect("▶️ “Alpha” plays now (queued by owner) · 2 plays, 2 👍 0 👎.")
+	second.Expect("🕘 “Alpha” last played 3m 6s ago (queued by owner) · 1 play, 2 👍 0 👎.")
 }
 
 // history plays the media in ch one after another (as temporary items
