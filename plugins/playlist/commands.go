@@ -150,6 +150,11 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 		return "", plugin.UserError("❌ I cannot queue that link: %s.", detail)
 	}
 	key := l.String()
+	if l.Type == "yp" {
+		// CyTube adds every video of it: neither the limits nor the
+		// blacklist could be applied, nor the outcome told.
+		return "", plugin.UserError("⛔ I queue single videos, not YouTube playlists: add the videos one by one.")
+	}
 	if req.Rank < set.exempt && set.ids[key] {
 		return "", plugin.UserError("⛔ That media is on this channel's blacklist.")
 	}

@@ -37,7 +37,8 @@
 // !add <link> [next] queues a link (every form CyTube's page accepts, and
 // CyTube's "yt:id" shorthand; package cytube/medialink reads it) and tells
 // its title, length and place in !queue's numbering, or CyTube's refusal
-// in its own words ("❌ CyTube says: …"). "next" puts it after what plays
+// in its own words ("❌ CyTube says: …"). YouTube playlists are refused
+// (CyTube would add every video, past the limits). "next" puts it after what plays
 // (rank next, 1.5 by default, as CyTube's playlistnext). The bot queues as
 // itself, so the plugin remembers who asked for each item: that is who
 // !np, !queue and !history name, whose limits it counts against, and who

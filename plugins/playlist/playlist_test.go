@@ -148,6 +148,7 @@ func TestAddAndList(t *testing.T) {
 		{"admin", "!add " + link(alpha), "❌ CyTube says: This item is already on the playlist"},
 		{"mod", "!add yt:unknown0099", "❌ CyTube says: The YouTube API now requires an API key."},
 		{"alice", "!queue lots", "❌ Usage: !queue [n]"},
+		{"bob", "!add https://www.youtube.com/playlist?list=PLFgquLnL59alCl_2TQvOiD5Vgm1hCaGSI", "⛔ I queue single videos, not YouTube playlists"},
 	} {
 		ch.Say(c.user, c.line)
 		ch.Expect(c.want)
