@@ -24,11 +24,13 @@
 //   - Time present: from a join (cytube.user.join) to the leave. When the
 //     connector (re)joins the channel, the users CyTube lists
 //     (cytube.state.users) are present from then on; while it is away
-//     (any other cytube.connection state) nobody is.
+//     (any other cytube.connection state) nobody is. After a reload of
+//     the plugin alone, the users already there count from their next
+//     join or the bot's next arrival.
 //   - An item queued: cytube.playlist.queued, credited to whoever CyTube
-//     says queued it (queued_by). An item the bot queues for someone (a
-//     plugin's command that queues through the connector) counts for the
-//     bot.
+//     says queued it (queued_by). An item the bot queued (a plugin's
+//     command such as !add queues through the connector, so CyTube credits
+//     the bot) counts for nobody.
 //   - First and last seen: the first and the latest of these, and, for a
 //     user present, every flush.
 //

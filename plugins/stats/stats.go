@@ -140,7 +140,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		return err
 	}
 	s := &server{cfg: cfg, db: h.DB(), bus: h.Bus(), log: h.Logger(), clock: h.Clock(),
-		pending: map[key]*delta{}, here: map[key]time.Time{}}
+		pending: map[key]*delta{}, here: map[key]time.Time{}, bots: map[string]string{}}
 	s.flusher = batch.New(time.Duration(cfg.FlushInterval), h.Clock(), s.flush)
 	h.Go(s.flusher.Run)
 	p.mu.Lock()
@@ -254,7 +254,9 @@ type server struct {
 	pending map[key]*delta
 	// here holds the users present, with the time up to which their
 	// presence has been counted.
-	here    map[key]time.Time
+	here map[key]time.Time
+	// bots holds the bot's name in each channel, from cytube.connection.
+	bots    map[string]string
 	stopped bool // the last flush is done: write at once
 }
 
@@ -330,7 +332,9 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 		if by == "" {
 			by = q.Item.QueuedBy
 		}
-		if k, name, ok := userKey(q.Channel, by); ok {
+		// The bot's own items (a plugin's !add queues through the
+		// connector) are nobody's: the bot is no user to rank.
+		if k, name, ok := userKey(q.Channel, by); ok && !protocol.SameUser(by, s.bots[q.Channel]) {
 			s.touch(k, name, ms).queued++
 		}
 	case protocol.Connection:
@@ -362,6 +366,11 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 // back, the users CyTube lists are present from now (the connector
 // announces no join for those already there when it arrives).
 func (s *server) connection(ctx context.Context, c protocol.ConnectionEvent) {
+	if c.User != "" {
+		s.mu.Lock()
+		s.bots[c.Channel] = c.User
+		s.mu.Unlock()
+	}
 	var present map[key]string
 	if c.State == protocol.StateConnected {
 		ctx, cancel := context.WithTimeout(ctx, chanwords.StateTimeout)

@@ -79,7 +79,8 @@ func TestCounts(t *testing.T) {
 	ch.Say("bob", "how are you")
 	srv.Queue(ch.Name, "bob", song, false)
 	srv.Queue(ch.Name, "bob", cytubetest.Media{Type: "cu", ID: "x", Title: "X", Seconds: 60}, false)
-	ch.Say("bob", "!stats") // counted itself: a line and a command
+	srv.Queue(ch.Name, ch.BotName, cytubetest.Media{Type: "cu", ID: "y", Title: "Y", Seconds: 60}, false) // nobody's
+	ch.Say("bob", "!stats")                                                                               // counted itself: a line and a command
 	ch.Expect("📊 bob: 3 lines, 1 command, 2 items queued, here 0s in all; first seen just now, here now.")
 
 	clock.Advance(2*time.Hour + 30*time.Second)
@@ -89,7 +90,9 @@ func TestCounts(t *testing.T) {
 	ch.Say("alice", "!top chatters")
 	ch.Expect("🏆 Top chatters: 1. bob (3), 2. alice (2)")
 	ch.Say("carol", "!top queuers")
-	ch.Expect("🏆 Top queuers: 1. bob (2)")
+	if top := ch.Expect("🏆 Top queuers: 1. bob (2)"); strings.Contains(top, ch.BotName) {
+		t.Fatalf("the bot is ranked: %s", top)
+	}
 	ch.Say("carol", "!stats @ALICE")
 	ch.Expect("📊 alice: 2 lines, 2 commands, 0 items queued, here 0s in all; first seen just now, here now.")
 	ch.Say("carol", "!stats zed")
