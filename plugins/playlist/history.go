@@ -12,6 +12,9 @@ import (
 	"github.com/roseybot/rosey/protocol"
 )
 
+// maxSeconds bounds a position or length taken from an event (a week).
+const maxSeconds = 7 * 24 * 3600
+
 const (
 	statusPlaying = "playing"
 	statusPlayed  = "played"
@@ -81,17 +84,21 @@ func (s *server) onMedia(ctx context.Context, ev *eventbus.Event) {
 		if ev.Decode(&e) != nil {
 			return
 		}
-		s.noteChannel(e.Channel)
+		if !s.noteChannel(e.Channel) {
+			return
+		}
 		s.mu.Lock()
 		s.current[e.Channel] = e.UID
 		s.mu.Unlock()
 	case protocol.MediaChange:
 		var e protocol.MediaChangeEvent
-		if err := ev.Decode(&e); err != nil || e.Type == "" || len(e.Title) > 4096 {
+		if err := ev.Decode(&e); err != nil || e.Type == "" || len(e.Title) > 4096 || e.Duration < 0 || e.Duration > maxSeconds {
 			s.log.Warn("malformed media change", "err", err)
 			return
 		}
-		s.noteChannel(e.Channel)
+		if !s.noteChannel(e.Channel) {
+			return
+		}
 		s.mu.Lock()
 		uid, ok := s.current[e.Channel]
 		s.mu.Unlock()
@@ -108,7 +115,7 @@ func (s *server) onMedia(ctx context.Context, ev *eventbus.Event) {
 		// A time of 0 or less is CyTube's lead-in (or a join's report
 		// of an item whose time the server does not know): the clock
 		// counts from the start.
-		if e.Time <= 0 {
+		if e.Time <= 0 || e.Time > maxSeconds {
 			return
 		}
 		now := s.h.Clock().Now()
@@ -136,7 +143,9 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 		if ev.Decode(&e) != nil {
 			return
 		}
-		s.noteChannel(e.Channel)
+		if !s.noteChannel(e.Channel) {
+			return
+		}
 		if bot := s.botName(ctx, e.Channel); bot == "" || !protocol.SameUser(bot, e.Item.QueuedBy) {
 			s.noteQueue(e.Channel)
 			s.peopleFirst(ctx, client.New(s.h.Bus(), e.Channel), e.Item.UID)

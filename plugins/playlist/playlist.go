@@ -30,6 +30,10 @@ const (
 	QueuedCollection = "queued"
 )
 
+// maxChannels bounds the channels the plugin keeps state for, whatever
+// events name.
+const maxChannels = 1000
+
 // AutofillUser is who auto-fill's items are recorded as queued by (no
 // CyTube name has parentheses).
 const AutofillUser = "(auto-fill)"
@@ -241,24 +245,31 @@ func (s *server) dropOwner(ctx context.Context, channel, key string) {
 }
 
 // noteChannel remembers a channel seen in an event; auto-fill waits its
-// idle time from then.
-func (s *server) noteChannel(channel string) {
+// idle time from then. It reports false for a channel past maxChannels,
+// whose events are passed over.
+func (s *server) noteChannel(channel string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.channels[channel] {
-		s.channels[channel] = true
-		if _, ok := s.lastQueue[channel]; !ok {
-			s.lastQueue[channel] = s.h.Clock().Now()
-		}
+	if s.channels[channel] {
+		return true
 	}
+	if len(s.channels) >= maxChannels {
+		return false
+	}
+	s.channels[channel] = true
+	if _, ok := s.lastQueue[channel]; !ok {
+		s.lastQueue[channel] = s.h.Clock().Now()
+	}
+	return true
 }
 
 // noteQueue records that a person queued in channel: auto-fill waits.
 func (s *server) noteQueue(channel string) {
-	s.mu.Lock()
-	s.channels[channel] = true
-	s.lastQueue[channel] = s.h.Clock().Now()
-	s.mu.Unlock()
+	if s.noteChannel(channel) {
+		s.mu.Lock()
+		s.lastQueue[channel] = s.h.Clock().Now()
+		s.mu.Unlock()
+	}
 }
 
 // likeEscape escapes s for a $like pattern.
