@@ -41,9 +41,10 @@ type Store struct {
 	// has stopped.
 	queue      writeQueue
 	writerDone chan struct{}
-	commits    atomic.Int64 // transactions of writes committed
-	committed  atomic.Int64 // writes they held
-	pending    atomic.Int64 // writes submitted and not finished
+	finished   chan []*write // batches done, to answer
+	commits    atomic.Int64  // transactions of writes committed
+	committed  atomic.Int64  // writes they held
+	pending    atomic.Int64  // writes submitted and not finished
 	// sql holds the writer's frequent statements, and prepared the same
 	// prepared (see wtx), by query; Close closes them.
 	sql      writeSQL

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -163,17 +164,31 @@ func (q *writeQueue) isClosed() bool {
 	return q.closed
 }
 
-// startWriter starts the writer goroutine; Close stops it.
+// startWriter starts the writer goroutine and its replier; Close stops
+// them.
 func (s *Store) startWriter() {
 	s.queue.init()
 	s.writerDone = make(chan struct{})
+	s.finished = make(chan []*write, 16)
 	go s.writeLoop()
+	go s.replyLoop()
+}
+
+// replyLoop answers the writes of each finished batch, so that the writer
+// is already applying the next batch while the answers go out.
+func (s *Store) replyLoop() {
+	defer close(s.writerDone)
+	for batch := range s.finished {
+		for _, w := range batch {
+			w.finish()
+		}
+	}
 }
 
 // writeLoop is the writer: one batch at a time until the queue is closed
 // and empty.
 func (s *Store) writeLoop() {
-	defer close(s.writerDone)
+	defer close(s.finished)
 	ctx := context.Background()
 	var batch []*write
 	for {
@@ -254,7 +269,7 @@ func (s *Store) runBatch(ctx context.Context, batch []*write) []*write {
 		default:
 			w := batch[bad]
 			w.err, w.result = failure(w.op, err), nil
-			w.finish()
+			s.finished <- []*write{w}
 			batch = slices.Delete(batch, bad, bad+1)
 		}
 		for _, w := range batch {
@@ -275,13 +290,17 @@ func (s *Store) tryBatch(ctx context.Context, batch []*write) ([]*write, int, er
 	}
 	tx := &wtx{Tx: sqltx, s: s}
 	for i := 0; ; i++ {
-		if i == len(batch) {
-			if len(batch) < maxBatch {
+		if i == len(batch) && len(batch) < maxBatch {
+			batch = s.queue.take(batch, maxBatch-len(batch))
+			if i == len(batch) {
+				// Let the goroutines with writes in hand queue them before
+				// the commit, rather than wait for the next one.
+				runtime.Gosched()
 				batch = s.queue.take(batch, maxBatch-len(batch))
 			}
-			if i == len(batch) {
-				break
-			}
+		}
+		if i == len(batch) {
+			break
 		}
 		w := batch[i]
 		if err := s.apply(ctx, tx, w); err != nil {
@@ -319,10 +338,9 @@ func failure(op string, err error) error {
 	return internal(op, err)
 }
 
+// finishAll hands the writes of batch, done, to the replier.
 func (s *Store) finishAll(batch []*write) {
-	for _, w := range batch {
-		w.finish()
-	}
+	s.finished <- slices.Clone(batch)
 }
 
 // transient reports a PostgreSQL error that says to try again: a deadlock
