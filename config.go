@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/internal/configjson"
+	"github.com/roseybot/rosey/marketplace"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/router"
 )
@@ -75,6 +77,11 @@ type Config struct {
 	// hold their sections and disabled_plugins entries. This bot cannot
 	// stop them: a disabled one is a warning in the log.
 	ExternalPlugins []string `json:"external_plugins,omitempty"`
+	// Marketplace says where installed plugins live (rosey plugin
+	// install) and which catalogues to search. The process that runs the
+	// plugins component supervises every installed plugin, each under a
+	// NATS user of its own, and takes installs and removals while it runs.
+	Marketplace MarketplaceConfig `json:"marketplace"`
 	// Components limits what this process runs (the bus always runs); empty
 	// means all, which needs a connector. See ComponentDatabase and friends.
 	Components []string `json:"components,omitempty"`
@@ -172,6 +179,41 @@ type HTTPConfig struct {
 // DashboardTokenEnv names the environment variable holding the
 // dashboard's admin token (HTTPConfig.DashboardToken).
 const DashboardTokenEnv = "ROSEY_DASHBOARD_TOKEN"
+
+// MarketplaceConfig configures installed plugins (package marketplace).
+type MarketplaceConfig struct {
+	// Dir is the plugins folder; empty means "plugins" in the data
+	// directory (Database.Dir, or DefaultDataDir).
+	Dir string `json:"dir,omitempty"`
+	// Catalogues are catalogue URLs (http, https) or files, searched after
+	// the one shipped with Rosey.
+	Catalogues []string `json:"catalogues,omitempty"`
+	// Disabled runs no installed plugin (the folder is not read).
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// PluginsDir is the folder of installed plugins (MarketplaceConfig.Dir).
+func (c Config) PluginsDir() string {
+	if c.Marketplace.Dir != "" {
+		return c.Marketplace.Dir
+	}
+	return filepath.Join(c.dataDir(), "plugins")
+}
+
+// installedNames are the names of the installed plugins, or none when
+// the marketplace is disabled or its record cannot be read (the bot logs
+// that when it starts).
+func (c Config) installedNames() []string {
+	if c.Marketplace.Disabled {
+		return nil
+	}
+	list, _ := marketplace.ReadState(c.PluginsDir())
+	var names []string
+	for _, i := range list {
+		names = append(names, i.Name)
+	}
+	return names
+}
 
 // ConsoleConfig configures the console connector.
 type ConsoleConfig struct {
@@ -365,13 +407,13 @@ func (c Config) checkPluginNames() error {
 	if !c.runs(ComponentPlugins) {
 		return nil
 	}
-	known := slices.Clone(c.ExternalPlugins)
+	known := slices.Concat(c.ExternalPlugins, c.installedNames())
 	for _, p := range c.Plugins {
 		known = append(known, p.Info().Name)
 	}
 	slices.Sort(known)
 	unknown := func(name string) error {
-		return fmt.Errorf(`no plugin named %q (known: %s; declare a plugin that runs in a process of its own in "external_plugins")`, name, strings.Join(known, ", "))
+		return fmt.Errorf(`no plugin named %q (known: %s; declare a plugin that runs in a process of its own in "external_plugins", or install it: rosey plugin install)`, name, strings.Join(known, ", "))
 	}
 	sections := make([]string, 0, len(c.PluginConfig))
 	for name := range c.PluginConfig {
