@@ -191,8 +191,14 @@ func (b *Bot) startPlugins(ctx context.Context) (func(context.Context) error, er
 	if err := m.Start(ctx); err != nil {
 		return nil, err
 	}
+	inst, err := b.startInstalled(ctx, m)
+	if err != nil {
+		_ = m.Stop(ctx)
+		return nil, err
+	}
 	b.parts.manager = m
 	return func(ctx context.Context) error {
+		inst.stop()
 		b.parts.manager = nil
 		return m.Stop(ctx)
 	}, nil

@@ -108,6 +108,9 @@ func (in *Installer) Install(ctx context.Context, spec string) (*Plan, error) {
 		return nil, err
 	}
 	name, _, _ := cutVersion(strings.TrimSpace(spec))
+	if slices.Contains(in.Reserved, name) {
+		return nil, fmt.Errorf("%w: %s is the name of a plugin built into Rosey", ErrClash, name)
+	}
 	for _, i := range installed {
 		if i.Name == name || i.Catalogue == name {
 			return nil, fmt.Errorf("%w: %s is already installed (%s); use upgrade, or remove it first", ErrClash, i.Name, i.Ref())

@@ -119,43 +119,25 @@ func TestGoInstallUpgradeRemove(t *testing.T) {
 	_, err = in.Install(ctx(t), "dice-duel")
 	is.True(errors.Is(err, marketplace.ErrClash))
 
-	// Upgrade to a named version, then one that does not build: the
-	// record and the files of v1.1.0 stay.
-	p, err = in.Upgrade(ctx(t), "dice-duel", "v1.1.0")
+	// The catalogue's latest.
+	p, err = in.Upgrade(ctx(t), "dice-duel", "")
 	is.NoErr(err)
 	is.True(!p.NewPermissions())
 	up, err := p.Apply(ctx(t))
 	is.NoErr(err)
 	is.Equal(up.Version, "v1.1.0")
+	is.Equal(up.Manifest.Version, "1.1.0")
 	is.Equal(up.NKey, got.NKey) // the same NATS user
 	is.Equal(up.Previous, got.Dir)
 	runPlugin(t, in.Dir, up)
 
-	p, err = in.Upgrade(ctx(t), "dice-duel", "v1.2.0")
-	is.NoErr(err)
-	_, err = p.Apply(ctx(t))
-	is.True(errors.Is(err, marketplace.ErrBuild))
-	is.True(strings.Contains(err.Error(), "undefinedThing")) // the build's own output
-	cur, err := in.Get("dice-duel")
-	is.NoErr(err)
-	is.Equal(cur.Version, "v1.1.0")
-	runPlugin(t, in.Dir, cur)
-	entries, _ := os.ReadDir(in.Dir)
-	for _, e := range entries {
-		is.True(!strings.HasPrefix(e.Name(), ".staging")) // nothing half-built left
-	}
-
-	// Latest: v1.3.0 needs a newer protocol; the catalogue's latest is
-	// v1.3.0, so a plain upgrade is refused and v1.1.0 stays.
-	_, err = in.Upgrade(ctx(t), "dice-duel", "")
-	is.True(errors.Is(err, marketplace.ErrProtocol))
-	cur, _ = in.Get("dice-duel")
-	is.Equal(cur.Version, "v1.1.0")
-
 	// Already there.
-	p, err = in.Upgrade(ctx(t), "dice-duel", "v1.1.0")
+	p, err = in.Upgrade(ctx(t), "dice-duel", "")
 	is.NoErr(err)
 	is.True(p == nil)
+	// Not in the catalogue.
+	_, err = in.Upgrade(ctx(t), "dice-duel", "v1.2.0")
+	is.True(errors.Is(err, marketplace.ErrNoVersion))
 
 	gone, err := in.Remove("dice-duel")
 	is.NoErr(err)
@@ -168,7 +150,9 @@ func TestGoInstallUpgradeRemove(t *testing.T) {
 	is.True(errors.Is(err, marketplace.ErrNotInstalled))
 }
 
-func TestGoInstallByModulePath(t *testing.T) {
+// A failed upgrade (the build fails, the plugin needs a newer protocol)
+// leaves the version before it installed, its files in place.
+func TestFailedUpgradeKeepsThePreviousVersion(t *testing.T) {
 	is := is.New(t)
 	f := needFixture(t, false)
 	in := installer(t, f)
@@ -176,12 +160,33 @@ func TestGoInstallByModulePath(t *testing.T) {
 	_, err := in.Install(ctx(t), markettest.DiceModule)
 	is.True(errors.Is(err, marketplace.ErrProtocol))
 	is.True(strings.Contains(err.Error(), "needs Rosey protocol 99"))
-	p, err := in.Install(ctx(t), markettest.DiceModule+"@v1.0.0")
+
+	p, err := in.Install(ctx(t), markettest.DiceModule+"@v1.1.0")
 	is.NoErr(err)
 	got, err := p.Apply(ctx(t))
 	is.NoErr(err)
 	is.Equal(got.Catalogue, "")
 	is.Equal(got.Source, markettest.DiceModule)
+
+	p, err = in.Upgrade(ctx(t), "dice-duel", "v1.2.0")
+	is.NoErr(err)
+	_, err = p.Apply(ctx(t))
+	is.True(errors.Is(err, marketplace.ErrBuild))
+	is.True(strings.Contains(err.Error(), "undefinedThing")) // the build's own output
+	cur, err := in.Get("dice-duel")
+	is.NoErr(err)
+	is.True(cur.Dir == got.Dir && cur.Version == got.Version)
+	runPlugin(t, in.Dir, cur)
+	entries, _ := os.ReadDir(in.Dir)
+	for _, e := range entries {
+		is.True(!strings.HasPrefix(e.Name(), ".staging")) // nothing half-built left
+	}
+
+	// The latest the proxy has is v1.3.0, which needs protocol 99.
+	_, err = in.Upgrade(ctx(t), "dice-duel", "")
+	is.True(errors.Is(err, marketplace.ErrProtocol))
+	cur, _ = in.Get("dice-duel")
+	is.True(cur.Dir == got.Dir && cur.Version == got.Version)
 }
 
 func TestRefusals(t *testing.T) {
@@ -193,7 +198,7 @@ func TestRefusals(t *testing.T) {
 		says string
 	}{
 		{"no-such-plugin", marketplace.ErrNotFound, `"no-such-plugin" is in no catalogue`},
-		{"dice-duel@v9.9.9", marketplace.ErrNoVersion, "dice-duel has no version v9.9.9 (the catalogue lists v1.0.0, v1.1.0, v1.2.0, v1.3.0)"},
+		{"dice-duel@v9.9.9", marketplace.ErrNoVersion, "dice-duel has no version v9.9.9 (the catalogue lists v1.0.0, v1.1.0)"},
 		{markettest.DiceModule + "@v9.9.9", marketplace.ErrNoVersion, "has no version v9.9.9 (it has v1.0.0, v1.1.0, v1.2.0, v1.3.0)"},
 		{"example.com/nothing-here@v1.0.0", marketplace.ErrNotFound, "no Go module holds example.com/nothing-here"},
 		{"future-dice", marketplace.ErrProtocol, "future-dice needs Rosey protocol 99; this Rosey speaks 1"},

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -31,6 +33,7 @@ const usage = `usage:
   rosey console [-data DIR] [-nats-listen ADDR] [-http ADDR] [-user NAME] [-rank N] [-plugin-mode MODE] [-log-level LEVEL]
   rosey run -config FILE [-components LIST] [-http ADDR] [-plugin-mode in-process|distributed] [-log-level LEVEL]
   rosey plugin NAME [-nats URL] [-config JSON|@FILE] [-log-level LEVEL]   run one built-in plugin as its own process
+  rosey plugin search|install|list|info|upgrade|remove …                  find and install plugins (rosey plugin search -h)
   rosey loadtest [-rate N] [-duration D] [-mix LIST] [-mode in-process|distributed] [-users N]   size a setup
   rosey version
 `
@@ -65,6 +68,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "run":
 		return runConfig(ctx, args[1:], stdin, stdout, stderr)
 	case "plugin":
+		if len(args) > 1 && slices.Contains(marketVerbs, args[1]) {
+			return market(ctx, args[1:], bufio.NewReader(stdin), stdout, stderr)
+		}
 		return servePlugin(ctx, args[1:])
 	case "loadtest":
 		return loadTest(ctx, args[1:], stdout, stderr)
@@ -96,6 +102,9 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	httpListen := fs.String("http", "127.0.0.1:0", `address serving /metrics, /healthz and /readyz ("127.0.0.1:0" picks a free port, "none" serves nothing)`)
 	noAuth := fs.Bool("nats-no-auth", false, "let any local process use the embedded NATS without credentials (development only)")
+	var installs installFlag
+	fs.Var(&installs, "install-plugin", "install a plugin first unless it is installed (a catalogue name, MODULE@VERSION, npm:PACKAGE@VERSION or a directory; repeatable)")
+	yes := fs.Bool("yes", false, "with -install-plugin: install without asking")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,7 +140,11 @@ func console(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cfg.CyTube.Channel = "" // the console replaces CyTube
 	cfg.Console.Enabled = true
 	cfg.Console.User, cfg.Console.Rank, cfg.Console.Guest = *user, *rank, *rank == protocol.RankGuest
-	cfg.Console.In, cfg.Console.Out = stdin, stdout
+	in := bufio.NewReader(stdin) // the install prompt's answer, then the console's lines
+	if err := installBeforeRun(ctx, cfg, installs, *yes, in, stderr, stderr); err != nil {
+		return err
+	}
+	cfg.Console.In, cfg.Console.Out = in, stdout
 	bot = rosey.New(cfg)
 	if err := bot.Start(ctx); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -159,6 +172,9 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	mode := fs.String("plugin-mode", "in-process", "in-process, or distributed: every built-in plugin in its own process")
 	httpListen := fs.String("http", "", `address serving /metrics, /healthz and /readyz, overriding "http": {"listen": …} ("none" serves nothing)`)
 	noAuth := fs.Bool("nats-no-auth", false, `let any local process use the embedded NATS without credentials (development only; "nats": {"embedded": {"no_auth": true}})`)
+	var installs installFlag
+	fs.Var(&installs, "install-plugin", "install a plugin first unless it is installed (a catalogue name, MODULE@VERSION, npm:PACKAGE@VERSION or a directory; repeatable)")
+	yes := fs.Bool("yes", false, "with -install-plugin: install without asking")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -187,8 +203,12 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *noAuth {
 		cfg.NATS.Embedded.NoAuth = true
 	}
+	in := bufio.NewReader(stdin) // the install prompt's answer, then the console's lines
+	if err := installBeforeRun(ctx, cfg, installs, *yes, in, stderr, stderr); err != nil {
+		return err
+	}
 	if cfg.Console.Enabled {
-		cfg.Console.In, cfg.Console.Out = stdin, stdout
+		cfg.Console.In, cfg.Console.Out = in, stdout
 	}
 	var bot *rosey.Bot
 	if cfg.Plugins, err = plugins(*mode, &bot, cfg, *level); err != nil {

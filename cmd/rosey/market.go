@@ -345,4 +345,3 @@ func installBeforeRun(ctx context.Context, cfg rosey.Config, specs []string, yes
 	}
 	return nil
 }
-

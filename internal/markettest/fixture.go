@@ -23,8 +23,9 @@ type Fixture struct {
 	// packages it needs; NPMEnv points npm at it, with a cache of its own.
 	Registry *Registry
 	NPMEnv   []string
-	// Catalogue is a catalogue file listing dice-duel (Go), fortune (npm),
-	// and future-dice, which needs protocol 99.
+	// Catalogue is a catalogue file listing dice-duel (Go; v1.0.0 and
+	// v1.1.0, the versions that work), fortune (npm), and future-dice,
+	// which needs protocol 99.
 	Catalogue string
 }
 
@@ -115,7 +116,7 @@ func NewFixture(dir string, withNPM bool) (*Fixture, error) {
 		"name": "test",
 		"plugins": []map[string]any{
 			{"name": "dice-duel", "description": "Dice duels: two dice each", "go": DiceModule,
-				"versions": []string{"v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"}, "commands": []string{"duel"}, "min_protocol": 1, "license": "MIT"},
+				"versions": []string{"v1.0.0", "v1.1.0"}, "commands": []string{"duel"}, "min_protocol": 1, "license": "MIT"},
 			{"name": "fortune", "description": "Fortune cookies and shouting (JavaScript)", "npm": FortunePackage,
 				"versions": []string{"1.0.0", "1.1.0"}, "commands": []string{"fortune", "cookie", "shout"}, "min_protocol": 1, "license": "MIT"},
 			{"name": "future-dice", "description": "Dice from a later Rosey", "go": "example.com/future-dice",

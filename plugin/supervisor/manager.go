@@ -488,3 +488,22 @@ func (m *Manager) Stop(ctx context.Context) error {
 	m.dir.Stop()
 	return errors.Join(errs...)
 }
+
+// Remove stops a plugin and forgets it, so another plugin of that name
+// may be registered (an installed plugin removed or upgraded while the bot
+// runs). Removing a plugin the manager does not run returns
+// ErrUnknownPlugin.
+func (m *Manager) Remove(ctx context.Context, name string) error {
+	m.mu.Lock()
+	_, ok := m.slots[name]
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	err := m.StopPlugin(ctx, name)
+	m.mu.Lock()
+	delete(m.slots, name)
+	m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == name })
+	m.mu.Unlock()
+	return err
+}
