@@ -13,6 +13,7 @@ import (
 	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/marketplace"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugin/supervisor"
 )
 
 // EnvPluginManifest names the manifest file a plugin process started for
@@ -32,7 +33,7 @@ const installedPollInterval = time.Second
 // runs.
 type installed struct {
 	b   *Bot
-	m   *plugin.Manager
+	m   *supervisor.Manager
 	dir string
 
 	mu      sync.Mutex
@@ -47,7 +48,7 @@ type installed struct {
 // startInstalled starts the installed plugins and the watch on their
 // record. A plugin that fails to start is logged and shown failed; it
 // does not stop the bot.
-func (b *Bot) startInstalled(ctx context.Context, m *plugin.Manager) (*installed, error) {
+func (b *Bot) startInstalled(ctx context.Context, m *supervisor.Manager) (*installed, error) {
 	if b.cfg.Marketplace.Disabled {
 		return nil, nil
 	}
@@ -165,11 +166,11 @@ func (in *installed) setUsers(list []marketplace.Installed) {
 // process is the supervised process of an installed plugin. It gets the
 // bot's NATS address and prefix, its own user's seed and none of the
 // bot's credentials.
-func (in *installed) process(i marketplace.Installed) *plugin.Process {
+func (in *installed) process(i marketplace.Installed) *supervisor.Process {
 	prog, args := i.Command(in.dir)
 	seed := i.SeedPath(in.dir)
 	manifest := i.ManifestPath(in.dir)
-	return plugin.NewProcess(plugin.ProcessConfig{Info: i.Manifest.Info, Path: prog, Args: args,
+	return supervisor.NewProcess(supervisor.ProcessConfig{Info: i.Manifest.Info, Path: prog, Args: args,
 		EnvFunc: func() []string {
 			cc := in.b.ClientConfig()
 			nkey := seed

@@ -363,3 +363,36 @@ func TestHostConfigSection(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveWhileRunning registers a plugin after the manager started,
+// removes it (stopped, gone from the status, its name free again) and
+// registers another of the same name: what an install, an upgrade and a
+// removal of an installed plugin do while the bot runs.
+func TestRemoveWhileRunning(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	m := startManager(t, bus, supervisor.ManagerConfig{})
+	first := &probe{name: "late"}
+	is.NoErr(m.Register(first))
+	is.NoErr(m.StartPlugin(context.Background(), "late"))
+	res, err := command(t, bus, "late")
+	is.NoErr(err)
+	is.Equal(res, "late ok")
+
+	is.NoErr(m.Remove(context.Background(), "late"))
+	is.Equal(first.stops.Load(), int32(1))
+	_, ok := states(m)["late"]
+	is.True(!ok)
+	_, err = command(t, bus, "late")
+	is.True(errors.Is(err, eventbus.ErrNoResponders))
+	is.True(errors.Is(m.Remove(context.Background(), "late"), supervisor.ErrUnknownPlugin))
+
+	second := &probe{name: "late"}
+	is.NoErr(m.Register(second))
+	is.NoErr(m.StartPlugin(context.Background(), "late"))
+	res, err = command(t, bus, "late")
+	is.NoErr(err)
+	is.Equal(res, "late ok")
+	is.Equal(states(m)["late"], plugin.StateStarted)
+}
