@@ -16,11 +16,6 @@ import (
 	"github.com/roseybot/rosey/plugin/supervisor"
 )
 
-// EnvPluginManifest names the manifest file a plugin process started for
-// an installed plugin is given; plugin.Serve checks it against the
-// plugin's Info.
-const EnvPluginManifest = "ROSEY_PLUGIN_MANIFEST"
-
 // installedPollInterval is how often the bot looks at the record of
 // installed plugins for installs, upgrades and removals.
 const installedPollInterval = time.Second
@@ -184,7 +179,7 @@ func (in *installed) process(i marketplace.Installed) *supervisor.Process {
 				plugin.EnvNATSCreds + "=", plugin.EnvNATSInboxPrefix + "=",
 				plugin.EnvNATSNKey + "=" + nkey,
 				plugin.EnvNATSPrefix + "=" + cc.Prefix,
-				EnvPluginManifest + "=" + manifest,
+				plugin.EnvPluginManifest + "=" + manifest,
 			}
 		}})
 }

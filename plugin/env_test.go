@@ -19,6 +19,7 @@ func TestEnvNamesAreTheSupervisors(t *testing.T) {
 		{plugin.EnvNATSCreds, pluginenv.NATSCreds}, {plugin.EnvNATSNKey, pluginenv.NATSNKey},
 		{plugin.EnvNATSPrefix, pluginenv.NATSPrefix}, {plugin.EnvNATSInboxPrefix, pluginenv.NATSInboxPrefix},
 		{plugin.EnvPluginConfig, pluginenv.PluginConfig}, {plugin.EnvLogLevel, pluginenv.LogLevel},
+		{plugin.EnvPluginManifest, pluginenv.PluginManifest},
 		{plugin.DefaultNATSURL, pluginenv.DefaultNATSURL},
 	} {
 		is.Equal(pair[0], pair[1])

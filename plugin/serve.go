@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,7 +32,11 @@ const (
 	EnvNATSInboxPrefix = "ROSEY_NATS_INBOX_PREFIX"
 	// EnvPluginConfig holds the plugin's config section as JSON, or @file.
 	EnvPluginConfig = "ROSEY_PLUGIN_CONFIG"
-	EnvLogLevel     = "ROSEY_LOG_LEVEL"
+	// EnvPluginManifest names the plugin's manifest (rosey-plugin.json,
+	// see docs/PLUGINS.md); Serve refuses to start when the plugin's Info
+	// differs from it. The bot sets it for the plugins it installed.
+	EnvPluginManifest = "ROSEY_PLUGIN_MANIFEST"
+	EnvLogLevel       = "ROSEY_LOG_LEVEL"
 )
 
 // DefaultNATSURL is where Serve connects when nothing else is said: the
@@ -60,11 +65,48 @@ type ServeConfig struct {
 	// Middleware wraps the plugin's command handlers, around its own
 	// (Host.Use); the first is outermost.
 	Middleware []Middleware
+	// Manifest, when set, is the plugin's manifest file (rosey-plugin.json):
+	// ServeContext refuses to start (ErrManifestMismatch) when the plugin's
+	// Info says otherwise, so what the owner was shown before installing is
+	// what runs.
+	Manifest string
+}
+
+// ErrManifestMismatch means the plugin's Info differs from its manifest.
+var ErrManifestMismatch = errors.New("plugin: Info differs from the manifest")
+
+// checkManifest compares info with the Info fields of the manifest file.
+func checkManifest(info Info, file string) error {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("plugin %s: manifest: %w", info.Name, err)
+	}
+	var m Info
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("plugin %s: manifest %s: %w", info.Name, file, err)
+	}
+	differs := func(field string, manifest, plugin any) error {
+		return fmt.Errorf("%w: %s: %s says %s %v, the plugin %v", ErrManifestMismatch, info.Name, file, field, manifest, plugin)
+	}
+	switch {
+	case m.Name != info.Name:
+		return differs("name", m.Name, info.Name)
+	case m.Version != info.Version:
+		return differs("version", m.Version, info.Version)
+	case m.Description != info.Description:
+		return differs("description", strconv.Quote(m.Description), strconv.Quote(info.Description))
+	}
+	a, _ := json.Marshal(m.Commands)
+	b, _ := json.Marshal(info.Commands)
+	if string(a) != string(b) {
+		return differs("commands", string(a), string(b))
+	}
+	return nil
 }
 
 // Serve runs p as its own process: it reads flags (-nats, -user,
 // -password, -token, -creds, -nkey, -prefix, -inbox-prefix, -config,
-// -log-level) and the
+// -manifest, -log-level) and the
 // matching ROSEY_* environment variables, connects to NATS, registers the
 // plugin (its micro service and commands), and runs until SIGINT or SIGTERM
 // (then drains and stops) or until the connection is closed for good.
@@ -87,7 +129,7 @@ func Serve(p Plugin) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return ServeContext(ctx, p, ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger})
+	return ServeContext(ctx, p, ServeConfig{Bus: set.Bus, Config: set.Config, Logger: set.Logger, Manifest: set.Manifest})
 }
 
 // ServeContext runs p on the bus cfg describes until ctx ends or the
@@ -96,6 +138,11 @@ func ServeContext(ctx context.Context, p Plugin, cfg ServeConfig) error {
 	info := p.Info()
 	if err := info.Validate(); err != nil {
 		return err
+	}
+	if cfg.Manifest != "" {
+		if err := checkManifest(info, cfg.Manifest); err != nil {
+			return err
+		}
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -29,7 +29,10 @@ const (
 	NATSInboxPrefix = "ROSEY_NATS_INBOX_PREFIX"
 	// PluginConfig holds the plugin's config section as JSON, or @file.
 	PluginConfig = "ROSEY_PLUGIN_CONFIG"
-	LogLevel     = "ROSEY_LOG_LEVEL"
+	// PluginManifest names the plugin's manifest (rosey-plugin.json),
+	// which the plugin checks against its Info before it serves.
+	PluginManifest = "ROSEY_PLUGIN_MANIFEST"
+	LogLevel       = "ROSEY_LOG_LEVEL"
 )
 
 // DefaultNATSURL is where a plugin process connects when nothing else is
@@ -40,7 +43,9 @@ const DefaultNATSURL = "nats://127.0.0.1:4222"
 type Settings struct {
 	Bus    eventbus.Config
 	Config json.RawMessage
-	Logger *slog.Logger // to stderr, at the level asked
+	// Manifest is the manifest file to check the plugin against, if any.
+	Manifest string
+	Logger   *slog.Logger // to stderr, at the level asked
 }
 
 // Parse reads args (the flags after the program name) and the
@@ -64,6 +69,7 @@ func Parse(name string, args []string, getenv func(string) string, inbox string)
 	prefix := fs.String("prefix", env(NATSPrefix, ""), "subject prefix shared with the bot [$"+NATSPrefix+"]")
 	inboxFlag := fs.String("inbox-prefix", env(NATSInboxPrefix, inbox), "reply subject prefix of the plugin's own requests [$"+NATSInboxPrefix+"]")
 	config := fs.String("config", env(PluginConfig, ""), "the plugin's config as JSON, or @file [$"+PluginConfig+"]")
+	manifest := fs.String("manifest", env(PluginManifest, ""), "the plugin's manifest (rosey-plugin.json) to check its Info against [$"+PluginManifest+"]")
 	level := fs.String("log-level", env(LogLevel, "info"), "log level: debug, info, warn, error [$"+LogLevel+"]")
 	if err := fs.Parse(args); err != nil {
 		return Settings{}, err
@@ -88,8 +94,9 @@ func Parse(name string, args []string, getenv func(string) string, inbox string)
 			URLs: strings.Split(*url, ","), User: *user, Password: *password, Token: *token,
 			CredentialsFile: *creds, NKeyFile: *nkey, Prefix: *prefix, InboxPrefix: *inboxFlag,
 		},
-		Config: json.RawMessage(raw),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
+		Config:   json.RawMessage(raw),
+		Manifest: *manifest,
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})),
 	}, nil
 }
 
