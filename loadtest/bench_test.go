@@ -268,3 +268,39 @@ func BenchmarkIdleMemory(b *testing.B) {
 	b.ReportMetric(float64(hundred.RSS)/(1<<20), "100-channels-MB")
 	b.ReportMetric(float64(hundred.RSS-one.RSS)/99/(1<<20), "MB-per-channel")
 }
+
+// BenchmarkCostPerKind runs each kind of line alone, as fast as the bot
+// answers, on one in-process bot with the built-in plugins, and reports
+// the CPU time per command of each (plain chat: per line, alongside as
+// many !roll), to show which kinds weigh in a mix. The figures include the
+// harness's own work, the same for every kind.
+func BenchmarkCostPerKind(b *testing.B) {
+	bot := benchBot(b, loadtest.InProcess)
+	load(b, bot, loadtest.Config{Mix: mustMix(b, "roll=1"), Duration: time.Second})
+	kinds := []string{"roll", "flip", "quote-add", "quote", "seen", "help"} // !8ball has a 10s cooldown per user
+	cost := map[string]float64{}
+	for b.Loop() {
+		for _, k := range kinds {
+			var t tally
+			for range 2 {
+				t.add(load(b, bot, loadtest.Config{Mix: mustMix(b, k+"=1"), Duration: benchSlice}))
+			}
+			cost[k] = t.cpuPerCommand()
+		}
+		// Chat costs what a roll+chat pair costs beyond a roll.
+		var t tally
+		var lines int
+		for range 2 {
+			r := load(b, bot, loadtest.Config{Mix: mustMix(b, "roll=1,chat=1"), Duration: benchSlice})
+			t.add(r)
+			lines += r.Offered - r.Commands
+		}
+		cost["chat"] = (float64(t.cpu.Microseconds()) - cost["roll"]*float64(t.ok)) / float64(max(lines, 1))
+	}
+	if cost["roll"] == 0 {
+		b.Skip("no CPU figures (no /proc)")
+	}
+	for _, k := range append(kinds, "chat") {
+		b.ReportMetric(cost[k], k+"-cpu-µs")
+	}
+}

@@ -36,6 +36,9 @@ var kinds = []Kind{
 		return [...]string{"!roll 2d6", "!roll 1d20", "!roll 3d6+2", "!roll 4d8"}[n%4]
 	}},
 	{Name: "flip", Answers: true, Line: func(int, string, string) string { return "!flip" }},
+	// !8ball has a cooldown per user (10s by default): a user asking
+	// again sooner is refused once, then ignored, so the harness counts
+	// such lines lost. Mix it with many users at a low rate.
 	{Name: "8ball", Answers: true, Line: func(n int, _, _ string) string { return "!8ball will line " + strconv.Itoa(n) + " pass?" }},
 	{Name: "quote-add", Answers: true, Line: func(n int, user, _ string) string {
 		return "!quote add load line " + strconv.Itoa(n) + " was here — " + user
