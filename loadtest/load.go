@@ -295,7 +295,7 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Report, error) {
 	if usageErr == nil {
 		rep.Processes = after.Processes
 		rep.CPU = after.CPU - before.CPU
-		rep.RSS, rep.Anon, rep.PeakRSS = after.RSS, after.Anon, after.PeakRSS
+		rep.RSS, rep.Anon, rep.PSS, rep.PeakRSS = after.RSS, after.Anon, after.PSS, after.PeakRSS
 	} else {
 		rep.UsageError = usageErr.Error()
 	}

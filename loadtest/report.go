@@ -45,12 +45,13 @@ type Report struct {
 	// Processes, CPU, RSS and PeakRSS are the measured processes' (this
 	// one, where the harness runs, and its descendants by default): CPU
 	// time used during the run, resident memory at its end (Anon: the
-	// part that is not the program's file mapped in, see Usage), and the
+	// part that is not the program's file mapped in; PSS: shared pages
+	// counted once, see Usage), and the
 	// sum of their peaks during it. UsageError says why they are missing.
-	Processes          int
-	CPU                time.Duration
-	RSS, Anon, PeakRSS int64
-	UsageError         string
+	Processes               int
+	CPU                     time.Duration
+	RSS, Anon, PSS, PeakRSS int64
+	UsageError              string
 
 	// Kinds breaks the run down per kind of line, in the mix's order.
 	Kinds []KindReport
@@ -171,7 +172,7 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	if r.UsageError == "" {
 		fmt.Fprintf(&b, "cpu        %s over %d process(es): %.0f%% of one core\n", r.CPU.Round(time.Millisecond), r.Processes,
 			100*r.CPU.Seconds()/max(r.Elapsed.Seconds(), 1e-9))
-		fmt.Fprintf(&b, "memory     rss %.1f MB now (%.1f MB of it anonymous), peak %.1f MB\n", mb(r.RSS), mb(r.Anon), mb(r.PeakRSS))
+		fmt.Fprintf(&b, "memory     rss %.1f MB now (%.1f MB of it anonymous, pss %.1f MB), peak %.1f MB\n", mb(r.RSS), mb(r.Anon), mb(r.PSS), mb(r.PeakRSS))
 	} else {
 		fmt.Fprintf(&b, "cpu, memory unknown: %s\n", r.UsageError)
 	}

@@ -31,6 +31,10 @@ type Usage struct {
 	// is the program's file mapped in, shared by every process running
 	// the same binary (a distributed bot's plugin processes).
 	Anon int64
+	// PSS is their proportional set size: each page shared between them
+	// (the binary they all map, in a distributed bot) counted once in
+	// all. Zero where the kernel does not say (smaps_rollup, Linux 4.14).
+	PSS int64
 	// PeakRSS is the sum of each one's peak resident memory (VmHWM): an
 	// upper bound of their peak together.
 	PeakRSS int64
@@ -48,6 +52,7 @@ func ReadUsage(pids ...int) (Usage, error) {
 		u.CPU += p.cpu
 		u.RSS += p.rss
 		u.Anon += p.anon
+		u.PSS += p.pss
 		u.PeakRSS += p.peak
 	}
 	return u, nil
@@ -87,8 +92,8 @@ func ResetPeak(pids ...int) {
 }
 
 type process struct {
-	cpu             time.Duration
-	rss, anon, peak int64
+	cpu                  time.Duration
+	rss, anon, pss, peak int64
 }
 
 func readProcess(pid int) (process, error) {
@@ -135,6 +140,15 @@ func readProcess(pid int) (process, error) {
 		}
 		kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "kB")), 10, 64)
 		*dst = kb * 1024
+	}
+	if rollup, err := os.ReadFile(dir + "/smaps_rollup"); err == nil {
+		for line := range strings.SplitSeq(string(rollup), "\n") {
+			if val, ok := strings.CutPrefix(line, "Pss:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(val), "kB")), 10, 64)
+				p.pss = kb * 1024
+				break
+			}
+		}
 	}
 	return p, nil
 }
