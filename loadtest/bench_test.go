@@ -271,8 +271,8 @@ func BenchmarkIdleMemory(b *testing.B) {
 
 // BenchmarkCostPerKind runs each kind of line alone, as fast as the bot
 // answers, on one in-process bot with the built-in plugins, and reports
-// the CPU time per command of each (plain chat: per line, alongside as
-// many !roll), to show which kinds weigh in a mix. The figures include the
+// the CPU time per command of each (plain chat: per line, offered at 2000
+// lines/s), to show which kinds weigh in a mix. The figures include the
 // harness's own work, the same for every kind.
 func BenchmarkCostPerKind(b *testing.B) {
 	bot := benchBot(b, loadtest.InProcess)
@@ -287,15 +287,16 @@ func BenchmarkCostPerKind(b *testing.B) {
 			}
 			cost[k] = t.cpuPerCommand()
 		}
-		// Chat costs what a roll+chat pair costs beyond a roll.
-		var t tally
+		// Plain chat expects no answer: offered at a fixed rate, its cost
+		// is the CPU time of the run per line.
+		var cpu time.Duration
 		var lines int
 		for range 2 {
-			r := load(b, bot, loadtest.Config{Mix: mustMix(b, "roll=1,chat=1"), Duration: benchSlice})
-			t.add(r)
-			lines += r.Offered - r.Commands
+			r := offer(b, bot, loadtest.Config{Mix: mustMix(b, "chat=1"), Rate: 2000, Duration: benchSlice})
+			cpu += r.CPU
+			lines += r.Offered
 		}
-		cost["chat"] = (float64(t.cpu.Microseconds()) - cost["roll"]*float64(t.ok)) / float64(max(lines, 1))
+		cost["chat"] = float64(cpu.Microseconds()) / float64(max(lines, 1))
 	}
 	if cost["roll"] == 0 {
 		b.Skip("no CPU figures (no /proc)")
