@@ -79,8 +79,9 @@ func TestCounts(t *testing.T) {
 	ch.Say("bob", "how are you")
 	srv.Queue(ch.Name, "bob", song, false)
 	srv.Queue(ch.Name, "bob", cytubetest.Media{Type: "cu", ID: "x", Title: "X", Seconds: 60}, false)
-	srv.Queue(ch.Name, ch.BotName, cytubetest.Media{Type: "cu", ID: "y", Title: "Y", Seconds: 60}, false) // nobody's
-	ch.Say("bob", "!stats")                                                                               // counted itself: a line and a command
+	// The bot's own item counts for nobody.
+	srv.Queue(ch.Name, ch.BotName, cytubetest.Media{Type: "cu", ID: "y", Title: "Y", Seconds: 60}, false)
+	ch.Say("bob", "!stats") // counted itself: a line and a command
 	ch.Expect("📊 bob: 3 lines, 1 command, 2 items queued, here 0s in all; first seen just now, here now.")
 
 	clock.Advance(2*time.Hour + 30*time.Second)
