@@ -54,9 +54,9 @@ func (r *rates) sample(now time.Time) {
 	r.prev, r.have = cur, true
 }
 
-// run samples every second until quit is closed.
+// run samples every second until quit is closed (the caller took the
+// first sample).
 func (r *rates) run(quit <-chan struct{}) {
-	r.sample(time.Now())
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

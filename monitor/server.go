@@ -168,6 +168,10 @@ func (s *Server) Start(context.Context) error {
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	if len(s.cfg.Rates) > 0 {
+		// The first sample is the baseline: taken before Start returns, so
+		// what happens after it counts even when the sampler's goroutine
+		// is slow to run (a busy machine).
+		s.rates.sample(time.Now())
 		go s.rates.run(s.quit)
 	}
 	go func() {
