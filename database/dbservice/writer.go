@@ -36,8 +36,9 @@ import (
 //     transaction (or a savepoint) is rolled back, while SQLite leaves the
 //     transaction open after most errors but rolls it back by itself after
 //     some (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM). Errors
-//     are rare (input is checked before it reaches SQL), and maxBatch bounds
-//     the work one bad write can cause.
+//     are rare (input is checked before it reaches SQL); after maxBlamed
+//     of them in a batch its other writes are committed one by one, so
+//     bad writes cannot make a batch cost the square of its size.
 //
 // On PostgreSQL, where several service instances may write at once, a
 // deadlock or serialization failure between two batches is nobody's fault:
@@ -51,6 +52,9 @@ const (
 	// maxQueue bounds the writes waiting for the writer; beyond it,
 	// submitters (the NATS endpoints) wait, and NATS buffers the rest.
 	maxQueue = 8192
+	// maxBlamed is how many writes of a batch may fail with a database
+	// error before the rest are committed one by one.
+	maxBlamed = 2
 	// transientRetries is how often a batch is applied again after a
 	// PostgreSQL deadlock or serialization failure.
 	transientRetries = 3
@@ -200,7 +204,7 @@ func (s *Store) writeLoop() {
 			<-s.queue.wake
 			continue
 		}
-		batch = s.runBatch(ctx, batch)
+		batch = s.runBatch(ctx, batch, true)
 		clear(batch)
 	}
 }
@@ -235,15 +239,24 @@ func (s *Store) do(ctx context.Context, w *write) error {
 	}
 }
 
-// runBatch applies the writes of batch, and those that arrive while it
-// does, in one transaction, commits, and finishes each. It returns the
-// batch's slice, for its room.
-func (s *Store) runBatch(ctx context.Context, batch []*write) []*write {
-	retries := 0
+// runBatch applies the writes of batch, and with grow those that arrive
+// while it does, in one transaction, commits, and finishes each. It
+// returns the batch's slice, for its room.
+func (s *Store) runBatch(ctx context.Context, batch []*write, grow bool) []*write {
+	retries, blamed := 0, 0
 	for len(batch) > 0 {
+		if blamed == maxBlamed {
+			// Many writes the database refuses (a sick database, or a
+			// client that found a way): each of the rest in a transaction
+			// of its own, so redoing the batch does not cost the square.
+			for _, w := range batch {
+				s.runBatch(ctx, []*write{w}, false)
+			}
+			return batch
+		}
 		var bad int
 		var err error
-		batch, bad, err = s.tryBatch(ctx, batch)
+		batch, bad, err = s.tryBatch(ctx, batch, grow)
 		switch {
 		case err == nil:
 			// committed
@@ -267,6 +280,7 @@ func (s *Store) runBatch(ctx context.Context, batch []*write) []*write {
 			retries++
 			s.log.Debug("write batch retried", "writes", len(batch), "err", err)
 		default:
+			blamed++
 			w := batch[bad]
 			w.err, w.result = failure(w.op, err), nil
 			s.finished <- []*write{w}
@@ -279,18 +293,18 @@ func (s *Store) runBatch(ctx context.Context, batch []*write) []*write {
 	return batch
 }
 
-// tryBatch applies batch in one transaction, growing it with writes queued
-// meanwhile (the returned slice), and commits. A database error from the
+// tryBatch applies batch in one transaction, with grow growing it with
+// writes queued meanwhile (the returned slice), and commits. A database error from the
 // write at index bad rolls everything back; bad is -1 when the error is
 // not a write's (BEGIN, COMMIT).
-func (s *Store) tryBatch(ctx context.Context, batch []*write) ([]*write, int, error) {
+func (s *Store) tryBatch(ctx context.Context, batch []*write, grow bool) ([]*write, int, error) {
 	sqltx, err := s.w.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return batch, -1, err
 	}
 	tx := &wtx{Tx: sqltx, s: s}
 	for i := 0; ; i++ {
-		if i == len(batch) && len(batch) < maxBatch {
+		if grow && i == len(batch) && len(batch) < maxBatch {
 			batch = s.queue.take(batch, maxBatch-len(batch))
 			if i == len(batch) {
 				// Let the goroutines with writes in hand queue them before

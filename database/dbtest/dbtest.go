@@ -123,6 +123,7 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 	t.Run("GroupCommit", func(t *testing.T) { testGroupCommit(t, newConfig(t)) })
 	t.Run("ManyWriters", func(t *testing.T) { testManyWriters(t, newConfig(t)) })
 	t.Run("BadWriteFailsAlone", func(t *testing.T) { testBadWriteFailsAlone(t, newConfig(t)) })
+	t.Run("ManyBadWrites", func(t *testing.T) { testManyBadWrites(t, newConfig(t)) })
 	t.Run("ReadsDuringWrite", func(t *testing.T) { testReadsDuringWrite(t, newConfig(t)) })
 	t.Run("Moves", func(t *testing.T) { testMoves(t, newConfig(t)) })
 	t.Run("BuiltinMigration", func(t *testing.T) { testBuiltinMigration(t, newConfig(t)) })

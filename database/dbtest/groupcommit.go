@@ -173,10 +173,11 @@ func testManyWriters(t *testing.T, cfg dbservice.Config) {
 	is.Equal(total.N, writers*each)
 }
 
-// failOn makes the database itself refuse to store the document coll/id
-// (a trigger raising an error), so a write can fail inside a batch after
-// every check of the service passed. It is removed when the test ends.
-func failOn(t *testing.T, env *Env, coll, id string) {
+// failOn makes the database itself refuse to store the documents of coll
+// whose id starts with prefix (a trigger raising an error), so a write can
+// fail inside a batch after every check of the service passed. It is
+// removed when the test ends.
+func failOn(t *testing.T, env *Env, coll, prefix string) {
 	t.Helper()
 	ctx := context.Background()
 	db := env.Service.Store().DB()
@@ -185,14 +186,14 @@ func failOn(t *testing.T, env *Env, coll, id string) {
 	if env.Service.Store().Postgres() {
 		stmts = []string{
 			fmt.Sprintf(`CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-				IF NEW.collection = '%s' AND NEW.id = '%s' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
-				RETURN NEW; END $$`, name, coll, id),
+				IF NEW.collection = '%s' AND NEW.id LIKE '%s%%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;
+				RETURN NEW; END $$`, name, coll, prefix),
 			fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON rosey_documents FOR EACH ROW EXECUTE FUNCTION %s()`, name, name),
 		}
 		undo = []string{"DROP TRIGGER IF EXISTS " + name + " ON rosey_documents", "DROP FUNCTION IF EXISTS " + name + "()"}
 	} else {
 		stmts = []string{fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON rosey_documents
-			WHEN NEW.collection = '%s' AND NEW.id = '%s' BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`, name, coll, id)}
+			WHEN NEW.collection = '%s' AND NEW.id LIKE '%s%%' BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`, name, coll, prefix)}
 		undo = []string{"DROP TRIGGER IF EXISTS " + name}
 	}
 	t.Cleanup(func() {
@@ -337,6 +338,60 @@ func testReadsDuringWrite(t *testing.T, cfg dbservice.Config) {
 
 	release()
 	is.NoErr(<-written)
+	is.NoErr(env.Client.Get(ctx, coll, database.StringID("gate"), &gate))
+	is.Equal(gate.N, 1)
+}
+
+// testManyBadWrites: a batch with many writes the database refuses among
+// good ones: each bad one fails, every good one is stored.
+func testManyBadWrites(t *testing.T, cfg dbservice.Config) {
+	is := is.New(t)
+	ctx := context.Background()
+	env := Start(t, cfg)
+	coll := Unique("manybad")
+	_, err := env.Client.Set(ctx, coll, database.StringID("gate"), map[string]any{"n": 0})
+	is.NoErr(err)
+	failOn(t, env, coll, "bad")
+
+	_, release := holdWriter(t, env, coll)
+	errs := make(map[string]chan error)
+	send := func(id string, fn func() error) {
+		ch := make(chan error, 1)
+		errs[id] = ch
+		go func() { ch <- fn() }()
+	}
+	send("gate", func() error {
+		return env.Client.Update(ctx, coll, database.StringID("gate"), database.Update{Inc: map[string]any{"n": 1}}, nil)
+	})
+	waitFor(t, "the first write to reach the writer", func() bool { return pending(env) == 1 })
+	const each = 10
+	for i := range each {
+		for _, kind := range []string{"bad", "good"} {
+			id := fmt.Sprintf("%s%d", kind, i)
+			send(id, func() error {
+				_, err := env.Client.Set(ctx, coll, database.StringID(id), map[string]any{})
+				return err
+			})
+		}
+	}
+	waitFor(t, "every write to be taken", func() bool { return pending(env) == 1+2*each })
+	release()
+	for id, ch := range errs {
+		select {
+		case err := <-ch:
+			if id[:3] == "bad" {
+				is.True(errors.Is(err, database.ErrInternal))
+			} else {
+				is.NoErr(err)
+			}
+		case <-time.After(patience):
+			t.Fatalf("%s was never answered", id)
+		}
+	}
+	n, err := env.Client.Count(ctx, coll, nil)
+	is.NoErr(err)
+	is.Equal(n, int64(1+each)) // the gate and the good ones
+	var gate struct{ N int }
 	is.NoErr(env.Client.Get(ctx, coll, database.StringID("gate"), &gate))
 	is.Equal(gate.N, 1)
 }
