@@ -14,6 +14,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/busevent"
+	"github.com/roseybot/rosey/internal/service"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -77,7 +79,10 @@ type Connector struct {
 	wg     sync.WaitGroup
 	subs   []*eventbus.Subscription
 
-	in, out, dropped, bad, cooldowns, reconnects, malformed, paced atomic.Uint64
+	in, out, dropped, bad, cooldowns, refused, reconnects, malformed, paced atomic.Uint64
+	pacedNanos                                                              atomic.Int64
+
+	svc *service.Service // serves protocol.ConnectorService between Start and Stop
 }
 
 type member struct {
@@ -139,8 +144,13 @@ type Stats struct {
 	BadRequests uint64
 	// Cooldowns counts cooldown events (messages dropped by flood control).
 	Cooldowns uint64
-	// Paced counts chat lines and PMs the pace held back before sending.
-	Paced uint64
+	// Refused counts lines CyTube refused (noflood, spam filter, a failed
+	// PM); cooldowns are counted apart.
+	Refused uint64
+	// Paced counts chat lines and PMs the pace held back before sending;
+	// PacedFor is the time they were held in all.
+	Paced    uint64
+	PacedFor time.Duration
 	// Pace is the chat rule the bot paces itself by right now.
 	Pace Pace
 	// Reconnects counts reconnect attempts after the first connection.
@@ -233,6 +243,11 @@ func (c *Connector) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("cytube: start: %w", err)
 	}
+	if err := c.serveStats(); err != nil {
+		c.unsubscribe()
+		cancel()
+		return fmt.Errorf("cytube: start: %w", err)
+	}
 	c.wg.Add(2)
 	go c.run(runCtx)
 	go c.sendLoop(runCtx)
@@ -271,6 +286,12 @@ func (c *Connector) Stop(ctx context.Context) error {
 }
 
 func (c *Connector) unsubscribe() {
+	if c.svc != nil {
+		if err := c.svc.Stop(); err != nil {
+			c.log.Debug("stop stats service", "err", err)
+		}
+		c.svc = nil
+	}
 	for _, s := range c.subs {
 		if err := s.Unsubscribe(); err != nil {
 			c.log.Debug("unsubscribe", "err", err)
@@ -313,8 +334,62 @@ func (c *Connector) Stats() Stats {
 	st.MessagesIn, st.MessagesOut = c.in.Load(), c.out.Load()
 	st.Queued, st.Dropped, st.BadRequests = len(c.queue), c.dropped.Load(), c.bad.Load()
 	st.Cooldowns, st.Reconnects, st.MalformedFrames = c.cooldowns.Load(), c.reconnects.Load(), c.malformed.Load()
-	st.Paced = c.paced.Load()
+	st.Paced, st.PacedFor, st.Refused = c.paced.Load(), time.Duration(c.pacedNanos.Load()), c.refused.Load()
 	return st
+}
+
+// wireStats is Stats as protocol.ConnectorStats, for the connector's micro
+// service.
+func (c *Connector) wireStats() protocol.ConnectorStats {
+	st := c.Stats()
+	return protocol.ConnectorStats{Channel: c.cfg.Channel, State: st.State, Reason: st.Reason, Users: st.Users,
+		ConnectedSince: st.ConnectedSince, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut,
+		Queued: st.Queued, Dropped: st.Dropped, Paced: st.Paced, PacedSeconds: st.PacedFor.Seconds(),
+		Cooldowns: st.Cooldowns, Refused: st.Refused, Reconnects: st.Reconnects, BadRequests: st.BadRequests,
+		MalformedFrames: st.MalformedFrames,
+		Pace:            protocol.ConnectorPace{Burst: st.Pace.Burst, Sustained: st.Pace.Sustained, AntiFlood: st.Pace.AntiFlood, Slowed: st.Pace.Slowed}}
+}
+
+// serveStats serves the connector's figures as an instance of
+// protocol.ConnectorService: its "connector" endpoint answers
+// cytube.state.connector for this channel, and $SRV.STATS carries the same
+// figures, so a monitor in any process gathers every connector at once.
+func (c *Connector) serveStats() error {
+	svc, err := service.New(c.bus.Conn(), service.Config{
+		Name:        protocol.ConnectorService,
+		Version:     "1.0.0",
+		Description: "Rosey's CyTube connector for channel " + c.cfg.Channel,
+		Metadata:    map[string]string{protocol.MetaChannel: c.cfg.Channel, protocol.MetaPrefix: c.bus.Prefix()},
+		StatsData: func(endpoint string) any {
+			if endpoint != "connector" {
+				return nil
+			}
+			return c.wireStats()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	// No queue group: every connector hears the request, the channel's
+	// answers (as for the other state requests).
+	err = svc.AddEndpoint("connector", c.bus.Subject(protocol.StateConnector), func(r *service.Request) {
+		ev := busevent.FromMsg(r.Msg(), c.bus.Prefix())
+		req, mine := c.request(ev)
+		if !mine {
+			return
+		}
+		if req == nil {
+			c.reply(ev, fail(protocol.CodeBadRequest, "the request body must be a JSON object (see docs/PROTOCOL.md)"))
+			return
+		}
+		c.reply(ev, ok(c.wireStats()))
+	})
+	if err != nil {
+		_ = svc.Stop()
+		return err
+	}
+	c.svc = svc
+	return nil
 }
 
 // setState records and publishes a state change on cytube.connection.

@@ -223,9 +223,11 @@ func (c *Connector) deliver(ctx context.Context, l sentLine) bool {
 // and must keep their order.
 func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool) bool {
 	held := false
+	var heldFor time.Duration // time slept for the pace and the caps
 	defer func() {
 		if held {
 			c.paced.Add(1)
+			c.pacedNanos.Add(int64(heldFor))
 		}
 	}()
 	capped := false // the optional caps are passed once per line
@@ -240,10 +242,12 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 			res := lim.Reserve()
 			if d := res.Delay(); d > 0 {
 				held = true
+				t0 := time.Now()
 				if !sleep(ctx, d) {
 					res.Cancel()
 					return false
 				}
+				heldFor += time.Since(t0)
 			}
 		}
 		capped = true
@@ -252,9 +256,11 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 		c.mu.Unlock()
 		if d := c.paceWait(time.Now(), r); d > 0 {
 			held = true
+			t0 := time.Now()
 			if !c.sleepOrAnswer(ctx, d) {
 				return false
 			}
+			heldFor += time.Since(t0)
 			continue // an answer moves the pace: look again
 		}
 		// A cooldown that arrived meanwhile: pause, resend what it

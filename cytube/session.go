@@ -483,8 +483,10 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 		switch {
 		case p.Name == "errorMsg" && (strings.HasPrefix(m.Msg, "PM failed") || strings.HasPrefix(m.Msg, "You can't PM")):
 			c.settled("pm")
+			c.refused.Add(1)
 		case p.Name == "noflood" && m.Action == "chat", p.Name == "spamFiltered":
 			c.settled("chatMsg")
+			c.refused.Add(1)
 		}
 		c.log.Warn("server message", "event", p.Name, "payload", string(arg))
 		c.serverMessage(p.Name, arg)

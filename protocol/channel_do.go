@@ -1,6 +1,9 @@
 package protocol
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Channel state requests (NATS request/reply, answered by the connector of
 // the request's channel with a Reply whose data is given below).
@@ -14,7 +17,74 @@ const (
 	StateMOTD        = "cytube.state.motd"        // data: string (HTML)
 	StateEmotes      = "cytube.state.emotes"      // data: []Emote
 	StateBot         = "cytube.state.bot"         // data: BotState
+	StateConnector   = "cytube.state.connector"   // data: ConnectorStats
 )
+
+// ConnectorService is the NATS micro service name every CyTube connector
+// serves, one instance per channel: its "connector" endpoint answers
+// StateConnector, and carries the same ConnectorStats as its data in the
+// $SRV.STATS answer, so a monitor gathers every connector, in any process,
+// with one $SRV.STATS.cytube-connector request. The instance's metadata
+// names its channel (MetaChannel) and the bus's subject prefix
+// (MetaPrefix).
+const ConnectorService = "cytube-connector"
+
+// Metadata keys of Rosey's micro services.
+const (
+	MetaChannel = "rosey.channel"
+	MetaPrefix  = "rosey.prefix"
+)
+
+// ConnectorStats is one connector's figures: the data of
+// cytube.state.connector and of its micro service's statistics. Counters
+// start at zero when the connector's process starts.
+type ConnectorStats struct {
+	Channel string `json:"channel"`
+	// State is one of the State* connection values; Reason explains it.
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// Users counts the channel's logged-in users.
+	Users int `json:"users"`
+	// ConnectedSince is when the current session joined; absent when
+	// not joined.
+	ConnectedSince time.Time `json:"connected_since,omitzero"`
+	// MessagesIn counts chat lines and PMs published on the bus;
+	// MessagesOut those sent to CyTube.
+	MessagesIn  uint64 `json:"messages_in"`
+	MessagesOut uint64 `json:"messages_out"`
+	// Queued is the messages waiting to be sent; Dropped those lost
+	// because the queue was full.
+	Queued  int    `json:"queued"`
+	Dropped uint64 `json:"dropped"`
+	// Paced counts lines the pace held back before sending, PacedSeconds
+	// the time they were held in all.
+	Paced        uint64  `json:"paced"`
+	PacedSeconds float64 `json:"paced_seconds"`
+	// Cooldowns counts CyTube's cooldown events (a line dropped by its
+	// flood control); Refused the lines CyTube refused otherwise (noflood,
+	// spam filter, a failed PM).
+	Cooldowns uint64 `json:"cooldowns"`
+	Refused   uint64 `json:"refused"`
+	// Reconnects counts reconnect attempts after the first connection.
+	Reconnects uint64 `json:"reconnects"`
+	// BadRequests counts unreadable cytube.send.* and request payloads;
+	// MalformedFrames frames from CyTube that could not be parsed.
+	BadRequests     uint64 `json:"bad_requests"`
+	MalformedFrames uint64 `json:"malformed_frames"`
+	// Pace is the chat flood rule the bot paces itself by right now.
+	Pace ConnectorPace `json:"pace"`
+}
+
+// ConnectorPace is the chat flood rule a connector follows: Burst lines at
+// once, then Sustained per second. AntiFlood tells whether it is the
+// channel's antiflood setting (else CyTube's fixed per-user limit); Slowed
+// is true for a while after a cooldown.
+type ConnectorPace struct {
+	Burst     int     `json:"burst"`
+	Sustained float64 `json:"sustained"`
+	AntiFlood bool    `json:"antiflood"`
+	Slowed    bool    `json:"slowed"`
+}
 
 // Channel actions (NATS request/reply with a ChannelRequest, answered with
 // a Reply carrying CyTube's real outcome).

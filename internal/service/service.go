@@ -44,6 +44,11 @@ type Config struct {
 	Metadata    map[string]string
 	// QueueGroup is the queue group of every endpoint; "" for none.
 	QueueGroup string
+	// StatsData, when set, gives each endpoint's "data" in the $SRV.STATS
+	// answer (micro's EndpointStats.Data): figures of the service's own,
+	// gathered over NATS like the counts. It is called with the endpoint's
+	// name at every STATS request and must be quick; nil leaves data out.
+	StatsData func(endpoint string) any
 }
 
 // Handler serves one request. Statistics count it when Handler returns,
@@ -165,11 +170,21 @@ func (s *Service) Info() micro.Info {
 // Stats is the $SRV.STATS answer.
 func (s *Service) Stats() micro.Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := micro.Stats{ServiceIdentity: s.identity(), Type: micro.StatsResponseType, Started: s.started, Endpoints: make([]*micro.EndpointStats, 0, len(s.eps))}
 	for _, e := range s.eps {
 		es := e.stats
 		st.Endpoints = append(st.Endpoints, &es)
+	}
+	s.mu.Unlock()
+	// Outside the lock: StatsData is the caller's code.
+	if s.cfg.StatsData != nil {
+		for _, es := range st.Endpoints {
+			if v := s.cfg.StatsData(es.Name); v != nil {
+				if b, err := json.Marshal(v); err == nil {
+					es.Data = b
+				}
+			}
+		}
 	}
 	return st
 }

@@ -194,3 +194,39 @@ func TestLaterCountsWhenAnswered(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestStatsDataRidesOnStats: what StatsData gives for an endpoint is that
+// endpoint's "data" in the $SRV.STATS answer, read at each request.
+func TestStatsDataRidesOnStats(t *testing.T) {
+	is := is.New(t)
+	nc := natstest.Connect(t, natstest.StartServer(t), t.Name()).Conn()
+	var n int
+	svc, err := service.New(nc, service.Config{Name: "figures", Version: "1.0.0", StatsData: func(endpoint string) any {
+		if endpoint != "status" {
+			return nil
+		}
+		n++
+		return map[string]int{"asked": n}
+	}})
+	is.NoErr(err)
+	defer svc.Stop()
+	is.NoErr(svc.AddEndpoint("status", "figures.status", func(r *service.Request) { _ = r.Respond(nil, nil) }))
+	is.NoErr(svc.AddEndpoint("other", "figures.other", func(r *service.Request) { _ = r.Respond(nil, nil) }))
+	for want := 1; want <= 2; want++ {
+		m, err := nc.Request("$SRV.STATS.figures", nil, 2*time.Second)
+		is.NoErr(err)
+		var st micro.Stats
+		is.NoErr(json.Unmarshal(m.Data, &st))
+		is.Equal(len(st.Endpoints), 2)
+		for _, e := range st.Endpoints {
+			switch e.Name {
+			case "status":
+				var d struct{ Asked int }
+				is.NoErr(json.Unmarshal(e.Data, &d))
+				is.Equal(d.Asked, want)
+			default:
+				is.Equal(len(e.Data), 0) // nil data is left out
+			}
+		}
+	}
+}
