@@ -69,6 +69,9 @@ type Status struct {
 	Requests  int    `json:"requests"`
 	Errors    int    `json:"errors"`
 	LastError string `json:"last_error,omitempty"`
+	// Restarts counts the times a plugin process this manager supervises
+	// was started again (after it ended, or a reload); 0 for the others.
+	Restarts int `json:"restarts,omitempty"`
 	// ConfigDisabled is true when the config's disabled list names the plugin.
 	ConfigDisabled bool `json:"config_disabled,omitempty"`
 	// Saved is "enabled" or "disabled" when an admin's choice is remembered
@@ -411,6 +414,7 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 func (m *Manager) Status() []Status {
 	m.mu.Lock()
 	out := make([]Status, 0, len(m.slots))
+	starts := map[int]interface{ Starts() int }{} // by index in out: asked once m.mu is released
 	for _, name := range m.order {
 		s := m.slots[name]
 		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true,
@@ -429,9 +433,15 @@ func (m *Manager) Status() []Status {
 				st.Instances, st.Requests, st.Errors = len(e.Instances), e.Requests, e.Errors
 			}
 		}
+		if p, ok := s.p.(interface{ Starts() int }); ok {
+			starts[len(out)] = p
+		}
 		out = append(out, st)
 	}
 	m.mu.Unlock()
+	for i, p := range starts {
+		out[i].Restarts = max(p.Starts()-1, 0)
+	}
 	for _, e := range m.dir.Plugins() {
 		if e.Local {
 			continue
