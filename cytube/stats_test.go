@@ -101,7 +101,7 @@ func TestFiguresOverNATS(t *testing.T) {
 	is.True(f.Paced >= 1)
 	is.True(f.PacedSeconds > 0)
 	is.Equal(f.Queued, 0)
-	is.Equal(f.Users, 2) // alice and the bot
+	is.Equal(f.Users, 2)                           // alice and the bot
 	is.Equal(figs["other"].MessagesOut, uint64(0)) // every line named the test channel
 
 	// The same figures on request, from the named channel's connector.
