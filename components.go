@@ -319,10 +319,17 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 			return nil
 		}})
 	}
-	ccs := p.cytubeConnectors()
-	for _, cc := range ccs {
-		watch = append(watch, m.WatchConnector(cc.Channel(), cc.State))
+	// The connectors and the database service serve their figures over
+	// NATS: gathered from there, those of other processes show too.
+	gather, err := monitor.NewGatherer(monitor.GatherConfig{Conn: p.bus.Conn(), Prefix: p.bus.Prefix(), Logger: b.cfg.Logger})
+	if err != nil {
+		return nil, err
 	}
+	watch = append(watch, m.WatchGatherer(gather))
+	if p.server != nil {
+		watch = append(watch, m.WatchNATSServer(p.server.NATS()))
+	}
+	ccs := p.cytubeConnectors()
 	if len(ccs) > 0 {
 		checks = append(checks, monitor.Check{Name: "connector", Run: func(context.Context) error {
 			var down []string
@@ -363,30 +370,11 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 		{Name: "NATS in", Read: func() uint64 { return nc.Stats().InMsgs }},
 		{Name: "NATS out", Read: func() uint64 { return nc.Stats().OutMsgs }},
 	}
-	if len(ccs) > 0 {
-		sum := func(f func(cytube.Stats) uint64) func() uint64 {
-			return func() uint64 {
-				var n uint64
-				for _, cc := range ccs {
-					n += f(cc.Stats())
-				}
-				return n
-			}
-		}
-		mc.Rates = append(mc.Rates,
-			monitor.Rate{Name: "chat in", Read: sum(func(s cytube.Stats) uint64 { return s.MessagesIn })},
-			monitor.Rate{Name: "chat out", Read: sum(func(s cytube.Stats) uint64 { return s.MessagesOut })})
-		mc.Connectors = func() []monitor.ConnectorState {
-			var out []monitor.ConnectorState
-			for _, cc := range ccs {
-				st := cc.Stats()
-				out = append(out, monitor.ConnectorState{Channel: cc.Channel(), State: st.State, Reason: st.Reason, Users: st.Users,
-					Since: st.ConnectedSince, MessagesIn: st.MessagesIn, MessagesOut: st.MessagesOut,
-					Queued: st.Queued, Reconnects: st.Reconnects})
-			}
-			return out
-		}
-	}
+	mc.Rates = append(mc.Rates,
+		monitor.Rate{Name: "chat in", Read: func() uint64 { in, _ := gather.ChatLines(); return in }},
+		monitor.Rate{Name: "chat out", Read: func() uint64 { _, out := gather.ChatLines(); return out }})
+	mc.Connectors = gather.ConnectorStates
+	mc.Database = gather.Database
 	for _, c := range p.connectors {
 		con, ok := c.(*console.Connector)
 		if !ok {
@@ -407,12 +395,16 @@ func (b *Bot) startMonitor(ctx context.Context) (func(context.Context) error, er
 	if err != nil {
 		return nil, err
 	}
+	if err := gather.Start(ctx); err != nil {
+		return nil, err
+	}
 	if err := srv.Start(ctx); err != nil {
+		_ = gather.Stop(ctx)
 		return nil, err
 	}
 	b.parts.monitor = srv
 	return func(ctx context.Context) error {
 		b.parts.monitor = nil
-		return srv.Stop(ctx)
+		return errors.Join(srv.Stop(ctx), gather.Stop(ctx))
 	}, nil
 }

@@ -14,8 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
+	"github.com/roseybot/rosey/roseytest"
 )
 
 // chromium finds Debian's headless Chromium. Without it the browser test
@@ -113,6 +115,12 @@ const (
 	latencyDots  = `Number(document.getElementById("latency-chart").dataset.points || 0)`
 	updates      = `Number(document.body.dataset.updates || 0)`
 	actionResult = `document.getElementById("action-result").textContent`
+	connectorRow = `document.querySelector('#connectors tr[data-channel="` + roseytest.Channel + `"]')`
+	// connectorState and connectorOut read the row's data attributes, set
+	// from the same figures as its cells.
+	connectorState = connectorRow + `?.dataset.state`
+	connectorOut   = `Number(` + connectorRow + `?.dataset.out)`
+	dbSets         = `Number(document.querySelector('#database tr[data-operation="set"]')?.dataset.requests || 0)`
 )
 
 // hostileError is markup a plugin puts in its error; the page must show it
@@ -131,6 +139,9 @@ func (hostile) Stop(context.Context) error                { return nil }
 func TestDashboardInABrowser(t *testing.T) {
 	tab := browse(t)
 	h := withToken(t, token, nil, echo{}, hostile{})
+	// A connector on a NATS connection of its own, as in another process:
+	// the page shows it from what it serves over NATS.
+	h.CyTube()
 	url := "http://" + h.Bot().MonitorAddr() + "/"
 
 	do(t, tab, "open the dashboard", chromedp.Navigate(url),
@@ -146,6 +157,10 @@ func TestDashboardInABrowser(t *testing.T) {
 	if n := eval[float64](t, tab, latencyDots); n != 0 {
 		t.Fatalf("the latency chart has %v points before any command", n)
 	}
+	wait(t, tab, "the connector's channel, connected", connectorState+` === "connected"`)
+	linesOut := eval[float64](t, tab, connectorOut)
+	wait(t, tab, "the database table", `document.querySelector('#database tr[data-operation="set"]') !== null`)
+	sets := eval[float64](t, tab, dbSets)
 
 	// Commands sent through the bot show up while the page watches.
 	for i := range 5 {
@@ -154,7 +169,17 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	h.Say("alice", "!fail")
 	h.Expect("❌ no")
+	// Database writes, from a client of the database service.
+	for i := range 3 {
+		if _, err := h.DB().Set(context.Background(), "notes", database.IntID(int64(i+1)), map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wait(t, tab, "the rate chart to count the commands", ratedTotal+` >= 6`)
+	// The connector said the six answers in its channel.
+	wait(t, tab, "the connector's lines out to grow", fmt.Sprintf(`%s >= %v`, connectorOut, linesOut+6))
+	wait(t, tab, "the database's sets to grow", fmt.Sprintf(`%s >= %v`, dbSets, sets+3))
+	wait(t, tab, "the database chart to draw them", `Number(document.getElementById("db-chart").dataset.total || 0) >= 3`)
 	wait(t, tab, "the latency chart to draw", latencyDots+` >= 1 && document.querySelector("#latency-chart path.p99").getAttribute("d").length > 0`)
 	wait(t, tab, "echo's requests to grow", fmt.Sprintf(`%s >= %v`, echoRequests, before+6))
 	wait(t, tab, "echo's commands of the last minute", `Number(document.querySelector('#plugins tr[data-plugin="echo"] td:nth-of-type(6)')?.textContent) >= 6`)

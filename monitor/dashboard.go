@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/protocol"
 )
 
 //go:embed dashboard
@@ -31,6 +32,93 @@ type ConnectorState struct {
 	MessagesOut uint64    `json:"messages_out"`
 	Queued      int       `json:"queued"`
 	Reconnects  uint64    `json:"reconnects"`
+	// Paced counts the lines the pace held back, PacedMs the mean time
+	// each was held; Cooldowns and Refused count CyTube's cooldown events
+	// and refused lines.
+	Paced     uint64  `json:"paced"`
+	PacedMs   float64 `json:"paced_ms"`
+	Cooldowns uint64  `json:"cooldowns"`
+	Refused   uint64  `json:"refused"`
+}
+
+// ConnectorStateOf is what the dashboard shows of a connector's figures.
+func ConnectorStateOf(s protocol.ConnectorStats) ConnectorState {
+	c := ConnectorState{Channel: s.Channel, State: s.State, Reason: s.Reason, Users: s.Users, Since: s.ConnectedSince,
+		MessagesIn: s.MessagesIn, MessagesOut: s.MessagesOut, Queued: s.Queued, Reconnects: s.Reconnects,
+		Paced: s.Paced, Cooldowns: s.Cooldowns, Refused: s.Refused}
+	if s.Paced > 0 && s.PacedSeconds > 0 {
+		c.PacedMs = s.PacedSeconds * 1000 / float64(s.Paced)
+	}
+	return c
+}
+
+// ConnectorStates returns ConnectorStateOf each connector's figures (for
+// Config.Connectors).
+func (g *Gatherer) ConnectorStates() []ConnectorState {
+	cs := g.Connectors()
+	out := make([]ConnectorState, len(cs))
+	for i, c := range cs {
+		out[i] = ConnectorStateOf(c)
+	}
+	return out
+}
+
+type databaseView struct {
+	// PerSecond counts every operation each second of the window, the
+	// oldest first; null before sampling began.
+	PerSecond  []*uint64  `json:"per_second"`
+	Operations []dbOpView `json:"operations"`
+}
+
+type dbOpView struct {
+	Operation string  `json:"operation"`
+	Requests  uint64  `json:"requests"`
+	Errors    uint64  `json:"errors"`
+	MeanMs    float64 `json:"mean_ms"`
+	Rate      float64 `json:"per_second_1m"`
+}
+
+// database gathers the database's part of the view: per-operation totals
+// and the last minute's rate, and every operation's rate per second.
+func (s *Server) database(now time.Time) databaseView {
+	v := databaseView{PerSecond: []*uint64{}, Operations: []dbOpView{}}
+	if s.cfg.Database == nil {
+		return v
+	}
+	series := s.dbRates.series(now)
+	lastMinute := map[string]float64{}
+	for i, rs := range series {
+		var minute uint64
+		var seconds int
+		for j, val := range rs.Values {
+			if i == 0 {
+				v.PerSecond = append(v.PerSecond, nil)
+			}
+			if val == nil {
+				continue
+			}
+			if v.PerSecond[j] == nil {
+				v.PerSecond[j] = new(uint64)
+			}
+			*v.PerSecond[j] += *val
+			// The last minute's full seconds (the current one still fills).
+			if j >= len(rs.Values)-61 && j < len(rs.Values)-1 {
+				minute += *val
+				seconds++
+			}
+		}
+		if seconds > 0 {
+			lastMinute[rs.Name] = float64(minute) / float64(seconds)
+		}
+	}
+	for _, o := range s.cfg.Database() {
+		d := dbOpView{Operation: o.Operation, Requests: o.Requests, Errors: o.Errors, Rate: lastMinute[o.Operation]}
+		if o.Requests > 0 {
+			d.MeanMs = ms(o.Time) / float64(o.Requests)
+		}
+		v.Operations = append(v.Operations, d)
+	}
+	return v
 }
 
 // view is one update of the dashboard, sent as a server-sent event. It is
@@ -45,6 +133,7 @@ type view struct {
 	Messages   []rateSeries     `json:"messages"`
 	Plugins    []pluginView     `json:"plugins"`
 	Connectors []ConnectorState `json:"connectors"`
+	Database   databaseView     `json:"database"`
 	Recent     []commandView    `json:"recent"`
 	Errors     []commandView    `json:"errors"`
 }
@@ -134,6 +223,7 @@ func (s *Server) view(now time.Time) view {
 		recent = a.Plugins
 	}
 	v.Messages = s.rates.series(now)
+	v.Database = s.database(now)
 	if s.cfg.Plugins != nil {
 		for _, p := range s.cfg.Plugins() {
 			a := recent[p.Info.Name]

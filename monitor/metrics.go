@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -146,6 +147,8 @@ var (
 		"Requests the plugin's command endpoint handled, as its micro service counts them.", []string{"plugin"}, nil)
 	pluginErrors = prometheus.NewDesc("rosey_plugin_errors_total",
 		"Requests the plugin's command endpoint answered with an error.", []string{"plugin"}, nil)
+	pluginRestarts = prometheus.NewDesc("rosey_plugin_restarts_total",
+		"Times the plugin's supervised process was started again (after it ended, or a reload).", []string{"plugin"}, nil)
 )
 
 type pluginCollector struct{ status func() []supervisor.Status }
@@ -155,6 +158,7 @@ func (pluginCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pluginInstances
 	ch <- pluginRequests
 	ch <- pluginErrors
+	ch <- pluginRestarts
 }
 
 func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
@@ -168,6 +172,7 @@ func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(pluginInstances, prometheus.GaugeValue, float64(s.Instances), name)
 		ch <- prometheus.MustNewConstMetric(pluginRequests, prometheus.CounterValue, float64(s.Requests), name)
 		ch <- prometheus.MustNewConstMetric(pluginErrors, prometheus.CounterValue, float64(s.Errors), name)
+		ch <- prometheus.MustNewConstMetric(pluginRestarts, prometheus.CounterValue, float64(s.Restarts), name)
 	}
 }
 
@@ -184,4 +189,108 @@ func (m *Metrics) WatchConnector(channel string, state func() string) error {
 		}
 		return 0
 	}))
+}
+
+// WatchGatherer adds the figures g gathers over NATS at each scrape: every
+// CyTube connector's, wherever it runs (state, lines in and out, send
+// queue, pace delays, cooldowns, refusals, reconnects), and the database
+// service's operations and their time.
+func (m *Metrics) WatchGatherer(g *Gatherer) error {
+	return m.watch("gatherer", gatherCollector{g})
+}
+
+var (
+	connConnected = prometheus.NewDesc("rosey_connector_connected",
+		"1 while the connector is connected and joined to its channel.", []string{"channel"}, nil)
+	connUsers = prometheus.NewDesc("rosey_connector_users",
+		"Logged-in users in the channel, as the connector sees them.", []string{"channel"}, nil)
+	connMessages = prometheus.NewDesc("rosey_connector_messages_total",
+		"Chat lines and PMs the connector took from CyTube (in) and sent to it (out).", []string{"channel", "direction"}, nil)
+	connQueued = prometheus.NewDesc("rosey_connector_queued_messages",
+		"Messages waiting in the connector's send queue.", []string{"channel"}, nil)
+	connDropped = prometheus.NewDesc("rosey_connector_dropped_total",
+		"Messages lost because the connector's send queue was full.", []string{"channel"}, nil)
+	connPaced = prometheus.NewDesc("rosey_connector_pace_delay_seconds",
+		"Lines the connector's pace (the channel's antiflood, CyTube's limits, the configured caps) held back, and the time they were held.", []string{"channel"}, nil)
+	connCooldowns = prometheus.NewDesc("rosey_connector_cooldowns_total",
+		"CyTube cooldown events: a line dropped by CyTube's flood control (the connector sends it again).", []string{"channel"}, nil)
+	connRefused = prometheus.NewDesc("rosey_connector_refused_total",
+		"Lines CyTube refused otherwise (noflood, spam filter, a failed PM).", []string{"channel"}, nil)
+	connReconnects = prometheus.NewDesc("rosey_connector_reconnects_total",
+		"Reconnect attempts after the connector's first connection.", []string{"channel"}, nil)
+	connBad = prometheus.NewDesc("rosey_connector_bad_requests_total",
+		"Unreadable cytube.send.* and request payloads the connector ignored.", []string{"channel"}, nil)
+	dbOps = prometheus.NewDesc("rosey_database_operation_duration_seconds",
+		"Database requests by operation (count) and the time the database service spent serving them (sum), as its micro service counts them.", []string{"operation"}, nil)
+	dbErrors = prometheus.NewDesc("rosey_database_errors_total",
+		"Database requests answered as micro service errors, by operation.", []string{"operation"}, nil)
+)
+
+type gatherCollector struct{ g *Gatherer }
+
+func (gatherCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{connConnected, connUsers, connMessages, connQueued, connDropped, connPaced,
+		connCooldowns, connRefused, connReconnects, connBad, dbOps, dbErrors} {
+		ch <- d
+	}
+}
+
+func (c gatherCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.g.Connectors() {
+		up := 0.0
+		if s.State == protocol.StateConnected {
+			up = 1
+		}
+		l := s.Channel
+		ch <- prometheus.MustNewConstMetric(connConnected, prometheus.GaugeValue, up, l)
+		ch <- prometheus.MustNewConstMetric(connUsers, prometheus.GaugeValue, float64(s.Users), l)
+		ch <- prometheus.MustNewConstMetric(connMessages, prometheus.CounterValue, float64(s.MessagesIn), l, "in")
+		ch <- prometheus.MustNewConstMetric(connMessages, prometheus.CounterValue, float64(s.MessagesOut), l, "out")
+		ch <- prometheus.MustNewConstMetric(connQueued, prometheus.GaugeValue, float64(s.Queued), l)
+		ch <- prometheus.MustNewConstMetric(connDropped, prometheus.CounterValue, float64(s.Dropped), l)
+		ch <- prometheus.MustNewConstSummary(connPaced, s.Paced, max(s.PacedSeconds, 0), nil, l)
+		ch <- prometheus.MustNewConstMetric(connCooldowns, prometheus.CounterValue, float64(s.Cooldowns), l)
+		ch <- prometheus.MustNewConstMetric(connRefused, prometheus.CounterValue, float64(s.Refused), l)
+		ch <- prometheus.MustNewConstMetric(connReconnects, prometheus.CounterValue, float64(s.Reconnects), l)
+		ch <- prometheus.MustNewConstMetric(connBad, prometheus.CounterValue, float64(s.BadRequests), l)
+	}
+	for _, o := range c.g.Database() {
+		ch <- prometheus.MustNewConstSummary(dbOps, o.Requests, o.Time.Seconds(), nil, o.Operation)
+		ch <- prometheus.MustNewConstMetric(dbErrors, prometheus.CounterValue, float64(o.Errors), o.Operation)
+	}
+}
+
+// WatchNATSServer adds the messages, bytes and client connections of the
+// NATS server the bot embeds: the whole bus's traffic, every process's.
+func (m *Metrics) WatchNATSServer(s *server.Server) error {
+	return m.watch("nats server", natsServerCollector{s})
+}
+
+var (
+	natsServerMsgs = prometheus.NewDesc("rosey_nats_server_messages_total",
+		"Messages the embedded NATS server received from its clients (in) and delivered to them (out).", []string{"direction"}, nil)
+	natsServerBytes = prometheus.NewDesc("rosey_nats_server_bytes_total",
+		"Payload bytes the embedded NATS server received (in) and delivered (out).", []string{"direction"}, nil)
+	natsServerConns = prometheus.NewDesc("rosey_nats_server_connections",
+		"Clients connected to the embedded NATS server.", nil, nil)
+)
+
+type natsServerCollector struct{ s *server.Server }
+
+func (natsServerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- natsServerMsgs
+	ch <- natsServerBytes
+	ch <- natsServerConns
+}
+
+func (c natsServerCollector) Collect(ch chan<- prometheus.Metric) {
+	v, err := c.s.Varz(nil)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(natsServerMsgs, prometheus.CounterValue, float64(v.InMsgs), "in")
+	ch <- prometheus.MustNewConstMetric(natsServerMsgs, prometheus.CounterValue, float64(v.OutMsgs), "out")
+	ch <- prometheus.MustNewConstMetric(natsServerBytes, prometheus.CounterValue, float64(v.InBytes), "in")
+	ch <- prometheus.MustNewConstMetric(natsServerBytes, prometheus.CounterValue, float64(v.OutBytes), "out")
+	ch <- prometheus.MustNewConstMetric(natsServerConns, prometheus.GaugeValue, float64(v.Connections))
 }

@@ -108,6 +108,8 @@ next:
 			return m.Gauge.GetValue(), true
 		case m.Histogram != nil:
 			return float64(m.Histogram.GetSampleCount()), true
+		case m.Summary != nil:
+			return float64(m.Summary.GetSampleCount()), true
 		}
 	}
 	return 0, false

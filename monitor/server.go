@@ -68,6 +68,11 @@ type Config struct {
 	// Rates are counters the dashboard charts per second (messages in and
 	// out, for example), sampled every second between Start and Stop.
 	Rates []Rate
+	// Database returns the database operations' figures for the
+	// dashboard's database table and chart (for example
+	// (*Gatherer).Database), sampled every second between Start and Stop;
+	// nil shows none.
+	Database func() []DatabaseOp
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -108,6 +113,7 @@ type Server struct {
 	watchers chan struct{} // a slot per open event stream
 	quit     chan struct{} // closed by Stop: event streams and sampling end
 	rates    *rates
+	dbRates  *rates // one per DatabaseOperations entry, when Config.Database is set
 	quitOnce sync.Once
 
 	mu  sync.Mutex
@@ -134,6 +140,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "monitor"), mux: http.NewServeMux(),
 		watchers: make(chan struct{}, cfg.MaxWatchers), quit: make(chan struct{}), rates: newRates(cfg.Rates)}
+	if cfg.Database != nil {
+		s.dbRates = newRates(databaseRates(cfg.Database))
+	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
@@ -173,6 +182,9 @@ func (s *Server) Start(context.Context) error {
 		// is slow to run (a busy machine).
 		s.rates.sample(time.Now())
 		go s.rates.run(s.quit)
+	}
+	if s.dbRates != nil {
+		go s.dbRates.run(s.quit)
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -155,14 +155,40 @@ function emptyRow(tbody, cols, text) {
 
 function drawConnectors(list) {
   const tbody = $("connectors").tBodies[0];
-  if (!list.length) return emptyRow(tbody, 7, "No connector runs in this process.");
+  if (!list.length) return emptyRow(tbody, 9, "No connector answers on the bus.");
   tbody.replaceChildren(...list.map((c) => {
-    const tr = el("tr");
+    const tr = el("tr", { "data-channel": c.channel, "data-state": c.state, "data-out": c.messages_out });
     const st = el("td", { class: `state-${c.state}` }, c.state + (c.reason ? ` (${c.reason})` : ""));
     st.dataset.label = "State";
+    const paced = c.paced ? `${c.paced} (${fmtMs(c.paced_ms)} each)` : "0";
     tr.append(el("th", { scope: "row" }, c.channel), st, el("td", { "data-label": "Users" }, c.users),
       el("td", { "data-label": "Lines in" }, c.messages_in), el("td", { "data-label": "Lines out" }, c.messages_out),
-      el("td", { "data-label": "Queued" }, c.queued), el("td", { "data-label": "Reconnects" }, c.reconnects));
+      el("td", { "data-label": "Queued" }, c.queued), el("td", { "data-label": "Paced" }, paced),
+      el("td", { "data-label": "Cooldowns / refused" }, `${c.cooldowns} / ${c.refused}`),
+      el("td", { "data-label": "Reconnects" }, c.reconnects));
+    return tr;
+  }));
+}
+
+function drawDatabase(db) {
+  const section = $("db-h").closest("section");
+  section.hidden = !db.operations.length;
+  if (!db.operations.length) return;
+  const fig = $("db-chart");
+  const n = db.per_second.length;
+  const top = niceMax(Math.max(1, ...db.per_second.filter((v) => v !== null)));
+  const svg = frame(fig, top, (v) => (Number.isInteger(v) ? v : v.toFixed(1)), n);
+  line(svg, db.per_second, top, "s0");
+  const total = db.per_second.reduce((a, v) => a + (v || 0), 0);
+  fig.dataset.total = String(total);
+  fig.setAttribute("aria-label", `Database operations per second over the last ${Math.round(n / 60)} minutes: ${total} operations`);
+  const tbody = $("database").tBodies[0];
+  tbody.replaceChildren(...db.operations.map((o) => {
+    const tr = el("tr", { "data-operation": o.operation, "data-requests": o.requests });
+    tr.append(el("th", { scope: "row" }, o.operation), el("td", { "data-label": "Requests" }, o.requests),
+      el("td", { "data-label": "Per second (1 min)" }, o.per_second_1m.toFixed(o.per_second_1m >= 10 ? 0 : 2)),
+      el("td", { "data-label": "Mean time" }, o.requests ? fmtMs(o.mean_ms) : "–"),
+      el("td", { "data-label": "Errors" }, o.errors));
     return tr;
   }));
 }
@@ -256,6 +282,7 @@ function render(v) {
   drawLatency(v.latency);
   drawMessages(v.messages);
   drawConnectors(v.connectors);
+  drawDatabase(v.database);
   if (admin !== v.admin) { admin = v.admin; drawAdmin(); }
   drawPlugins(v.plugins, v.admin);
   drawCommands("recent", v.recent, "No commands yet.");
@@ -320,6 +347,6 @@ document.addEventListener("DOMContentLoaded", () => {
   let pending = 0;
   window.addEventListener("resize", () => {
     cancelAnimationFrame(pending);
-    pending = requestAnimationFrame(() => { if (lastView) { drawRate(lastView.rate); drawLatency(lastView.latency); drawMessages(lastView.messages); drawPlugins(lastView.plugins, lastView.admin); } });
+    pending = requestAnimationFrame(() => { if (lastView) { drawRate(lastView.rate); drawLatency(lastView.latency); drawMessages(lastView.messages); drawDatabase(lastView.database); drawPlugins(lastView.plugins, lastView.admin); } });
   });
 });
