@@ -32,6 +32,10 @@
 //     CyTube's real outcome, after checking the bot's rank against the
 //     channel's permissions table and pacing them with CyTube's own limits.
 //     Package cytube/client wraps those requests for Go code.
+//   - its figures (Stats: lines in and out, send queue, pace delays,
+//     cooldowns, refusals, reconnects) → the NATS micro service
+//     cytube-connector, one instance per channel, in its $SRV.STATS data and
+//     on cytube.state.connector: a monitor in any process gathers them.
 //
 // The connector reconnects with capped, jittered exponential backoff that
 // also respects the server's per-IP connection limit, waits out the guest

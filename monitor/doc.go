@@ -13,6 +13,13 @@
 // also enables, disables and reloads plugins, for requests that carry the
 // token as a Bearer header and come from the page's own origin.
 //
+// The CyTube connectors and the database service serve their figures over
+// NATS, as NATS micro services: a Gatherer asks $SRV.STATS.cytube-connector
+// and $SRV.STATS.database every second and keeps what answers, so the
+// dashboard and /metrics show every channel and the database operations
+// whichever process runs them (Metrics.WatchGatherer,
+// Config.Connectors and Config.Database).
+//
 // A bot built with rosey.New wires all of it from one setting,
 // "http": {"listen": "127.0.0.1:9321"}. A program that assembles
 // components itself creates a Metrics, hands it to the router as

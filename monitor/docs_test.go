@@ -6,12 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"go.yaml.in/yaml/v2"
-
-	"github.com/roseybot/rosey/monitor"
-	"github.com/roseybot/rosey/protocol"
 )
 
 // metricName finds metric names in PromQL.
@@ -22,26 +19,15 @@ var metricName = regexp.MustCompile(`\b((?:rosey|go|process)_[a-z0-9_]+)`)
 func served(t *testing.T) map[string]bool {
 	t.Helper()
 	h := monitored(t, echo{})
+	h.CyTube()                 // a connector, gathered over NATS like one in another process
 	h.Say("alice", "!echo hi") // counters and histograms with labels show once used
 	h.Expect("echo hi")
-	// The router counts a command just after sending its answer.
-	fams, _ := scrape(t, h.Bot().MonitorAddr())
-	for deadline := time.Now().Add(20 * time.Second); fams["rosey_commands_total"] == nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("the command was never counted")
-		}
-		time.Sleep(20 * time.Millisecond)
-		fams, _ = scrape(t, h.Bot().MonitorAddr())
-	}
-	// A bot in a CyTube channel also serves its connector's state.
-	m := monitor.NewMetrics()
-	if err := m.WatchConnector("mychannel", func() string { return protocol.StateConnected }); err != nil {
-		t.Fatal(err)
-	}
-	more, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The router counts a command just after sending its answer; the
+	// connector's and the database's figures come with the next gathering.
+	fams, _ := scrapeUntil(t, h.Bot().MonitorAddr(), "the command, the connector and the database", func(f map[string]*dto.MetricFamily) bool {
+		return f["rosey_commands_total"] != nil && f["rosey_connector_pace_delay_seconds"] != nil &&
+			f["rosey_database_operation_duration_seconds"] != nil
+	})
 	names := map[string]bool{}
 	for name := range fams {
 		names[name] = true
@@ -49,10 +35,36 @@ func served(t *testing.T) map[string]bool {
 			names[name+s] = true
 		}
 	}
-	for _, f := range more {
-		names[f.GetName()] = true
-	}
 	return names
+}
+
+// TestReadmeListsServedMetrics keeps the README's table of metrics to the
+// metrics the bot serves, and makes it list every rosey_ metric.
+func TestReadmeListsServedMetrics(t *testing.T) {
+	names := served(t)
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "| `rosey_") {
+			continue
+		}
+		cell := strings.SplitN(line, "|", 3)[1]
+		for _, n := range metricName.FindAllString(cell, -1) {
+			listed[n] = true
+			if !names[n] {
+				t.Errorf("README lists %s, which is not served", n)
+			}
+		}
+	}
+	for n := range names {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")
+		if strings.HasPrefix(n, "rosey_") && n == base && !listed[n] {
+			t.Errorf("%s is served but not in the README's table", n)
+		}
+	}
 }
 
 // TestDocsQueryServedMetrics keeps the alerting rules and the Grafana

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/eventbus/embedded"
 	"github.com/roseybot/rosey/monitor"
 	"github.com/roseybot/rosey/router"
 )
@@ -88,4 +90,45 @@ func ExampleActivity() {
 	// latest: 8ball timeout
 	// errors: 1
 	// dice-roller p95: 10ms
+}
+
+// A Gatherer finds every CyTube connector and the database service over
+// NATS, in whatever process they run; Metrics exports what it gathers and
+// a Server's dashboard shows it.
+func ExampleGatherer() {
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{NoListen: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Shutdown(ctx)
+	bus, err := eventbus.Connect(ctx, srv.BusConfig("monitor"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer bus.Close(ctx)
+
+	g, err := monitor.NewGatherer(monitor.GatherConfig{Conn: bus.Conn(), Prefix: bus.Prefix()})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := monitor.NewMetrics()
+	if err := m.WatchGatherer(g); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := g.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Stop(ctx)
+	cfg := monitor.Config{Listen: "127.0.0.1:9321", Metrics: m, Connectors: g.ConnectorStates, Database: g.Database}
+	_ = cfg // monitor.NewServer(cfg)
+
+	// No connector or database service runs on this bus yet.
+	fmt.Println(len(g.Connectors()), "connectors,", len(g.Database()), "database operations")
+	// Output: 0 connectors, 0 database operations
 }
