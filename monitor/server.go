@@ -184,6 +184,7 @@ func (s *Server) Start(context.Context) error {
 		go s.rates.run(s.quit)
 	}
 	if s.dbRates != nil {
+		s.dbRates.sample(time.Now())
 		go s.dbRates.run(s.quit)
 	}
 	go func() {
