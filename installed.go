@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,14 +159,30 @@ func (in *installed) setUsers(list []marketplace.Installed) {
 	}
 }
 
+// pluginBaseEnv keeps of env what a program needs to run (where programs
+// and home are, the locale, the time zone, the temporary folder, Go's and
+// Node's own settings) and drops the rest, which holds the bot's secrets.
+func pluginBaseEnv(env []string) []string {
+	keep := []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "SYSTEMROOT", "NODE_OPTIONS", "NODE_PATH", "GODEBUG", "GOMAXPROCS", "GOMEMLIMIT"}
+	out := []string{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(keep, k) || strings.HasPrefix(k, "LC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // process is the supervised process of an installed plugin. It gets the
-// bot's NATS address and prefix, its own user's seed and none of the
-// bot's credentials.
-func (in *installed) process(i marketplace.Installed) *supervisor.Process {
+// bot's NATS address and prefix, its own user's seed, and none of the
+// bot's credentials or the rest of its environment.
+func (in *installed) process(i marketplace.Installed) installedProcess {
 	prog, args := i.Command(in.dir)
 	seed := i.SeedPath(in.dir)
 	manifest := i.ManifestPath(in.dir)
-	return supervisor.NewProcess(supervisor.ProcessConfig{Info: i.Manifest.Info, Path: prog, Args: args,
+	return installedProcess{ref: i.Ref(), Process: supervisor.NewProcess(supervisor.ProcessConfig{Info: i.Manifest.Info, Path: prog, Args: args,
+		BaseEnv: pluginBaseEnv(os.Environ()),
 		EnvFunc: func() []string {
 			cc := in.b.ClientConfig()
 			nkey := seed
@@ -181,5 +198,15 @@ func (in *installed) process(i marketplace.Installed) *supervisor.Process {
 				plugin.EnvNATSPrefix + "=" + cc.Prefix,
 				plugin.EnvPluginManifest + "=" + manifest,
 			}
-		}})
+		}})}
 }
+
+// installedProcess is an installed plugin's process; the plugin manager's
+// status (and !admin plugins) says where it came from.
+type installedProcess struct {
+	*supervisor.Process
+	ref string
+}
+
+// Installed implements supervisor.Installed.
+func (p installedProcess) Installed() string { return p.ref }

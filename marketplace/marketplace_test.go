@@ -25,26 +25,27 @@ var (
 )
 
 // needFixture builds the on-disk Go proxy and npm registry once for the
-// package's tests. npm is needed when CI is set; elsewhere its tests skip
-// without it.
+// package's tests. The npm tests need node, npm and the example's
+// node_modules (sh .ci/node.sh): in CI (CI set) they fail without them,
+// elsewhere they skip saying why.
 func needFixture(t *testing.T, npm bool) *markettest.Fixture {
 	t.Helper()
-	if npm && !markettest.HaveNPM() {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node and npm are needed in CI (sh .ci/node.sh)")
-		}
-		t.Skip("node or npm is not installed; the npm install tests skip (CI fails instead)")
-	}
 	fixtureOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rosey-market-")
 		if err != nil {
 			fixtureErr = err
 			return
 		}
-		fixture, fixtureErr = markettest.NewFixture(dir, markettest.HaveNPM())
+		fixture, fixtureErr = markettest.NewFixture(dir)
 	})
 	if fixtureErr != nil {
 		t.Fatal(fixtureErr)
+	}
+	if npm && fixture.Registry == nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the npm tests need node, npm and the example's node_modules in CI: " + fixture.NoNPM)
+		}
+		t.Skip("skipping the npm install tests: " + fixture.NoNPM + " (in CI they fail instead)")
 	}
 	return fixture
 }

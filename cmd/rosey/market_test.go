@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +39,7 @@ func marketFixture(t *testing.T) *markettest.Fixture {
 			fixtureErr = err
 			return
 		}
-		fixture, fixtureErr = markettest.NewFixture(dir, markettest.HaveNPM())
+		fixture, fixtureErr = markettest.NewFixture(dir)
 	})
 	if fixtureErr != nil {
 		t.Fatal(fixtureErr)
@@ -89,6 +91,7 @@ func TestFromSearchToARunningPlugin(t *testing.T) {
 	is := is.New(t)
 	marketFixture(t)
 	data := t.TempDir()
+	t.Setenv("ROSEY_CYTUBE_PASSWORD", "the-bots-secret") // the bot's environment is not the plugin's
 
 	out := mustRosey(t, "", "plugin", "search", "dice", "-data", data)
 	is.True(strings.Contains(out, "dice-duel"))
@@ -99,16 +102,33 @@ func TestFromSearchToARunningPlugin(t *testing.T) {
 	n, _ := p.Wait(0, `It will run as its own process, under a NATS user of its own`)
 	p.Say("y") // to "Install dice-duel? [y/N]"
 	n, _ = p.Wait(n, `✅ Installed dice-duel 1.0.0`)
+	_, pid := p.Wait(n, `msg="plugin process started" plugin=dice-duel pid=(\d+)`)
 	n, m := p.Wait(n, `External plugins connect with ROSEY_NATS_URL=(\S+)`)
 	url := m[1]
 	p.Say("!duel Bob")
 	n, _ = p.Wait(n, `rosey> 🎲 you rolled \d+ \(\d\+\d\), Bob rolled \d+`)
 	p.Say("!admin plugins")
-	n, _ = p.Wait(n, `rosey.*> .*dice-duel 1\.0\.0 process ×1`)
+	n, _ = p.Wait(n, `rosey.*> .*dice-duel 1\.0\.0 installed ×1`)
 
-	// Its NATS user: the seed the bot hands the process.
+	// Its NATS user: the seed the bot hands the process, and nothing else
+	// of the bot's.
 	seed := filepath.Join(data, "plugins", "dice-duel", "nats.nkey")
+	if env, err := os.ReadFile("/proc/" + pid[1] + "/environ"); err == nil {
+		vars := strings.Split(string(env), "\x00")
+		is.True(slices.Contains(vars, "ROSEY_NATS_NKEY="+seed))
+		is.True(slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, "ROSEY_PLUGIN_MANIFEST=") }))
+		is.True(!strings.Contains(string(env), "the-bots-secret"))
+		is.True(!strings.Contains(string(env), filepath.Join(data, "nats.nkey")))
+	} else if runtime.GOOS == "linux" {
+		t.Fatal(err)
+	}
 	refusedAsPlugin(t, url, seed, "dice-duel")
+	out = mustRosey(t, "", "plugin", "info", "dice-duel", "-data", data)
+	is.True(strings.Contains(out, "dice-duel 1.0.0: Dice duels"))
+	is.True(strings.Contains(out, "source: github.com/roseybot/rosey/examples/dice-duel@v0.1.0 (catalogue entry dice-duel)"))
+	is.True(strings.Contains(out, "subscribe: plugin.dice-duel.> $SRV.PING"))
+	out = mustRosey(t, "", "plugin", "list", "-data", data)
+	is.True(strings.Contains(out, "dice-duel  1.0.0    github.com/roseybot/rosey/examples/dice-duel@v0.1.0"))
 
 	// One command backs out: the process stops, its user goes.
 	out = mustRosey(t, "", "plugin", "remove", "dice-duel", "-data", data)
@@ -138,14 +158,14 @@ func TestUpgradeWhileRunning(t *testing.T) {
 
 	out = mustRosey(t, "", "plugin", "upgrade", "dice-duel@v1.1.0", "-config", cfg, "-data", data)
 	is.True(strings.Contains(out, "Upgraded dice-duel to v1.1.0"))
-	waitAnswer(t, p, &n, "!admin plugins", `rosey.*> .*dice-duel 1\.1\.0 process ×1`, "")
+	waitAnswer(t, p, &n, "!admin plugins", `rosey.*> .*dice-duel 1\.1\.0 installed ×1`, "")
 
 	out, err := runRosey(t, "", "plugin", "upgrade", "dice-duel@v1.2.0", "-config", cfg, "-data", data)
 	is.True(err != nil)
 	is.True(strings.Contains(out, "dice-duel stays at v1.1.0"))
 	is.True(strings.Contains(out, "undefinedThing")) // the build's output
 	p.Say("!admin plugins")
-	n, _ = p.Wait(n, `rosey.*> .*dice-duel 1\.1\.0 process ×1`)
+	n, _ = p.Wait(n, `rosey.*> .*dice-duel 1\.1\.0 installed ×1`)
 	p.Say("!duel")
 	n, _ = p.Wait(n, `rosey> 🎲 you rolled`)
 
@@ -180,13 +200,13 @@ func TestUpgradeWhileRunning(t *testing.T) {
 // registry into a running bot, upgrades it and removes it.
 func TestNodePluginInstall(t *testing.T) {
 	is := is.New(t)
-	if !markettest.HaveNPM() {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node and npm are needed in CI (sh .ci/node.sh)")
-		}
-		t.Skip("node or npm is not installed; the npm install test skips (CI fails instead)")
-	}
 	f := marketFixture(t)
+	if f.Registry == nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the npm test needs node, npm and the example's node_modules in CI: " + f.NoNPM)
+		}
+		t.Skip("skipping the npm install test: " + f.NoNPM + " (in CI it fails instead)")
+	}
 	cfg, data := marketConfig(t, f)
 	p := start(t, "console", "-config", cfg, "-data", data, "-nats-listen", "127.0.0.1:0", "-http", "none", "-log-level", "info")
 	n, m := p.Wait(0, `External plugins connect with ROSEY_NATS_URL=(\S+)`)
@@ -201,7 +221,7 @@ func TestNodePluginInstall(t *testing.T) {
 
 	out = mustRosey(t, "", "plugin", "upgrade", "-config", cfg, "-data", data)
 	is.True(strings.Contains(out, "Upgraded fortune to 1.1.0"))
-	waitAnswer(t, p, &n, "!admin plugins", `rosey.*> .*fortune 1\.1\.0 process ×1`, "")
+	waitAnswer(t, p, &n, "!admin plugins", `rosey.*> .*fortune 1\.1\.0 installed ×1`, "")
 	p.Say("!fortune")
 	n, _ = p.Wait(n, `rosey> 🥠 .* \(cookie #2\)`) // its data stayed
 

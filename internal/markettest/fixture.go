@@ -23,6 +23,8 @@ type Fixture struct {
 	// packages it needs; NPMEnv points npm at it, with a cache of its own.
 	Registry *Registry
 	NPMEnv   []string
+	// NoNPM says why Registry is nil.
+	NoNPM string
 	// Catalogue is a catalogue file listing dice-duel (Go; v1.0.0 and
 	// v1.1.0, the versions that work), fortune (npm), and future-dice,
 	// which needs protocol 99.
@@ -38,10 +40,11 @@ const DiceModule = "example.com/dice-duel"
 // FortunePackage is the sample Node plugin's npm package.
 const FortunePackage = "rosey-plugin-fortune"
 
-// NewFixture builds the fixture in dir. With withNPM it also starts the
-// npm registry, which needs examples/external-plugin-node/node_modules
-// (sh .ci/node.sh installs it). Close stops the registry.
-func NewFixture(dir string, withNPM bool) (*Fixture, error) {
+// NewFixture builds the fixture in dir. When node and npm are installed
+// and so is examples/external-plugin-node/node_modules (sh .ci/node.sh
+// installs it) it also starts the npm registry; otherwise NoNPM says what
+// is missing. Close stops the registry.
+func NewFixture(dir string) (*Fixture, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -77,11 +80,12 @@ func NewFixture(dir string, withNPM bool) (*Fixture, error) {
 			return nil, err
 		}
 	}
-	if withNPM {
-		node := filepath.Join(root, "examples", "external-plugin-node")
-		if _, err := os.Stat(filepath.Join(node, "node_modules", "nats")); err != nil {
-			return nil, fmt.Errorf("%s has no node_modules (run sh .ci/node.sh): %w", node, err)
-		}
+	node := filepath.Join(root, "examples", "external-plugin-node")
+	if !HaveNPM() {
+		f.NoNPM = "node or npm is not installed"
+	} else if _, err := os.Stat(filepath.Join(node, "node_modules", "nats")); err != nil {
+		f.NoNPM = node + " has no node_modules (sh .ci/node.sh installs them)"
+	} else {
 		f.Registry = NewRegistry()
 		if err := f.Registry.AddNodeModules(filepath.Join(node, "node_modules")); err != nil {
 			f.Close()

@@ -77,6 +77,17 @@ type Status struct {
 	// Saved is "enabled" or "disabled" when an admin's choice is remembered
 	// in the database (SetEnabled); it wins over the config's list.
 	Saved string `json:"saved,omitempty"`
+	// Installed is where an installed plugin came from, with its version
+	// (example.com/dice@v1.1.0, npm:pkg@1.1.0, a folder), for a plugin
+	// that says so (Installed); empty otherwise.
+	Installed string `json:"installed,omitempty"`
+}
+
+// Installed is implemented by plugins installed from a catalogue or a
+// source (package marketplace): Installed says where from, with the
+// version, and shows in Status.
+type Installed interface {
+	Installed() string
 }
 
 type slot struct {
@@ -419,6 +430,9 @@ func (m *Manager) Status() []Status {
 		s := m.slots[name]
 		st := Status{Info: s.info, State: s.state, LastError: s.lastErr, Managed: true,
 			ConfigDisabled: slices.Contains(m.cfg.Disabled, name), Saved: s.saved}
+		if in, ok := s.p.(Installed); ok {
+			st.Installed = in.Installed()
+		}
 		if s.disabled && s.in == nil {
 			st.State = plugin.StateStopped
 		}

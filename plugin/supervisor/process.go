@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +31,10 @@ type ProcessConfig struct {
 	// ROSEY_PLUGIN_CONFIG.
 	Env     []string
 	EnvFunc func() []string
+	// BaseEnv, when not nil, is the environment the process starts from
+	// instead of this process's own: a plugin the bot does not trust gets
+	// none of the bot's secrets (ROSEY_CYTUBE_PASSWORD and the like).
+	BaseEnv []string
 	// BackoffMin and BackoffMax bound the delay before restarting a
 	// process that exited; defaults 500ms and 30s. The delay starts again
 	// from BackoffMin after the process ran for StableAfter (default 1m).
@@ -146,7 +151,11 @@ func (p *Process) supervise(ctx context.Context, h *plugin.Host, first chan<- er
 	delay := p.cfg.BackoffMin
 	for attempt := 0; ; attempt++ {
 		cmd := exec.Command(p.cfg.Path, p.cfg.Args...)
-		cmd.Env = append(os.Environ(), p.cfg.Env...)
+		base := p.cfg.BaseEnv
+		if base == nil {
+			base = os.Environ()
+		}
+		cmd.Env = append(slices.Clip(base), p.cfg.Env...)
 		if p.cfg.EnvFunc != nil {
 			cmd.Env = append(cmd.Env, p.cfg.EnvFunc()...)
 		}

@@ -166,6 +166,9 @@ func (s *server) plugins(ctx context.Context, req *plugin.Request) (string, erro
 		switch {
 		case st.External && st.Managed:
 			where = fmt.Sprintf("process ×%d", st.Instances)
+			if st.Installed != "" {
+				where = fmt.Sprintf("installed ×%d", st.Instances)
+			}
 		case st.External:
 			where = fmt.Sprintf("external ×%d", st.Instances)
 		}

@@ -11,7 +11,11 @@
 // same when the manager runs in another process. It refuses to reload or
 // disable itself: the manager waits for a plugin's commands in flight
 // before stopping it, and the !admin command asking would be one of them.
-// External plugins are listed but are reloaded where they run.
+// External plugins are listed but are reloaded where they run. Where a
+// plugin runs shows after its version: in-process, process ×N (a process
+// the bot supervises), installed ×N (one installed with rosey plugin
+// install, also supervised by the bot), external ×N (copies found on the
+// bus).
 //
 // Messages in are cytube.chat and cytube.pm events; messages out are
 // cytube.send.chat and cytube.send.pm requests, counted since the plugin
