@@ -15,6 +15,7 @@ import (
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/chanwords"
+	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -222,7 +223,7 @@ func (a *automod) user(cs *chanState, key string, now time.Time) *userState {
 
 func (a *automod) onChat(_ context.Context, ev *eventbus.Event) {
 	var m protocol.ChatMessage
-	if err := ev.Decode(&m); err != nil || m.User == "" {
+	if err := chatevent.Decode(ev, &m); err != nil || m.User == "" {
 		return
 	}
 	a.judge(m)
