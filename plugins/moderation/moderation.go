@@ -47,7 +47,8 @@ type Config struct {
 	// Collection is the database collection of recorded actions.
 	Collection string `json:"collection,omitempty"`
 	// Admins are never the target of an action, whatever their rank in
-	// the channel (list the router's admins here too).
+	// the channel, nor judged by the automod. The router's admins are
+	// too: the plugin asks the router for them (platform.router.admins).
 	Admins []string `json:"admins,omitempty"`
 	// Ranks raises the least rank of a command (kick, ban, mute, unmute,
 	// warn, modlog) above the default, moderator (2); !help shows it (the
