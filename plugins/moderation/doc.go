@@ -53,8 +53,9 @@
 // them a step down. Offenses in the grace (default 10s) after an action
 // (lines already on their way) do not climb. A step the bot may not do
 // (the channel's permissions, a user of the bot's rank, no CyTube channel
-// as in the console) is a warning instead. Users of exempt_rank (default moderator) and up and the admins
-// (the plugin's, the channel's and the router's) are never judged.
+// as in the console) is a warning instead. Users of exempt_rank (default
+// moderator) and up and the admins (the plugin's, the channel's and the
+// router's) are never judged.
 //
 //	alice:    buy my stuff
 //	alice:    BUY  my stuff
@@ -82,7 +83,9 @@
 // one at a time and in that order, so a flood is judged as fast as it
 // comes and the plugin's commands (in their own goroutine) are answered
 // meanwhile. At most 1024 actions wait in a channel; past that new ones
-// are dropped, with a warning in the log. Time is the Host's clock.
+// are dropped, with a warning in the log. Time is the Host's clock, read
+// when a line is judged; !modlog lists actions in the order they were
+// done.
 //
 // # Data
 //
