@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/roseybot/rosey/cytube/client"
-	"github.com/roseybot/rosey/cytube/medialink"
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/internal/chanwords"
 	"github.com/roseybot/rosey/plugin"
@@ -141,13 +140,9 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 		}
 		next = true
 	}
-	l, err := medialink.Parse(req.Args[0])
+	l, err := linkArg(req.Args[0])
 	if err != nil {
-		detail := err.Error()
-		for _, sentinel := range []error{medialink.ErrInvalid, medialink.ErrUnsupported} {
-			detail = strings.TrimPrefix(detail, sentinel.Error()+": ")
-		}
-		return "", plugin.UserError("❌ I cannot queue that link: %s.", detail)
+		return "", err
 	}
 	key := l.String()
 	if l.Type == "yp" {
@@ -155,7 +150,7 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 		// blacklist could be applied, nor the outcome told.
 		return "", plugin.UserError("⛔ I queue single videos, not YouTube playlists: add the videos one by one.")
 	}
-	if req.Rank < set.exempt && set.ids[key] {
+	if req.Rank < set.exempt && s.blacklisted(set, req.Channel, key) {
 		return "", plugin.UserError("⛔ That media is on this channel's blacklist.")
 	}
 	c := client.New(s.h.Bus(), req.Channel)

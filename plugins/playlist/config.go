@@ -36,12 +36,13 @@ const (
 	RankBump      = "bump"       // !bump (default 2)
 	RankRandom    = "random"     // !random (default 1, registered users)
 	RankLike      = "like"       // !like and !dislike (default 0)
+	RankBlacklist = "blacklist"  // !blacklist and !unblacklist (default 2)
 )
 
 var defaultRanks = map[string]float64{
 	RankAdd: protocol.RankGuest, RankNext: protocol.RankLeader, RankRemoveAny: protocol.RankModerator,
 	RankSkip: protocol.RankModerator, RankShuffle: protocol.RankModerator, RankBump: protocol.RankModerator,
-	RankRandom: protocol.RankUser, RankLike: protocol.RankGuest,
+	RankRandom: protocol.RankUser, RankLike: protocol.RankGuest, RankBlacklist: protocol.RankModerator,
 }
 
 // Limits bound what one user may have in the playlist; zero means no
@@ -96,7 +97,7 @@ type Autofill struct {
 // the bot's config and override the constructor's.
 type Config struct {
 	// Ranks sets the least rank of an action (keys: add, next,
-	// remove_any, skip, shuffle, bump, random, like).
+	// remove_any, skip, shuffle, bump, random, like, blacklist).
 	Ranks map[string]float64 `json:"ranks,omitempty"`
 	// Limits are per-user limits by least rank, as strings ("0", "1.5",
 	// "2"): a user gets the entry with the highest rank at or below
@@ -196,7 +197,7 @@ func (c Config) compile(channel string) (*settings, error) {
 	s := &settings{ranks: ranks, ids: map[string]bool{}, randomMax: c.RandomMax, queueLines: c.QueueLines}
 	for k, r := range c.Ranks {
 		if _, ok := defaultRanks[k]; !ok {
-			return nil, fmt.Errorf("playlist: config: ranks: no action %q (add, next, remove_any, skip, shuffle, bump, random, like)", k)
+			return nil, fmt.Errorf("playlist: config: ranks: no action %q (add, next, remove_any, skip, shuffle, bump, random, like, blacklist)", k)
 		}
 		if r < protocol.RankGuest || r > protocol.RankFounder {
 			return nil, fmt.Errorf("playlist: config: ranks.%s: %v is not a CyTube rank (0 to 5)", k, r)

@@ -19,6 +19,8 @@
 //	RoseyBot: ⛔ #2 “Never Gonna Give You Up” was queued by alice: only moderators (rank 2) and up may remove others' items here.
 //	mod:      !skip
 //	RoseyBot: ⏭️ Skipped “Alpha”.
+//	mod:      !blacklist https://youtu.be/xxxxxxxxxxx
+//	RoseyBot: 🚫 “Three Hour Mix” is on this channel's blacklist now.
 //	alice:    !like
 //	RoseyBot: 👍 alice likes “Bravo” (3 👍 0 👎).
 //	alice:    !history
@@ -81,6 +83,12 @@
 // CyTube. The blacklist's ids (links or type:id) are refused before
 // queueing. Users of the blacklist's exempt_rank (3) and up pass it.
 //
+// Besides the config's blacklist, moderators (rank blacklist, 2) keep one
+// per channel in chat: !blacklist alone blacklists what plays and skips
+// it, !blacklist <link> blacklists a link, !unblacklist <link> takes one
+// off (not one the config lists). Items already on the playlist stay there
+// (!remove them); !random and auto-fill never pick blacklisted media.
+//
 // # Auto-fill
 //
 // With autofill.min set, the plugin checks every autofill.every (30s): when
@@ -113,7 +121,9 @@
 // media and channel (id "channel/type:id"; title, plays, skips, likes,
 // dislikes, score = likes − dislikes, last_played, last_by); "votes", one
 // per user's vote ("channel/type:id/user", vote 1 or −1); "queued", who
-// asked the bot for each media on the playlist ("channel/type:id", user).
+// asked the bot for each media on the playlist ("channel/type:id", user);
+// "blacklist", the media blacklisted with !blacklist ("channel/type:id";
+// title, by, at).
 //
 // # NATS permissions
 //
@@ -129,7 +139,8 @@
 // The plugin's section of the bot config (every field optional; the
 // defaults shown):
 //
-//	"playlist": {"ranks": {"add": 0, "next": 1.5, "remove_any": 2, "skip": 2, "shuffle": 2, "bump": 2, "random": 1, "like": 0},
+//	"playlist": {"ranks": {"add": 0, "next": 1.5, "remove_any": 2, "skip": 2, "shuffle": 2, "bump": 2, "random": 1, "like": 0,
+//	                       "blacklist": 2},
 //	             "limits": {"0": {"max_items": 5, "max_total": "1h", "max_length": "20m"}, "2": {}},
 //	             "blacklist": {"ids": ["yt:dQw4w9WgXcQ"], "titles": ["\\bearrape\\b"], "exempt_rank": 3},
 //	             "random_recent": "2h", "random_max": 5, "queue_lines": 5,

@@ -26,4 +26,6 @@ func ExampleNew() {
 	// !dislike
 	// !liked [n]
 	// !random [n]
+	// !blacklist [link]
+	// !unblacklist <link>
 }

@@ -61,6 +61,8 @@ func commands() []plugin.Command {
 		{Name: "dislike", Description: "Dislikes what plays", Cooldown: time.Second},
 		{Name: "liked", Usage: "[n]", Description: "Lists the channel's most liked media"},
 		{Name: "random", Usage: "[n]", Description: "Queues n well-liked items from the history, not played lately", Cooldown: 5 * time.Second},
+		{Name: "blacklist", Usage: "[link]", Description: "Blacklists a link, or what plays and skips it (moderators)"},
+		{Name: "unblacklist", Usage: "<link>", Description: "Takes a link off the blacklist (moderators)"},
 	}
 }
 
@@ -95,7 +97,7 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 		return err
 	}
 	s := &server{h: h, db: h.DB(), log: h.Logger(), base: base, chans: map[string]*settings{},
-		bots: map[string]string{}, owners: map[string]string{}, playing: map[string]*play{}, discarded: map[string]bool{},
+		bots: map[string]string{}, owners: map[string]string{}, playing: map[string]*play{}, discarded: map[string]bool{}, banned: map[string]bool{},
 		current: map[string]int64{}, lastQueue: map[string]time.Time{}, channels: map[string]bool{}}
 	every := time.Duration(base.autofill.Every)
 	autofill := base.autofill.Min > 0
@@ -111,6 +113,7 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 		}
 	}
 	s.load(ctx)
+	s.loadBanned(ctx)
 	// One subscription per area keeps each area's events in order
 	// (current before change; a temp item's delete before the next change).
 	if err := h.Subscribe("cytube.media.>", s.onMedia); err != nil {
@@ -123,6 +126,7 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 		"add": s.add, "np": s.nowPlaying, "queue": s.queue, "remove": s.remove, "skip": s.skip,
 		"shuffle": s.shuffle, "bump": s.bump, "history": s.history, "lastplayed": s.lastPlayed,
 		"like": s.like, "dislike": s.like, "liked": s.liked, "random": s.random,
+		"blacklist": s.blacklist, "unblacklist": s.unblacklist,
 	} {
 		h.Handle(name, fn)
 	}
@@ -155,6 +159,7 @@ type server struct {
 	mu        sync.Mutex
 	bots      map[string]string    // the bot's name, by channel
 	owners    map[string]string    // who asked the bot to queue a media, by docID
+	banned    map[string]bool      // the media blacklisted with !blacklist, by docID
 	current   map[string]int64     // the uid CyTube last said plays, by channel
 	lastQueue map[string]time.Time // when a person last queued, by channel
 	channels  map[string]bool      // the channels seen

@@ -513,7 +513,7 @@ func TestBadConfig(t *testing.T) {
 		section map[string]any
 		want    string
 	}{
-		{map[string]any{"ranks": map[string]any{"dance": 1}}, `ranks: no action "dance"`},
+		{map[string]any{"ranks": map[string]any{"dance": 1}}, `ranks: no action "dance" (add, next, remove_any, skip, shuffle, bump, random, like, blacklist)`},
 		{map[string]any{"ranks": map[string]any{"skip": 9}}, "ranks.skip: 9 is not a CyTube rank"},
 		{map[string]any{"limits": map[string]any{"mod": map[string]any{}}}, `limits: "mod" is not a CyTube rank`},
 		{map[string]any{"limits": map[string]any{"0": map[string]any{"max_items": -1}}}, "limits.0: a limit is negative"},
@@ -613,4 +613,55 @@ func TestMalformedEvents(t *testing.T) {
 	if got := plays(t, ch); got[0].Title != "Alpha" || got[0].QueuedBy != "alice" {
 		t.Fatalf("plays: %+v", got)
 	}
+}
+
+// TestBlacklistCommand: moderators blacklist what plays (it is skipped)
+// or a link, and take it off again; the blacklist holds across a restart
+// and keeps the config's entries.
+func TestBlacklistCommand(t *testing.T) {
+	is := is.New(t)
+	srv := newServer(t)
+	clock := roseytest.NewClock(epoch)
+	dir := t.TempDir()
+	section := map[string]any{"blacklist": map[string]any{"ids": []string{link(echo)}}}
+	first := start(t, srv, clock, dir, section)
+	first.Say("alice", "!add "+link(alpha))
+	first.Expect("it plays now")
+	first.Say("bob", "!add "+link(bravo))
+	first.Expect("✅ Queued “Bravo”")
+	first.Eventually("record Alpha's play", func() bool { return len(plays(t, first)) == 1 })
+
+	first.Say("bob", "!blacklist")
+	first.Expect("⛔ Only moderators (rank 2) and up may blacklist media here.")
+	first.Say("mod", "!blacklist")
+	first.Expect("🚫 “Alpha” is on this channel's blacklist now. Skipped it.")
+	is.Equal(titles(first), []string{"Alpha", "▶Bravo"})
+	first.Say("mod", "!blacklist yt:"+charlie.ID)
+	first.Expect("🚫 “yt:charlie0003” is on this channel's blacklist now.")
+	first.Say("mod", "!blacklist "+link(echo))
+	first.Expect("🚫 “yt:echo0000006” is on this channel's blacklist already.")
+	first.Eventually("record Alpha as skipped", func() bool { p := plays(t, first); return len(p) == 2 && p[0].SkippedBy == "mod" })
+	first.Stop()
+
+	second := start(t, srv, clock, dir, section)
+	second.Say("carol", "!add "+link(charlie))
+	second.Expect("⛔ That media is on this channel's blacklist.")
+	second.Say("alice", "!add "+link(charlie))
+	second.Expect("⛔ That media is on this channel's blacklist.")
+	second.Say("admin", "!add "+link(charlie)) // exempt rank
+	second.Expect("✅ Queued “Charlie”")
+	second.Say("mod", "!unblacklist "+link(echo))
+	second.Expect("⛔ “yt:echo0000006” is blacklisted in the bot's config: only its operator can take it off.")
+	second.Say("mod", "!unblacklist "+link(alpha))
+	second.Expect("✅ “Alpha” is off this channel's blacklist.")
+	second.Say("mod", "!unblacklist "+link(alpha))
+	second.Expect("🤷 “Alpha” is not on this channel's blacklist.")
+	clock.Advance(3 * time.Second)
+	second.Say("carol", "!add "+link(delta))
+	second.Expect("⛔ “Delta” lasts 25:00") // refused by length, not by the blacklist
+	clock.Advance(3 * time.Second)
+	second.Say("carol", "!add "+link(foxtrot))
+	second.Expect("✅ Queued “Foxtrot”")
+	second.Say("mod", "!unblacklist")
+	second.Expect("❌ Usage: !unblacklist <link>")
 }

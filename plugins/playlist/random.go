@@ -35,7 +35,7 @@ func (s *server) candidates(ctx context.Context, channel string, set *settings, 
 	var pool []mediaRecord
 	for _, item := range res.Items {
 		var m mediaRecord
-		if item.Decode(&m) != nil || m.Type == "" || on[m.Key] || set.ids[m.Key] {
+		if item.Decode(&m) != nil || m.Type == "" || on[m.Key] || s.blacklisted(set, channel, m.Key) {
 			continue
 		}
 		if lim.MaxLength > 0 && duration(m.Duration) > time.Duration(lim.MaxLength) {
