@@ -167,6 +167,9 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	if bus == nil {
+		return nil, fmt.Errorf("%w: no bus", ErrBadConfig)
+	}
 	r := &run{offers: map[string]*offer{}, settled: make(chan struct{}, 1)}
 	var subs []*nats.Subscription
 	defer func() {

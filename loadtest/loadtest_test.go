@@ -167,6 +167,8 @@ func TestBadConfig(t *testing.T) {
 	is.True(errors.Is(err, loadtest.ErrBadLayout))
 	_, err = loadtest.Run(context.Background(), nil, loadtest.Config{Rate: -1})
 	is.True(errors.Is(err, loadtest.ErrBadConfig))
+	_, err = loadtest.Run(context.Background(), nil, loadtest.Config{Rate: 10})
+	is.True(errors.Is(err, loadtest.ErrBadConfig)) // no bus
 }
 
 func TestReadUsage(t *testing.T) {
