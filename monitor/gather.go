@@ -76,11 +76,15 @@ type Gatherer struct {
 type connectorSeen struct {
 	at    time.Time
 	stats protocol.ConnectorStats
+	// inBase and outBase are the instance's line counts when first seen:
+	// the dashboard charts growth from there (ChatLines).
+	inBase, outBase uint64
 }
 
 type dbSeen struct {
-	at  time.Time
-	ops map[string]DatabaseOp
+	at   time.Time
+	ops  map[string]DatabaseOp
+	base map[string]uint64 // requests by operation when first seen
 }
 
 // DatabaseOp is one database operation's figures, summed over the
@@ -96,6 +100,11 @@ type DatabaseOp struct {
 	Errors uint64 `json:"errors"`
 	// Time is the time spent serving them in all.
 	Time time.Duration `json:"time_ns"`
+	// Growth counts the requests since the Gatherer first saw each
+	// instance of the service: what the dashboard charts per second, so
+	// that a service that ran long before the monitor started does not
+	// show as one burst. A Config.Database of your own sets it to Requests.
+	Growth uint64 `json:"-"`
 }
 
 // NewGatherer returns a Gatherer; Start makes it ask.
@@ -224,7 +233,12 @@ func (g *Gatherer) takeConnector(now time.Time, st micro.Stats) {
 			!g.channels[channel] && len(g.channels) >= MaxGatheredChannels) {
 			return
 		}
-		g.connector[st.ID] = connectorSeen{at: now, stats: cs}
+		seen, known := g.connector[st.ID]
+		if !known {
+			seen.inBase, seen.outBase = cs.MessagesIn, cs.MessagesOut
+		}
+		seen.at, seen.stats = now, cs
+		g.connector[st.ID] = seen
 		g.channels[channel] = true
 		return
 	}
@@ -270,10 +284,18 @@ func (g *Gatherer) takeDatabase(now time.Time, st micro.Stats) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, known := g.db[st.ID]; !known && len(g.db) >= MaxGatheredInstances {
-		return
+	seen, known := g.db[st.ID]
+	if !known {
+		if len(g.db) >= MaxGatheredInstances {
+			return
+		}
+		seen.base = map[string]uint64{}
+		for op, o := range ops {
+			seen.base[op] = o.Requests
+		}
 	}
-	g.db[st.ID] = dbSeen{at: now, ops: ops}
+	seen.at, seen.ops = now, ops
+	g.db[st.ID] = seen
 }
 
 // Connectors returns every connector's latest figures, one per channel in
@@ -330,6 +352,9 @@ func (g *Gatherer) Database() []DatabaseOp {
 			s := sum[op]
 			s.Operation = op
 			s.Requests += o.Requests
+			if o.Requests > d.base[op] {
+				s.Growth += o.Requests - d.base[op]
+			}
 			s.Errors += o.Errors
 			s.Time += o.Time
 			sum[op] = s
@@ -344,22 +369,16 @@ func (g *Gatherer) Database() []DatabaseOp {
 	return out
 }
 
-// DatabaseRequests is the database requests counted so far, over every
-// operation: a Rate for the dashboard.
-func (g *Gatherer) DatabaseRequests() uint64 {
-	var n uint64
-	for _, o := range g.Database() {
-		n += o.Requests
-	}
-	return n
-}
-
-// ChatLines returns the chat lines (and PMs) every connector took in and
-// sent out so far: Rates for the dashboard.
+// ChatLines returns the chat lines (and PMs) the connectors took in and
+// sent out since the Gatherer first saw them: Rates for the dashboard (a
+// connector that ran long before the monitor started does not show as one
+// burst).
 func (g *Gatherer) ChatLines() (in, out uint64) {
-	for _, c := range g.Connectors() {
-		in += c.MessagesIn
-		out += c.MessagesOut
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.connector {
+		in += c.stats.MessagesIn - min(c.inBase, c.stats.MessagesIn)
+		out += c.stats.MessagesOut - min(c.outBase, c.stats.MessagesOut)
 	}
 	return in, out
 }
@@ -375,7 +394,7 @@ func databaseRates(read func() []DatabaseOp) []Rate {
 		out[i] = Rate{Name: op, Read: func() uint64 {
 			for _, o := range read() {
 				if o.Operation == op {
-					return o.Requests
+					return o.Growth
 				}
 			}
 			return 0

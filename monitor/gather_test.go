@@ -316,3 +316,59 @@ func TestPluginRestartsCounted(t *testing.T) {
 		return n == 1
 	})
 }
+
+// TestDashboardChartsGrowthNotTotals: a connector and a database service
+// that ran long before the monitor started (large totals) are charted from
+// what they do afterwards; their metrics keep the totals.
+func TestDashboardChartsGrowthNotTotals(t *testing.T) {
+	is := is.New(t)
+	mine, other := natsPair(t)
+	extra := make(chan uint64, 1)
+	extra <- 0
+	more := func() uint64 { n := <-extra; extra <- n; return n }
+	liar(t, other, protocol.ConnectorService, func(int) any {
+		n := more()
+		return connectorStats("conn-1", "", "lounge", protocol.ConnectorStats{Channel: "lounge", State: protocol.StateConnected,
+			MessagesIn: 100000 + n, MessagesOut: 5000 + 2*n})
+	})
+	liar(t, other, database.ServiceName, func(int) any {
+		return micro.Stats{ServiceIdentity: micro.ServiceIdentity{Name: database.ServiceName, ID: "db-1", Version: "1.0.0"},
+			Type: micro.StatsResponseType, Endpoints: []*micro.EndpointStats{
+				{Name: "set", Subject: database.SubjectSet, NumRequests: 70000 + int(more()), ProcessingTime: time.Minute},
+				{Name: "ns-set", Subject: "database.*.set", NumRequests: 30000},
+			}}
+	})
+	g, err := monitor.NewGatherer(monitor.GatherConfig{Conn: mine, Interval: 10 * time.Millisecond})
+	is.NoErr(err)
+	is.NoErr(g.Start(context.Background()))
+	defer g.Stop(context.Background())
+	deadline := time.Now().Add(30 * time.Second)
+	for len(g.Connectors()) == 0 || len(g.Database()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing gathered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	<-extra
+	extra <- 3 // three more lines in, six out, three more sets
+	set := func() monitor.DatabaseOp {
+		for _, o := range g.Database() {
+			if o.Operation == "set" {
+				return o
+			}
+		}
+		return monitor.DatabaseOp{}
+	}
+	for {
+		in, out := g.ChatLines()
+		if in == 3 && out == 6 && set().Growth == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("growth: in %d, out %d, sets %d", in, out, set().Growth)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	is.Equal(set().Requests, uint64(100003)) // both subjects, the totals
+	is.Equal(g.Connectors()[0].MessagesIn, uint64(100003))
+}
