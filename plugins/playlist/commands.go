@@ -184,6 +184,9 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 		}
 		return "", err
 	}
+	if it.Type != "" { // CyTube's own id for it (it may rewrite the link's)
+		key = it.Type + ":" + it.ID
+	}
 	s.setOwner(ctx, req.Channel, key, req.User)
 	s.claim(ctx, req.Channel, key, it.UID, req.User)
 	s.noteQueue(req.Channel)

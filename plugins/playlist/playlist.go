@@ -114,8 +114,10 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 	}
 	s.load(ctx)
 	s.loadBanned(ctx)
-	// One subscription per area keeps each area's events in order
-	// (current before change; a temp item's delete before the next change).
+	// One subscription per area keeps each area's events in order (the
+	// uid now playing before its media change). Between the two areas
+	// there is no order: a play ends at whichever comes first, the
+	// deletion of the item playing or the next media change.
 	if err := h.Subscribe("cytube.media.>", s.onMedia); err != nil {
 		return fmt.Errorf("playlist: subscribe: %w", err)
 	}
