@@ -461,8 +461,12 @@ func (a *automod) enforce(ctx context.Context, off offense) {
 	case Ban:
 		err = c.Ban(ctx, off.user, "automod: "+reason, a.s.cfg.BanIP)
 	}
-	if errors.Is(err, client.ErrPermission) {
+	switch {
+	case errors.Is(err, client.ErrPermission):
 		log.Warn("automod: the bot may not do this step here; a warning instead", "err", err)
+		action, err = Warn, nil
+	case errors.Is(err, client.ErrNotSupported): // the console: no moderation
+		log.Info("automod: the channel cannot do this step; a warning instead", "err", err)
 		action, err = Warn, nil
 	}
 	if err != nil {
