@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/roseybot/rosey/cytube/console"
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugins/moderation"
@@ -271,12 +273,28 @@ func TestAutomodBurstInCyTube(t *testing.T) {
 	}
 }
 
-// TestAutomodWithoutCyTube: with no CyTube channel to act in (the
-// console), every step is a warning.
+// TestAutomodWithoutCyTube: with no CyTube channel to act in, or the
+// console (which refuses every action), every step is a warning.
 func TestAutomodWithoutCyTube(t *testing.T) {
-	h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})),
+	clock := roseytest.NewClock(epoch)
+	h := roseytest.New(t, roseytest.WithPlugins(moderation.New(moderation.Config{})), roseytest.WithClock(clock),
 		roseytest.WithPluginConfig(moderation.Name, map[string]any{"automod": map[string]any{
-			"caps": on(map[string]any{}), "ladder": []string{"mute 1m", "ban"}, "grace": "1ms"}}))
+			"caps": on(map[string]any{}), "ladder": []string{"mute 1m", "ban"}}}))
 	h.Say("alice", "I AM SHOUTING AT ALL OF YOU")
 	h.Expect("⚠️ alice, automod warning (caps: 100% capitals).")
+
+	in, _ := io.Pipe() // nobody types: the test says the lines
+	con, err := console.New(h.Bus(), console.Config{Channel: roseytest.Channel, In: in, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := con.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = con.Stop(context.Background()) })
+	h.Say("bob", "I AM SHOUTING AT ALL OF YOU")
+	h.Expect("⚠️ bob, automod warning (caps: 100% capitals).")
+	clock.Advance(time.Minute) // past alice's grace
+	h.Say("alice", "I AM SHOUTING AT ALL OF YOU AGAIN")
+	h.Expect("⚠️ alice, automod warning (caps: 100% capitals).") // a ban, but the console has no moderation
 }
