@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -358,4 +360,60 @@ func TestPermissionsFor(t *testing.T) {
 	is.Equal(p.Subscribe[0], "bot1.plugin.x.>")
 	is.Equal(p.Subscribe[len(p.Subscribe)-1], "_INBOX.plugin.x.>") // never prefixed
 	is.True(p.AllowResponses)
+}
+
+// A catalogue comes from a URL as well as from a file; a bad one is a
+// clear error.
+func TestCatalogueByURL(t *testing.T) {
+	is := is.New(t)
+	root, err := markettest.RepoRoot()
+	is.NoErr(err)
+	body, err := os.ReadFile(filepath.Join(root, "marketplace", "catalogue.json"))
+	is.NoErr(err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/catalogue.json":
+			_, _ = w.Write(body)
+		case "/broken.json":
+			_, _ = w.Write([]byte(`{"plugins": [{"name": "x", "versions": ["v1.0.0"]}]}`)) // no source
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c, err := marketplace.LoadCatalogue(ctx(t), srv.Client(), srv.URL+"/catalogue.json")
+	is.NoErr(err)
+	is.Equal(c.From, srv.URL+"/catalogue.json")
+	is.Equal(len(marketplace.Search([]*marketplace.Catalogue{c}, "dice")), 1)
+	_, err = marketplace.LoadCatalogue(ctx(t), srv.Client(), srv.URL+"/missing.json")
+	is.True(errors.Is(err, marketplace.ErrCatalogue))
+	is.True(strings.Contains(err.Error(), "404"))
+	_, err = marketplace.LoadCatalogue(ctx(t), srv.Client(), srv.URL+"/broken.json")
+	is.True(errors.Is(err, marketplace.ErrCatalogue))
+	is.True(strings.Contains(err.Error(), "give exactly one of go and npm"))
+	_, err = marketplace.LoadCatalogue(ctx(t), nil, filepath.Join(t.TempDir(), "none.json"))
+	is.True(errors.Is(err, marketplace.ErrCatalogue))
+}
+
+// A Node plugin in a directory installs with its dependencies (from the
+// registry) as a copy, not a link to the directory.
+func TestNPMInstallFromDirectory(t *testing.T) {
+	is := is.New(t)
+	f := needFixture(t, true)
+	in := installer(t, f)
+	root, err := markettest.RepoRoot()
+	is.NoErr(err)
+	p, err := in.Install(ctx(t), filepath.Join(root, "examples", "external-plugin-node"))
+	is.NoErr(err)
+	is.Equal(p.Manifest.Name, "fortune")
+	got, err := p.Apply(ctx(t))
+	is.NoErr(err)
+	is.Equal(got.Kind, marketplace.KindDir)
+	prog, args := got.Command(in.Dir)
+	is.Equal(prog, "node")
+	fi, err := os.Lstat(filepath.Dir(args[0]))
+	is.NoErr(err)
+	is.True(fi.Mode()&os.ModeSymlink == 0) // a copy
+	_, err = os.Stat(filepath.Join(filepath.Dir(args[0]), "..", "nats", "package.json"))
+	is.NoErr(err)
 }

@@ -205,7 +205,13 @@ func info(w io.Writer, in *marketplace.Installer, cats []*marketplace.Catalogue,
 		if !ok {
 			return fmt.Errorf("%w: %q is neither installed nor in a catalogue", marketplace.ErrNotFound, name)
 		}
-		fmt.Fprintf(w, "%s (not installed)\n  %s\n  source: %s\n  versions: %s\n  licence: %s\n", e.Name, e.Description, e.Source(), strings.Join(e.Versions, ", "), e.License)
+		fmt.Fprintf(w, "%s (not installed)\n  %s\n  source: %s\n  versions: %s\n  licence: %s\n  commands: %s\n  needs Rosey protocol %d\n",
+			e.Name, e.Description, e.Source(), strings.Join(e.Versions, ", "), e.License, strings.Join(e.Commands, ", "), max(e.MinProtocol, 1))
+		if len(e.Subjects.Publish)+len(e.Subjects.Subscribe) > 0 {
+			fmt.Fprintf(w, "  asks to publish on: %s; to subscribe to: %s\n", strings.Join(e.Subjects.Publish, " "), strings.Join(e.Subjects.Subscribe, " "))
+		} else {
+			fmt.Fprintln(w, "  asks for no subjects beyond its own")
+		}
 		if e.Homepage != "" {
 			fmt.Fprintf(w, "  homepage: %s\n", e.Homepage)
 		}

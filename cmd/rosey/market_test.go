@@ -193,6 +193,9 @@ func TestUpgradeWhileRunning(t *testing.T) {
 	is.True(strings.Contains(out, "dice-duel was not installed"))
 	out = mustRosey(t, "", "plugin", "list", "-config", cfg, "-data", data)
 	is.True(strings.Contains(out, "No plugins installed"))
+	out = mustRosey(t, "", "plugin", "info", "future-dice", "-config", cfg, "-data", data)
+	is.True(strings.Contains(out, "future-dice (not installed)"))
+	is.True(strings.Contains(out, "needs Rosey protocol 99"))
 	_ = n
 }
 

@@ -134,7 +134,23 @@ function handlers(nc, cfg) {
 
 // ---- main ----------------------------------------------------------------
 
+// checkManifest refuses to run when the manifest the bot names
+// (ROSEY_PLUGIN_MANIFEST, set for a plugin installed with `rosey plugin
+// install`) says something else than info: what the bot's owner was shown
+// before installing is what runs (PROTOCOL.md, Connecting).
+function checkManifest() {
+  const file = env("ROSEY_PLUGIN_MANIFEST");
+  if (!file) return;
+  const m = JSON.parse(readFileSync(file, "utf8"));
+  const norm = (cmds) => JSON.stringify((cmds ?? []).map((c) => [c.name, c.usage ?? "", c.description ?? "", c.aliases ?? [], c.min_rank ?? 0, c.cooldown_ms ?? 0]));
+  for (const [field, a, b] of [["name", m.name, info.name], ["version", m.version, info.version],
+    ["description", m.description ?? "", info.description], ["commands", norm(m.commands), norm(info.commands)]]) {
+    if (a !== b) throw new Error(`Info differs from the manifest: ${file} says ${field} ${a}, the plugin ${b}`);
+  }
+}
+
 async function main() {
+  checkManifest();
   const cfg = readConfig();
   const servers = env("ROSEY_NATS_URL", "nats://127.0.0.1:4222").split(",").map((s) => s.trim());
   const opts = {
