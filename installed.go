@@ -36,6 +36,7 @@ type installed struct {
 	last    []byte                           // the record as last read
 	running map[string]marketplace.Installed // what runs, by name
 	warned  bool                             // about users the server cannot add
+	noURL   bool                             // warned that plugins cannot connect
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -119,6 +120,16 @@ func (in *installed) sync(ctx context.Context) {
 		log.Info("installed plugin stopped", "plugin", name, "version", cur.Version)
 	}
 	in.setUsers(list)
+	if len(list) > 0 && len(in.b.ClientConfig().URLs) == 0 {
+		// Without a listener (nats.embedded.no_listen, -nats-listen none)
+		// a plugin process has nowhere to connect, and left to its
+		// default it could find another bot's server.
+		if !in.noURL {
+			in.noURL = true
+			log.Warn("installed plugins are not started: they need the bot's NATS server to listen (not -nats-listen none)")
+		}
+		return
+	}
 	for _, i := range list {
 		if _, ok := in.running[i.Name]; ok {
 			continue

@@ -169,6 +169,16 @@ func TestUpgradeWhileRunning(t *testing.T) {
 	p.Say("!duel")
 	n, _ = p.Wait(n, `rosey> 🎲 you rolled`)
 
+	// A bot whose NATS server does not listen cannot run them, and says so.
+	other := filepath.Join(t.TempDir(), "rosey.json")
+	b, _ := json.Marshal(map[string]any{"marketplace": map[string]any{"dir": filepath.Join(data, "plugins")}})
+	is.NoErr(os.WriteFile(other, b, 0o644))
+	closed := start(t, "console", "-config", other, "-data", t.TempDir(), "-nats-listen", "none", "-http", "none", "-log-level", "info")
+	closed.Wait(0, `installed plugins are not started: they need the bot's NATS server to listen`)
+	closed.Wait(0, `Rosey .* console`)
+	is.NoErr(closed.Stdin.Close())
+	<-closed.Done
+
 	for _, tc := range []struct{ args, says string }{
 		{"install no-such-plugin", `"no-such-plugin" is in no catalogue`},
 		{"install greeter@v9.9.9", "greeter has no version v9.9.9 (the catalogue lists v0.1.0)"},
