@@ -1,8 +1,10 @@
-// Command playlist is a Rosey plugin that works the CyTube playlist over
-// NATS: !add <link> (alias !queue) queues a link, and every item someone
+// Command requests is a Rosey plugin that works the CyTube playlist over
+// NATS: !request <link> (alias !req) queues a link, and every item someone
 // else adds is announced in the channel. It uses the channel subjects of
 // docs/PROTOCOL.md §9 through the typed helpers of package cytube/client,
-// so it runs the same inside the bot and as a process of its own.
+// so it runs the same inside the bot and as a process of its own. (The
+// built-in playlist plugin, plugins/playlist, is the full one: !add with
+// limits, history, likes; this example shows the parts in a page.)
 //
 // # Running it
 //
@@ -10,9 +12,9 @@
 // 127.0.0.1:4222), then the plugin:
 //
 //	go run ./cmd/rosey run -config rosey.json
-//	go run ./examples/playlist
+//	go run ./examples/requests
 //
-// In the channel, type !add https://youtu.be/dQw4w9WgXcQ. The bot answers
+// In the channel, type !request https://youtu.be/dQw4w9WgXcQ. The bot answers
 // with CyTube's outcome: the title and place of the new item, or CyTube's
 // own refusal ("This item is already on the playlist"), or why the bot may
 // not add (its rank is below the channel's playlistadd permission). When a
@@ -53,21 +55,21 @@ type playlist struct {
 
 func (p *playlist) Info() plugin.Info {
 	return plugin.Info{
-		Name:        "playlist",
+		Name:        "song-requests",
 		Version:     "1.0.0",
 		Description: "Queues links and announces new playlist items",
 		Commands: []plugin.Command{{
-			Name:        "add",
+			Name:        "request",
 			Usage:       "<link>",
 			Description: "Adds a video or stream to the playlist",
-			Aliases:     []string{"queue"},
+			Aliases:     []string{"req"},
 		}},
 	}
 }
 
 func (p *playlist) Start(_ context.Context, h *plugin.Host) error {
 	p.bots = map[string]string{}
-	h.Handle("add", func(ctx context.Context, req *plugin.Request) (string, error) {
+	h.Handle("request", func(ctx context.Context, req *plugin.Request) (string, error) {
 		if len(req.Args) != 1 {
 			return "", plugin.Usage(p.Info().Commands[0])
 		}

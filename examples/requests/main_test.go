@@ -49,7 +49,7 @@ func TestAddAndAnnounce(t *testing.T) {
 	}
 
 	for { // the plugin is known to the router once the directory has it
-		if _, ok := bot.Plugins().Directory().Get("playlist"); ok {
+		if _, ok := bot.Plugins().Directory().Get("song-requests"); ok {
 			break
 		}
 		if ctx.Err() != nil {
@@ -57,17 +57,17 @@ func TestAddAndAnnounce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	srv.Say("lounge", "alice", "!add https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+	srv.Say("lounge", "alice", "!request https://www.youtube.com/watch?v=dQw4w9WgXcQ")
 	said("🎵 Added “Never Gonna Give You Up” (#1 of 1)")
 	items, _ := srv.Playlist("lounge")
 	is.Equal(len(items), 1)
 	is.Equal(items[0].QueuedBy, "RoseyBot")
 
-	srv.Say("lounge", "alice", "!add https://youtu.be/dQw4w9WgXcQ")
+	srv.Say("lounge", "alice", "!request https://youtu.be/dQw4w9WgXcQ")
 	said("❌ CyTube says: This item is already on the playlist")
-	srv.Say("lounge", "alice", "!add https://www.youtube.com/watch")
+	srv.Say("lounge", "alice", "!request https://www.youtube.com/watch")
 	said("❌ That is not a link I can queue: invalid media link: yt: YouTube link without v=")
-	srv.Say("lounge", "alice", "!add https://example.com/movie.mp4") // a raw file: nobody may, unregistered
+	srv.Say("lounge", "alice", "!request https://example.com/movie.mp4") // a raw file: nobody may, unregistered
 	said("⛔ I may not do that here: nobody may add raw files in channel lounge")
 
 	srv.Queue("lounge", "alice", cytubetest.Media{Type: "vi", ID: "76979871", Title: "The New Vimeo Player", Seconds: 62}, false)
