@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -257,7 +258,7 @@ type server struct {
 	here map[key]time.Time
 	// bots holds the bot's name in each channel, from cytube.connection.
 	bots    map[string]string
-	stopped bool // the last flush is done: write at once
+	stopped bool // the last flush is under way or done: write at once
 }
 
 // touch returns the pending delta of the user, seen at now.
@@ -275,37 +276,41 @@ func (s *server) touch(k key, name string, now int64) *delta {
 }
 
 func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
-	now := s.clock.Now()
-	ms := now.UnixMilli()
-	s.mu.Lock()
+	// Decode first, then change the counts under the lock.
+	var apply func(now time.Time, ms int64)
 	switch ev.Subject {
 	case protocol.Chat, protocol.PM:
 		var m protocol.ChatMessage
 		if err := chatevent.Decode(ev, &m); err != nil {
-			s.mu.Unlock()
 			s.log.Warn("malformed chat event", "subject", ev.Subject, "err", err)
 			return
 		}
 		defer s.handled.Mark(ev.CorrelationID)
 		k, name, ok := userKey(m.Channel, m.User)
 		if !ok {
-			break
+			return
 		}
-		d := s.touch(k, name, ms)
-		if ev.Subject == protocol.Chat {
-			d.lines++
-		}
-		if isCommand(m.Message, s.cfg.prefix(m.Channel)) {
-			d.commands++
+		line, command := ev.Subject == protocol.Chat, isCommand(m.Message, s.cfg.prefix(m.Channel))
+		apply = func(_ time.Time, ms int64) {
+			d := s.touch(k, name, ms)
+			if line {
+				d.lines++
+			}
+			if command {
+				d.commands++
+			}
 		}
 	case protocol.UserJoin:
 		var j protocol.UserJoinEvent
 		if err := ev.Decode(&j); err != nil {
-			s.mu.Unlock()
 			s.log.Warn("malformed join event", "err", err)
 			return
 		}
-		if k, name, ok := userKey(j.Channel, j.User); ok {
+		k, name, ok := userKey(j.Channel, j.User)
+		if !ok {
+			return
+		}
+		apply = func(now time.Time, ms int64) {
 			s.touch(k, name, ms)
 			if _, in := s.here[k]; !in {
 				s.here[k] = now
@@ -314,43 +319,46 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	case protocol.UserLeave:
 		var l protocol.UserLeaveEvent
 		if err := ev.Decode(&l); err != nil {
-			s.mu.Unlock()
 			s.log.Warn("malformed leave event", "err", err)
 			return
 		}
-		if k, name, ok := userKey(l.Channel, l.User); ok {
-			s.leave(k, s.touch(k, name, ms), now)
+		k, name, ok := userKey(l.Channel, l.User)
+		if !ok {
+			return
 		}
+		apply = func(now time.Time, ms int64) { s.leave(k, s.touch(k, name, ms), now) }
 	case protocol.PlaylistQueued:
 		var q protocol.PlaylistQueuedEvent
 		if err := ev.Decode(&q); err != nil {
-			s.mu.Unlock()
 			s.log.Warn("malformed playlist event", "err", err)
 			return
 		}
-		by := q.QueuedBy
-		if by == "" {
-			by = q.Item.QueuedBy
+		by := cmp.Or(q.QueuedBy, q.Item.QueuedBy)
+		k, name, ok := userKey(q.Channel, by)
+		if !ok {
+			return
 		}
-		// The bot's own items (a plugin's !add queues through the
-		// connector) are nobody's: the bot is no user to rank.
-		if k, name, ok := userKey(q.Channel, by); ok && !protocol.SameUser(by, s.bots[q.Channel]) {
-			s.touch(k, name, ms).queued++
+		apply = func(_ time.Time, ms int64) {
+			// The bot's own items (a plugin's !add queues through the
+			// connector) are nobody's: the bot is no user to rank.
+			if !protocol.SameUser(by, s.bots[q.Channel]) {
+				s.touch(k, name, ms).queued++
+			}
 		}
 	case protocol.Connection:
 		var c protocol.ConnectionEvent
 		if err := ev.Decode(&c); err != nil {
-			s.mu.Unlock()
 			s.log.Warn("malformed connection event", "err", err)
 			return
 		}
-		s.mu.Unlock()
 		s.connection(ctx, c)
-		s.mu.Lock()
+		apply = func(time.Time, int64) {}
 	default:
-		s.mu.Unlock()
 		return
 	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	apply(now, now.UnixMilli())
 	n, stopped := len(s.pending), s.stopped
 	s.mu.Unlock()
 	switch {
