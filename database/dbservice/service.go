@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -274,6 +275,9 @@ func (s *Service) respond(ctx context.Context, req *eventbus.Event, data any, er
 		switch d := data.(type) {
 		case json.RawMessage:
 			rep.Data = d
+		case database.SetResult:
+			// The reply of every set, written without reflection.
+			rep.Data = encodeSetResult(d)
 		default:
 			b, merr := json.Marshal(d)
 			if merr != nil {
@@ -306,20 +310,33 @@ func decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return fmt.Errorf("%w: empty body", database.ErrMalformed)
 	}
-	if !json.Valid(body) {
-		return fmt.Errorf("%w: the body is not valid JSON", database.ErrMalformed)
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // filter and update numbers keep their exact digits
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return invalid("%s: wrong type (got JSON %s)", te.Field, te.Value)
-		}
-		return invalid("%v", err)
+	err := dec.Decode(v)
+	if err == nil && onlySpace(body[dec.InputOffset():]) {
+		return nil
 	}
-	return nil
+	// Whether the body is JSON at all is only asked on failure, so that a
+	// good body is scanned once less.
+	if !json.Valid(body) {
+		return fmt.Errorf("%w: the body is not valid JSON", database.ErrMalformed)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return invalid("%s: wrong type (got JSON %s)", te.Field, te.Value)
+	}
+	return invalid("%v", err)
+}
+
+// onlySpace reports whether b holds nothing but JSON whitespace.
+func onlySpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 func handleSet(st *Store, ns string, body []byte) (*write, error) {
@@ -444,4 +461,17 @@ func handleSchema(st *Store, ns string, body []byte) (*write, error) {
 		return nil
 	}
 	return w, nil
+}
+
+// encodeSetResult writes what json.Marshal writes for r.
+func encodeSetResult(r database.SetResult) []byte {
+	b := make([]byte, 0, 16+len(r.ID.String()))
+	b = append(b, `{"id":`...)
+	if n, ok := r.ID.Int(); ok {
+		b = strconv.AppendInt(b, n, 10)
+	} else if b, ok = flatjson.AppendString(b, r.ID.String()); !ok || r.ID.IsZero() {
+		b, _ = json.Marshal(r)
+		return b
+	}
+	return append(b, '}')
 }
