@@ -17,10 +17,10 @@
 // A chat line costs no database write: the latest sighting of each user is
 // kept in memory and written in batches, one upsert per user who did
 // something, every flush_interval (default 5s) or as soon as max_pending
-// users (default 1000) wait to be written. A clean stop writes everything
-// still in memory. A crash (kill -9, power loss) loses at most the last
-// flush interval of sightings; a failed write is tried again at the next
-// flush.
+// users (default 1000) wait to be written. A clean stop takes in every
+// event already delivered, then writes everything still in memory. A crash
+// (kill -9, power loss) loses at most the last flush interval of
+// sightings; a failed write is tried again at the next flush.
 //
 // A !seen said in the channel is answered after every line said before it,
 // itself included, has been taken in, from what is stored with what is

@@ -45,10 +45,10 @@
 // a channel, for first_seen), every flush_interval (default 5s) or as soon
 // as max_pending users (default 1000) wait to be written. Each flush also
 // counts the time of the users present up to then, so they are written at
-// every flush. A clean stop writes everything in memory, the time of the
-// users still present included. A crash (kill -9, power loss) loses at
-// most the last flush interval of counts; a failed write is tried again at
-// the next flush.
+// every flush. A clean stop takes in every event already delivered, then
+// writes everything in memory, the time of the users still present
+// included. A crash (kill -9, power loss) loses at most the last flush
+// interval of counts; a failed write is tried again at the next flush.
 //
 // !stats answers from what is stored plus what is still in memory, after
 // every line said before it (itself included) has been counted. !top first
