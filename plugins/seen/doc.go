@@ -3,14 +3,18 @@
 //
 //	👀 Bob is here now. Last said 3h 12m ago: "hello there"
 //	👀 erin was last seen 2d 4h ago, leaving. Last said 2d 4h ago: "brb"
+//	👀 dave is in den now.
 //	🤷 I have not seen zed.
 //
 // The plugin follows cytube.chat, cytube.user.join and cytube.user.leave
 // through a single subscription (so they are taken in the order they were
 // published) and keeps one document per user, under the lower-cased name,
 // through the database service, so it survives restarts. Names compare
-// case-insensitively. When the connector reports a (re)connection everyone
-// is marked absent, since CyTube then announces again everyone present.
+// case-insensitively. Each document keeps the channel of the latest
+// sighting: a bot in several channels says where a user is ("is in den
+// now") or was last seen. When a channel's connector reports a
+// (re)connection, everyone last seen there is marked absent, since CyTube
+// then announces again everyone present.
 //
 // # Batching
 //

@@ -84,6 +84,9 @@ func (p *Plugin) Info() plugin.Info {
 type record struct {
 	Name string `json:"name"`
 	Here bool   `json:"here"`
+	// Channel is where SeenAt happened ("" in documents from before it
+	// was kept).
+	Channel string `json:"channel,omitempty"`
 	// SeenAt is the last join, leave or line, in ms since the epoch.
 	SeenAt int64 `json:"seen_at"`
 	// Event is what happened at SeenAt: chat, join or leave.
@@ -167,10 +170,11 @@ type server struct {
 // sighting is the latest of a user's events not yet written: the fields of
 // its record to set.
 type sighting struct {
-	name   string
-	here   bool
-	seenAt int64
-	event  string
+	name    string
+	channel string
+	here    bool
+	seenAt  int64
+	event   string
 	// message and saidAt are set when a line was said (saidAt != 0).
 	message string
 	saidAt  int64
@@ -187,7 +191,7 @@ func (g *sighting) merge(n *sighting) {
 
 // fields returns what the sighting sets in the user's document.
 func (g *sighting) fields() map[string]any {
-	set := map[string]any{"name": g.name, "here": g.here, "seen_at": g.seenAt, "event": g.event}
+	set := map[string]any{"name": g.name, "channel": g.channel, "here": g.here, "seen_at": g.seenAt, "event": g.event}
 	if g.saidAt != 0 {
 		set["message"], set["said_at"] = g.message, g.saidAt
 	}
@@ -196,7 +200,7 @@ func (g *sighting) fields() map[string]any {
 
 // over lays the sighting over r.
 func (g *sighting) over(r *record) {
-	r.Name, r.Here, r.SeenAt, r.Event = g.name, g.here, g.seenAt, g.event
+	r.Name, r.Channel, r.Here, r.SeenAt, r.Event = g.name, g.channel, g.here, g.seenAt, g.event
 	if g.saidAt != 0 {
 		r.Message, r.SaidAt = g.message, g.saidAt
 	}
@@ -269,21 +273,21 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 			return
 		}
 		defer s.handled.Mark(ev.CorrelationID)
-		g = &sighting{name: m.User, here: true, event: "chat", message: plugin.Clip(m.Message, maxMessage), saidAt: now}
+		g = &sighting{name: m.User, channel: m.Channel, here: true, event: "chat", message: plugin.Clip(m.Message, maxMessage), saidAt: now}
 	case protocol.UserJoin:
 		var j protocol.UserJoinEvent
 		if err := ev.Decode(&j); err != nil {
 			s.log.Warn("malformed join event", "err", err)
 			return
 		}
-		g = &sighting{name: j.User, here: true, event: "join"}
+		g = &sighting{name: j.User, channel: j.Channel, here: true, event: "join"}
 	case protocol.UserLeave:
 		var l protocol.UserLeaveEvent
 		if err := ev.Decode(&l); err != nil {
 			s.log.Warn("malformed leave event", "err", err)
 			return
 		}
-		g = &sighting{name: l.User, event: "leave"}
+		g = &sighting{name: l.User, channel: l.Channel, event: "leave"}
 	case protocol.Connection:
 		var c protocol.ConnectionEvent
 		if err := ev.Decode(&c); err == nil && c.State == protocol.StateConnected {
@@ -291,7 +295,7 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 			// after the reset; events after this one wait for it.
 			s.flusher.Quiet(func() {
 				s.flush(ctx)
-				s.resetPresence(ctx)
+				s.resetPresence(ctx, c.Channel)
 			})
 		}
 		return
@@ -320,16 +324,25 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	}
 }
 
-// resetPresence forgets who was here: after a (re)connect CyTube sends a
-// join for everyone present, and users who left meanwhile sent no leave.
-func (s *server) resetPresence(ctx context.Context) {
-	for range 100 { // at most 100 000 users; each pass clears up to 1000
-		res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection, Filter: database.Filter{"here": true}, Limit: database.MaxLimit})
+// resetPresence forgets who was here in channel: after a (re)connect
+// CyTube sends a join for everyone present, and users who left meanwhile
+// sent no leave. Users last seen in another channel keep their presence;
+// documents that name no channel (older ones) are reset too.
+func (s *server) resetPresence(ctx context.Context, channel string) {
+	skip := 0
+	for range 100 { // at most 100 000 users; each pass looks at up to 1000
+		res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection, Filter: database.Filter{"here": true},
+			Limit: database.MaxLimit, Offset: skip})
 		if err != nil {
 			s.log.Warn("could not reset presence", "err", err)
 			return
 		}
 		for _, it := range res.Items {
+			var r record
+			if err := it.Decode(&r); err == nil && r.Channel != "" && r.Channel != channel {
+				skip++ // still here, in another channel: it stays in the results
+				continue
+			}
 			if err := s.db.Update(ctx, s.cfg.Collection, it.ID, database.Update{Set: map[string]any{"here": false}}, nil); err != nil {
 				s.log.Warn("could not reset presence", "user", it.ID.String(), "err", err)
 				return
@@ -364,10 +377,16 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 	}
 	now := s.cfg.Now()
 	var b strings.Builder
-	if r.Here {
+	switch {
+	case r.Here && r.Channel != "" && r.Channel != req.Channel:
+		fmt.Fprintf(&b, "👀 %s is in %s now.", r.Name, r.Channel)
+	case r.Here:
 		fmt.Fprintf(&b, "👀 %s is here now.", r.Name)
-	} else {
+	default:
 		fmt.Fprintf(&b, "👀 %s was last seen %s", r.Name, ago(now, r.SeenAt))
+		if r.Channel != "" && r.Channel != req.Channel {
+			fmt.Fprintf(&b, " in %s", r.Channel)
+		}
 		if r.Event == "leave" {
 			b.WriteString(", leaving")
 		}

@@ -234,3 +234,29 @@ func TestNothingLostOnStop(t *testing.T) {
 		}
 	})
 }
+
+// TestSeveralChannels: a bot in several channels says where a user is or
+// was last seen, and a reconnect in one channel forgets who was here in
+// that channel only.
+func TestSeveralChannels(t *testing.T) {
+	c := newClock()
+	h := start(t, c)
+	publish(t, h, protocol.UserJoin, protocol.UserJoinEvent{User: "bob", Channel: "den"})
+	publish(t, h, protocol.UserJoin, protocol.UserJoinEvent{User: "dave", Channel: roseytest.Channel})
+	publish(t, h, protocol.UserJoin, protocol.UserJoinEvent{User: "erin", Channel: "den"})
+	publish(t, h, protocol.UserLeave, protocol.UserLeaveEvent{User: "erin", Channel: "den"})
+	h.Say("alice", "!seen bob")
+	h.Expect("👀 bob is in den now.")
+	h.Say("alice", "!seen erin")
+	h.Expect("👀 erin was last seen just now in den, leaving.")
+	h.Say("alice", "!seen dave")
+	h.Expect("👀 dave is here now.")
+
+	// The den's connector came back: whoever is still there is announced
+	// again; the others' presence is kept.
+	publish(t, h, protocol.Connection, protocol.ConnectionEvent{Channel: "den", State: protocol.StateConnected})
+	h.Say("alice", "!seen bob")
+	h.Expect("👀 bob was last seen just now in den.")
+	h.Say("alice", "!seen dave")
+	h.Expect("👀 dave is here now.")
+}
