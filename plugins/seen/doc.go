@@ -30,6 +30,12 @@
 // itself included, has been taken in, from what is stored with what is
 // still in memory laid over it.
 //
+// # NATS permissions
+//
+// Run as a process of its own under per-plugin NATS users, it needs to
+// publish on database.seen.> and to subscribe to cytube.> (it reads chat,
+// joins, leaves and cytube.connection, in order, from one subscription).
+//
 // Config section (optional):
 //
 //	{"collection": "seen", "flush_interval": "5s", "max_pending": 1000}

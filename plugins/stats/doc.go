@@ -58,6 +58,13 @@
 // Run one copy of the plugin: it watches every chat event, so two copies
 // would count each line twice.
 //
+// # NATS permissions
+//
+// Run as a process of its own under per-plugin NATS users, it needs to
+// publish on cytube.state.users and database.stats.>, and to subscribe to
+// cytube.> (it reads chat, PMs, joins, leaves, cytube.playlist.queued and
+// cytube.connection, in order, from one subscription).
+//
 // Config section (optional; the defaults shown):
 //
 //	{"collection": "stats", "flush_interval": "5s", "max_pending": 1000, "prefix": "!", "top": 5,
