@@ -45,3 +45,25 @@ func ExampleConfig_Validate() {
 	// dbservice: invalid config: url: scheme "mysql" is not supported (want postgres:// or postgresql://)
 	// dbservice: invalid config: synchronous: "off" (want full or normal)
 }
+
+// ExampleStore_WriteStats shows the writer's counters: writes made one
+// after the other each commit alone, since nothing waits to fill a group;
+// under many writers at once Writes grows faster than Commits.
+func ExampleStore_WriteStats() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rosey-db")
+	defer os.RemoveAll(dir)
+	st, err := dbservice.Open(ctx, dbservice.Config{Dir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer st.Close()
+	for i := range 3 {
+		_, _ = st.Set(ctx, database.SetRequest{Collection: "notes", ID: database.IntID(int64(i + 1)), Data: []byte(`{"n":1}`)})
+	}
+	ws := st.WriteStats()
+	fmt.Println(ws.Writes, "writes in", ws.Commits, "commits,", ws.Pending, "pending")
+	// Output:
+	// 3 writes in 3 commits, 0 pending
+}
