@@ -62,7 +62,8 @@ func (p *GoProxy) Env(modcache string) ([]string, error) {
 
 // Add stores the module in dir (which holds its go.mod) at version. Files
 // under a directory with a go.mod of its own, version control folders and
-// node_modules are left out, as the go command leaves them out.
+// node_modules are left out, as the go command leaves them out, and so are
+// test binaries and files over 16 MiB (programs built in the tree).
 func (p *GoProxy) Add(dir, version string) error {
 	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
@@ -96,8 +97,11 @@ func (p *GoProxy) Add(dir, version string) error {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if !d.Type().IsRegular() || strings.HasSuffix(d.Name(), ".test") {
 			return nil
+		}
+		if fi, err := d.Info(); err != nil || fi.Size() > 16<<20 {
+			return err // a built binary left in the tree, not source
 		}
 		w, err := zw.Create(mod + "@" + version + "/" + filepath.ToSlash(rel))
 		if err != nil {
