@@ -140,7 +140,13 @@ func (in *installed) sync(ctx context.Context) {
 		}
 		in.running[i.Name] = i
 		if err := in.m.StartPlugin(ctx, i.Name); err != nil {
-			log.Error("installed plugin failed to start", "plugin", i.Name, "version", i.Version, "err", err)
+			args := []any{"plugin", i.Name, "version", i.Version, "err", err}
+			if i.Previous != "" {
+				// The version before is still on disk: say how to go back.
+				args = append(args, "previous", filepath.Join(in.dir, filepath.FromSlash(i.Previous)),
+					"hint", "rosey plugin upgrade "+i.Name+"@<the previous version> goes back")
+			}
+			log.Error("installed plugin failed to start", args...)
 			continue
 		}
 		log.Info("installed plugin started", "plugin", i.Name, "version", i.Version, "source", i.Ref())
