@@ -131,8 +131,15 @@
 // publish on cytube.state.playlist, cytube.state.media, cytube.state.bot,
 // cytube.do.playlist.queue, cytube.do.playlist.delete,
 // cytube.do.playlist.move, cytube.do.playlist.skip,
-// cytube.do.playlist.shuffle, cytube.send.chat and database.playlist.>, and
-// to subscribe to cytube.media.> and cytube.playlist.>.
+// cytube.do.playlist.shuffle, cytube.send.chat, database.playlist.> and
+// platform.plugin.playlist.queued, and to subscribe to cytube.media.> and
+// cytube.playlist.>.
+//
+// # Events
+//
+// platform.plugin.playlist.queued ({"channel", "user", "key"}) says who
+// asked for an item the plugin queued (CyTube names the bot): the stats
+// plugin counts it as that user's.
 //
 // # Config
 //

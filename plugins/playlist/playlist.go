@@ -30,6 +30,21 @@ const (
 	QueuedCollection = "queued"
 )
 
+// QueuedSubject is the plugin's event when it queued an item for someone
+// (!add, !random): CyTube names the bot as the one who queued it, so this
+// is how other plugins (stats) learn who asked. Only the playlist plugin's
+// NATS user may publish under platform.plugin.playlist.
+const QueuedSubject = "platform.plugin.playlist.queued"
+
+// QueuedEvent is the payload of QueuedSubject.
+type QueuedEvent struct {
+	Channel string `json:"channel"`
+	// User is who asked for the item.
+	User string `json:"user"`
+	// Key is CyTube's type and id of the media ("yt:dQw4w9WgXcQ").
+	Key string `json:"key"`
+}
+
 // maxChannels bounds the channels the plugin keeps state for, whatever
 // events name.
 const maxChannels = 1000
@@ -235,6 +250,11 @@ func (s *server) setOwner(ctx context.Context, channel, key, user string) {
 	rec := queuedRecord{Channel: channel, Key: key, User: user, At: s.h.Clock().Now().UnixMilli()}
 	if _, err := s.db.Set(ctx, QueuedCollection, database.StringID(id), rec); err != nil {
 		s.log.Warn("could not record who queued an item", "err", err)
+	}
+	if user != AutofillUser {
+		if err := s.h.Bus().Publish(ctx, QueuedSubject, QueuedEvent{Channel: channel, User: user, Key: key}); err != nil {
+			s.log.Warn("could not announce who queued an item", "err", err)
+		}
 	}
 }
 

@@ -63,7 +63,9 @@
 // Run as a process of its own under per-plugin NATS users, it needs to
 // publish on cytube.state.users and database.stats.>, and to subscribe to
 // cytube.> (it reads chat, PMs, joins, leaves, cytube.playlist.queued and
-// cytube.connection, in order, from one subscription).
+// cytube.connection, in order, from one subscription) and
+// platform.plugin.playlist.queued (an item the playlist plugin queued for
+// someone counts as theirs: CyTube names the bot).
 //
 // Config section (optional; the defaults shown):
 //

@@ -21,6 +21,7 @@ import (
 	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
+	"github.com/roseybot/rosey/plugins/playlist"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -154,6 +155,12 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		return fmt.Errorf("stats: %w", err)
 	}
 	s.sub = sub
+	// Items the playlist plugin queued for someone: CyTube names the bot.
+	asked, err := batch.Subscribe(h.Bus(), h.Logger(), playlist.QueuedSubject, s.onEvent)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	s.asked = asked
 	h.Handle("stats", s.stats)
 	h.Handle("top", s.top)
 	return nil
@@ -250,6 +257,7 @@ type server struct {
 	handled handled.IDs
 	flusher *batch.Flusher
 	sub     *batch.Subscription // nil until subscribed
+	asked   *batch.Subscription // playlist.QueuedSubject; nil until subscribed
 
 	mu      sync.Mutex
 	pending map[key]*delta
@@ -345,6 +353,17 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 				s.touch(k, name, ms).queued++
 			}
 		}
+	case playlist.QueuedSubject:
+		var q playlist.QueuedEvent
+		if err := ev.Decode(&q); err != nil {
+			s.log.Warn("malformed playlist event", "subject", ev.Subject, "err", err)
+			return
+		}
+		k, name, ok := userKey(q.Channel, q.User)
+		if !ok {
+			return
+		}
+		apply = func(_ time.Time, ms int64) { s.touch(k, name, ms).queued++ }
 	case protocol.Connection:
 		var c protocol.ConnectionEvent
 		if err := ev.Decode(&c); err != nil {
@@ -524,6 +543,9 @@ func (s *server) stop(ctx context.Context) error {
 		// (the connector stops first, but its last events may still be
 		// on their way).
 		errs = append(errs, s.sub.Drain(ctx))
+	}
+	if s.asked != nil {
+		errs = append(errs, s.asked.Drain(ctx))
 	}
 	s.mu.Lock()
 	s.stopped = true // events from now on (none once drained) are written at once

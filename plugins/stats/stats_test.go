@@ -19,6 +19,7 @@ import (
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
+	"github.com/roseybot/rosey/plugins/playlist"
 	"github.com/roseybot/rosey/plugins/stats"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
@@ -304,4 +305,31 @@ func TestBadConfig(t *testing.T) {
 		is.Equal(st.State, plugin.StateFailed)
 		is.True(strings.Contains(st.LastError, c.want)) // names the field
 	}
+}
+
+// An item the playlist plugin queued for someone (!add) is theirs, though
+// CyTube says the bot queued it.
+func TestItemsAddedThroughThePlaylistPlugin(t *testing.T) {
+	srv := newServer(t)
+	srv.AddMedia(song)
+	ch := bot(t, srv, roseytest.NewClock(epoch), t.TempDir(), nil,
+		channeltest.WithPlugins(playlist.New(playlist.Config{})), channeltest.WithBotRank(2))
+	ch.Join("bob", 1)
+	ch.Say("bob", "!add https://youtu.be/"+song.ID)
+	ch.Expect("✅ Queued")
+	// The playlist's event and the chat line reach stats on two
+	// subscriptions: ask until the event is in (or the deadline).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ch.Say("bob", "!stats")
+		got := ch.Expect("📊 bob:")
+		if strings.Contains(got, ", 1 item queued,") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the item bob asked for is not his: %s", got)
+		}
+	}
+	ch.Say("alice", "!top queuers")
+	ch.Expect("🏆 Top queuers: 1. bob (1)")
 }
