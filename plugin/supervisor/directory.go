@@ -187,6 +187,11 @@ func (d *Directory) onLifecycle(_ context.Context, ev *eventbus.Event) {
 		d.log.Warn("plugin announcement on a malformed subject ignored", "subject", ev.Subject)
 		return
 	}
+	switch state {
+	case plugin.StateStarted, plugin.StateReloaded, plugin.StateStopped, plugin.StateFailed:
+	default:
+		return // one of the plugin's own events (platform.plugin.<name>.<event>)
+	}
 	var a plugin.Announcement
 	if err := ev.Decode(&a); err != nil {
 		d.log.Warn("bad plugin announcement", "subject", ev.Subject, "err", err)

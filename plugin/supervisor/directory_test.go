@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,4 +291,45 @@ func TestAnnouncementFloodIsBounded(t *testing.T) {
 	got, err := command(t, bus, "real")
 	is.NoErr(err)
 	is.Equal(got, "real ok")
+}
+
+// TestPluginEventsAreNotAnnouncements: a plugin's own events under
+// platform.plugin.<name> (the playlist's "queued") are no lifecycle
+// announcements: the directory neither acts on them nor warns about them.
+func TestPluginEventsAreNotAnnouncements(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	var logs syncBuffer
+	bus := connect(t, srv, "bot", func(c *eventbus.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	dir := supervisor.NewDirectory(bus)
+	is.NoErr(dir.Start(context.Background(), time.Hour))
+	defer dir.Stop()
+	other := connect(t, srv, "playlist")
+	ctx := context.Background()
+	is.NoErr(other.Publish(ctx, "platform.plugin.playlist.queued", map[string]string{"channel": "c", "user": "bob", "key": "yt:x"}))
+	// An announcement after it: once it is in, the event was handled too.
+	own := plugin.Announcement{Info: plugin.Info{Name: "playlist", Version: "1.0.0", Commands: []plugin.Command{{Name: "add"}}}, State: plugin.StateStarted}
+	is.NoErr(other.Publish(ctx, "platform.plugin.playlist.started", own))
+	eventually(t, "the announcement", func() bool { _, _, ok := dir.Lookup("add"); return ok })
+	is.True(!strings.Contains(logs.String(), "level=WARN")) // no warning about the event
+}
+
+// syncBuffer is an io.Writer safe to read while a logger writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
