@@ -150,17 +150,27 @@ func TestUpgradeWhileRunning(t *testing.T) {
 	f := marketFixture(t)
 	cfg, data := marketConfig(t, f)
 	p := start(t, "console", "-config", cfg, "-data", data, "-nats-listen", "127.0.0.1:0", "-http", "none", "-log-level", "info")
-	n, _ := p.Wait(0, `Rosey .* console`)
+	n, m := p.Wait(0, `External plugins connect with ROSEY_NATS_URL=(\S+)`)
+	url := m[1]
 
 	out := mustRosey(t, "", "plugin", "install", markettest.DiceModule+"@v1.0.0", "-yes", "-config", cfg, "-data", data)
 	is.True(strings.Contains(out, "✅ Installed dice-duel 1.0.0"))
 	waitAnswer(t, p, &n, "!duel", `rosey> 🎲 you rolled`, "")
 
-	out = mustRosey(t, "", "plugin", "upgrade", "dice-duel@v1.1.0", "-config", cfg, "-data", data)
+	// v1.1.0 asks for more (speaking on its own): the owner is asked again.
+	seed := filepath.Join(data, "plugins", "dice-duel", "nats.nkey")
+	out, err := runRosey(t, "n\n", "plugin", "upgrade", "dice-duel@v1.1.0", "-config", cfg, "-data", data)
+	is.True(err != nil)
+	is.True(strings.Contains(out, "say things in the channel's chat on its own (cytube.send.chat)"))
+	is.True(strings.Contains(out, "dice-duel stays at v1.0.0"))
+	speak(t, url, seed, false)
+	out = mustRosey(t, "y\n", "plugin", "upgrade", "dice-duel@v1.1.0", "-config", cfg, "-data", data)
 	is.True(strings.Contains(out, "Upgraded dice-duel to v1.1.0"))
 	waitAnswer(t, p, &n, "!admin plugins", `rosey.*> .*dice-duel 1\.1\.0 installed ×1`, "")
+	speak(t, url, seed, true) // its NATS user has the new grant
+	n, _ = p.Wait(n, `rosey> a line from dice-duel`)
 
-	out, err := runRosey(t, "", "plugin", "upgrade", "dice-duel@v1.2.0", "-config", cfg, "-data", data)
+	out, err = runRosey(t, "", "plugin", "upgrade", "dice-duel@v1.2.0", "-config", cfg, "-data", data)
 	is.True(err != nil)
 	is.True(strings.Contains(out, "dice-duel stays at v1.1.0"))
 	is.True(strings.Contains(out, "undefinedThing")) // the build's output
@@ -289,6 +299,37 @@ func refusedAsPlugin(t *testing.T, url, seed, name string) {
 	for _, s := range []string{"cytube.send.chat", "cytube.chat", "database.set", "database.greeter.set", "plugin.help.command", "platform.plugin.help.started", "platform.plugins.reload"} {
 		is.NoErr(nc.Publish(s, []byte(`{}`)))
 		expectRefused(t, refused, "publish "+s)
+	}
+}
+
+// speak publishes a chat line as the plugin, which its user may or may
+// not (allowed) be granted.
+func speak(t *testing.T, url, seed string, allowed bool) {
+	t.Helper()
+	opt, err := nats.NkeyOptionFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := make(chan error, 4)
+	nc, err := nats.Connect(url, opt, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { refused <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.Publish("cytube.send.chat", []byte(`{"message": "a line from dice-duel"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !allowed {
+		expectRefused(t, refused, "publish cytube.send.chat")
+		return
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-refused:
+		t.Fatalf("publish cytube.send.chat: %v", err)
+	case <-time.After(time.Second):
 	}
 }
 

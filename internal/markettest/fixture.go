@@ -13,8 +13,9 @@ import (
 // Fixture is everything the marketplace tests install from, offline.
 type Fixture struct {
 	// Proxy holds this repository's module at RoseyVersion and
-	// example.com/dice-duel (examples/dice-duel) at v1.0.0 and v1.1.0,
-	// v1.2.0 that does not build, and v1.3.0 that needs protocol 99.
+	// example.com/dice-duel (examples/dice-duel) at v1.0.0, v1.1.0 (which
+	// also asks to publish cytube.send.chat), v1.2.0 that does not build,
+	// and v1.3.0 that needs protocol 99.
 	Proxy *GoProxy
 	// GoEnv makes go use only Proxy, with a module cache of its own.
 	GoEnv []string
@@ -69,6 +70,10 @@ func NewFixture(dir string) (*Fixture, error) {
 		switch v {
 		case "v1.2.0": // a compile error, after tidy
 			if err := appendFile(filepath.Join(src, "main.go"), "\nfunc broken() { undefinedThing() }\n"); err != nil {
+				return nil, err
+			}
+		case "v1.1.0": // asks to speak in chat on its own
+			if err := replaceIn(filepath.Join(src, "rosey-plugin.json"), `"publish": []`, `"publish": ["cytube.send.chat"]`); err != nil {
 				return nil, err
 			}
 		case "v1.3.0":
