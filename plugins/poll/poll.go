@@ -216,8 +216,8 @@ func (s *server) onConnection(ctx context.Context, ev *eventbus.Event) {
 	}
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	id, cur, ok := s.openRecord(ctx, c.Channel)
-	if !ok || (open != nil && open.Title == cur.Title) {
+	id, cur, ok, err := s.openRecord(ctx, c.Channel)
+	if err != nil || !ok || (open != nil && open.Title == cur.Title) {
 		return
 	}
 	set := map[string]any{"status": statusClosed, "closed_at": s.h.Clock().Now().UnixMilli(), "closed_by": "(closed while the bot was away)"}
@@ -319,7 +319,11 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 func (s *server) store(ctx context.Context, rec record) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	if id, cur, ok := s.openRecord(ctx, rec.Channel); ok && cur.Title == rec.Title {
+	id, cur, ok, err := s.openRecord(ctx, rec.Channel)
+	if err != nil {
+		return
+	}
+	if ok && cur.Title == rec.Title {
 		set := map[string]any{"opened_by": rec.OpenedBy, "hidden": rec.Hidden}
 		if rec.ClosesAt != 0 {
 			set["closes_at"] = rec.ClosesAt
@@ -459,20 +463,22 @@ func tally(options []string, counts []int) string {
 }
 
 // openRecord finds the channel's poll recorded as open.
-func (s *server) openRecord(ctx context.Context, channel string) (database.ID, record, bool) {
+func (s *server) openRecord(ctx context.Context, channel string) (database.ID, record, bool, error) {
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
 		Filter: database.Filter{"channel": channel, "status": statusOpen}, Sort: []string{"-opened_at"}, Limit: 1})
-	if err != nil || len(res.Items) == 0 {
-		if err != nil {
-			s.log.Warn("could not load the open poll", "err", err)
-		}
-		return database.ID{}, record{}, false
+	if err != nil {
+		// Not "no open poll": the caller would record the poll a second time.
+		s.log.Error("could not load the open poll", "channel", channel, "err", err)
+		return database.ID{}, record{}, false, err
+	}
+	if len(res.Items) == 0 {
+		return database.ID{}, record{}, false, nil
 	}
 	var r record
 	if err := res.Items[0].Decode(&r); err != nil {
-		return database.ID{}, record{}, false
+		return database.ID{}, record{}, false, nil
 	}
-	return res.Items[0].ID, r, true
+	return res.Items[0].ID, r, true, nil
 }
 
 // onPoll records polls opened by anyone and completes the record, and
@@ -493,7 +499,10 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 	defer s.recMu.Unlock()
 	switch ev.Subject {
 	case protocol.PollOpened:
-		id, cur, ok := s.openRecord(ctx, pe.Channel)
+		id, cur, ok, err := s.openRecord(ctx, pe.Channel)
+		if err != nil {
+			return
+		}
 		if ok && cur.Title == p.Title && (cur.Timestamp == 0 || cur.Timestamp == p.Timestamp) {
 			// The bot's own poll (recorded by !poll), or the same poll
 			// again after a reconnect.
@@ -509,7 +518,7 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 			s.log.Error("could not record a poll", "err", err)
 		}
 	case protocol.PollUpdated:
-		if id, cur, ok := s.openRecord(ctx, pe.Channel); ok && cur.Title == p.Title && p.Counts != nil {
+		if id, cur, ok, _ := s.openRecord(ctx, pe.Channel); ok && cur.Title == p.Title && p.Counts != nil {
 			_ = s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: map[string]any{"counts": p.Counts}}, nil)
 		}
 	case protocol.PollClosed:
@@ -524,11 +533,14 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 		if by != "" {
 			set["closed_by"] = by
 		}
-		if id, cur, ok := s.openRecord(ctx, pe.Channel); ok && cur.Title == p.Title {
+		id, cur, ok, err := s.openRecord(ctx, pe.Channel)
+		switch {
+		case err != nil: // logged; the results are still announced below
+		case ok && cur.Title == p.Title:
 			if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
 				s.log.Error("could not record a poll's results", "err", err)
 			}
-		} else {
+		default:
 			rec := record{Channel: pe.Channel, Title: p.Title, Options: p.Options, Counts: p.Counts, Hidden: p.Hidden,
 				OpenedBy: p.Initiator, OpenedAt: now, ClosedAt: now, ClosedBy: by, Status: statusClosed, Timestamp: p.Timestamp}
 			if _, err := s.db.Set(ctx, s.cfg.Collection, database.ID{}, rec); err != nil {
