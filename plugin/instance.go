@@ -296,11 +296,18 @@ func (in *Instance) Stop(ctx context.Context) error {
 	}
 	// The endpoint drains in the background: once the server has the
 	// unsubscribe (a flush) nothing new comes, but commands already
-	// delivered still reach receive. Serve them: wait until receive has
-	// been quiet for a moment before turning commands away.
+	// delivered still reach receive. Serve them: wait for the drain to
+	// end (a busy machine may hold delivered commands back for long), then
+	// until receive has been quiet for a moment before turning commands
+	// away.
 	if in.lastRecv.Load() != 0 { // never asked anything: nothing can be draining in
 		if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
 			errs = append(errs, err)
+		}
+		if in.svc != nil {
+			if err := in.svc.WaitDrained(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("plugin %s: commands still arriving: %w", in.info.Name, err))
+			}
 		}
 	}
 	for quiet := 50 * time.Millisecond; time.Since(time.Unix(0, in.lastRecv.Load())) < quiet && ctx.Err() == nil; {

@@ -13,6 +13,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,6 +241,25 @@ func (s *Service) Stop() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WaitDrained returns once every endpoint's drain after Stop is done (all
+// the requests delivered to the service have been handed to its
+// handlers), or ctx ends.
+func (s *Service) WaitDrained(ctx context.Context) error {
+	s.mu.Lock()
+	eps := s.eps
+	s.mu.Unlock()
+	for _, e := range eps {
+		for e.sub.IsValid() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // Request is one request to an endpoint.
