@@ -168,25 +168,36 @@ func Run(ctx context.Context, bus *eventbus.Bus, cfg Config) error {
 	return s.Stop(context.WithoutCancel(ctx))
 }
 
+// admit reads a request and counts it in flight (s.wg); when the service
+// is stopping it answers so and ok is false. With namespaced set, the
+// request's namespace is the subject's second token
+// (database.<namespace>.<op>): it comes from what the NATS server let the
+// sender publish on, never from the body.
+func (s *Service) admit(req *service.Request, namespaced bool) (ev *eventbus.Event, ns string, ok bool) {
+	ev = busevent.FromMsg(req.Msg(), s.bus.Prefix())
+	if namespaced {
+		ns = namespaceOf(ev.Subject)
+	}
+	s.mu.Lock()
+	stopping := s.stopping
+	if !stopping {
+		s.wg.Add(1)
+	}
+	s.mu.Unlock()
+	if stopping {
+		s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+		return ev, "", false
+	}
+	return ev, ns, true
+}
+
 // endpoint adapts h to a micro handler, answering before it returns.
-// With namespaced set, the request's namespace is the subject's second
-// token (database.<namespace>.<op>): it comes from what the NATS server
-// let the sender publish on, never from the body.
 func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 	return func(req *service.Request) {
-		ev := busevent.FromMsg(req.Msg(), s.bus.Prefix())
-		ns := ""
-		if namespaced {
-			ns = namespaceOf(ev.Subject)
-		}
-		s.mu.Lock()
-		if s.stopping {
-			s.mu.Unlock()
-			s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+		ev, ns, ok := s.admit(req, namespaced)
+		if !ok {
 			return
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		// Served on the endpoint's own subscription: micro's statistics
 		// (requests, errors, latency) are only right for a handler that has
 		// answered when it returns. Each endpoint has its own subscription,
@@ -218,19 +229,10 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 // writer's queue in the order they arrived.
 func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Handler {
 	return func(req *service.Request) {
-		ev := busevent.FromMsg(req.Msg(), s.bus.Prefix())
-		ns := ""
-		if namespaced {
-			ns = namespaceOf(ev.Subject)
-		}
-		s.mu.Lock()
-		if s.stopping {
-			s.mu.Unlock()
-			s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+		ev, ns, ok := s.admit(req, namespaced)
+		if !ok {
 			return
 		}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		answered := req.Later()
 		ctx := eventbus.WithCorrelationID(context.Background(), ev.CorrelationID)
 		var w *write
