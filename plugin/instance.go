@@ -296,22 +296,23 @@ func (in *Instance) Stop(ctx context.Context) error {
 	}
 	// The endpoint drains in the background: once the server has the
 	// unsubscribe (a flush) nothing new comes, but commands already
-	// delivered still reach receive. Serve them: wait for the drain to
-	// end (a busy machine may hold delivered commands back for long), then
-	// until receive has been quiet for a moment before turning commands
-	// away.
+	// delivered still reach receive. Serve them: wait for the drain to end
+	// while commands keep coming in (a busy machine may hold delivered
+	// ones back for long; a command stuck in its handler holds the rest
+	// until its context ends below), then until receive has been quiet
+	// for a moment before turning commands away.
 	if in.lastRecv.Load() != 0 { // never asked anything: nothing can be draining in
 		if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
 			errs = append(errs, err)
 		}
-		if in.svc != nil {
-			if err := in.svc.WaitDrained(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("plugin %s: commands still arriving: %w", in.info.Name, err))
-			}
-		}
 	}
-	for quiet := 50 * time.Millisecond; time.Since(time.Unix(0, in.lastRecv.Load())) < quiet && ctx.Err() == nil; {
-		time.Sleep(5 * time.Millisecond)
+	for ctx.Err() == nil {
+		idle := time.Since(time.Unix(0, in.lastRecv.Load()))
+		drained := in.svc == nil || in.svc.Drained()
+		if (drained && idle >= 50*time.Millisecond) || (!drained && idle >= time.Second) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	in.host.cancel() // a command still running sees its context end
 	closed := make(chan struct{})

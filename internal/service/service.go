@@ -13,7 +13,6 @@
 package service
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,23 +242,19 @@ func (s *Service) Stop() error {
 	return errors.Join(errs...)
 }
 
-// WaitDrained returns once every endpoint's drain after Stop is done (all
-// the requests delivered to the service have been handed to its
-// handlers), or ctx ends.
-func (s *Service) WaitDrained(ctx context.Context) error {
+// Drained reports whether every endpoint's drain after Stop is done: all
+// the requests delivered to the service have been handed to its handlers
+// (the last may still be running).
+func (s *Service) Drained() bool {
 	s.mu.Lock()
 	eps := s.eps
 	s.mu.Unlock()
 	for _, e := range eps {
-		for e.sub.IsValid() {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(2 * time.Millisecond):
-			}
+		if e.sub.IsValid() {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // Request is one request to an endpoint.
