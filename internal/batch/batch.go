@@ -77,6 +77,22 @@ func (f *Flusher) Now(ctx context.Context) {
 	f.flush(ctx)
 }
 
+// Finish ends a batching plugin: every event delivered to subs so far is
+// taken in (the connector stops first, but its last events may still be on
+// their way), then stopped runs (from then on the plugin writes at once),
+// then the last flush.
+func (f *Flusher) Finish(ctx context.Context, stopped func(), subs ...*Subscription) error {
+	var errs []error
+	for _, s := range subs {
+		if s != nil {
+			errs = append(errs, s.Drain(ctx))
+		}
+	}
+	stopped()
+	f.Now(ctx)
+	return errors.Join(errs...)
+}
+
 // Quiet runs fn while no flush is in progress: what the database holds
 // and what is pending in memory then add up to the whole.
 func (f *Flusher) Quiet(fn func()) {

@@ -243,17 +243,11 @@ func (s *server) flush(ctx context.Context) {
 }
 
 func (s *server) stop(ctx context.Context) error {
-	var errs []error
-	if s.sub != nil {
-		// Every event delivered so far is taken in before the last flush
-		// (the connector stops first, but its last events may still be
-		// on their way).
-		errs = append(errs, s.sub.Drain(ctx))
-	}
-	s.mu.Lock()
-	s.stopped = true // events from now on (none once drained) are written at once
-	s.mu.Unlock()
-	s.flusher.Now(ctx)
+	errs := []error{s.flusher.Finish(ctx, func() {
+		s.mu.Lock()
+		s.stopped = true // events from now on (none once drained) are written at once
+		s.mu.Unlock()
+	}, s.sub)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := len(s.pending); n > 0 {

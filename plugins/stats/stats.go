@@ -537,20 +537,11 @@ func (s *server) write(ctx context.Context, k key, d *delta) error {
 }
 
 func (s *server) stop(ctx context.Context) error {
-	var errs []error
-	if s.sub != nil {
-		// Every event delivered so far is taken in before the last flush
-		// (the connector stops first, but its last events may still be
-		// on their way).
-		errs = append(errs, s.sub.Drain(ctx))
-	}
-	if s.asked != nil {
-		errs = append(errs, s.asked.Drain(ctx))
-	}
-	s.mu.Lock()
-	s.stopped = true // events from now on (none once drained) are written at once
-	s.mu.Unlock()
-	s.flusher.Now(ctx)
+	errs := []error{s.flusher.Finish(ctx, func() {
+		s.mu.Lock()
+		s.stopped = true // events from now on (none once drained) are written at once
+		s.mu.Unlock()
+	}, s.sub, s.asked)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := len(s.pending); n > 0 {
