@@ -19,7 +19,10 @@ import (
 
 // Control subjects answered by a Manager (request/reply, before any prefix).
 const (
-	// ControlList answers {"plugins": [Status…]}.
+	// ControlList answers {"plugins": [Status…], "tag"}. Asked with
+	// {"since": tag} of an earlier answer while the plugins, their states
+	// and Info are unchanged, it answers {"ok", "tag", "unchanged": true}
+	// without the list.
 	ControlList = "platform.plugins.list"
 	// ControlReload takes {"name"} and answers {"ok"} or {"error"}.
 	ControlReload = "platform.plugins.reload"
@@ -41,7 +44,8 @@ const (
 const stateCollection = "rosey_plugin_state"
 
 type controlRequest struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Since string `json:"since,omitempty"`
 }
 
 type controlReply struct {
@@ -51,6 +55,10 @@ type controlReply struct {
 	// "not_managed" for a plugin in a process of its own.
 	Code    string   `json:"code,omitempty"`
 	Plugins []Status `json:"plugins,omitempty"`
+	// Tag names the list's plugins, states and Info (not their counts);
+	// Unchanged answers a request whose Since is the current tag.
+	Tag       string `json:"tag,omitempty"`
+	Unchanged bool   `json:"unchanged,omitempty"`
 }
 
 func (m *Manager) startControl() error {
@@ -106,11 +114,17 @@ func (m *Manager) startControl() error {
 		}
 	}
 	errs := errors.Join(
-		add("list", ControlList, func(ctx context.Context, _ controlRequest) controlReply {
+		add("list", ControlList, func(ctx context.Context, req controlRequest) controlReply {
+			// The tag is read before the list: an edit made while the list
+			// is built changes the next tag, so no stale list keeps one.
+			tag := m.listTag()
+			if req.Since != "" && req.Since == tag {
+				return controlReply{OK: true, Tag: tag, Unchanged: true}
+			}
 			// Served from what the directory knows, never waiting on other
 			// processes; asking keeps their statistics fresh (background).
 			m.dir.refreshStatsSoon(statsMaxAge)
-			return controlReply{OK: true, Plugins: m.Status()}
+			return controlReply{OK: true, Plugins: m.Status(), Tag: tag}
 		}),
 		add("reload", ControlReload, act(m.Reload)),
 		add("enable", ControlEnable, act(func(ctx context.Context, n string) error { return m.SetEnabled(ctx, n, true) })),
@@ -155,6 +169,7 @@ func (m *Manager) loadEnabledState(ctx context.Context) {
 			continue
 		}
 		s.disabled, s.saved = !d.Enabled, savedState(d.Enabled)
+		m.changes.Add(1)
 		if inConfig := slices.Contains(m.cfg.Disabled, name); inConfig == d.Enabled {
 			m.log.Warn("an admin's saved choice overrides the config's disabled list", "plugin", name,
 				"saved", s.saved, "disabled_in_config", inConfig)
@@ -180,6 +195,7 @@ func (m *Manager) saveEnabledState(ctx context.Context, name string, enabled boo
 	m.mu.Lock()
 	if s, ok := m.slots[name]; ok {
 		s.saved = savedState(enabled)
+		m.changes.Add(1)
 	}
 	m.mu.Unlock()
 }
@@ -200,6 +216,35 @@ func (c *Control) List(ctx context.Context) ([]Status, error) {
 		return nil, err
 	}
 	return rep.Plugins, nil
+}
+
+// ListSince is List for a caller that keeps the last list it got (the
+// help plugin asks on every !help): since is the tag of that answer, ""
+// at first. While the plugins, their states and Info are what they were
+// at since, it returns no list and tag == since, which costs the manager
+// and the caller next to nothing; else the whole list and its new tag.
+// The statistics in a kept list (Requests, Errors, Restarts) age: ask
+// List for fresh ones.
+func (c *Control) ListSince(ctx context.Context, since string) (list []Status, tag string, err error) {
+	ev, err := c.bus.Request(ctx, ControlList, controlRequest{Since: since})
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrManager, err)
+	}
+	var rep controlReply
+	if err := ev.Decode(&rep); err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrManager, err)
+	}
+	if rep.Error != "" {
+		return nil, "", fmt.Errorf("%w: list: %s", ErrManager, rep.Error)
+	}
+	if rep.Unchanged && since != "" && rep.Tag == since {
+		return nil, since, nil
+	}
+	if rep.Unchanged {
+		// Unchanged since a tag that is not ours: no list to keep.
+		return nil, "", fmt.Errorf("%w: list: unchanged since a tag not asked about", ErrManager)
+	}
+	return rep.Plugins, rep.Tag, nil
 }
 
 // Reload stops, reconfigures and restarts a plugin.

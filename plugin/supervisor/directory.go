@@ -3,17 +3,19 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
-	"github.com/roseybot/rosey/plugin"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -84,9 +86,12 @@ type Directory struct {
 	statsBusy bool
 	statsAt   time.Time
 	byWord    map[string]string // command or alias -> plugin name
-	sub       *eventbus.Subscription
-	stop      chan struct{}
-	done      chan struct{}
+	// changes counts edits of which plugins and instances are known and
+	// their Info (made under mu, counted after): part of a list's tag.
+	changes atomic.Uint64
+	sub     *eventbus.Subscription
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // NewDirectory returns a Directory on bus. Call Start to begin listening.
@@ -251,8 +256,12 @@ func (d *Directory) addLocked(info plugin.Info, instance string, local, vouched 
 	if e == nil {
 		e = &Entry{}
 		d.plugins[info.Name] = e
+		defer d.changes.Add(1)
 	}
 	if vouched || !d.vouched[info.Name] {
+		if !reflect.DeepEqual(e.Info, info) {
+			defer d.changes.Add(1)
+		}
 		d.unindex(e.Info)
 		e.Info = info
 	}
@@ -271,6 +280,7 @@ func (d *Directory) addLocked(info plugin.Info, instance string, local, vouched 
 			}
 		} else {
 			e.Instances = append(e.Instances, instance)
+			defer d.changes.Add(1)
 		}
 	}
 	for _, c := range e.Info.Commands {
@@ -319,6 +329,7 @@ func (d *Directory) remove(name, instance string, tomb bool) {
 	if e == nil {
 		return
 	}
+	defer d.changes.Add(1)
 	if instance != "" {
 		e.Instances = slices.DeleteFunc(e.Instances, func(s string) bool { return s == instance })
 		delete(d.stats, instance)
@@ -337,6 +348,9 @@ func (d *Directory) forget(name string) {
 			delete(d.missedID, id)
 			delete(d.stats, id)
 		}
+	}
+	if _, ok := d.plugins[name]; ok {
+		defer d.changes.Add(1)
 	}
 	delete(d.plugins, name)
 	delete(d.updated, name)
@@ -475,6 +489,9 @@ func (d *Directory) Refresh(ctx context.Context, wait time.Duration) error {
 			d.unindex(e.Info)
 			d.forget(name)
 		}
+	}
+	if len(vanished) > 0 {
+		d.changes.Add(1)
 	}
 	d.mu.Unlock()
 	if d.reportFailed {

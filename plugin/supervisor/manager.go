@@ -2,18 +2,20 @@ package supervisor
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/roseybot/rosey/plugin"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/service"
+	"github.com/roseybot/rosey/plugin"
 )
 
 // Sentinel errors.
@@ -132,6 +134,11 @@ type Manager struct {
 	order   []string
 	ctl     *service.Service
 	started bool
+	// epoch and changes make the tag of a plugin list (ListTag): changes
+	// counts the edits of slots (made under mu, counted after), epoch
+	// tells this manager's counts from another's or an earlier run's.
+	epoch   string
+	changes atomic.Uint64
 }
 
 // NewManager returns a Manager. Register plugins, then Start.
@@ -154,7 +161,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		log:   cfg.Logger.With("component", "plugin-manager"),
 		dir:   dir,
 		slots: map[string]*slot{},
+		epoch: rand.Text()[:8],
 	}, nil
+}
+
+// listTag names the present plugins, their states and Info as Status
+// reports them (not their counts): it changes whenever one of those does.
+func (m *Manager) listTag() string {
+	return fmt.Sprintf("%s.%d.%d", m.epoch, m.changes.Load(), m.dir.changes.Load())
 }
 
 // Directory returns the directory of every plugin on the bus.
@@ -173,6 +187,7 @@ func (m *Manager) Register(p plugin.Plugin) error {
 	}
 	m.slots[info.Name] = &slot{p: p, info: info, state: plugin.StateLoaded, disabled: slices.Contains(m.cfg.Disabled, info.Name)}
 	m.order = append(m.order, info.Name)
+	m.changes.Add(1)
 	return nil
 }
 
@@ -288,12 +303,14 @@ func (m *Manager) record(ctx context.Context, l launched) error {
 	if isSupervised(s.p) {
 		m.mu.Lock()
 		s.in, s.state, s.lastErr = in, plugin.StateStarted, ""
+		m.changes.Add(1)
 		m.mu.Unlock()
 		m.log.Info("supervised plugin started", "plugin", l.name)
 		return nil
 	}
 	m.mu.Lock()
 	s.in, s.state, s.lastErr, s.info = in, plugin.StateStarted, "", in.Info()
+	m.changes.Add(1)
 	m.mu.Unlock()
 	m.dir.Add(in.Info(), in.ID(), true)
 	in.Announce(ctx, plugin.StateStarted, "")
@@ -305,6 +322,7 @@ func (m *Manager) setFailed(ctx context.Context, s *slot, err error) {
 	m.mu.Lock()
 	s.state, s.lastErr = plugin.StateFailed, err.Error()
 	info := s.info
+	m.changes.Add(1)
 	m.mu.Unlock()
 	if !isSupervised(s.p) {
 		// Its commands stay known, with no instance to answer them: users
@@ -328,6 +346,7 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 	}
 	in := s.in
 	s.in = nil
+	m.changes.Add(1)
 	m.mu.Unlock()
 	if in != nil && isSupervised(s.p) {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.StopTimeout)
@@ -335,6 +354,7 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 		err := in.Stop(ctx)
 		m.mu.Lock()
 		s.state = plugin.StateStopped
+		m.changes.Add(1)
 		m.mu.Unlock()
 		return err
 	}
@@ -354,6 +374,7 @@ func (m *Manager) StopPlugin(ctx context.Context, name string) error {
 	if err != nil {
 		s.lastErr = err.Error()
 	}
+	m.changes.Add(1)
 	m.mu.Unlock()
 	a := plugin.Announcement{Info: in.Info(), Instance: id, State: plugin.StateStopped}
 	if perr := m.cfg.Bus.Publish(ctx, "platform.plugin."+name+"."+plugin.StateStopped, a); perr != nil {
@@ -408,6 +429,7 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 	s, ok := m.slots[name]
 	if ok {
 		s.disabled = !enabled
+		m.changes.Add(1)
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -528,6 +550,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	m.mu.Lock()
 	delete(m.slots, name)
 	m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == name })
+	m.changes.Add(1)
 	m.mu.Unlock()
 	return err
 }

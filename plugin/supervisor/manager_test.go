@@ -396,3 +396,67 @@ func TestRemoveWhileRunning(t *testing.T) {
 	is.Equal(res, "late ok")
 	is.Equal(states(m)["late"], plugin.StateStarted)
 }
+
+// TestListSince: the list is sent again only when a plugin, its state or
+// its Info changed since the caller's tag, and every such change shows.
+func TestListSince(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	bus := connect(t, srv, "bot")
+	events := lifecycle(t, connect(t, srv, "watcher"))
+	m := startManager(t, bus, supervisor.ManagerConfig{}, &probe{name: "alpha"}, &probe{name: "beta"})
+	receive(t, events)
+	receive(t, events)
+	ctl := supervisor.NewControl(connect(t, srv, "help"))
+	ctx := context.Background()
+
+	list, tag, err := ctl.ListSince(ctx, "")
+	is.NoErr(err)
+	is.Equal(len(list), 2)
+	is.True(tag != "")
+	again, same, err := ctl.ListSince(ctx, tag)
+	is.NoErr(err)
+	is.Equal(same, tag)     // nothing changed
+	is.Equal(len(again), 0) // and no list sent
+
+	// Every kind of change gives a new tag and the list that shows it:
+	// a plugin disabled, enabled, another process's plugin come and gone.
+	changed := func(what string, check func([]supervisor.Status) bool) {
+		t.Helper()
+		list, next, err := ctl.ListSince(ctx, tag)
+		is.NoErr(err)
+		if next == tag {
+			t.Fatalf("%s: the tag did not change", what)
+		}
+		if !check(list) {
+			t.Fatalf("%s: not in the list: %+v", what, list)
+		}
+		tag = next
+	}
+	state := func(list []supervisor.Status, name string) string {
+		for _, st := range list {
+			if st.Info.Name == name {
+				return st.State
+			}
+		}
+		return "absent"
+	}
+	is.NoErr(ctl.Disable(ctx, "beta"))
+	changed("disabled", func(l []supervisor.Status) bool { return state(l, "beta") == plugin.StateStopped })
+	is.NoErr(ctl.Enable(ctx, "beta"))
+	changed("enabled", func(l []supervisor.Status) bool { return state(l, "beta") == plugin.StateStarted })
+
+	stop := serve(t, srv, &probe{name: "gamma"})
+	eventually(t, "gamma known", func() bool { _, ok := m.Directory().Get("gamma"); return ok })
+	changed("another process's plugin", func(l []supervisor.Status) bool { return state(l, "gamma") == plugin.StateStarted })
+	is.NoErr(stop())
+	eventually(t, "gamma gone", func() bool { _, ok := m.Directory().Get("gamma"); return !ok })
+	changed("that plugin gone", func(l []supervisor.Status) bool { return state(l, "gamma") == "absent" })
+
+	// A tag this manager never gave (another manager's, an old run's)
+	// gets the whole list.
+	list, other, err := ctl.ListSince(ctx, "stranger.1.1")
+	is.NoErr(err)
+	is.Equal(other, tag)
+	is.Equal(len(list), 2)
+}

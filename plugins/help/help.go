@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -90,16 +91,31 @@ type server struct {
 	cfg  Config
 	host *plugin.Host
 	ctl  *supervisor.Control
+
+	// The last list of running plugins and its tag: the manager is asked
+	// on every !help (a plugin disabled a moment ago must not be listed),
+	// but sends the list again only when it changed. mu is held while
+	// asking, so the kept list and its tag always go together.
+	mu      sync.Mutex
+	tag     string
+	plugins []supervisor.Status
 }
 
-// running returns the plugins that can answer commands now, by name.
+// running returns the plugins that can answer commands now, by name. The
+// slice is shared: callers only read it.
 func (s *server) running(ctx context.Context) ([]supervisor.Status, error) {
-	all, err := s.ctl.List(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, tag, err := s.ctl.ListSince(ctx, s.tag)
 	if err != nil {
 		return nil, fmt.Errorf("help: list plugins: %w", err)
 	}
+	if s.tag != "" && tag == s.tag {
+		return s.plugins, nil
+	}
 	all = slices.DeleteFunc(all, func(st supervisor.Status) bool { return st.State != plugin.StateStarted })
 	slices.SortFunc(all, func(a, b supervisor.Status) int { return strings.Compare(a.Info.Name, b.Info.Name) })
+	s.tag, s.plugins = tag, all
 	return all, nil
 }
 
