@@ -28,7 +28,9 @@
 //
 // A !seen said in the channel is answered after every line said before it,
 // itself included, has been taken in, from what is stored with what is
-// still in memory laid over it.
+// still in memory laid over it. For a user who said something since the
+// last flush, or in the sightings it wrote, memory holds all the document
+// does, and the answer needs no database read.
 //
 // # NATS permissions
 //

@@ -164,7 +164,12 @@ type server struct {
 	// written; inflight those a flush is writing. A read (while no flush
 	// is under way) lays pending over what is stored.
 	pending, inflight map[string]*sighting
-	stopped           bool // the last flush is under way or done: write at once
+	// written holds the sightings the last flush stored that said
+	// everything a document holds (a line was said): what is stored for
+	// those users, so !seen needs no read. Dropped at the next flush and
+	// when presence is reset.
+	written map[string]*sighting
+	stopped bool // the last flush is under way or done: write at once
 }
 
 // sighting is the latest of a user's events not yet written: the fields of
@@ -197,6 +202,10 @@ func (g *sighting) fields() map[string]any {
 	}
 	return set
 }
+
+// whole reports whether the sighting sets every field of a record: laid
+// over any stored document, it leaves nothing of it.
+func (g *sighting) whole() bool { return g.saidAt != 0 }
 
 // over lays the sighting over r.
 func (g *sighting) over(r *record) {
@@ -237,6 +246,13 @@ func (s *server) flush(ctx context.Context) {
 			g.merge(newer)
 		}
 		s.pending[k] = g
+		delete(s.inflight, k)
+	}
+	s.written = map[string]*sighting{}
+	for k, g := range s.inflight {
+		if g.whole() {
+			s.written[k] = g
+		}
 	}
 	s.inflight = nil
 	s.mu.Unlock()
@@ -289,6 +305,9 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 			// after the reset; events after this one wait for it.
 			s.flusher.Quiet(func() {
 				s.flush(ctx)
+				s.mu.Lock()
+				s.written = nil // no longer what is stored
+				s.mu.Unlock()
 				s.resetPresence(ctx, c.Channel)
 			})
 		}
@@ -394,9 +413,14 @@ func (s *server) seen(ctx context.Context, req *plugin.Request) (string, error) 
 
 // load returns what is known of the user k: the stored document with the
 // sightings not yet written laid over it. It reads while no flush is under
-// way, so a sighting is either stored or still in memory.
+// way, so a sighting is either stored or still in memory. A user who spoke
+// since the last flush, or in the sightings it wrote, needs no read.
 func (s *server) load(ctx context.Context, k string) (r record, found bool, err error) {
 	s.flusher.Quiet(func() {
+		if s.fromMemory(k, &r) {
+			found = true
+			return
+		}
 		err = s.db.Get(ctx, s.cfg.Collection, database.StringID(k), &r)
 		switch {
 		case errors.Is(err, database.ErrNotFound):
@@ -414,6 +438,24 @@ func (s *server) load(ctx context.Context, k string) (r record, found bool, err 
 		}
 	})
 	return r, found, err
+}
+
+// fromMemory fills r from the sightings in memory when they say all that
+// is stored of user k.
+func (s *server) fromMemory(k string, r *record) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, base := s.pending[k], s.written[k]
+	if base == nil && (g == nil || !g.whole()) {
+		return false
+	}
+	if base != nil {
+		base.over(r)
+	}
+	if g != nil {
+		g.over(r)
+	}
+	return true
 }
 
 // ago humanises the time since ms: "3h 12m ago", the two largest units.

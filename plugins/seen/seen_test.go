@@ -3,6 +3,7 @@ package seen_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,11 +139,15 @@ func TestSeenOnTheHarnessClock(t *testing.T) {
 // and delete request on its namespace's subjects, as the database service
 // receives them.
 func writes(t *testing.T, h *roseytest.Harness) *atomic.Int64 {
+	return requests(t, h, "set", "update", "delete")
+}
+
+// requests counts the seen plugin's database requests of the given kinds.
+func requests(t *testing.T, h *roseytest.Harness, kinds ...string) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
 	sub, err := h.Bus().Subscribe("database."+seen.Name+".>", func(_ context.Context, ev *eventbus.Event) {
-		switch ev.Subject[strings.LastIndex(ev.Subject, ".")+1:] {
-		case "set", "update", "delete":
+		if slices.Contains(kinds, ev.Subject[strings.LastIndex(ev.Subject, ".")+1:]) {
 			n.Add(1)
 		}
 	})
@@ -259,4 +264,51 @@ func TestSeveralChannels(t *testing.T) {
 	h.Expect("👀 bob was last seen just now in den.")
 	h.Say("alice", "!seen dave")
 	h.Expect("👀 dave is here now.")
+}
+
+// TestAnswersFromMemory: a user who spoke since the last flush, or in the
+// sightings it wrote, is answered without reading the database; others
+// are read; and a presence reset is not hidden by what the flush wrote.
+func TestAnswersFromMemory(t *testing.T) {
+	is := is.New(t)
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})))
+	n := writes(t, h)
+	gets := requests(t, h, "get")
+	h.Say("ann", "hi")
+	publish(t, h, protocol.UserJoin, protocol.UserJoinEvent{User: "ben", Channel: roseytest.Channel})
+	h.Say("alice", "!seen ann")
+	h.Expect(`👀 ann is here now. Last said just now: "hi"`)
+	is.Equal(gets.Load(), int64(0))
+
+	clk.WaitTimers(1)
+	clk.Advance(seen.DefaultFlushInterval)
+	eventually(t, "flushed", func() bool { return n.Load() >= 3 }) // ann, ben, alice
+	h.Say("alice", "!seen ann")
+	h.Expect(`👀 ann is here now. Last said 5s ago: "hi"`)
+	is.Equal(gets.Load(), int64(0)) // what the flush wrote
+	h.Say("alice", "!seen ben")
+	h.Expect("👀 ben is here now.")
+	is.Equal(gets.Load(), int64(1)) // a join says less than the document holds: read
+	publish(t, h, protocol.UserLeave, protocol.UserLeaveEvent{User: "ann", Channel: roseytest.Channel})
+	h.Say("alice", "!seen ann")
+	h.Expect(`👀 ann was last seen just now, leaving. Last said 5s ago: "hi"`)
+	is.Equal(gets.Load(), int64(1))
+}
+
+// TestPresenceResetAfterAFlush: a reconnect marks everyone here absent in
+// the database; what the last flush wrote no longer stands for it.
+func TestPresenceResetAfterAFlush(t *testing.T) {
+	clk := roseytest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h := roseytest.New(t, roseytest.WithClock(clk), roseytest.WithPlugins(seen.New(seen.Config{})))
+	n := writes(t, h)
+	h.Say("cat", "yo")
+	h.Say("alice", "!seen cat") // a barrier: cat's line is taken in
+	h.Expect(`👀 cat is here now.`)
+	clk.WaitTimers(1)
+	clk.Advance(seen.DefaultFlushInterval)
+	eventually(t, "flushed", func() bool { return n.Load() == 2 }) // cat and alice
+	publish(t, h, protocol.Connection, protocol.ConnectionEvent{Channel: roseytest.Channel, State: protocol.StateConnected})
+	h.Say("alice", "!seen cat")
+	h.Expect(`👀 cat was last seen 5s ago. Last said 5s ago: "yo"`)
 }
