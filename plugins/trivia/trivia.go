@@ -17,6 +17,7 @@ import (
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/chatevent"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
 )
@@ -372,8 +373,14 @@ func (p *Plugin) handleAnswer(ctx context.Context, req *plugin.Request) (string,
 }
 
 func (p *Plugin) onChat(ctx context.Context, ev *eventbus.Event) {
+	p.mu.Lock()
+	idle := len(p.games) == 0
+	p.mu.Unlock()
+	if idle {
+		return // most lines: no game, nothing to read
+	}
 	var m protocol.ChatMessage
-	if err := ev.Decode(&m); err != nil {
+	if err := chatevent.Decode(ev, &m); err != nil {
 		return // the router logs malformed chat
 	}
 	cfg, _ := p.state()
