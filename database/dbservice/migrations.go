@@ -1,107 +1,186 @@
 package dbservice
 
 import (
+	"bufio"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/migrate"
 )
 
-// Migration table names: prefixed so the service can share a PostgreSQL
-// database with other applications.
-const (
-	migrationsTable = "rosey_migrations"
-	migrationLocks  = "rosey_migration_locks"
-)
+// migrationsTable records the applied migrations; prefixed so the service
+// can share a PostgreSQL database with other applications. It keeps the
+// layout of bun's migrate package, which earlier releases ran, so a
+// database moves freely between releases (their rosey_migration_locks
+// table is no longer used).
+const migrationsTable = "rosey_migrations"
 
 // The service's own tables, one directory per dialect, oldest migration
 // first. Never edit a released migration: add a new one, so a newer release
 // upgrades an older database in place.
 //
+// A migration is a file VERSION_NAME.tx.up.sql (VERSION is up to 14
+// digits; the table records it), whose statements, separated by lines
+// "--bun:split", run in one transaction with its record. The .down.sql
+// files are kept for reference and never run.
+//
 //go:embed migrations
 var migrationFiles embed.FS
 
-func migrations(pg bool) (*migrate.Migrations, error) {
+// errMigrationFile means a file in the migrations directory is not named
+// as a migration.
+var errMigrationFile = errors.New("not a migration file (VERSION_NAME.tx.up.sql or .tx.down.sql)")
+
+var migrationName = regexp.MustCompile(`^(\d{1,14})_[0-9a-z_\-]+\.tx\.(up|down)\.sql$`)
+
+// migration is one step of the schema.
+type migration struct {
+	version string
+	stmts   []string
+}
+
+// migrations reads the migrations of a dialect from fsys, oldest first.
+//
+// The service does not use bun's migrate package: it runs SQL files as Go
+// templates, and linking text/template's executor keeps every exported
+// method of every type in the binary (the linker cannot tell which one a
+// template calls): 4 MB more code, most of it resident.
+func migrations(fsys fs.FS, pg bool) ([]migration, error) {
 	dir := "migrations/sqlite"
 	if pg {
 		dir = "migrations/postgres"
 	}
-	sub, err := fs.Sub(migrationFiles, dir)
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
-		return nil, err
+	var out []migration
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("%s: %w", e.Name(), errMigrationFile)
+		}
+		if m[2] == "down" {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if i := slices.IndexFunc(out, func(o migration) bool { return o.version == m[1] }); i >= 0 {
+			return nil, fmt.Errorf("%s: version %s twice", e.Name(), m[1])
+		}
+		out = append(out, migration{version: m[1], stmts: splitStatements(string(body))})
 	}
-	return ms, nil
+	slices.SortFunc(out, func(a, b migration) int { return strings.Compare(a.version, b.version) })
+	return out, nil
 }
 
-// migrateUp applies the missing migrations. Every statement is idempotent
-// and a migration is marked applied only after it succeeds, so a crash
-// midway is repaired by the next start. bun's lock table is not used: a
-// lock left by a killed process would block every later start. PostgreSQL,
-// where several service copies may start at once, takes an advisory lock
-// instead; on SQLite the single writer connection serialises.
+// splitStatements splits a migration at its "--bun:split" lines, dropping
+// empty statements.
+func splitStatements(body string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(nil, len(body)+1)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "--bun:split" {
+			flush()
+			continue
+		}
+		cur.WriteString(sc.Text())
+		cur.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+// migrateUp applies the missing migrations, each in one transaction with
+// the row that records it, so a crash midway leaves it unapplied and the
+// next start runs it again. PostgreSQL, where several service copies may
+// start at once, holds an advisory lock meanwhile; on SQLite the single
+// writer connection serialises.
 func migrateUp(ctx context.Context, db *bun.DB, pg bool) error {
-	ms, err := migrations(pg)
+	ms, err := migrations(migrationFiles, pg)
 	if err != nil {
 		return err
 	}
-	if !pg && allApplied(ctx, db, ms) {
-		return nil // the usual case on start: one query instead of bun's several
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
 	}
-	m := migrate.NewMigrator(db, ms,
-		migrate.WithTableName(migrationsTable),
-		migrate.WithLocksTableName(migrationLocks),
-		migrate.WithMarkAppliedOnSuccess(true))
+	defer conn.Close()
 	if pg {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
 		// 0x526f736579 is "Rosey".
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(352440673657)"); err != nil {
 			return fmt.Errorf("advisory lock: %w", err)
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(352440673657)") //nolint:errcheck
 	}
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("init: %w", err)
+	applied, group, err := appliedMigrations(ctx, conn)
+	if err != nil {
+		// Most likely a new database: create the table and ask again.
+		ddl := `CREATE TABLE IF NOT EXISTS ` + migrationsTable + ` ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "name" VARCHAR, "group_id" INTEGER, "migrated_at" TIMESTAMP NOT NULL DEFAULT current_timestamp)`
+		if pg {
+			ddl = `CREATE TABLE IF NOT EXISTS ` + migrationsTable + ` ("id" BIGSERIAL NOT NULL, "name" VARCHAR, "group_id" BIGINT, "migrated_at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp, PRIMARY KEY ("id"))`
+		}
+		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		if applied, group, err = appliedMigrations(ctx, conn); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
 	}
-	if _, err := m.Migrate(ctx); err != nil {
-		return err
+	group++ // the migrations applied now are one group, as bun numbers them
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		if err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, s := range m.stmts {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO `+migrationsTable+` ("name", "group_id") VALUES (?, ?)`, m.version, group)
+			return err
+		}); err != nil {
+			return fmt.Errorf("%s: up: %w", m.version, err)
+		}
 	}
 	return nil
 }
 
-// allApplied reports whether every migration in ms is recorded as applied.
-// Any error (no table yet, say) answers false and bun's migrator decides.
-func allApplied(ctx context.Context, db *bun.DB, ms *migrate.Migrations) bool {
-	rows, err := db.DB.QueryContext(ctx, "SELECT name FROM "+migrationsTable)
+// appliedMigrations returns the versions recorded as applied, and the
+// last group number.
+func appliedMigrations(ctx context.Context, conn bun.Conn) (map[string]bool, int64, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT name, COALESCE(group_id, 0) FROM `+migrationsTable)
 	if err != nil {
-		return false
+		return nil, 0, err
 	}
 	defer rows.Close()
 	applied := map[string]bool{}
+	var last int64
 	for rows.Next() {
 		var name string
-		if rows.Scan(&name) != nil {
-			return false
+		var group int64
+		if err := rows.Scan(&name, &group); err != nil {
+			return nil, 0, err
 		}
 		applied[name] = true
+		last = max(last, group)
 	}
-	if rows.Err() != nil {
-		return false
-	}
-	for _, m := range ms.Sorted() {
-		if !applied[m.Name] {
-			return false
-		}
-	}
-	return true
+	return applied, last, rows.Err()
 }

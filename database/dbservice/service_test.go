@@ -2,11 +2,17 @@ package dbservice_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/matryer/is"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
 
 	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/database/dbservice"
@@ -72,6 +78,62 @@ func TestConfigValidate(t *testing.T) {
 	}
 	is.NoErr(dbservice.Config{Dir: "a"}.Validate())
 	is.NoErr(dbservice.Config{URL: "postgresql://u:p@h/db"}.Validate())
+}
+
+// bunMigrate brings the SQLite database in dir up to date the way earlier
+// releases did, with bun's migrate package, and returns how many
+// migrations it applied and the DDL of the migrations table.
+func bunMigrate(t *testing.T, dir string) (int, string) {
+	t.Helper()
+	is := is.New(t)
+	ctx := context.Background()
+	sqldb, err := sql.Open("sqlite", filepath.Join(dir, dbservice.FileName))
+	is.NoErr(err)
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	defer db.Close()
+	ms := migrate.NewMigrations()
+	is.NoErr(ms.Discover(os.DirFS("migrations/sqlite")))
+	m := migrate.NewMigrator(db, ms, migrate.WithTableName("rosey_migrations"),
+		migrate.WithLocksTableName("rosey_migration_locks"), migrate.WithMarkAppliedOnSuccess(true))
+	is.NoErr(m.Init(ctx))
+	group, err := m.Migrate(ctx)
+	is.NoErr(err)
+	var ddl string
+	is.NoErr(db.NewRaw("SELECT sql FROM sqlite_master WHERE name = 'rosey_migrations'").Scan(ctx, &ddl))
+	return len(group.Migrations), ddl
+}
+
+// TestMigrationsCompatibleWithBun opens a database that bun's migrate
+// package brought up to date (as earlier releases did) without running
+// anything again, and hands bun a database it made with nothing left to
+// run, so a database moves between releases both ways.
+func TestMigrationsCompatibleWithBun(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	// An earlier release's database, opened by this one.
+	old := t.TempDir()
+	n, bunDDL := bunMigrate(t, old)
+	is.Equal(n, 3)
+	st, err := dbservice.Open(ctx, dbservice.Config{Dir: old})
+	is.NoErr(err)
+	var rows, groups int
+	is.NoErr(st.DB().NewRaw("SELECT COUNT(*), MAX(group_id) FROM rosey_migrations").Scan(ctx, &rows, &groups))
+	is.Equal(rows, 3)   // nothing recorded twice
+	is.Equal(groups, 1) // nor run again
+	is.NoErr(st.Close())
+	// This release's database, opened by an earlier one.
+	fresh := t.TempDir()
+	st, err = dbservice.Open(ctx, dbservice.Config{Dir: fresh})
+	is.NoErr(err)
+	var ddl string
+	is.NoErr(st.DB().NewRaw("SELECT sql FROM sqlite_master WHERE name = 'rosey_migrations'").Scan(ctx, &ddl))
+	is.Equal(ddl, bunDDL) // the same table
+	is.NoErr(st.DB().NewRaw("SELECT COUNT(*), MAX(group_id) FROM rosey_migrations").Scan(ctx, &rows, &groups))
+	is.Equal(rows, 3)
+	is.Equal(groups, 1) // applied together, as bun numbers a run
+	is.NoErr(st.Close())
+	n, _ = bunMigrate(t, fresh)
+	is.Equal(n, 0) // bun finds every migration applied
 }
 
 // TestMigrationsUpgrade opens a database that lacks the newest migration
