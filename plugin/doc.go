@@ -26,8 +26,10 @@
 // plugin.<name>.command (queue group rosey.<name>, so copies share the
 // work), which is how the router, !help and `nats micro ls` find plugins in
 // any process. A plugin handles its commands one at a time, in arrival
-// order; a panic or an error in a handler is logged and answered, and never
-// stops the bot. The wire contract, for plugins in other languages, is in
+// order, unless its Start calls Host.Concurrency: then up to that many run
+// side by side (one user's still one at a time, in the order said), for
+// handlers that mostly wait, on the database for one. A panic or an error
+// in a handler is logged and answered, and never stops the bot. The wire contract, for plugins in other languages, is in
 // docs/PROTOCOL.md.
 //
 // Middleware wraps command handlers for what many commands do alike:

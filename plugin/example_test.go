@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roseybot/rosey/eventbus"
@@ -246,4 +247,68 @@ func ExampleLogCommands() {
 	// Output:
 	// level=INFO msg=command command=say user=alice source=chat
 	// HI!
+}
+
+// meeting is a plugin whose commands wait on something else (as database
+// calls do): each !meet waits until two are in at once.
+type meeting struct {
+	mu      sync.Mutex // handlers run side by side: guard what they share
+	inside  int
+	quorate chan struct{}
+}
+
+func (*meeting) Info() plugin.Info {
+	return plugin.Info{Name: "meeting", Version: "1.0.0", Commands: []plugin.Command{{Name: "meet"}}}
+}
+
+func (m *meeting) Start(_ context.Context, h *plugin.Host) error {
+	// Up to 8 commands at once (one user's still one at a time, in order).
+	if err := h.Concurrency(8); err != nil {
+		return err
+	}
+	m.quorate = make(chan struct{})
+	h.Handle("meet", func(ctx context.Context, req *plugin.Request) (string, error) {
+		m.mu.Lock()
+		if m.inside++; m.inside == 2 {
+			close(m.quorate)
+		}
+		m.mu.Unlock()
+		select {
+		case <-m.quorate: // served one at a time, the first would wait in vain
+			return req.User + " met someone", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+	return nil
+}
+
+func (*meeting) Stop(context.Context) error { return nil }
+
+// Concurrency lets a plugin whose handlers wait serve several users'
+// commands at once.
+func ExampleHost_Concurrency() {
+	ctx := context.Background()
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("bot"))
+	defer bus.Close(ctx)
+	in, err := plugin.Run(ctx, &meeting{}, bus, plugin.RunConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer in.Stop(ctx)
+
+	answers := make([]string, 2)
+	var wg sync.WaitGroup
+	for i, user := range []string{"alice", "bob"} {
+		wg.Go(func() { answers[i] = ask(ctx, bus, "meeting", plugin.Request{Command: "meet", User: user}) })
+	}
+	wg.Wait()
+	fmt.Println(answers[0])
+	fmt.Println(answers[1])
+	// Output:
+	// alice met someone
+	// bob met someone
 }

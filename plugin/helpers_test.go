@@ -19,7 +19,7 @@ func connect(t testing.TB, srv *embedded.Server, name string, edit ...func(*even
 	return natstest.Connect(t, srv, name, edit...)
 }
 
-func receive[T any](t testing.TB, ch <-chan T) T { return natstest.Receive(t, ch) }
+func receive[T any](t testing.TB, ch <-chan T) T { t.Helper(); return natstest.Receive(t, ch) }
 
 // run runs p with plugin.Run on bus, stopped when the test ends.
 func run(t testing.TB, bus *eventbus.Bus, cfg plugin.RunConfig, p plugin.Plugin) *plugin.Instance {
@@ -29,5 +29,10 @@ func run(t testing.TB, bus *eventbus.Bus, cfg plugin.RunConfig, p plugin.Plugin)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = in.Stop(context.Background()) })
+	// Once the server has the endpoint's subscription, a command sent from
+	// another connection reaches it (rather than "no responders").
+	if err := bus.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return in
 }

@@ -43,6 +43,10 @@ type Host struct {
 	own     []Middleware
 	wrapped map[string]CommandHandler
 	subs    []*eventbus.Subscription
+	// concurrency is what Concurrency set (0: one at a time); serving is
+	// set once Start has returned, when it is too late to change.
+	concurrency int
+	serving     bool
 }
 
 func newHost(name string, bus *eventbus.Bus, db *database.Client, log *slog.Logger, config json.RawMessage, outer []Middleware, clock Clock) *Host {
@@ -107,16 +111,26 @@ func (h *Host) DecodeConfig(v any) error {
 	return nil
 }
 
+// startServing marks the Host's plugin started and returns how many
+// commands it serves at once.
+func (h *Host) startServing() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.serving = true
+	return max(h.concurrency, 1)
+}
+
 // Context is cancelled when the plugin stops.
 func (h *Host) Context() context.Context { return h.ctx }
 
 // Handle registers fn for the command named command (its canonical name from
 // Info). Registering a name twice replaces the handler.
 //
-// A plugin's handlers run one at a time, in the order commands arrive, so
-// they need no locking against each other and one user's commands happen in
-// the order said. A handler should answer quickly: for long work, start it
-// with Go and say the result later with Say or PM.
+// By default a plugin's handlers run one at a time, in the order commands
+// arrive, so they need no locking against each other and one user's
+// commands happen in the order said; Concurrency lets handlers that are
+// safe side by side run so. A handler should answer quickly: for long work,
+// start it with Go and say the result later with Say or PM.
 func (h *Host) Handle(command string, fn CommandHandler) {
 	h.mu.Lock()
 	h.handlers[strings.ToLower(command)] = fn

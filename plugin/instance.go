@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,11 @@ type Instance struct {
 	gate     sync.RWMutex
 	closed   bool
 	lastRecv atomic.Int64 // unix nanoseconds of the last command received
+	// pool serves commands side by side (Host.Concurrency); nil serves
+	// them one at a time on the endpoint's subscription. lastDone is when
+	// its last command ended (unix nanoseconds).
+	pool     *pool
+	lastDone atomic.Int64
 
 	// After its first started announcement an instance says started
 	// again each time its connection comes back (the bot on the other
@@ -126,8 +132,12 @@ func Run(ctx context.Context, p Plugin, bus *eventbus.Bus, cfg RunConfig) (in *I
 	if fresh := p.Info(); fresh.Name == info.Name && fresh.Validate() == nil {
 		info, in.info = fresh, fresh
 	}
+	n := in.host.startServing()
 	if cfg.Headless {
 		return in, nil
+	}
+	if n > 1 {
+		in.pool = newPool(n)
 	}
 	infoJSON, _ := json.Marshal(info)
 	in.svc, err = service.New(bus.Conn(), service.Config{
@@ -210,19 +220,23 @@ func (in *Instance) unwatchReconnects() {
 	}
 }
 
-// receive serves each command on the endpoint's subscription, so one
-// plugin's commands run one at a time, in the order they arrive (and
-// "!quote add …" then "!quote 1" works). That is also what the service's request
-// statistics need: a handler that has answered when it returns. Different
+// receive takes each command on the endpoint's subscription. By default it
+// serves it there, so one plugin's commands run one at a time, in the
+// order they arrive (and "!quote add …" then "!quote 1" works). With a
+// pool (Host.Concurrency) it hands the command over, keyed by user, and
+// the request is counted done once answered (Request.Later). Different
 // plugins run side by side; long work belongs in Host.Go.
+//
+// A command holds the gate for reading from here until it is answered,
+// so that Stop, which takes it for writing, waits for the commands in the
+// pool too.
 func (in *Instance) receive(r *service.Request) {
 	in.lastRecv.Store(r.Received().UnixNano())
 	ev := busevent.FromMsg(r.Msg(), in.bus.Prefix())
 	in.gate.RLock()
-	defer in.gate.RUnlock()
 	if in.closed {
-		body := encodeResponse(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
-		_ = r.Respond(body, nil)
+		in.gate.RUnlock()
+		in.stopping(r)
 		return
 	}
 	var req Request
@@ -230,12 +244,40 @@ func (in *Instance) receive(r *service.Request) {
 	if !fastRequest(ev.Data, &req) {
 		decodeErr = ev.Decode(&req)
 	}
+	if in.pool == nil || decodeErr != nil {
+		defer in.gate.RUnlock()
+		in.serveRecovered(r, ev, req, decodeErr)
+		return
+	}
+	answered := r.Later()
+	in.pool.submit(strings.ToLower(req.User), func() {
+		defer func() {
+			in.lastDone.Store(time.Now().UnixNano())
+			answered()
+			in.gate.RUnlock()
+		}()
+		if in.host.ctx.Err() != nil {
+			in.stopping(r) // Stop gave up waiting for the pool: not started
+			return
+		}
+		in.serveRecovered(r, ev, req, nil)
+	})
+}
+
+// stopping answers that the plugin is stopping.
+func (in *Instance) stopping(r *service.Request) {
+	body := encodeResponse(Response{Error: "⚠️ " + in.info.Name + " is stopping; try again in a moment."})
+	_ = r.Respond(body, nil)
+}
+
+// serveRecovered serves one command in the Host's context (a stopping
+// plugin's handlers see it end), with its correlation id.
+func (in *Instance) serveRecovered(r *service.Request, ev *eventbus.Event, req Request, decodeErr error) {
 	defer func() {
 		if p := recover(); p != nil { // serve recovers the handler; this is for the rest
 			in.host.log.Error("command panic recovered", "panic", p, "correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
 		}
 	}()
-	// The Host's context: a stopping plugin's handlers see it end.
 	ctx := in.host.ctx
 	if ev.CorrelationID != "" {
 		ctx = eventbus.WithCorrelationID(ctx, ev.CorrelationID)
@@ -300,16 +342,18 @@ func (in *Instance) Stop(ctx context.Context) error {
 	// while commands keep coming in (a busy machine may hold delivered
 	// ones back for long; a command stuck in its handler holds the rest
 	// until its context ends below), then until receive has been quiet
-	// for a moment before turning commands away.
+	// for a moment before turning commands away. A pool's commands count
+	// as coming in while they end: Stop waits for those still waiting their
+	// turn as long as the ones before them keep ending.
 	if in.lastRecv.Load() != 0 { // never asked anything: nothing can be draining in
 		if err := in.bus.Flush(ctx); err != nil && !errors.Is(err, eventbus.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
 	for ctx.Err() == nil {
-		idle := time.Since(time.Unix(0, in.lastRecv.Load()))
-		drained := in.svc == nil || in.svc.Drained()
-		if (drained && idle >= 50*time.Millisecond) || (!drained && idle >= time.Second) {
+		idle := time.Since(time.Unix(0, max(in.lastRecv.Load(), in.lastDone.Load())))
+		busy := in.svc != nil && !in.svc.Drained() || in.pool != nil && in.pool.busy()
+		if (!busy && idle >= 50*time.Millisecond) || (busy && idle >= time.Second) {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -317,7 +361,7 @@ func (in *Instance) Stop(ctx context.Context) error {
 	in.host.cancel() // a command still running sees its context end
 	closed := make(chan struct{})
 	go func() {
-		in.gate.Lock() // waits for the command being served
+		in.gate.Lock() // waits for the commands being served
 		in.closed = true
 		in.gate.Unlock()
 		close(closed)
