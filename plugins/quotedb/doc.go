@@ -14,6 +14,10 @@
 // Ids are integers assigned by the database service, so they survive a
 // restart and several bot processes sharing one database agree on them.
 //
+// Commands are served up to 16 at once (plugin.Host.Concurrency), each
+// user's in the order said: many users' adds wait on the database together
+// and are committed together.
+//
 // The plugin's config section (JSON) may set "collection" and
 // "max_length"; see Config.
 package quotedb

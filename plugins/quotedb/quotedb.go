@@ -28,6 +28,8 @@ const (
 	maxSearchShown    = 10
 	// searchScan bounds how many candidates a search looks at.
 	searchScan = database.MaxLimit
+	// concurrency is how many commands are served at once.
+	concurrency = 16
 )
 
 // Config configures the plugin. The JSON fields can also come from the
@@ -95,6 +97,13 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	p.mu.Lock()
 	p.cfg, p.rnd, p.host = cfg, rnd, h
 	p.mu.Unlock()
+	// Each command waits on the database: side by side, the database
+	// service commits their writes together instead of one per fsync.
+	// What they share (cfg, rnd) is behind p.mu; one user's commands stay
+	// in order, so an add is there for that user's next command.
+	if err := h.Concurrency(concurrency); err != nil {
+		return err
+	}
 	h.Handle(command.Name, p.handle)
 	return nil
 }

@@ -1,7 +1,9 @@
 package quotedb_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/matryer/is"
@@ -141,4 +143,35 @@ func TestQuotesSurviveRestart(t *testing.T) {
 	h.Expect("Quote #1: 'remember me' - ghost")
 	h.Say("bob", "!quote add next")
 	h.Expect("✅ Added quote #2")
+}
+
+// TestManyUsersAtOnce: users who each add a quote and at once search for
+// it, all together, find their own quote (the plugin serves them side by
+// side, each user's commands in order), and every add gets an id of its
+// own.
+func TestManyUsersAtOnce(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t)
+	const users = 20
+	for u := range users {
+		name := fmt.Sprintf("user%02d", u)
+		h.Say(name, fmt.Sprintf("!quote add word%02dx", u))
+		h.Say(name, fmt.Sprintf("!quote search word%02dx", u))
+	}
+	ids, found := map[string]bool{}, map[string]bool{}
+	for range 2 * users {
+		m := h.Next().Message
+		switch {
+		case strings.HasPrefix(m, "✅ Added quote #"):
+			ids[m] = true
+		case strings.HasPrefix(m, "Quote #"):
+			found[m[strings.Index(m, "'"):]] = true
+		default:
+			t.Fatalf("unexpected answer %q", m)
+		}
+	}
+	is.Equal(len(ids), users)
+	for u := range users {
+		is.True(found[fmt.Sprintf("'word%02dx' - user%02d", u, u)])
+	}
 }
