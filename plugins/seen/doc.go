@@ -30,7 +30,9 @@
 // itself included, has been taken in, from what is stored with what is
 // still in memory laid over it. For a user who said something since the
 // last flush, or in the sightings it wrote, memory holds all the document
-// does, and the answer needs no database read.
+// does, and the answer needs no database read. Commands are served up to 8
+// at once (plugin.Host.Concurrency), so one waiting for its line holds up
+// nobody else's.
 //
 // # NATS permissions
 //

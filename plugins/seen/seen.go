@@ -98,6 +98,9 @@ type record struct {
 // maxMessage bounds the stored last line (in runes).
 const maxMessage = 200
 
+// concurrency is how many commands are served at once.
+const concurrency = 8
+
 // Start registers !seen and begins watching the channel.
 func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	cfg := p.cfg
@@ -132,6 +135,12 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		return fmt.Errorf("seen: %w", err)
 	}
 	s.sub = sub
+	// A !seen mostly waits (for its own line to be taken in, for the
+	// database): side by side, one waiting holds up no other user's.
+	// Everything the handler shares is behind s.mu or the flusher.
+	if err := h.Concurrency(concurrency); err != nil {
+		return err
+	}
 	h.Handle("seen", s.seen)
 	return nil
 }

@@ -2,6 +2,7 @@ package seen_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/eventbus"
@@ -311,4 +313,63 @@ func TestPresenceResetAfterAFlush(t *testing.T) {
 	publish(t, h, protocol.Connection, protocol.ConnectionEvent{Channel: roseytest.Channel, State: protocol.StateConnected})
 	h.Say("alice", "!seen cat")
 	h.Expect(`👀 cat was last seen 5s ago. Last said 5s ago: "yo"`)
+}
+
+// TestWaitingCommandHoldsUpNoOtherUser: a !seen waiting for its own line
+// (one that never comes: up to 2s) does not hold up another user's !seen,
+// which is answered meanwhile: the plugin serves commands side by side.
+func TestWaitingCommandHoldsUpNoOtherUser(t *testing.T) {
+	is := is.New(t)
+	h := start(t, newClock())
+	h.Say("bob", "hello")
+	stuck := make(chan string, 1)
+	go func() {
+		ctx := eventbus.WithCorrelationID(context.Background(), "a-line-never-said")
+		ev, err := h.Bus().Request(ctx, protocol.PluginCommand(seen.Name), map[string]any{
+			"command": "seen", "args": []string{"bob"}, "text": "bob", "user": "dave", "channel": roseytest.Channel, "source": "chat"})
+		if err != nil {
+			stuck <- err.Error()
+			return
+		}
+		stuck <- string(ev.Data)
+	}()
+	eventually(t, "received the waiting !seen", func() bool { return commandsReceived(t, h) == 1 })
+	h.Say("alice", "!seen bob")
+	h.Expect(`👀 bob is here now. Last said just now: "hello"`)
+	select {
+	case got := <-stuck:
+		t.Fatalf("the waiting !seen was answered first: %s", got)
+	default:
+	}
+	is.True(strings.Contains(receiveString(t, stuck), "bob is here now"))
+}
+
+func receiveString(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer")
+		return ""
+	}
+}
+
+// commandsReceived asks the seen plugin's micro service how many commands
+// it has received ($SRV.STATS).
+func commandsReceived(t *testing.T, h *roseytest.Harness) int {
+	t.Helper()
+	m, err := h.Bus().Conn().Request("$SRV.STATS."+seen.Name, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st micro.Stats
+	if err := json.Unmarshal(m.Data, &st); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range st.Endpoints {
+		n += e.NumRequests
+	}
+	return n
 }

@@ -53,7 +53,8 @@
 // !stats answers from what is stored plus what is still in memory, after
 // every line said before it (itself included) has been counted. !top first
 // writes what is pending, then asks the database for the channel's top
-// users.
+// users. Commands are served up to 8 at once (plugin.Host.Concurrency), so
+// one waiting for its line holds up nobody else's.
 //
 // Run one copy of the plugin: it watches every chat event, so two copies
 // would count each line twice.

@@ -132,6 +132,9 @@ type record struct {
 	LastSeen  int64  `json:"last_seen"`
 }
 
+// concurrency is how many commands are served at once.
+const concurrency = 8
+
 // Start checks the config, registers !stats and !top and begins counting.
 func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	cfg := p.cfg
@@ -161,6 +164,12 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		return fmt.Errorf("stats: %w", err)
 	}
 	s.asked = asked
+	// !stats and !top mostly wait (for their own line to be counted, for
+	// the database): side by side, one waiting holds up no other user's.
+	// Everything the handlers share is behind s.mu or the flusher.
+	if err := h.Concurrency(concurrency); err != nil {
+		return err
+	}
 	h.Handle("stats", s.stats)
 	h.Handle("top", s.top)
 	return nil

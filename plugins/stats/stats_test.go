@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/roseybot/rosey"
 	"github.com/roseybot/rosey/cytube/cytubetest"
@@ -332,4 +334,69 @@ func TestItemsAddedThroughThePlaylistPlugin(t *testing.T) {
 	}
 	ch.Say("alice", "!top queuers")
 	ch.Expect("🏆 Top queuers: 1. bob (1)")
+}
+
+// TestWaitingCommandHoldsUpNoOtherUser: a !stats waiting for its own line
+// (one that never comes: up to 2s) does not hold up another user's
+// !stats, which is answered meanwhile: the plugin serves commands side by
+// side.
+func TestWaitingCommandHoldsUpNoOtherUser(t *testing.T) {
+	is := is.New(t)
+	h := roseytest.New(t, roseytest.WithPlugins(stats.New(stats.Config{})))
+	h.Say("bob", "hello")
+	stuck := make(chan string, 1)
+	go func() {
+		ctx := eventbus.WithCorrelationID(context.Background(), "a-line-never-said")
+		ev, err := h.Bus().Request(ctx, protocol.PluginCommand(stats.Name), plugin.Request{
+			Command: "stats", Args: []string{"bob"}, Text: "bob", User: "dave", Channel: roseytest.Channel, Source: plugin.SourceChat})
+		if err != nil {
+			stuck <- err.Error()
+			return
+		}
+		stuck <- string(ev.Data)
+	}()
+	eventually(t, "received the waiting !stats", func() bool { return commandsReceived(t, h) == 1 })
+	h.Say("alice", "!stats bob")
+	h.Expect("📊 bob: 1 line, 0 commands")
+	select {
+	case got := <-stuck:
+		t.Fatalf("the waiting !stats was answered first: %s", got)
+	default:
+	}
+	select {
+	case got := <-stuck:
+		is.True(strings.Contains(got, "📊 bob: 1 line, 0 commands"))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting !stats was never answered")
+	}
+}
+
+// commandsReceived asks the stats plugin's micro service how many commands
+// it has received ($SRV.STATS).
+func commandsReceived(t *testing.T, h *roseytest.Harness) int {
+	t.Helper()
+	m, err := h.Bus().Conn().Request("$SRV.STATS."+stats.Name, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st micro.Stats
+	if err := json.Unmarshal(m.Data, &st); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range st.Endpoints {
+		n += e.NumRequests
+	}
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
