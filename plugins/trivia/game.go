@@ -147,6 +147,7 @@ func (g *game) run(hostCtx context.Context) {
 	g.over = true
 	if g.p.games[g.channel] == g {
 		delete(g.p.games, g.channel)
+		g.p.followChat()
 	}
 	g.mu.Unlock()
 	g.p.mu.Unlock()

@@ -93,6 +93,10 @@ type Plugin struct {
 	bank  []Question
 	cats  map[string][]int // category -> indexes into bank
 	games map[string]*game // by channel
+	// chat follows the channel's chat while a game runs, and only then:
+	// every line of every channel would otherwise reach this plugin (in
+	// a process of its own, a network round for nothing).
+	chat *eventbus.Subscription
 }
 
 // New returns a trivia plugin.
@@ -165,7 +169,7 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 
 	h.Handle(cmdTrivia.Name, p.handleTrivia)
 	h.Handle(cmdAnswer.Name, p.handleAnswer)
-	return h.Subscribe(protocol.Chat, p.onChat)
+	return nil
 }
 
 // Stop ends every game; the Host cancels their goroutines and waits.
@@ -176,7 +180,28 @@ func (p *Plugin) Stop(context.Context) error {
 		g.end()
 	}
 	p.games = map[string]*game{}
+	p.followChat()
 	return nil
+}
+
+// followChat subscribes to chat when a game runs and unsubscribes when
+// none does; p.mu is held. The subscription goes to the NATS server
+// before the game's first line, so no answer to it can be missed.
+func (p *Plugin) followChat() {
+	switch {
+	case len(p.games) > 0 && p.chat == nil:
+		sub, err := p.host.Bus().Subscribe(protocol.Chat, p.onChat)
+		if err != nil {
+			p.host.Logger().Error("trivia: cannot follow chat; answers only by !a", "err", err)
+			return
+		}
+		p.chat = sub
+	case len(p.games) == 0 && p.chat != nil:
+		if err := p.chat.Unsubscribe(); err != nil {
+			p.host.Logger().Warn("trivia: unsubscribe from chat", "err", err)
+		}
+		p.chat = nil
+	}
 }
 
 // parsedBuiltin parses the embedded bank once per process: it is constant
@@ -313,6 +338,7 @@ func (p *Plugin) start(_ context.Context, req *plugin.Request, args []string) (s
 	}
 	g := newGame(p, h, cfg, req.Channel, req.User, qs)
 	p.games[req.Channel] = g
+	p.followChat()
 	what := "questions"
 	if rounds == 1 {
 		what = "question"
@@ -323,6 +349,7 @@ func (p *Plugin) start(_ context.Context, req *plugin.Request, args []string) (s
 	// Said here rather than returned, so it comes before the first question.
 	if err := g.say(fmt.Sprintf("🧠 Trivia! %d %s, started by %s. Answer in chat or with !a <answer>.", rounds, what, req.User)); err != nil {
 		delete(p.games, req.Channel)
+		p.followChat()
 		return "", fmt.Errorf("trivia start: %w", err)
 	}
 	h.Go(g.run)
@@ -341,6 +368,7 @@ func (p *Plugin) stop(req *plugin.Request) (string, error) {
 	}
 	scores := g.end()
 	delete(p.games, req.Channel)
+	p.followChat()
 	return fmt.Sprintf("🛑 Trivia stopped by %s. %s", req.User, scores), nil
 }
 
@@ -350,6 +378,7 @@ func (p *Plugin) finished(g *game) {
 	defer p.mu.Unlock()
 	if p.games[g.channel] == g {
 		delete(p.games, g.channel)
+		p.followChat()
 	}
 }
 
