@@ -109,7 +109,9 @@ func encodeGet(collection string, id ID) any {
 }
 
 // Query returns the documents of q.Collection matching q.Filter, sorted,
-// limited and offset as q says, with the total count of matches.
+// limited and offset as q says, with the total count of matches (or
+// NotCounted when q.NoTotal is set, which spares the service a count of
+// every match).
 func (c *Client) Query(ctx context.Context, q QueryRequest) (*QueryResult, error) {
 	var res QueryResult
 	if err := c.call(ctx, "query", c.subjects.query, q, &res); err != nil {

@@ -23,6 +23,11 @@
 // ([ErrNotFound], [ErrValidation], ...) or inspected with errors.As as an
 // [*Error] carrying the code.
 //
+// A query answers a page of documents and, unless it sets NoTotal, the count
+// of every match: counting visits them all, so a caller that does not show
+// the total should not ask for it ([QueryRequest]). [SortByID] sorts by id;
+// "-$id" with a limit of 1 reads a collection's highest integer id.
+//
 // Ids are integers or strings ([IntID], [StringID]). A set without an id gets
 // the next integer of its collection (a quote plugin says "Quote #42").
 // An integer id and the string of the same digits name the same document.

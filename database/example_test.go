@@ -120,3 +120,34 @@ func ExampleID() {
 	// [52 50] <nil>
 	// "alice"
 }
+
+// ExampleClient_Query_noTotal reads the newest quote (the highest id) as a
+// page alone: without the total, the service walks an index and stops at
+// the limit instead of counting the whole collection.
+func ExampleClient_Query_noTotal() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rosey-example")
+	defer os.RemoveAll(dir)
+	srv, _ := embedded.Start(ctx, embedded.Config{NoListen: true})
+	defer srv.Shutdown(ctx)
+	bus, _ := eventbus.Connect(ctx, srv.BusConfig("example"))
+	defer bus.Close(ctx)
+	svc, _ := dbservice.Start(ctx, bus, dbservice.Config{Dir: dir})
+	defer svc.Stop(ctx)
+
+	db := database.NewClient(bus)
+	for _, text := range []string{"one", "two", "three"} {
+		_, _ = db.Set(ctx, "quotes", database.ID{}, Quote{Text: text, User: "alice"})
+	}
+	res, _ := db.Query(ctx, database.QueryRequest{
+		Collection: "quotes",
+		Sort:       []string{"-" + database.SortByID},
+		Limit:      1,
+		NoTotal:    true,
+	})
+	fmt.Println(res.Items[0].ID, string(res.Items[0].Data))
+	fmt.Println(res.Total == database.NotCounted)
+	// Output:
+	// 3 {"text":"three","user":"alice"}
+	// true
+}

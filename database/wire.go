@@ -81,19 +81,39 @@ type GetRequest struct {
 type Filter map[string]any
 
 // QueryRequest is the body of database.query. Sort lists field names, each
-// optionally prefixed with "-" for descending order; documents are otherwise
-// in insertion order. Limit defaults to DefaultLimit and is at most MaxLimit.
-// Reply data: QueryResult.
+// optionally prefixed with "-" for descending order, or SortByID; documents
+// are otherwise in insertion order. Limit defaults to DefaultLimit and is at
+// most MaxLimit. Reply data: QueryResult.
+//
+// NoTotal asks for the page alone: the reply's Total is then NotCounted.
+// Counting the matches visits every one of them, however small the page,
+// while a page alone stops at its limit (plus its offset) when its order
+// comes from an index: insertion order, or "-$id". A caller that does not
+// show the total should set it.
 type QueryRequest struct {
 	Collection string   `json:"collection"`
 	Filter     Filter   `json:"filter,omitempty"`
 	Sort       []string `json:"sort,omitempty"`
 	Limit      int      `json:"limit,omitempty"`
 	Offset     int      `json:"offset,omitempty"`
+	NoTotal    bool     `json:"no_total,omitempty"`
 }
 
+// SortByID is the sort key of the document id, written where a field name
+// goes in QueryRequest.Sort: "$id" orders documents by their integer ids,
+// "-$id" highest first; documents whose id is a string come after them
+// either way, in insertion order. {"sort": ["-$id"], "limit": 1, "no_total":
+// true} reads the highest integer id of a collection through an index, in
+// the same time however large the collection.
+const SortByID = "$id"
+
+// NotCounted is the Total of a QueryResult answering a request with
+// NoTotal: the matches were not counted.
+const NotCounted int64 = -1
+
 // QueryResult is the data of a database.query reply. Total counts every
-// document matching the filter, regardless of limit and offset.
+// document matching the filter, regardless of limit and offset, or is
+// NotCounted (-1) when the request said NoTotal.
 type QueryResult struct {
 	Items []Item `json:"items"`
 	Total int64  `json:"total"`

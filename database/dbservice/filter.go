@@ -276,8 +276,8 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 	return c.sql.String(), c.args, nil
 }
 
-// orderBy renders sort fields ("name" ascending, "-name" descending) and
-// ends with insertion order, so pages never overlap.
+// orderBy renders sort fields ("name" ascending, "-name" descending, "$id"
+// the integer id) and ends with insertion order, so pages never overlap.
 func (s *Store) orderBy(fields []string) (string, []any, error) {
 	if len(fields) > maxSortFields {
 		return "", nil, invalid("sort: at most %d fields", maxSortFields)
@@ -290,6 +290,13 @@ func (s *Store) orderBy(fields []string) (string, []any, error) {
 			f, dir = f[1:], "DESC"
 		case strings.HasPrefix(f, "+"):
 			f = f[1:]
+		}
+		if f == database.SortByID {
+			// int_id is NULL for string ids: they come last either way.
+			// An index on (collection, int_id) serves "-$id" on both
+			// databases (and "$id" on SQLite).
+			c.add("int_id " + dir + " NULLS LAST, ")
+			continue
 		}
 		if err := checkField("sort", f); err != nil {
 			return "", nil, err

@@ -108,6 +108,8 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 		{"Timestamps", testTimestamps},
 		{"QueryFilters", testQueryFilters},
 		{"QuerySortPaging", testQuerySortPaging},
+		{"QueryNoTotal", testQueryNoTotal},
+		{"SortByID", testSortByID},
 		{"Count", testCount},
 		{"Update", testUpdate},
 		{"ConcurrentInc", testConcurrentInc},
