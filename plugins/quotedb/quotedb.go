@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -117,10 +118,11 @@ func (p *Plugin) config() (Config, *plugin.Host) {
 	return p.cfg, p.host
 }
 
-func (p *Plugin) intn(n int) int {
+// int64n returns a random number in [0, n).
+func (p *Plugin) int64n(n int64) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.rnd.IntN(n)
+	return p.rnd.Int64N(n)
 }
 
 func (p *Plugin) handle(ctx context.Context, req *plugin.Request) (string, error) {
@@ -224,34 +226,88 @@ func format(id string, q Quote) string {
 	return fmt.Sprintf("Quote #%s: '%s' - %s", id, q.Text, q.Author)
 }
 
+// noQuotes answers a random pick in an empty collection.
+const noQuotes = "📭 No quotes yet. Add one with !quote add <text>"
+
+// randomTries bounds how many ids a random pick tries before it falls back
+// to a count and an offset. Every id tried is equally likely to be any
+// quote, so a miss (a deleted quote) only costs another try: with half the
+// ids up to the highest one deleted, 8 misses in a row happen once in 256
+// picks.
+const randomTries = 8
+
+// random shows a quote picked uniformly at random. It reads the highest id
+// (an index lookup in the database, "-$id"), then tries random ids up to it
+// with a get each, so its cost does not grow with the number of quotes.
+// Quotes have the integer ids the service assigned; a collection where
+// most ids up to the highest are gone, or whose highest id is not a
+// positive integer (written by hand), is served by randomByOffset.
 func (p *Plugin) random(ctx context.Context) (string, error) {
 	cfg, h := p.config()
-	n, err := h.DB().Count(ctx, cfg.Collection, nil)
+	db := h.DB()
+	res, err := db.Query(ctx, database.QueryRequest{Collection: cfg.Collection, Sort: []string{"-" + database.SortByID}, Limit: 1, NoTotal: true})
 	if err != nil {
-		return "", fmt.Errorf("quote count: %w", err)
+		return "", fmt.Errorf("quote random: %w", err)
 	}
-	if n == 0 {
-		return "📭 No quotes yet. Add one with !quote add <text>", nil
+	if len(res.Items) == 0 {
+		return noQuotes, nil
 	}
-	// A count then an offset: the collection may change in between, so an
+	top := res.Items[0]
+	if hi, ok := top.ID.Int(); ok && hi > 0 {
+		// Quotes added from now on are not candidates, and a quote
+		// deleted from now on is a miss: either way the pick is uniform
+		// over the quotes there were when the highest id was read.
+		for range randomTries {
+			id := 1 + p.int64n(hi)
+			if id == hi {
+				return formatItem(top)
+			}
+			var q Quote
+			err := db.Get(ctx, cfg.Collection, database.IntID(id), &q)
+			if errors.Is(err, database.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return "", fmt.Errorf("quote random: %w", err)
+			}
+			return format(strconv.FormatInt(id, 10), q), nil
+		}
+	}
+	return p.randomByOffset(ctx)
+}
+
+// randomByOffset picks a quote at a random offset of the collection: a
+// count and a page, both of which cost the size of the collection, for the
+// collections random cannot serve by id.
+func (p *Plugin) randomByOffset(ctx context.Context) (string, error) {
+	cfg, h := p.config()
+	// The collection may change between the count and the page, so an
 	// empty page is retried once against the new size.
 	for range 2 {
-		res, err := h.DB().Query(ctx, database.QueryRequest{Collection: cfg.Collection, Limit: 1, Offset: p.intn(int(min(n, 1<<31-1)))})
+		n, err := h.DB().Count(ctx, cfg.Collection, nil)
+		if err != nil {
+			return "", fmt.Errorf("quote count: %w", err)
+		}
+		if n == 0 {
+			return noQuotes, nil
+		}
+		res, err := h.DB().Query(ctx, database.QueryRequest{Collection: cfg.Collection, Limit: 1, Offset: int(p.int64n(min(n, math.MaxInt32))), NoTotal: true})
 		if err != nil {
 			return "", fmt.Errorf("quote random: %w", err)
 		}
 		if len(res.Items) == 1 {
-			var q Quote
-			if err := res.Items[0].Decode(&q); err != nil {
-				return "", fmt.Errorf("quote random: %w", err)
-			}
-			return format(res.Items[0].ID.String(), q), nil
-		}
-		if n = res.Total; n == 0 {
-			return "📭 No quotes yet. Add one with !quote add <text>", nil
+			return formatItem(res.Items[0])
 		}
 	}
 	return "", fmt.Errorf("quote random: collection keeps changing")
+}
+
+func formatItem(it database.Item) (string, error) {
+	var q Quote
+	if err := it.Decode(&q); err != nil {
+		return "", fmt.Errorf("quote random: %w", err)
+	}
+	return format(it.ID.String(), q), nil
 }
 
 func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
@@ -273,6 +329,7 @@ func (p *Plugin) search(ctx context.Context, rest string) (string, error) {
 		Collection: cfg.Collection,
 		Filter:     database.Filter{"text": database.Filter{"$like": pattern}},
 		Limit:      searchScan,
+		NoTotal:    true,
 	})
 	if err != nil {
 		return "", fmt.Errorf("quote search: %w", err)

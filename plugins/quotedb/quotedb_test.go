@@ -1,6 +1,7 @@
 package quotedb_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/database"
 	"github.com/roseybot/rosey/plugins/quotedb"
 	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
@@ -173,5 +175,131 @@ func TestManyUsersAtOnce(t *testing.T) {
 	is.Equal(len(ids), users)
 	for u := range users {
 		is.True(found[fmt.Sprintf("'word%02dx' - user%02d", u, u)])
+	}
+}
+
+// quotes returns a client of the plugin's collection, to arrange what
+// commands cannot (ids far apart, ids that are strings).
+func quotes(h *roseytest.Harness) (context.Context, *database.Client) {
+	return context.Background(), h.DB().Namespace(quotedb.Name)
+}
+
+// TestRandomSkipsDeletedQuotes: a random quote is always one that is
+// there, whichever were deleted (the highest id among them), each of the
+// rest about equally often; with none left the collection is empty again.
+func TestRandomSkipsDeletedQuotes(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t)
+	for i := 1; i <= 10; i++ {
+		h.Say("alice", fmt.Sprintf("!quote add q%d", i))
+		h.Expect(fmt.Sprintf("✅ Added quote #%d", i))
+	}
+	for _, id := range []int{2, 4, 6, 8, 10} {
+		h.Say("alice", fmt.Sprintf("!quote del %d", id))
+		h.Expect(fmt.Sprintf("🗑️ Deleted quote #%d", id))
+	}
+	const draws = 500
+	seen := map[string]int{}
+	for range draws {
+		h.Say("bob", "!quote")
+		seen[h.Next().Message]++
+	}
+	is.Equal(len(seen), 5)
+	for _, id := range []int{1, 3, 5, 7, 9} {
+		n := seen[fmt.Sprintf("Quote #%d: 'q%d' - alice", id, id)]
+		// 100 expected; ±40 is more than four standard deviations.
+		if n < 60 || n > 140 {
+			t.Errorf("quote #%d drawn %d times in %d, want about %d: %v", id, n, draws, draws/5, seen)
+		}
+	}
+	for _, id := range []int{1, 3, 5, 7, 9} {
+		h.Say("alice", fmt.Sprintf("!quote del %d", id))
+		h.Expect("🗑️ Deleted")
+	}
+	h.Say("bob", "!quote")
+	h.Expect("📭 No quotes yet. Add one with !quote add <text>")
+	h.Say("bob", "!quote random")
+	h.Expect("📭 No quotes yet.")
+	// ids go on from the highest ever assigned
+	h.Say("alice", "!quote add again")
+	h.Expect("✅ Added quote #11")
+	h.Say("bob", "!quote")
+	h.Expect("Quote #11: 'again' - alice")
+}
+
+// TestRandomEmpty: an empty collection, and one whose only quote was
+// deleted, have no random quote.
+func TestRandomEmpty(t *testing.T) {
+	h := newHarness(t)
+	h.Say("bob", "!quote")
+	h.Expect("📭 No quotes yet. Add one with !quote add <text>")
+	h.Say("alice", "!quote add only")
+	h.Expect("✅ Added quote #1")
+	h.Say("bob", "!quote")
+	h.Expect("Quote #1: 'only' - alice")
+	h.Say("alice", "!quote del 1")
+	h.Expect("🗑️ Deleted quote #1")
+	h.Say("bob", "!quote")
+	h.Expect("📭 No quotes yet.")
+	h.ExpectNone()
+}
+
+// TestRandomSparse: when almost every id up to the highest is free, random
+// ids keep missing and the pick falls back to a count and an offset; it
+// still finds each quote. A collection whose ids are strings (written by
+// another tool) is served the same way.
+func TestRandomSparse(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t)
+	ctx, db := quotes(h)
+	h.Say("alice", "!quote add first")
+	h.Expect("✅ Added quote #1")
+	_, err := db.Set(ctx, quotedb.DefaultCollection, database.IntID(1_000_000), quotedb.Quote{Text: "far", Author: "bob"})
+	is.NoErr(err)
+	seen := map[string]bool{}
+	for range 40 {
+		h.Say("carol", "!quote")
+		seen[h.Next().Message] = true
+	}
+	is.Equal(seen, map[string]bool{"Quote #1: 'first' - alice": true, "Quote #1000000: 'far' - bob": true})
+
+	h2 := newHarness(t)
+	ctx, db = quotes(h2)
+	_, err = db.Set(ctx, quotedb.DefaultCollection, database.StringID("legacy"), quotedb.Quote{Text: "old", Author: "dave"})
+	is.NoErr(err)
+	h2.Say("carol", "!quote")
+	h2.Expect("Quote #legacy: 'old' - dave")
+}
+
+// TestRandomWhileAdding: users add quotes while others ask for random ones,
+// all at once; every random quote shown is one that was added, shown as
+// !quote <id> shows it.
+func TestRandomWhileAdding(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t)
+	const users = 20
+	for u := range users {
+		h.Say(fmt.Sprintf("adder%02d", u), fmt.Sprintf("!quote add word%02d", u))
+		h.Say(fmt.Sprintf("asker%02d", u), "!quote")
+	}
+	var shown []string
+	added := 0
+	for range 2 * users {
+		m := h.Next().Message
+		switch {
+		case strings.HasPrefix(m, "✅ Added quote #"):
+			added++
+		case strings.HasPrefix(m, "Quote #"):
+			shown = append(shown, m)
+		case strings.HasPrefix(m, "📭 No quotes yet."):
+		default:
+			t.Fatalf("unexpected answer %q", m)
+		}
+	}
+	is.Equal(added, users)
+	for _, m := range shown {
+		id := m[len("Quote #"):strings.Index(m, ":")]
+		h.Say("checker", "!quote "+id)
+		is.Equal(h.Next().Message, m)
 	}
 }
