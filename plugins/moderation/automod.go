@@ -150,7 +150,7 @@ func (a *automod) start(ctx context.Context) error {
 	db := a.s.db
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if res, err := db.Query(lctx, database.QueryRequest{Collection: ladderCollection, Sort: []string{"-last"}, Limit: 1000}); err != nil {
+	if res, err := db.Query(lctx, database.QueryRequest{Collection: ladderCollection, Sort: []string{"-last"}, Limit: 1000, NoTotal: true}); err != nil {
 		a.log.Warn("automod: could not load the ladder; everyone starts at its foot", "err", err)
 	} else {
 		for _, it := range res.Items {
@@ -160,7 +160,7 @@ func (a *automod) start(ctx context.Context) error {
 			}
 		}
 	}
-	if res, err := db.Query(lctx, database.QueryRequest{Collection: unmuteCollection, Limit: 1000}); err != nil {
+	if res, err := db.Query(lctx, database.QueryRequest{Collection: unmuteCollection, Limit: 1000, NoTotal: true}); err != nil {
 		a.log.Warn("automod: could not load the mutes to lift", "err", err)
 	} else {
 		for _, it := range res.Items {

@@ -27,7 +27,7 @@ type bannedRecord struct {
 
 // loadBanned reads the media blacklisted with !blacklist.
 func (s *server) loadBanned(ctx context.Context) {
-	res, err := s.db.Query(ctx, database.QueryRequest{Collection: BlacklistCollection, Limit: database.MaxLimit})
+	res, err := s.db.Query(ctx, database.QueryRequest{Collection: BlacklistCollection, Limit: database.MaxLimit, NoTotal: true})
 	if err != nil {
 		s.log.Warn("could not load the blacklist", "err", err)
 		return

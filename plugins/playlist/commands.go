@@ -464,7 +464,7 @@ func (s *server) liked(ctx context.Context, req *plugin.Request) (string, error)
 	}
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: MediaCollection,
 		Filter: database.Filter{"channel": req.Channel, "likes": database.Filter{"$gt": 0}},
-		Sort:   []string{"-score", "-likes", "title"}, Limit: n})
+		Sort:   []string{"-score", "-likes", "title"}, Limit: n, NoTotal: true})
 	if err != nil {
 		return "", fmt.Errorf("playlist: load the most liked: %w", err)
 	}
@@ -498,7 +498,7 @@ func (s *server) history(ctx context.Context, req *plugin.Request) (string, erro
 		return "", err
 	}
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: PlaysCollection,
-		Filter: database.Filter{"channel": req.Channel, "status": statusPlayed}, Sort: []string{"-ended_at", "-started_at"}, Limit: n})
+		Filter: database.Filter{"channel": req.Channel, "status": statusPlayed}, Sort: []string{"-ended_at", "-started_at"}, Limit: n, NoTotal: true})
 	if err != nil {
 		return "", fmt.Errorf("playlist: load the history: %w", err)
 	}
@@ -534,7 +534,7 @@ func (s *server) lastPlayed(ctx context.Context, req *plugin.Request) (string, e
 	}
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: MediaCollection,
 		Filter: database.Filter{"channel": req.Channel, "title": database.Filter{"$like": "%" + likeEscape(longest) + "%"}},
-		Sort:   []string{"-last_played"}, Limit: database.MaxLimit})
+		Sort:   []string{"-last_played"}, Limit: database.MaxLimit, NoTotal: true})
 	if err != nil {
 		return "", fmt.Errorf("playlist: search the history: %w", err)
 	}

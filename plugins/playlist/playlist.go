@@ -204,7 +204,7 @@ func docID(channel, key string) string {
 // load reads who asked for the items on the playlists and the plays in
 // progress when the plugin last stopped.
 func (s *server) load(ctx context.Context) {
-	res, err := s.db.Query(ctx, database.QueryRequest{Collection: QueuedCollection, Limit: database.MaxLimit})
+	res, err := s.db.Query(ctx, database.QueryRequest{Collection: QueuedCollection, Limit: database.MaxLimit, NoTotal: true})
 	if err != nil {
 		s.log.Warn("could not load who queued what", "err", err)
 	} else {
@@ -216,7 +216,7 @@ func (s *server) load(ctx context.Context) {
 		}
 	}
 	res, err = s.db.Query(ctx, database.QueryRequest{Collection: PlaysCollection,
-		Filter: database.Filter{"status": statusPlaying}, Sort: []string{"started_at"}, Limit: database.MaxLimit})
+		Filter: database.Filter{"status": statusPlaying}, Sort: []string{"started_at"}, Limit: database.MaxLimit, NoTotal: true})
 	if err != nil {
 		s.log.Warn("could not load the plays in progress", "err", err)
 		return

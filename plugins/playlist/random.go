@@ -24,7 +24,7 @@ func (s *server) candidates(ctx context.Context, channel string, set *settings, 
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: MediaCollection,
 		Filter: database.Filter{"channel": channel, "plays": database.Filter{"$gt": 0}, "score": database.Filter{"$gte": 0},
 			"last_played": database.Filter{"$lt": since}},
-		Sort: []string{"-score", "-plays"}, Limit: 200})
+		Sort: []string{"-score", "-plays"}, Limit: 200, NoTotal: true})
 	if err != nil {
 		return nil, fmt.Errorf("playlist: load the history: %w", err)
 	}

@@ -676,6 +676,7 @@ func (s *server) top(ctx context.Context, req *plugin.Request) (string, error) {
 		Filter:     database.Filter{"channel": req.Channel, field: map[string]any{"$gt": 0}},
 		Sort:       []string{"-" + field, "name"},
 		Limit:      s.cfg.Top,
+		NoTotal:    true,
 	})
 	if err != nil {
 		return "", fmt.Errorf("stats: top %s: %w", field, err)
