@@ -245,6 +245,13 @@ func (c *Client) SetMOTD(ctx context.Context, motd string) error {
 	return c.call(ctx, protocol.DoSetMOTD, protocol.ChannelRequest{MOTD: motd}, nil)
 }
 
+// Connector returns the figures of the channel's connector: its state,
+// the messages it took in and sent, its send queue, pace and refusals.
+func (c *Client) Connector(ctx context.Context) (protocol.ConnectorStats, error) {
+	var s protocol.ConnectorStats
+	return s, c.call(ctx, protocol.StateConnector, protocol.ChannelRequest{}, &s)
+}
+
 // Users lists who is in the channel, the bot included.
 func (c *Client) Users(ctx context.Context) ([]protocol.User, error) {
 	var us []protocol.User

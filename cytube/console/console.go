@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -67,6 +68,10 @@ type Connector struct {
 
 	outMu sync.Mutex
 	subs  []*eventbus.Subscription
+	// in and out count the lines read and written, as a connector counts
+	// its channel's (cytube.state.connector).
+	in, out atomic.Uint64
+	started time.Time
 
 	activity chan struct{}
 	done     chan struct{}
@@ -134,6 +139,7 @@ func (c *Connector) Start(ctx context.Context) error {
 			c.outMu.Lock()
 			fmt.Fprintf(c.cfg.Out, format, c.cfg.BotName, to, msg)
 			c.outMu.Unlock()
+			c.out.Add(1)
 			c.touch()
 		}
 	}
@@ -148,6 +154,7 @@ func (c *Connector) Start(ctx context.Context) error {
 		}
 		c.subs = append(c.subs, sub)
 	}
+	c.started = time.Now().UTC()
 	if err := c.answerRequests(); err != nil {
 		c.unsubscribe()
 		return err
@@ -249,6 +256,7 @@ scan:
 			subject, line = protocol.PM, strings.TrimSpace(rest)
 		}
 		ev := protocol.ChatMessage{User: c.cfg.User, Message: line, Channel: c.cfg.Channel, Rank: c.rank, Time: time.Now().UnixMilli()}
+		c.in.Add(1)
 		if err := c.bus.Publish(context.Background(), subject, ev); err != nil {
 			c.log.Error("could not publish line", "err", err)
 		}
@@ -334,6 +342,10 @@ func (c *Connector) answerRequests() error {
 		protocol.StatePermissions: func() any { return map[string]float64{} },
 		protocol.StateMOTD:        func() any { return "" },
 		protocol.StateEmotes:      func() any { return []protocol.Emote{} },
+		protocol.StateConnector: func() any {
+			return protocol.ConnectorStats{Channel: c.cfg.Channel, State: protocol.StateConnected, Users: 2,
+				ConnectedSince: c.started, MessagesIn: c.in.Load(), MessagesOut: c.out.Load()}
+		},
 	}
 	handle := func(_ context.Context, ev *eventbus.Event) {
 		if !ev.IsRequest() {

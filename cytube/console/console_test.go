@@ -155,6 +155,34 @@ func TestStateAndActionRequests(t *testing.T) {
 	is.NoErr(err)
 	is.Equal(len(pl.Items), 0)
 
+	// Its figures count the lines read and written.
+	said := make(chan struct{}, 4)
+	sub, err := bus.Subscribe(protocol.Chat, func(context.Context, *eventbus.Event) { said <- struct{}{} })
+	is.NoErr(err)
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	is.NoErr(bus.Flush(ctx))
+	_, err = io.WriteString(inW, "hello\nagain\n")
+	is.NoErr(err)
+	for range 2 {
+		select {
+		case <-said:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the console's lines were not published")
+		}
+	}
+	is.NoErr(bus.Publish(ctx, protocol.SendChat, protocol.SendChatRequest{Message: "hi ann"}))
+	var st protocol.ConnectorStats
+	for deadline := time.Now().Add(10 * time.Second); st.MessagesOut == 0; { // printed by another subscription
+		if time.Now().After(deadline) {
+			t.Fatal("the send was never counted")
+		}
+		st, err = cl.Connector(ctx)
+		is.NoErr(err)
+	}
+	is.Equal(st.State, protocol.StateConnected)
+	is.Equal(st.MessagesIn, uint64(2))
+	is.Equal(st.MessagesOut, uint64(1))
+
 	err = cl.Kick(ctx, "ann", "test")
 	is.True(errors.Is(err, client.ErrNotSupported))
 	is.True(strings.Contains(err.Error(), "no playlist, polls or moderation"))

@@ -3,14 +3,15 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/roseybot/rosey/cytube/client"
 	"github.com/roseybot/rosey/eventbus"
-	"github.com/roseybot/rosey/internal/handled"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/protocol"
@@ -74,7 +75,7 @@ func (p *Plugin) Info() plugin.Info {
 	}
 }
 
-// Start begins counting traffic and registers !admin.
+// Start follows the channels' connection changes and registers !admin.
 func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	s := &server{
 		cfg:     p.cfg,
@@ -82,10 +83,13 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 		host:    h,
 		ctl:     supervisor.NewControl(h.Bus()),
 		started: p.cfg.Now(),
+		conns:   map[string]connection{},
 	}
-	// One subscription sees chat, PMs, sends and connection events in the
-	// order they were published.
-	if err := h.Subscribe("cytube.>", s.onEvent); err != nil {
+	// Only connection changes: the messages in and out are the
+	// connectors' own counts, asked for when shown (following every line
+	// and send here cost a delivery each, in a process of its own a
+	// network round each).
+	if err := h.Subscribe(protocol.Connection, s.onConnection); err != nil {
 		return fmt.Errorf("admin: subscribe: %w", err)
 	}
 	h.Handle("admin", s.admin)
@@ -102,31 +106,31 @@ type server struct {
 	ctl     *supervisor.Control
 	started time.Time
 
-	in, out atomic.Int64
-
-	mu      sync.Mutex
-	conn    protocol.ConnectionEvent
-	connAt  time.Time
-	handled handled.IDs
+	mu    sync.Mutex
+	conns map[string]connection // by channel, lower-cased
 }
 
-func (s *server) onEvent(_ context.Context, ev *eventbus.Event) {
-	switch ev.Subject {
-	case protocol.Chat, protocol.PM:
-		s.in.Add(1)
-		s.handled.Mark(ev.CorrelationID)
-	case protocol.SendChat, protocol.SendPM:
-		s.out.Add(1)
-	case protocol.Connection:
-		var c protocol.ConnectionEvent
-		if err := ev.Decode(&c); err != nil {
-			s.host.Logger().Warn("malformed connection event", "err", err)
-			return
-		}
-		s.mu.Lock()
-		s.conn, s.connAt = c, s.cfg.Now()
-		s.mu.Unlock()
+// connection is a channel's last connection change and when it came.
+type connection struct {
+	ev protocol.ConnectionEvent
+	at time.Time
+}
+
+// maxChannels bounds the channels remembered from connection events.
+const maxChannels = 1000
+
+func (s *server) onConnection(_ context.Context, ev *eventbus.Event) {
+	var c protocol.ConnectionEvent
+	if err := ev.Decode(&c); err != nil || c.Channel == "" || utf8.RuneCountInString(c.Channel) > 100 {
+		s.host.Logger().Warn("malformed connection event", "err", err)
+		return
 	}
+	key := strings.ToLower(c.Channel)
+	s.mu.Lock()
+	if _, known := s.conns[key]; known || len(s.conns) < maxChannels {
+		s.conns[key] = connection{ev: c, at: s.cfg.Now()}
+	}
+	s.mu.Unlock()
 }
 
 func (s *server) admin(ctx context.Context, req *plugin.Request) (string, error) {
@@ -144,8 +148,7 @@ func (s *server) admin(ctx context.Context, req *plugin.Request) (string, error)
 		if len(req.Args) != 1 {
 			break
 		}
-		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
-		return s.status(ctx), nil
+		return s.status(ctx, req.Channel), nil
 	case "reload", "enable", "disable":
 		if len(req.Args) != 2 {
 			return "", plugin.UserError("❌ Usage: !admin %s <plugin>", sub)
@@ -216,24 +219,69 @@ func stateIcon(state string) string {
 	return "🟡"
 }
 
-func (s *server) status(ctx context.Context) string {
+func (s *server) status(ctx context.Context, asked string) string {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	conn, at := s.conn, s.connAt
+	conns := maps.Clone(s.conns)
 	s.mu.Unlock()
+	if asked != "" {
+		if _, ok := conns[strings.ToLower(asked)]; !ok {
+			conns[strings.ToLower(asked)] = connection{ev: protocol.ConnectionEvent{Channel: asked}}
+		}
+	}
+	keys := slices.Sorted(maps.Keys(conns))
+	// Each channel's connector tells its own figures; one that does not
+	// answer in time is shown from its last connection change.
+	figures := make([]*protocol.ConnectorStats, len(keys))
+	askCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			if st, err := client.New(s.host.Bus(), conns[k].ev.Channel).Connector(askCtx); err == nil {
+				figures[i] = &st
+			}
+		})
+	}
+	wg.Wait()
+	cancel()
+	var states []string
+	var in, out uint64
+	answered := 0
+	for i, k := range keys {
+		c, f := conns[k], figures[i]
+		state, reason := c.ev.State, c.ev.Reason
+		since := c.at
+		if f != nil {
+			answered++
+			in, out = in+f.MessagesIn, out+f.MessagesOut
+			if f.State != state || since.IsZero() {
+				// Newer than the last event heard (or none was).
+				state, reason, since = f.State, f.Reason, f.ConnectedSince
+			}
+		}
+		if state == "" {
+			continue
+		}
+		text := state + " to " + c.ev.Channel
+		if reason != "" {
+			text += " (" + reason + ")"
+		}
+		if !since.IsZero() {
+			text += ", for " + plugin.FormatDuration(now.Sub(since))
+		}
+		states = append(states, text)
+	}
 	cs := "unknown (no connector has reported)"
-	if conn.State != "" {
-		cs = conn.State
-		if conn.Channel != "" {
-			cs += " to " + conn.Channel
-		}
-		if conn.Reason != "" {
-			cs += " (" + conn.Reason + ")"
-		}
-		cs += ", for " + plugin.FormatDuration(now.Sub(at))
+	if len(states) > 0 {
+		cs = strings.Join(states, "; ")
+	}
+	traffic := "messages in and out unknown (no connector answered)"
+	if answered > 0 {
+		traffic = fmt.Sprintf("messages in %d, out %d", in, out)
 	}
 	running, total := 0, 0
 	var notes []string // why a plugin failed; where a saved choice overrides the config
+	plugins := "plugins unknown (the plugin manager did not answer)"
 	if list, err := s.ctl.List(ctx); err == nil {
 		for _, st := range list {
 			total++
@@ -242,9 +290,12 @@ func (s *server) status(ctx context.Context) string {
 			}
 			notes = append(notes, pluginNotes(st)...)
 		}
+		plugins = fmt.Sprintf("plugins running %d/%d", running, total)
+	} else {
+		s.host.Logger().Warn("admin status: list plugins", "err", err)
 	}
-	line := fmt.Sprintf("📊 Uptime %s · CyTube: %s · messages in %d, out %d · plugins running %d/%d",
-		plugin.FormatDuration(now.Sub(s.started)), cs, s.in.Load(), s.out.Load(), running, total)
+	line := fmt.Sprintf("📊 Uptime %s · CyTube: %s · %s · %s",
+		plugin.FormatDuration(now.Sub(s.started)), cs, traffic, plugins)
 	for _, n := range notes {
 		line += " · " + n
 	}

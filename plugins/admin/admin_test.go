@@ -115,21 +115,39 @@ func TestBadArguments(t *testing.T) {
 	h.ExpectNone()
 }
 
+// TestStatus: the messages in and out are the connector's own counts, the
+// connection its state; the plugin follows no chat to count them.
 func TestStatus(t *testing.T) {
 	is := is.New(t)
 	h := start(t)
-	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection, protocol.ConnectionEvent{Channel: "lounge", State: protocol.StateConnected}))
-	h.Say("alice", "hello")
-	h.Say("bob", "hi")
-	h.PM("carol", "psst")
-	h.Say("boss", "!admin status")
+	srv := h.CyTube()
+	srv.Say(roseytest.Channel, "alice", "hello")
+	srv.Say(roseytest.Channel, "bob", "hi")
+	is.NoErr(srv.PM(roseytest.Channel, "carol", "RoseyBot", "psst"))
+	srv.Say(roseytest.Channel, "boss", "!admin status")
 	r := h.Expect("📊 Uptime ")
-	is.True(strings.Contains(r.Message, "CyTube: connected to lounge, for "))
+	is.True(strings.Contains(r.Message, "CyTube: connected to "+roseytest.Channel+", for "))
 	is.True(strings.Contains(r.Message, "messages in 4, out ")) // 3 lines and the command
 	is.True(strings.Contains(r.Message, "plugins running 3/3"))
-	h.Say("boss", "!admin status")
+	srv.Say(roseytest.Channel, "boss", "!admin status")
 	r = h.Expect("messages in 5, out ")
 	is.True(!strings.Contains(r.Message, "out 0")) // at least the first status
+
+	// A channel whose connector does not answer is shown from its last
+	// connection change, without figures of its own.
+	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection,
+		protocol.ConnectionEvent{Channel: "den", State: protocol.StateReconnecting, Reason: "server closed"}))
+	h.Say("boss", "!admin status")
+	r = h.Expect("📊 Uptime ")
+	is.True(strings.Contains(r.Message, "reconnecting to den (server closed), for "))
+	is.True(strings.Contains(r.Message, "messages in 5, out ")) // the one connector that answered
+}
+
+// TestStatusWithoutConnector: no connector at all is said plainly.
+func TestStatusWithoutConnector(t *testing.T) {
+	h := start(t)
+	h.Say("boss", "!admin status")
+	h.Expect("CyTube: unknown (no connector has reported) · messages in and out unknown (no connector answered)")
 }
 
 // Reloading a plugin many times leaves no subscription behind and still

@@ -17,7 +17,12 @@
 // install, also supervised by the bot), external ×N (copies found on the
 // bus).
 //
-// Messages in are cytube.chat and cytube.pm events; messages out are
-// cytube.send.chat and cytube.send.pm requests, counted since the plugin
-// started. A list too long for one chat line goes to the caller by PM.
+// !admin status asks each channel's connector for its figures
+// (cytube.state.connector): messages in are the chat lines and PMs it took
+// from CyTube, messages out those it sent, since the connector started,
+// summed over the channels that answered within 2 s. Channels are known
+// from their cytube.connection events and the channel asking; one whose
+// connector does not answer is shown from its last connection change.
+// The plugin follows nothing else, so the channel's chat costs it nothing.
+// A list too long for one chat line goes to the caller by PM.
 package admin
