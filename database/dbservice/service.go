@@ -185,7 +185,7 @@ func (s *Service) admit(req *service.Request, namespaced bool) (ev *eventbus.Eve
 	}
 	s.mu.Unlock()
 	if stopping {
-		s.respond(context.Background(), ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
+		s.respond(context.Background(), req, ev, nil, fmt.Errorf("%w: the database service is stopping", database.ErrUnavailable))
 		return ev, "", false
 	}
 	return ev, ns, true
@@ -209,7 +209,7 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 			defer func() {
 				if r := recover(); r != nil {
 					if !replied {
-						s.respond(ctx, ev, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
+						s.respond(ctx, req, ev, nil, fmt.Errorf("%w: handler panic", database.ErrInternal))
 					}
 					s.bus.Logger().Error("database handler panic recovered", "subject", ev.Subject, "panic", r,
 						"correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
@@ -217,7 +217,7 @@ func (s *Service) endpoint(h handlerFunc, namespaced bool) service.Handler {
 			}()
 			data, err := h(ctx, s.store, ns, ev.Data)
 			replied = true
-			s.respond(ctx, ev, data, err)
+			s.respond(ctx, req, ev, data, err)
 		}()
 	}
 }
@@ -246,7 +246,7 @@ func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Han
 				s.bus.Logger().Error("database handler panic recovered", "subject", ev.Subject, "panic", r,
 					"correlation_id", ev.CorrelationID, "stack", string(debug.Stack()))
 			}
-			s.respond(ctx, ev, nil, err)
+			s.respond(ctx, req, ev, nil, err)
 			answered()
 			s.wg.Done()
 		}()
@@ -255,19 +255,25 @@ func (s *Service) writeEndpoint(h writeHandlerFunc, namespaced bool) service.Han
 			return
 		}
 		s.store.submit(w, func() {
-			s.respond(ctx, ev, w.result, w.err)
+			s.respond(ctx, req, ev, w.result, w.err)
 			answered()
 			s.wg.Done()
 		})
 	}
 }
 
-func (s *Service) respond(ctx context.Context, req *eventbus.Event, data any, err error) {
+func (s *Service) respond(ctx context.Context, r *service.Request, req *eventbus.Event, data any, err error) {
 	var rep database.Reply
 	if err != nil {
 		code := database.CodeOf(err)
 		rep.Code = code
 		rep.Error = err.Error()
+		if code != database.CodeNotFound { // an answer, not a failure
+			// The error travels in the reply's body, as the contract says;
+			// the service's statistics (the monitor's errors by operation)
+			// count it all the same.
+			r.Failed(string(code), err.Error())
+		}
 		if code == database.CodeInternal {
 			s.store.log.Error("database request failed", "subject", req.Subject, "err", err, "correlation_id", eventbus.CorrelationID(ctx))
 			rep.Error = "internal error (see the service log)"

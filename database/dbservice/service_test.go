@@ -3,10 +3,13 @@ package dbservice_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 	"github.com/nats-io/nats.go/micro"
@@ -178,4 +181,48 @@ func TestMigrationsUpgrade(t *testing.T) {
 	is.NoErr(st.DB().NewRaw("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('rosey_documents_collection_seq', 'rosey_documents_collection_int_id')").Scan(ctx, &n))
 	is.Equal(n, 2) // upgraded
 	is.NoErr(st.Close())
+}
+
+// TestFailuresAreCountedInItsStatistics: the service answers failures in
+// the reply body, and counts them as errors of their endpoint in its micro
+// statistics (what the monitor shows by operation); "not found" is an
+// answer, not a failure.
+func TestFailuresAreCountedInItsStatistics(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{NoListen: true})
+	is.NoErr(err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	bus, err := eventbus.Connect(ctx, srv.BusConfig("bot"))
+	is.NoErr(err)
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
+	svc, err := dbservice.Start(ctx, bus, dbservice.Config{Dir: t.TempDir()})
+	is.NoErr(err)
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+
+	c := database.NewClient(bus)
+	_, err = c.Set(ctx, "q", database.ID{}, map[string]any{"a": 1})
+	is.NoErr(err)
+	var doc map[string]any
+	is.True(errors.Is(c.Get(ctx, "q", database.IntID(99), &doc), database.ErrNotFound))
+	is.True(errors.Is(c.Get(ctx, "Not A Collection!", database.IntID(1), &doc), database.ErrInvalidRequest))
+	_, err = bus.Conn().Request(bus.Subject(database.SubjectSet), []byte(`{"collection":`), 5*time.Second)
+	is.NoErr(err) // answered, with the error in the body
+
+	subject, err := micro.ControlSubject(micro.StatsVerb, database.ServiceName, "")
+	is.NoErr(err)
+	msg, err := bus.Conn().Request(subject, nil, 5*time.Second)
+	is.NoErr(err)
+	var stats micro.Stats
+	is.NoErr(json.Unmarshal(msg.Data, &stats))
+	byName := map[string]*micro.EndpointStats{}
+	for _, e := range stats.Endpoints {
+		byName[e.Name] = e
+	}
+	is.Equal(byName["get"].NumRequests, 2)
+	is.Equal(byName["get"].NumErrors, 1) // the bad collection; not the missing document
+	is.True(strings.HasPrefix(byName["get"].LastError, "invalid_request:"))
+	is.Equal(byName["set"].NumRequests, 2)
+	is.Equal(byName["set"].NumErrors, 1)
+	is.True(strings.HasPrefix(byName["set"].LastError, "malformed:"))
 }

@@ -307,6 +307,15 @@ func (r *Request) Respond(data []byte, hdr nats.Header) error {
 	return r.msg.RespondMsg(&nats.Msg{Data: data, Header: hdr})
 }
 
+// Failed counts the request as an error in the statistics without
+// answering: for a service whose answers carry their errors in the body.
+func (r *Request) Failed(code, description string) {
+	r.s.mu.Lock()
+	r.e.stats.NumErrors++
+	r.e.stats.LastError = code + ":" + description
+	r.s.mu.Unlock()
+}
+
 // Error answers with the micro protocol's error headers, and counts the
 // request as an error in the statistics.
 func (r *Request) Error(code, description string, data []byte, hdr nats.Header) error {
@@ -317,10 +326,6 @@ func (r *Request) Error(code, description string, data []byte, hdr nats.Header) 
 	maps.Copy(h, hdr)
 	h[ErrorHeader] = []string{description}
 	h[ErrorCodeHeader] = []string{code}
-	// Counted before it is sent, like the request itself.
-	r.s.mu.Lock()
-	r.e.stats.NumErrors++
-	r.e.stats.LastError = code + ":" + description
-	r.s.mu.Unlock()
+	r.Failed(code, description) // counted before it is sent, like the request itself
 	return r.msg.RespondMsg(&nats.Msg{Data: data, Header: h})
 }
