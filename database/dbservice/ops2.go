@@ -43,6 +43,16 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 		return res, err
 	}
 	args := append([]any{req.Collection}, wargs...)
+	inCollection := "collection = ?"
+	if s.pg && len(req.Sort) == 0 {
+		// In insertion order, PostgreSQL may walk the primary key (seq)
+		// and filter on the collection, expecting its documents spread
+		// evenly, and so pass every older document of other collections
+		// first. With the collection as a range (the same rows) and first
+		// in the order, only the (collection, seq) index gives the order.
+		inCollection, order = "collection >= ? AND collection <= ?", "collection, "+order
+		args = append([]any{req.Collection}, args...)
+	}
 	args = append(args, oargs...)
 	args = append(args, limit, req.Offset)
 	// The window count gives the total with the page in one statement, but
@@ -54,8 +64,8 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 		total = ""
 		res.Total = database.NotCounted
 	}
-	rows, err := s.r.DB.QueryContext(ctx, s.rebind(`SELECT id, int_id, data, created_at, updated_at`+total+`
-		FROM rosey_documents WHERE collection = ?`+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`), args...)
+	rows, err := s.readQuery(ctx, s.rebind(`SELECT id, int_id, data, created_at, updated_at`+total+`
+		FROM rosey_documents WHERE `+inCollection+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`), args...)
 	if err != nil {
 		return res, internal("query", err)
 	}
@@ -110,7 +120,7 @@ func (s *Store) Count(ctx context.Context, req database.CountRequest) (database.
 
 func (s *Store) count(ctx context.Context, collection, where string, wargs []any) (int64, error) {
 	var n int64
-	err := s.r.DB.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
+	err := s.readQueryRow(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
 		append([]any{collection}, wargs...)...).Scan(&n)
 	if err != nil {
 		return 0, internal("count", err)

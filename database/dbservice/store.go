@@ -55,6 +55,11 @@ type Store struct {
 	getOnce sync.Once
 	getStmt *sql.Stmt
 	getErr  error
+	// readStmts are the prepared statements of Query and Count, by text,
+	// at most maxReadStmts (see readStatement); readClosed is set by Close.
+	readMu     sync.Mutex
+	readStmts  map[string]*sql.Stmt
+	readClosed bool
 	// warm opens the first reader connection beside the rest of start-up
 	// (opening one costs a file open and a schema read); Close waits for it.
 	warm sync.WaitGroup
@@ -256,6 +261,7 @@ func (s *Store) Close() error {
 	if s.getStmt != nil {
 		_ = s.getStmt.Close()
 	}
+	s.closeReadStatements()
 	if !s.pg {
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, err)
