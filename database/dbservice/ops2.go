@@ -19,53 +19,14 @@ import (
 // number of all matches unless the request says NoTotal.
 func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.QueryResult, error) {
 	res := database.QueryResult{Items: []database.Item{}}
-	if err := checkCollection(req.Collection); err != nil {
-		return res, err
-	}
-	limit := req.Limit
-	switch {
-	case limit < 0:
-		return res, invalid("limit: must not be negative")
-	case limit == 0:
-		limit = database.DefaultLimit
-	case limit > database.MaxLimit:
-		return res, invalid("limit: at most %d", database.MaxLimit)
-	}
-	if req.Offset < 0 {
-		return res, invalid("offset: must not be negative")
-	}
-	where, wargs, err := s.where(req.Filter)
+	pg, err := s.pageSQL(req)
 	if err != nil {
 		return res, err
 	}
-	order, oargs, err := s.orderBy(req.Sort)
-	if err != nil {
-		return res, err
-	}
-	args := append([]any{req.Collection}, wargs...)
-	inCollection := "collection = ?"
-	if s.pg && len(req.Sort) == 0 {
-		// In insertion order, PostgreSQL may walk the primary key (seq)
-		// and filter on the collection, expecting its documents spread
-		// evenly, and so pass every older document of other collections
-		// first. With the collection as a range (the same rows) and first
-		// in the order, only the (collection, seq) index gives the order.
-		inCollection, order = "collection >= ? AND collection <= ?", "collection, "+order
-		args = append([]any{req.Collection}, args...)
-	}
-	args = append(args, oargs...)
-	args = append(args, limit, req.Offset)
-	// The window count gives the total with the page in one statement, but
-	// it makes the database visit (and sort) every match before the first
-	// row comes out; without it the statement stops at LIMIT whenever an
-	// index gives the order.
-	total := ", COUNT(*) OVER ()"
 	if req.NoTotal {
-		total = ""
 		res.Total = database.NotCounted
 	}
-	rows, err := s.readQuery(ctx, s.rebind(`SELECT id, int_id, data, created_at, updated_at`+total+`
-		FROM rosey_documents WHERE `+inCollection+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`), args...)
+	rows, err := s.readQuery(ctx, pg.sql, pg.args...)
 	if err != nil {
 		return res, internal("query", err)
 	}
@@ -96,13 +57,73 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 	}
 	if len(res.Items) == 0 && req.Offset > 0 && !req.NoTotal {
 		// Past the end: the page is empty but the total is not.
-		n, err := s.count(ctx, req.Collection, where, wargs)
+		n, err := s.count(ctx, req.Collection, pg.where, pg.wargs)
 		if err != nil {
 			return res, err
 		}
 		res.Total = n
 	}
 	return res, nil
+}
+
+// page is the statement of a query's page, and the filter's conditions for
+// a count.
+type page struct {
+	sql   string
+	args  []any
+	where string
+	wargs []any
+}
+
+// pageSQL checks a query and writes its statement.
+func (s *Store) pageSQL(req database.QueryRequest) (page, error) {
+	if err := checkCollection(req.Collection); err != nil {
+		return page{}, err
+	}
+	limit := req.Limit
+	switch {
+	case limit < 0:
+		return page{}, invalid("limit: must not be negative")
+	case limit == 0:
+		limit = database.DefaultLimit
+	case limit > database.MaxLimit:
+		return page{}, invalid("limit: at most %d", database.MaxLimit)
+	}
+	if req.Offset < 0 {
+		return page{}, invalid("offset: must not be negative")
+	}
+	where, wargs, err := s.where(req.Filter)
+	if err != nil {
+		return page{}, err
+	}
+	order, oargs, err := s.orderBy(req.Sort)
+	if err != nil {
+		return page{}, err
+	}
+	args := append([]any{req.Collection}, wargs...)
+	inCollection := "collection = ?"
+	if s.pg && len(req.Sort) == 0 {
+		// In insertion order, PostgreSQL may walk the primary key (seq)
+		// and filter on the collection, expecting its documents spread
+		// evenly, and so pass every older document of other collections
+		// first. With the collection as a range (the same rows) and first
+		// in the order, only the (collection, seq) index gives the order.
+		inCollection, order = "collection >= ? AND collection <= ?", "collection, "+order
+		args = append([]any{req.Collection}, args...)
+	}
+	args = append(args, oargs...)
+	args = append(args, limit, req.Offset)
+	// The window count gives the total with the page in one statement, but
+	// it makes the database visit (and sort) every match before the first
+	// row comes out; without it the statement stops at LIMIT whenever an
+	// index gives the order.
+	total := ", COUNT(*) OVER ()"
+	if req.NoTotal {
+		total = ""
+	}
+	q := s.rebind(`SELECT id, int_id, data, created_at, updated_at` + total + `
+		FROM rosey_documents WHERE ` + inCollection + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`)
+	return page{sql: q, args: args, where: where, wargs: wargs}, nil
 }
 
 // Count counts the documents matching the filter.
