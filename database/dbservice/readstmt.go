@@ -27,9 +27,9 @@ func (s *Store) readStatement(ctx context.Context, query string) *sql.Stmt {
 	if full {
 		return nil
 	}
-	st, err := s.r.DB.PrepareContext(context.WithoutCancel(ctx), query)
+	st, err := s.r.DB.PrepareContext(ctx, query)
 	if err != nil {
-		return nil // the unprepared query reports it
+		return nil // the unprepared query reports it (a canceled request too)
 	}
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
