@@ -146,6 +146,9 @@ type DatabaseConfig struct {
 	dbservice.Config
 	// BusyTimeout overrides dbservice.Config's, written as "5s".
 	BusyTimeout Duration `json:"busy_timeout,omitempty"`
+	// ReaderIdle overrides dbservice.Config's, written as "1m" ("-1s"
+	// keeps unused read connections open).
+	ReaderIdle Duration `json:"reader_idle,omitempty"`
 	// Disabled runs no database service (plugins get a client that finds none).
 	Disabled bool `json:"disabled,omitempty"`
 }
@@ -498,6 +501,9 @@ func (c Config) databaseConfig() dbservice.Config {
 	}
 	if c.Database.BusyTimeout != 0 {
 		dc.BusyTimeout = time.Duration(c.Database.BusyTimeout)
+	}
+	if c.Database.ReaderIdle != 0 {
+		dc.ReaderIdle = time.Duration(c.Database.ReaderIdle)
 	}
 	dc.Logger = c.Logger
 	return dc

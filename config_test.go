@@ -140,7 +140,7 @@ func TestDurationsAreStringsEverywhere(t *testing.T) {
 	is := is.New(t)
 	path := filepath.Join(t.TempDir(), "rosey.json")
 	is.NoErr(os.WriteFile(path, []byte(`{"router": {"timeout": "5s"}, "cytube": {"channel": "c", "user": "u", "backoff_min": "20ms"},
-		"nats": {"request_timeout": "2s", "embedded": {"ready_timeout": "1m"}}, "database": {"busy_timeout": "3s"}}`), 0o600))
+		"nats": {"request_timeout": "2s", "embedded": {"ready_timeout": "1m"}}, "database": {"busy_timeout": "3s", "reader_idle": "-1s"}}`), 0o600))
 	cfg, err := rosey.LoadConfig(path)
 	is.NoErr(err)
 	is.Equal(time.Duration(cfg.Router.Timeout), 5*time.Second)
@@ -148,6 +148,7 @@ func TestDurationsAreStringsEverywhere(t *testing.T) {
 	is.Equal(time.Duration(cfg.NATS.RequestTimeout), 2*time.Second)
 	is.Equal(time.Duration(cfg.NATS.Embedded.ReadyTimeout), time.Minute)
 	is.Equal(time.Duration(cfg.Database.BusyTimeout), 3*time.Second)
+	is.Equal(time.Duration(cfg.Database.ReaderIdle), -time.Second)
 }
 
 // A plugin's own config section follows the same rule.

@@ -18,6 +18,7 @@ const FileName = "rosey.db"
 // Defaults for zero Config fields.
 const (
 	DefaultBusyTimeout = 5 * time.Second
+	DefaultReaderIdle  = time.Minute
 )
 
 // Config configures the database service. Exactly one of Dir (SQLite) and
@@ -40,6 +41,13 @@ type Config struct {
 	// BusyTimeout is how long SQLite waits for a lock held by another
 	// process; zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration `json:"busy_timeout,omitempty"`
+	// ReaderIdle is how long a SQLite read connection left unused stays
+	// open; zero means DefaultReaderIdle, negative keeps them open. Reads
+	// run on up to 8 connections at once and each keeps a page cache of
+	// what it read (up to 2 MB), so closing the unused ones gives that
+	// memory back once a busy spell is over; a read after a quiet spell
+	// opens one again (a file open and a schema read).
+	ReaderIdle time.Duration `json:"reader_idle,omitempty"`
 	// Moves moves collections when the store opens, from the key to the
 	// value, each written as a stored name: "collection" in the default
 	// namespace or "namespace/collection". It is how a plugin's data from
@@ -115,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BusyTimeout == 0 {
 		c.BusyTimeout = DefaultBusyTimeout
+	}
+	if c.ReaderIdle == 0 {
+		c.ReaderIdle = DefaultReaderIdle
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

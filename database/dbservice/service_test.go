@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,6 +139,36 @@ func TestMigrationsCompatibleWithBun(t *testing.T) {
 	is.NoErr(st.Close())
 	n, _ = bunMigrate(t, fresh)
 	is.Equal(n, 0) // bun finds every migration applied
+}
+
+// TestUnusedReadersClose: the read connections a busy spell opened are
+// closed once unused for reader_idle, and a later read opens one again.
+func TestUnusedReadersClose(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	st, err := dbservice.Open(ctx, dbservice.Config{Dir: t.TempDir(), ReaderIdle: 50 * time.Millisecond})
+	is.NoErr(err)
+	defer st.Close()
+	read := func() {
+		_, err := st.Get(ctx, database.GetRequest{Collection: "quotes", ID: database.IntID(1)})
+		is.True(errors.Is(err, database.ErrNotFound))
+	}
+	var wg sync.WaitGroup
+	for range 16 { // a busy spell: several readers at once
+		wg.Go(read)
+	}
+	wg.Wait()
+	is.True(st.Readers().OpenConnections > 0)
+	deadline := time.Now().Add(30 * time.Second)
+	for st.Readers().OpenConnections > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("unused readers still open: %+v", st.Readers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	is.True(st.Readers().MaxIdleTimeClosed > 0)
+	read() // and reads go on
+	is.Equal(st.Readers().OpenConnections, 1)
 }
 
 // upMigrations counts the SQLite migrations in the source tree.

@@ -211,6 +211,9 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	}
 	rdb.SetMaxOpenConns(8)
 	rdb.SetMaxIdleConns(8)
+	if s.cfg.ReaderIdle > 0 {
+		rdb.SetConnMaxIdleTime(s.cfg.ReaderIdle)
+	}
 	s.w = bun.NewDB(wdb, sqlitedialect.New())
 	s.r = bun.NewDB(rdb, sqlitedialect.New())
 	s.warm.Go(func() { _ = rdb.PingContext(context.WithoutCancel(ctx)) })
@@ -233,6 +236,10 @@ func (s *Store) openPostgres(ctx context.Context) error {
 
 // DB returns the bun handle that takes writes, for tools and benchmarks.
 func (s *Store) DB() *bun.DB { return s.w }
+
+// Readers returns the statistics of the connections reads use: on SQLite
+// the read-only pool beside the writer, on PostgreSQL the one pool.
+func (s *Store) Readers() sql.DBStats { return s.r.DB.Stats() }
 
 // Postgres reports whether the store runs on PostgreSQL.
 func (s *Store) Postgres() bool { return s.pg }
