@@ -20,6 +20,11 @@ type IDs struct {
 	done    map[string]bool
 	order   []marked
 	changed chan struct{}
+	// expiry prunes the ids of a burst once the lines stop: pruning on
+	// Mark alone kept them (and the map's and slice's burst-sized
+	// storage, megabytes) for as long as the channel stayed quiet.
+	expiry *time.Timer
+	peak   int // the most ids held since the map was last rebuilt
 }
 
 type marked struct {
@@ -54,14 +59,55 @@ func (h *IDs) Mark(id string) {
 	now := time.Now()
 	h.done[id] = true
 	h.order = append(h.order, marked{id, now})
-	for len(h.order) > handledMemory && (len(h.order) > handledMax || now.Sub(h.order[0].at) > handledFor) {
-		delete(h.done, h.order[0].id)
-		h.order = h.order[1:]
+	h.peak = max(h.peak, len(h.order))
+	h.prune(now)
+	if len(h.order) > handledMemory && h.expiry == nil {
+		h.expiry = time.AfterFunc(handledFor, h.expire)
 	}
 	if h.changed != nil {
 		close(h.changed)
 		h.changed = nil
 	}
+}
+
+// prune forgets the ids past their time, and gives the storage of a burst
+// back once it is mostly unused. h.mu is held.
+func (h *IDs) prune(now time.Time) {
+	n := 0
+	for len(h.order)-n > handledMemory && (len(h.order)-n > handledMax || now.Sub(h.order[n].at) > handledFor) {
+		delete(h.done, h.order[n].id)
+		n++
+	}
+	h.order = h.order[n:]
+	if h.peak > 4*handledMemory && len(h.order) < h.peak/4 {
+		// A map never shrinks, and the slice's old front keeps the ids
+		// it held alive: copy both at their present size.
+		h.order = append([]marked(nil), h.order...)
+		done := make(map[string]bool, len(h.order))
+		for _, m := range h.order {
+			done[m.id] = true
+		}
+		h.done, h.peak = done, len(h.order)
+	}
+}
+
+// expire prunes once the oldest ids kept are past their time, and again
+// later while more than handledMemory remain.
+func (h *IDs) expire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.prune(time.Now())
+	h.expiry = nil
+	if len(h.order) > handledMemory {
+		h.expiry = time.AfterFunc(time.Until(h.order[len(h.order)-handledMemory-1].at.Add(handledFor))+time.Millisecond, h.expire)
+	}
+}
+
+// Len is how many ids h remembers.
+func (h *IDs) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.order)
 }
 
 // Wait returns once id is marked, ctx ends or max passes (the event may

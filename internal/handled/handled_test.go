@@ -51,3 +51,33 @@ func TestHandledWaitsForItsLine(t *testing.T) {
 	}
 	h.Wait(context.Background(), "never", time.Millisecond) // returns at max
 }
+
+// Once a burst is over and no line comes, IDs lets its ids go after their
+// time (keeping the last 1024): a quiet channel does not hold a busy
+// spell's ids, megabytes of them, for as long as it stays quiet.
+func TestHandledLetsABurstGoWhenQuiet(t *testing.T) {
+	var h handled.IDs
+	for i := range 20000 {
+		h.Mark("line-" + strconv.Itoa(i))
+	}
+	if n := h.Len(); n < 1024 {
+		t.Fatalf("%d ids kept right after the burst", n)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for h.Len() > 1024 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d ids still kept a minute after the burst", h.Len())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.Wait(context.Background(), "line-19999", time.Hour)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the last line of the burst was forgotten too")
+	}
+}
