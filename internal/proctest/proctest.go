@@ -19,7 +19,8 @@ import (
 
 // Build compiles the package pkg (an import path or a directory) into a
 // temporary directory and returns the binary's path and a function that
-// removes it. It is meant for TestMain.
+// removes it. It is meant for TestMain. It builds as docs/DEPLOYMENT.md
+// says to build the binary to deploy, with CGO_ENABLED=0.
 func Build(pkg string) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "rosey-proctest")
 	if err != nil {
@@ -27,6 +28,7 @@ func Build(pkg string) (string, func(), error) {
 	}
 	bin := filepath.Join(dir, "rosey")
 	build := exec.Command("go", "build", "-o", bin, pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		os.RemoveAll(dir)
