@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -37,7 +36,24 @@ var migrationFiles embed.FS
 // as a migration.
 var errMigrationFile = errors.New("not a migration file (VERSION_NAME.tx.up.sql or .tx.down.sql)")
 
-var migrationName = regexp.MustCompile(`^(\d{1,14})_[0-9a-z_\-]+\.tx\.(up|down)\.sql$`)
+// migrationFile splits the name of a migration file,
+// VERSION_NAME.tx.up.sql or VERSION_NAME.tx.down.sql, where VERSION is 1 to
+// 14 digits and NAME is [0-9a-z_-]+.
+func migrationFile(file string) (version string, up, ok bool) {
+	base, up := strings.CutSuffix(file, ".tx.up.sql")
+	if !up {
+		if base, ok = strings.CutSuffix(file, ".tx.down.sql"); !ok {
+			return "", false, false
+		}
+	}
+	version, name, _ := strings.Cut(base, "_")
+	if len(version) == 0 || len(version) > 14 || name == "" ||
+		strings.ContainsFunc(version, func(r rune) bool { return r < '0' || r > '9' }) ||
+		strings.ContainsFunc(name, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r == '_' || r == '-') }) {
+		return "", false, false
+	}
+	return version, up, true
+}
 
 // migration is one step of the schema.
 type migration struct {
@@ -62,21 +78,21 @@ func migrations(fsys fs.FS, pg bool) ([]migration, error) {
 	}
 	var out []migration
 	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
+		version, up, ok := migrationFile(e.Name())
+		if !ok {
 			return nil, fmt.Errorf("%s: %w", e.Name(), errMigrationFile)
 		}
-		if m[2] == "down" {
+		if !up {
 			continue
 		}
 		body, err := fs.ReadFile(fsys, dir+"/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
-		if i := slices.IndexFunc(out, func(o migration) bool { return o.version == m[1] }); i >= 0 {
-			return nil, fmt.Errorf("%s: version %s twice", e.Name(), m[1])
+		if slices.ContainsFunc(out, func(o migration) bool { return o.version == version }) {
+			return nil, fmt.Errorf("%s: version %s twice", e.Name(), version)
 		}
-		out = append(out, migration{version: m[1], stmts: splitStatements(string(body))})
+		out = append(out, migration{version: version, stmts: splitStatements(string(body))})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return strings.Compare(a.version, b.version) })
 	return out, nil
