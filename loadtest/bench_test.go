@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,27 +243,64 @@ func idleRSS(b *testing.B, binary string, srv *cytubetest.Server, n int) loadtes
 	return u
 }
 
+// floorRSS runs memfloor, the least a program with an embedded NATS
+// server and SQLite through bun holds, and returns its idle resident
+// memory, read as idleRSS reads the bot's.
+func floorRSS(b *testing.B, binary string) loadtest.Usage {
+	b.Helper()
+	cmd := exec.Command(binary, b.TempDir())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	ready := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(out, ready); err != nil || string(ready) != "ready\n" {
+		b.Fatalf("memfloor did not start: %q %v", ready, err)
+	}
+	var u loadtest.Usage
+	for range 5 {
+		time.Sleep(time.Second)
+		if u, err = loadtest.ReadUsage(cmd.Process.Pid); err != nil {
+			b.Skip(err)
+		}
+	}
+	return u
+}
+
 // BenchmarkIdleMemory measures the resident memory of the rosey binary
 // (`rosey run`, the built-in plugins in process) sitting idle in one
 // channel of the fake CyTube server (idle-MB, goal < 35; idle-anon-MB is
 // the part that is not the binary's code and data mapped in) and in 100
 // channels, reporting what each further channel adds (MB-per-channel, goal
-// < 2).
+// < 2). floor-MB is memfloor's, a program with only an embedded NATS
+// server and SQLite through bun: what no bot can go below.
 func BenchmarkIdleMemory(b *testing.B) {
 	binary, cleanup, err := proctest.Build("github.com/roseybot/rosey/cmd/rosey")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cleanup()
+	floorBinary, floorCleanup, err := proctest.Build("github.com/roseybot/rosey/loadtest/internal/memfloor")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer floorCleanup()
 	scfg := cytubetest.Fast()
 	scfg.ConnectBurst, scfg.MaxConnectionsPerIP = -1, -1
 	srv := cytubetest.NewServer(scfg)
 	defer srv.Close()
-	var one, hundred loadtest.Usage
+	var one, hundred, floor loadtest.Usage
 	for b.Loop() {
 		one = idleRSS(b, binary, srv, 1)
 		hundred = idleRSS(b, binary, srv, 100)
+		floor = floorRSS(b, floorBinary)
 	}
+	b.ReportMetric(float64(floor.RSS)/(1<<20), "floor-MB")
 	b.ReportMetric(float64(one.RSS)/(1<<20), "idle-MB")
 	b.ReportMetric(float64(one.Anon)/(1<<20), "idle-anon-MB")
 	b.ReportMetric(float64(hundred.RSS)/(1<<20), "100-channels-MB")
