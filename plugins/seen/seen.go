@@ -179,6 +179,7 @@ type server struct {
 	// when presence is reset.
 	written map[string]*sighting
 	stopped bool // the last flush is under way or done: write at once
+	kicked  bool // a flush was asked for the pending sightings
 }
 
 // sighting is the latest of a user's events not yet written: the fields of
@@ -232,7 +233,7 @@ func (s *server) flush(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	s.inflight, s.pending = s.pending, map[string]*sighting{}
+	s.inflight, s.pending, s.kicked = s.pending, map[string]*sighting{}, false
 	batchOf := make([]string, 0, len(s.inflight))
 	for k := range s.inflight {
 		batchOf = append(batchOf, k)
@@ -336,12 +337,16 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	} else {
 		s.pending[k] = g
 	}
-	n, stopped := len(s.pending), s.stopped
+	stopped := s.stopped
+	// Once per batch: more events before the flush takes the pending
+	// users must not queue another flush.
+	kick := !stopped && !s.kicked && len(s.pending) >= s.cfg.MaxPending
+	s.kicked = s.kicked || kick
 	s.mu.Unlock()
 	switch {
 	case stopped: // an event after the last flush
 		s.flusher.Now(ctx)
-	case n >= s.cfg.MaxPending:
+	case kick:
 		s.flusher.Kick()
 	}
 }

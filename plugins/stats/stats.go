@@ -276,6 +276,7 @@ type server struct {
 	// bots holds the bot's name in each channel, from cytube.connection.
 	bots    map[string]string
 	stopped bool // the last flush is under way or done: write at once
+	kicked  bool // a flush was asked for the pending users
 }
 
 // touch returns the pending delta of the user, seen at now.
@@ -387,12 +388,16 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	apply(now, now.UnixMilli())
-	n, stopped := len(s.pending), s.stopped
+	stopped := s.stopped
+	// Once per batch: more events before the flush takes the pending
+	// users must not queue another flush.
+	kick := !stopped && !s.kicked && len(s.pending) >= s.cfg.MaxPending
+	s.kicked = s.kicked || kick
 	s.mu.Unlock()
 	switch {
 	case stopped: // an event after the last flush
 		s.flusher.Now(ctx)
-	case n >= s.cfg.MaxPending:
+	case kick:
 		s.flusher.Kick()
 	}
 }
@@ -496,7 +501,7 @@ func (s *server) flush(ctx context.Context) {
 	for k, d := range s.pending {
 		items = append(items, item{k, d})
 	}
-	s.pending = map[key]*delta{}
+	s.pending, s.kicked = map[key]*delta{}, false
 	s.mu.Unlock()
 	failed := batch.Parallel(ctx, items, 8, func(ctx context.Context, it item) error {
 		err := s.write(ctx, it.k, it.d)
