@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/roseybot/rosey/eventbus"
@@ -60,14 +59,13 @@ func ExampleMetrics_CommandDone() {
 	cfg := router.Config{Observer: m}
 	_ = cfg // router.New(bus, dir, cfg)
 	m.CommandDone(router.Outcome{Channel: "mychannel", Plugin: "8ball", Command: "8ball", Result: router.ResultTimeout, Latency: 5 * time.Second})
-	var b strings.Builder
-	_ = m.Write(&b) // what /metrics serves
-	for line := range strings.Lines(b.String()) {
-		if strings.HasPrefix(line, "rosey_commands_total") {
-			fmt.Print(line)
+	fams, _ := m.Registry().Gather()
+	for _, f := range fams {
+		if f.GetName() == "rosey_commands_total" {
+			fmt.Println(f.GetName(), f.GetMetric()[0].GetCounter().GetValue())
 		}
 	}
-	// Output: rosey_commands_total{channel="mychannel",plugin="8ball",command="8ball",outcome="timeout"} 1
+	// Output: rosey_commands_total 1
 }
 
 // An Activity keeps the last minutes of commands for the dashboard; a

@@ -250,9 +250,12 @@ func TestGoneConnectorIsListedDisconnected(t *testing.T) {
 	is.NoErr(g.Start(context.Background()))
 	defer g.Stop(context.Background())
 	connected := func() float64 {
-		fams, _ := written(t, m)
-		if f, ok := fams["rosey_connector_connected"]; ok {
-			return f.GetMetric()[0].GetGauge().GetValue()
+		fams, err := m.Registry().Gather()
+		is.NoErr(err)
+		for _, f := range fams {
+			if f.GetName() == "rosey_connector_connected" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
 		}
 		return -1
 	}

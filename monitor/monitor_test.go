@@ -74,21 +74,6 @@ func scrape(t *testing.T, addr string) (map[string]*dto.MetricFamily, string) {
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d %s", code, body)
 	}
-	return parse(t, body)
-}
-
-// written reads what m writes with the Prometheus text parser.
-func written(t *testing.T, m *monitor.Metrics) (map[string]*dto.MetricFamily, string) {
-	t.Helper()
-	var b strings.Builder
-	if err := m.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	return parse(t, b.String())
-}
-
-func parse(t *testing.T, body string) (map[string]*dto.MetricFamily, string) {
-	t.Helper()
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
