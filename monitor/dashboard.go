@@ -73,6 +73,7 @@ type databaseView struct {
 type dbOpView struct {
 	Operation string  `json:"operation"`
 	Requests  uint64  `json:"requests"`
+	Errors    uint64  `json:"errors"`
 	MeanMs    float64 `json:"mean_ms"`
 	Rate      float64 `json:"per_second_1m"`
 }
@@ -111,7 +112,7 @@ func (s *Server) database(now time.Time) databaseView {
 		}
 	}
 	for _, o := range s.cfg.Database() {
-		d := dbOpView{Operation: o.Operation, Requests: o.Requests, Rate: lastMinute[o.Operation]}
+		d := dbOpView{Operation: o.Operation, Requests: o.Requests, Errors: o.Errors, Rate: lastMinute[o.Operation]}
 		if o.Requests > 0 {
 			d.MeanMs = ms(o.Time) / float64(o.Requests)
 		}

@@ -96,6 +96,9 @@ type DatabaseOp struct {
 	Operation string `json:"operation"`
 	// Requests counts the requests the service took.
 	Requests uint64 `json:"requests"`
+	// Errors counts the requests that failed (every error answer of the
+	// service but not_found).
+	Errors uint64 `json:"errors"`
 	// Time is the time spent serving them in all.
 	Time time.Duration `json:"time_ns"`
 	// Growth counts the requests since the Gatherer first saw each
@@ -264,7 +267,7 @@ func (g *Gatherer) takeDatabase(now time.Time, st micro.Stats) {
 		}
 		op := dbOperation(e.Name)
 		subject, known := dbSubjects[op]
-		if !known || e.NumRequests < 0 || e.ProcessingTime < 0 {
+		if !known || e.NumRequests < 0 || e.NumErrors < 0 || e.ProcessingTime < 0 {
 			continue
 		}
 		if e.Name == op && e.Subject == g.cfg.Prefix+subject {
@@ -273,6 +276,7 @@ func (g *Gatherer) takeDatabase(now time.Time, st micro.Stats) {
 		o := ops[op]
 		o.Operation = op
 		o.Requests += uint64(e.NumRequests)
+		o.Errors += uint64(e.NumErrors)
 		o.Time += e.ProcessingTime
 		ops[op] = o
 	}
@@ -352,6 +356,7 @@ func (g *Gatherer) Database() []DatabaseOp {
 			if o.Requests > d.base[op] {
 				s.Growth += o.Requests - d.base[op]
 			}
+			s.Errors += o.Errors
 			s.Time += o.Time
 			sum[op] = s
 		}

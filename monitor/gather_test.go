@@ -106,7 +106,7 @@ func TestConnectorAndDatabaseFiguresInMetrics(t *testing.T) {
 	})
 	for _, name := range []string{"rosey_connector_users", "rosey_connector_queued_messages", "rosey_connector_pace_delay_seconds",
 		"rosey_connector_cooldowns_total", "rosey_connector_refused_total", "rosey_connector_reconnects_total",
-		"rosey_connector_dropped_total", "rosey_plugin_restarts_total"} {
+		"rosey_connector_dropped_total", "rosey_database_errors_total", "rosey_plugin_restarts_total"} {
 		if _, ok := fams[name]; !ok {
 			t.Errorf("no %s in /metrics", name)
 		}

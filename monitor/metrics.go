@@ -222,13 +222,15 @@ var (
 		"Unreadable cytube.send.* and request payloads the connector ignored.", []string{"channel"}, nil)
 	dbOps = prometheus.NewDesc("rosey_database_operation_duration_seconds",
 		"Database requests by operation (count) and the time the database service spent serving them (sum), as its micro service counts them.", []string{"operation"}, nil)
+	dbErrors = prometheus.NewDesc("rosey_database_errors_total",
+		"Database requests that failed (every error answer but not_found), by operation.", []string{"operation"}, nil)
 )
 
 type gatherCollector struct{ g *Gatherer }
 
 func (gatherCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{connConnected, connUsers, connMessages, connQueued, connDropped, connPaced,
-		connCooldowns, connRefused, connReconnects, connBad, dbOps} {
+		connCooldowns, connRefused, connReconnects, connBad, dbOps, dbErrors} {
 		ch <- d
 	}
 }
@@ -254,6 +256,7 @@ func (c gatherCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, o := range c.g.Database() {
 		ch <- prometheus.MustNewConstSummary(dbOps, o.Requests, o.Time.Seconds(), nil, o.Operation)
+		ch <- prometheus.MustNewConstMetric(dbErrors, prometheus.CounterValue, float64(o.Errors), o.Operation)
 	}
 }
 

@@ -187,7 +187,8 @@ function drawDatabase(db) {
     const tr = el("tr", { "data-operation": o.operation, "data-requests": o.requests });
     tr.append(el("th", { scope: "row" }, o.operation), el("td", { "data-label": "Requests" }, o.requests),
       el("td", { "data-label": "Per second (1 min)" }, o.per_second_1m.toFixed(o.per_second_1m >= 10 ? 0 : 2)),
-      el("td", { "data-label": "Mean time" }, o.requests ? fmtMs(o.mean_ms) : "–"));
+      el("td", { "data-label": "Mean time" }, o.requests ? fmtMs(o.mean_ms) : "–"),
+      el("td", { "data-label": "Errors" }, o.errors));
     return tr;
   }));
 }
