@@ -121,6 +121,24 @@ func (s *server) position(ctx context.Context, c *client.Client, uid int64) stri
 	return ""
 }
 
+// allowance reads the channel's playlist for a user about to add to it:
+// the user's limits, and the items and length already theirs. A user who
+// has as many items as the limits allow is refused.
+func (s *server) allowance(ctx context.Context, c *client.Client, req *plugin.Request, set *settings) (snap protocol.PlaylistSnapshotEvent, lim Limits, mine int, total time.Duration, err error) {
+	sctx, cancel := chanwords.State(ctx)
+	snap, err = c.Playlist(sctx)
+	cancel()
+	if err != nil {
+		return snap, lim, 0, 0, chanwords.Explain(err, "add to the playlist")
+	}
+	lim = set.limitsFor(req.Rank)
+	mine, total = s.userItems(ctx, req.Channel, snap, req.User)
+	if lim.MaxItems > 0 && mine >= lim.MaxItems {
+		return snap, lim, mine, total, plugin.UserError("⛔ You have %s in the playlist, the most you may have here. Wait until one plays.", items(mine))
+	}
+	return snap, lim, mine, total, nil
+}
+
 // add queues a link for the user, within the blacklist and their limits.
 func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 	set := s.in(req.Channel)
@@ -154,16 +172,9 @@ func (s *server) add(ctx context.Context, req *plugin.Request) (string, error) {
 		return "", plugin.UserError("⛔ That media is on this channel's blacklist.")
 	}
 	c := client.New(s.h.Bus(), req.Channel)
-	sctx, cancel := chanwords.State(ctx)
-	snap, err := c.Playlist(sctx)
-	cancel()
+	_, lim, _, total, err := s.allowance(ctx, c, req, set)
 	if err != nil {
-		return "", chanwords.Explain(err, "add to the playlist")
-	}
-	lim := set.limitsFor(req.Rank)
-	mine, total := s.userItems(ctx, req.Channel, snap, req.User)
-	if lim.MaxItems > 0 && mine >= lim.MaxItems {
-		return "", plugin.UserError("⛔ You have %s in the playlist, the most you may have here. Wait until one plays.", items(mine))
+		return "", err
 	}
 	if m, ok := s.known(ctx, req.Channel, key); ok {
 		if err := check(set, req.Rank, lim, m.Title, m.Duration, total); err != nil {

@@ -104,16 +104,9 @@ func (s *server) random(ctx context.Context, req *plugin.Request) (string, error
 		return "", err
 	}
 	c := client.New(s.h.Bus(), req.Channel)
-	sctx, cancel := chanwords.State(ctx)
-	snap, err := c.Playlist(sctx)
-	cancel()
+	snap, lim, mine, total, err := s.allowance(ctx, c, req, set)
 	if err != nil {
-		return "", chanwords.Explain(err, "add to the playlist")
-	}
-	lim := set.limitsFor(req.Rank)
-	mine, total := s.userItems(ctx, req.Channel, snap, req.User)
-	if lim.MaxItems > 0 && mine >= lim.MaxItems {
-		return "", plugin.UserError("⛔ You have %s in the playlist, the most you may have here. Wait until one plays.", items(mine))
+		return "", err
 	}
 	if lim.MaxItems > 0 {
 		n = min(n, lim.MaxItems-mine)
