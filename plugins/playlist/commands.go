@@ -110,7 +110,10 @@ func (s *server) position(ctx context.Context, c *client.Client, uid int64) stri
 	if err != nil {
 		return ""
 	}
-	if snap.Current != nil && *snap.Current == uid {
+	// CyTube plays an item added to an empty playlist at once, but it says
+	// so (setCurrent) just after the queue event that answered the add:
+	// a snapshot between the two has no current item yet.
+	if snap.Current != nil && *snap.Current == uid || snap.Current == nil && len(snap.Items) > 0 && snap.Items[0].UID == uid {
 		return "; it plays now"
 	}
 	for i, it := range upcoming(snap) {
