@@ -151,7 +151,7 @@ func (m *Manager) loadEnabledState(ctx context.Context) {
 	if m.cfg.DB == nil {
 		return
 	}
-	res, err := m.cfg.DB.Query(ctx, database.QueryRequest{Collection: stateCollection, Limit: 1000})
+	res, err := m.cfg.DB.Query(ctx, database.QueryRequest{Collection: stateCollection, Limit: 1000, NoTotal: true})
 	if err != nil {
 		m.log.Debug("no saved plugin state", "err", err)
 		return

@@ -179,7 +179,8 @@ func (p *Plugin) Stop(context.Context) error { return nil }
 func load(ctx context.Context, db *database.Client, collection string) (map[string]*Countdown, error) {
 	items := map[string]*Countdown{}
 	for offset := 0; ; offset += database.MaxLimit {
-		res, err := db.Query(ctx, database.QueryRequest{Collection: collection, Limit: database.MaxLimit, Offset: offset})
+		res, err := db.Query(ctx, database.QueryRequest{Collection: collection,
+			Limit: database.MaxLimit, Offset: offset, NoTotal: true})
 		if err != nil {
 			return nil, fmt.Errorf("countdown: load: %w", err)
 		}

@@ -415,7 +415,7 @@ func (s *server) results(ctx context.Context, req *plugin.Request) (string, erro
 		return fmt.Sprintf("📊 “%s” so far: %s", open.Title, tally(open.Options, open.Counts)), nil
 	}
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
-		Filter: database.Filter{"channel": req.Channel, "status": statusClosed}, Sort: []string{"-closed_at"}, Limit: 1})
+		Filter: database.Filter{"channel": req.Channel, "status": statusClosed}, Sort: []string{"-closed_at"}, Limit: 1, NoTotal: true})
 	if err != nil {
 		return "", fmt.Errorf("poll: load the last poll: %w", err)
 	}
@@ -465,7 +465,7 @@ func tally(options []string, counts []int) string {
 // openRecord finds the channel's poll recorded as open.
 func (s *server) openRecord(ctx context.Context, channel string) (database.ID, record, bool, error) {
 	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
-		Filter: database.Filter{"channel": channel, "status": statusOpen}, Sort: []string{"-opened_at"}, Limit: 1})
+		Filter: database.Filter{"channel": channel, "status": statusOpen}, Sort: []string{"-opened_at"}, Limit: 1, NoTotal: true})
 	if err != nil {
 		// Not "no open poll": the caller would record the poll a second time.
 		s.log.Error("could not load the open poll", "channel", channel, "err", err)

@@ -359,7 +359,7 @@ func (s *server) resetPresence(ctx context.Context, channel string) {
 	skip := 0
 	for range 100 { // at most 100 000 users; each pass looks at up to 1000
 		res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection, Filter: database.Filter{"here": true},
-			Limit: database.MaxLimit, Offset: skip})
+			Limit: database.MaxLimit, Offset: skip, NoTotal: true})
 		if err != nil {
 			s.log.Warn("could not reset presence", "err", err)
 			return

@@ -451,7 +451,7 @@ func (p *Plugin) recordGame(ctx context.Context, users []string) {
 
 func (p *Plugin) top(ctx context.Context) (string, error) {
 	cfg, h := p.state()
-	res, err := h.DB().Query(ctx, database.QueryRequest{Collection: cfg.Collection, Sort: []string{"-points", "-correct"}, Limit: topSize})
+	res, err := h.DB().Query(ctx, database.QueryRequest{Collection: cfg.Collection, Sort: []string{"-points", "-correct"}, Limit: topSize, NoTotal: true})
 	if err != nil {
 		return "", fmt.Errorf("trivia top: %w", err)
 	}
