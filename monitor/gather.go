@@ -65,6 +65,7 @@ type Gatherer struct {
 	inbox string
 
 	mu        sync.Mutex
+	started   time.Time                // when Start ran
 	connector map[string]connectorSeen // by service instance id
 	channels  map[string]bool          // every channel ever seen, by name
 	db        map[string]dbSeen        // by service instance id
@@ -142,6 +143,7 @@ func (g *Gatherer) Start(context.Context) error {
 		return fmt.Errorf("monitor: gather: %w", err)
 	}
 	g.sub = sub
+	g.started = time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel, g.done = cancel, make(chan struct{})
 	g.ask()
@@ -235,7 +237,7 @@ func (g *Gatherer) takeConnector(now time.Time, st micro.Stats) {
 			return
 		}
 		seen, known := g.connector[st.ID]
-		if !known {
+		if !known && !g.startedWithin(st) {
 			seen.inBase, seen.outBase = cs.MessagesIn, cs.MessagesOut
 		}
 		seen.at, seen.stats = now, cs
@@ -292,11 +294,24 @@ func (g *Gatherer) takeDatabase(now time.Time, st micro.Stats) {
 		}
 		seen.base = map[string]uint64{}
 		for op, o := range ops {
-			seen.base[op] = o.Requests
+			if !g.startedWithin(st) {
+				seen.base[op] = o.Requests
+			}
 		}
 	}
 	seen.at, seen.ops = now, ops
 	g.db[st.ID] = seen
+}
+
+// startedWithin tells whether a component instance started while the
+// gatherer watches (or within an Interval before it, as a bot starts its
+// parts): all of its counts are growth to chart. The counts of an
+// instance that ran long before are charted from when it was first seen,
+// not as one burst of its whole past. An instance that registers after
+// the first asks, and has already counted a line when it first answers,
+// would otherwise never show that line. The caller holds mu.
+func (g *Gatherer) startedWithin(st micro.Stats) bool {
+	return !st.Started.IsZero() && st.Started.After(g.started.Add(-g.cfg.Interval))
 }
 
 // Connectors returns every connector's latest figures, one per channel in

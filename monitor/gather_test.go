@@ -372,3 +372,43 @@ func TestDashboardChartsGrowthNotTotals(t *testing.T) {
 	is.Equal(set().Requests, uint64(100003)) // both subjects, the totals
 	is.Equal(g.Connectors()[0].MessagesIn, uint64(100003))
 }
+
+// TestDashboardChartsAllOfANewComponent: a connector and a database
+// service that start after the monitor are charted from their start, even
+// when their first answer already counts lines and writes (they came up
+// between two asks and were busy at once).
+func TestDashboardChartsAllOfANewComponent(t *testing.T) {
+	is := is.New(t)
+	mine, other := natsPair(t)
+	g, err := monitor.NewGatherer(monitor.GatherConfig{Conn: mine, Interval: 10 * time.Millisecond})
+	is.NoErr(err)
+	is.NoErr(g.Start(context.Background()))
+	defer g.Stop(context.Background())
+	time.Sleep(50 * time.Millisecond) // a few asks with nobody answering
+	started := time.Now()
+	conn := connectorStats("conn-new", "", "lounge", protocol.ConnectorStats{Channel: "lounge", State: protocol.StateConnected,
+		MessagesIn: 2, MessagesOut: 1})
+	conn.Started = started
+	liar(t, other, protocol.ConnectorService, func(int) any { return conn })
+	liar(t, other, database.ServiceName, func(int) any {
+		return micro.Stats{ServiceIdentity: micro.ServiceIdentity{Name: database.ServiceName, ID: "db-new", Version: "1.0.0"},
+			Type: micro.StatsResponseType, Started: started, Endpoints: []*micro.EndpointStats{
+				{Name: "set", Subject: database.SubjectSet, NumRequests: 4},
+			}}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for len(g.Connectors()) == 0 || len(g.Database()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing gathered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	in, out := g.ChatLines()
+	is.Equal(in, uint64(2))
+	is.Equal(out, uint64(1))
+	for _, o := range g.Database() {
+		if o.Operation == "set" {
+			is.Equal(o.Growth, uint64(4))
+		}
+	}
+}

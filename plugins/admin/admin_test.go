@@ -10,6 +10,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/cytube/cytubetest"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugins/admin"
@@ -129,6 +130,12 @@ func TestStatus(t *testing.T) {
 	is.True(strings.Contains(r.Message, "CyTube: connected to "+roseytest.Channel+", for "))
 	is.True(strings.Contains(r.Message, "messages in 4, out ")) // 3 lines and the command
 	is.True(strings.Contains(r.Message, "plugins running 3/3"))
+	// The harness hears the answer on the bus; the connector counts it out
+	// when it writes it to CyTube, which may come later.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := srv.WaitMessage(ctx, func(m cytubetest.Message) bool { return strings.Contains(m.HTML, "Uptime") })
+	is.NoErr(err)
 	srv.Say(roseytest.Channel, "boss", "!admin status")
 	r = h.Expect("messages in 5, out ")
 	is.True(!strings.Contains(r.Message, "out 0")) // at least the first status
