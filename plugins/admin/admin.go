@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -219,6 +220,15 @@ func stateIcon(state string) string {
 	return "🟡"
 }
 
+// addCapped adds two connectors' counts, stopping at the largest count
+// rather than wrapping around to a small one.
+func addCapped(a, b uint64) uint64 {
+	if b > math.MaxUint64-a {
+		return math.MaxUint64
+	}
+	return a + b
+}
+
 func (s *server) status(ctx context.Context, asked string) string {
 	now := s.cfg.Now()
 	s.mu.Lock()
@@ -237,7 +247,10 @@ func (s *server) status(ctx context.Context, asked string) string {
 	var wg sync.WaitGroup
 	for i, k := range keys {
 		wg.Go(func() {
-			if st, err := client.New(s.host.Bus(), conns[k].ev.Channel).Connector(askCtx); err == nil {
+			// An answer about another channel is not this one's: counted
+			// here it would count that channel once per channel asked.
+			ch := conns[k].ev.Channel
+			if st, err := client.New(s.host.Bus(), ch).Connector(askCtx); err == nil && strings.EqualFold(st.Channel, ch) {
 				figures[i] = &st
 			}
 		})
@@ -253,7 +266,7 @@ func (s *server) status(ctx context.Context, asked string) string {
 		since := c.at
 		if f != nil {
 			answered++
-			in, out = in+f.MessagesIn, out+f.MessagesOut
+			in, out = addCapped(in, f.MessagesIn), addCapped(out, f.MessagesOut)
 			if f.State != state || since.IsZero() {
 				// Newer than the last event heard (or none was).
 				state, reason, since = f.State, f.Reason, f.ConnectedSince

@@ -2,7 +2,9 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -191,4 +193,59 @@ func TestReloadLeavesNoSubscriptions(t *testing.T) {
 	h.Say("alice", "!count")
 	h.Expect("count 1")
 	h.ExpectNone()
+}
+
+// fakeConnector answers every cytube.state.connector request, whatever
+// channel it names, with figures (as a careless or hostile connector may).
+func fakeConnector(t *testing.T, h *roseytest.Harness, figures func(asked string) protocol.ConnectorStats) {
+	t.Helper()
+	sub, err := h.Bus().Subscribe(protocol.StateConnector, func(ctx context.Context, ev *eventbus.Event) {
+		var req protocol.ChannelRequest
+		_ = ev.Decode(&req)
+		data, _ := json.Marshal(figures(req.Channel))
+		_ = h.Bus().Respond(ctx, ev, protocol.Reply{OK: true, Data: data})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+}
+
+// TestStatusCountsAChannelOnce: an answer that is about another channel
+// than the one asked is not that channel's, so one connector answering for
+// every channel is counted once, not once per channel known.
+func TestStatusCountsAChannelOnce(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	fakeConnector(t, h, func(string) protocol.ConnectorStats {
+		return protocol.ConnectorStats{Channel: "den", State: protocol.StateConnected, MessagesIn: 100, MessagesOut: 7}
+	})
+	for _, ch := range []string{"den", "lab"} {
+		is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection,
+			protocol.ConnectionEvent{Channel: ch, State: protocol.StateConnected}))
+	}
+	h.Say("boss", "!admin status") // in roseytest.Channel: a third channel asked
+	r := h.Expect("📊 Uptime ")
+	is.True(strings.Contains(r.Message, "messages in 100, out 7")) // den's, once
+	is.True(strings.Contains(r.Message, "connected to lab"))
+}
+
+// TestStatusHugeFigures: figures that would wrap around when summed are
+// not shown as small ones.
+func TestStatusHugeFigures(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	fakeConnector(t, h, func(asked string) protocol.ConnectorStats {
+		st := protocol.ConnectorStats{Channel: asked, State: protocol.StateConnected, MessagesIn: 5, MessagesOut: 5}
+		if asked == "den" {
+			st.MessagesIn, st.MessagesOut = math.MaxUint64, math.MaxUint64-1
+		}
+		return st
+	})
+	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection,
+		protocol.ConnectionEvent{Channel: "den", State: protocol.StateConnected}))
+	h.Say("boss", "!admin status")
+	r := h.Expect("📊 Uptime ")
+	want := fmt.Sprintf("messages in %d, out %d", uint64(math.MaxUint64), uint64(math.MaxUint64))
+	is.True(strings.Contains(r.Message, want)) // not 4 and 3
 }

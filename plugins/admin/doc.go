@@ -20,7 +20,8 @@
 // !admin status asks each channel's connector for its figures
 // (cytube.state.connector): messages in are the chat lines and PMs it took
 // from CyTube, messages out those it sent, since the connector started,
-// summed over the channels that answered within 2 s. Channels are known
+// summed over the channels that answered within 2 s (an answer naming
+// another channel than the one asked is not counted). Channels are known
 // from their cytube.connection events and the channel asking; one whose
 // connector does not answer is shown from its last connection change.
 // The plugin follows nothing else, so the channel's chat costs it nothing.
