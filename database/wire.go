@@ -42,6 +42,10 @@ const (
 	// MaxCollectionLen and MaxIDLen bound collection names and string ids.
 	MaxCollectionLen = 64
 	MaxIDLen         = 256
+	// MaxInValues bounds the values of one field's $in in a filter, and
+	// MaxInTotal those of all the filter's $in together.
+	MaxInValues = 1000
+	MaxInTotal  = 10000
 )
 
 // Reply is every reply of the service. On success Data holds the result;

@@ -12,7 +12,8 @@ import (
 // Bounds on a filter, keeping each query's SQL and parameter count small.
 const (
 	maxFilterFields = 32
-	maxInValues     = 1000
+	maxInValues     = database.MaxInValues
+	maxInTotal      = database.MaxInTotal
 	maxSortFields   = 8
 	maxPatternLen   = 256
 )
@@ -137,6 +138,75 @@ func (c *cond) ne(field string, v any) {
 	}
 }
 
+// in matches field against a list of scalars with one SQL IN list per JSON
+// type, not one equality per value: a chain of 1000 ORs passed SQLite's
+// expression depth limit (1000), and three parameters per value its
+// parameter limit (32766) on a few fields. It matches what eq matches for
+// each value.
+func (c *cond) in(field string, list []any) {
+	p := c.path(field)
+	values := func(vals []any) {
+		for i, v := range vals {
+			if i > 0 {
+				c.add(", ")
+			}
+			if c.pg {
+				c.add("CAST(? AS jsonb)", c.value(v))
+			} else {
+				c.add("?", c.value(v))
+			}
+		}
+	}
+	if c.pg {
+		// jsonb equality is already strict about types.
+		c.add("data->? IN (", p)
+		values(list)
+		c.add(")")
+		return
+	}
+	var nums, strs []any
+	var isTrue, isFalse bool
+	for _, item := range list {
+		switch v := item.(type) {
+		case json.Number:
+			nums = append(nums, v)
+		case string:
+			strs = append(strs, v)
+		case bool:
+			isTrue, isFalse = isTrue || v, isFalse || !v
+		}
+	}
+	terms := 0
+	or := func() {
+		if terms > 0 {
+			c.add(" OR ")
+		}
+		terms++
+	}
+	c.add("(")
+	for _, g := range []struct {
+		typ  string
+		vals []any
+	}{{"IN ('integer', 'real')", nums}, {"= 'text'", strs}} {
+		if len(g.vals) == 0 {
+			continue
+		}
+		or()
+		c.add("(json_type(data, ?) "+g.typ+" AND json_extract(data, ?) IN (", p, p)
+		values(g.vals)
+		c.add("))")
+	}
+	if isTrue {
+		or()
+		c.add("json_type(data, ?) = 'true'", p)
+	}
+	if isFalse {
+		or()
+		c.add("json_type(data, ?) = 'false'", p)
+	}
+	c.add(")")
+}
+
 func (c *cond) compare(field, op string, v any) error {
 	switch v.(type) {
 	case json.Number, string:
@@ -163,6 +233,16 @@ func opName(op string) string {
 	return map[string]string{">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte"}[op]
 }
 
+// noNUL refuses a string holding NUL: no document holds one (PostgreSQL's
+// jsonb cannot), and PostgreSQL refuses it in a jsonb value with an error
+// of its own.
+func noNUL(field, op string, v any) error {
+	if s, ok := v.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		return invalid("filter: field %s: %s: strings must not contain NUL (\\u0000)", field, op)
+	}
+	return nil
+}
+
 func scalar(v any) bool {
 	switch v.(type) {
 	case nil, bool, json.Number, string:
@@ -185,6 +265,7 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 		fields = append(fields, f)
 	}
 	sort.Strings(fields) // stable SQL text for the same filter
+	inTotal := 0
 	for _, f := range fields {
 		if err := checkField("filter", f); err != nil {
 			return "", nil, err
@@ -197,6 +278,9 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 		if !isObj {
 			if !scalar(v) {
 				return "", nil, invalid("filter: field %s: arrays cannot be matched; use $in", f)
+			}
+			if err := noNUL(f, "value", v); err != nil {
+				return "", nil, err
 			}
 			c.add(" AND ")
 			c.eq(f, v)
@@ -212,6 +296,9 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 		sort.Strings(names)
 		for _, op := range names {
 			arg := ops[op]
+			if err := noNUL(f, op, arg); err != nil {
+				return "", nil, err
+			}
 			c.add(" AND ")
 			switch op {
 			case "$eq", "$ne":
@@ -236,21 +323,22 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 				if len(list) > maxInValues {
 					return "", nil, invalid("filter: field %s: $in takes at most %d values", f, maxInValues)
 				}
+				if inTotal += len(list); inTotal > maxInTotal {
+					return "", nil, invalid("filter: $in takes at most %d values in all fields together", maxInTotal)
+				}
 				if len(list) == 0 {
 					c.add("1 = 0")
 					continue
 				}
-				c.add("(")
-				for i, item := range list {
+				for _, item := range list {
 					if item == nil || !scalar(item) {
 						return "", nil, invalid("filter: field %s: $in values must be strings, numbers or booleans", f)
 					}
-					if i > 0 {
-						c.add(" OR ")
+					if err := noNUL(f, op, item); err != nil {
+						return "", nil, err
 					}
-					c.eq(f, item)
 				}
-				c.add(")")
+				c.in(f, list)
 			case "$like":
 				pat, ok := arg.(string)
 				if !ok {

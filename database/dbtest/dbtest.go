@@ -107,6 +107,7 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 		{"Delete", testDelete},
 		{"Timestamps", testTimestamps},
 		{"QueryFilters", testQueryFilters},
+		{"LargeFilters", testLargeFilters},
 		{"QuerySortPaging", testQuerySortPaging},
 		{"QueryNoTotal", testQueryNoTotal},
 		{"SortByID", testSortByID},
