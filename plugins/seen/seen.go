@@ -317,6 +317,13 @@ func (s *server) onEvent(ctx context.Context, ev *eventbus.Event) {
 				s.flush(ctx)
 				s.mu.Lock()
 				s.written = nil // no longer what is stored
+				// What the flush could not write came before the reconnect
+				// too: absent, as the reset makes the stored sightings.
+				for _, g := range s.pending {
+					if g.channel == "" || g.channel == c.Channel {
+						g.here = false
+					}
+				}
 				s.mu.Unlock()
 				s.resetPresence(ctx, c.Channel)
 			})

@@ -373,3 +373,27 @@ func commandsReceived(t *testing.T, h *roseytest.Harness) int {
 	}
 	return n
 }
+
+// TestPresenceResetWhenTheFlushFails: a reconnect forgets who was here
+// even for the sightings still in memory because writing them failed (no
+// database here): they came before the reconnect, like the stored ones
+// the reset marks absent, and !seen answers from them.
+func TestPresenceResetWhenTheFlushFails(t *testing.T) {
+	c := newClock()
+	h := start(t, c, roseytest.WithoutDatabase())
+	h.Say("cat", "yo")
+	publish(t, h, protocol.Chat, protocol.ChatMessage{User: "dan", Message: "hey", Channel: "den"})
+	h.Say("alice", "!seen cat") // a barrier: cat's and dan's lines are taken in
+	h.Expect(`👀 cat is here now. Last said just now: "yo"`)
+	publish(t, h, protocol.Connection, protocol.ConnectionEvent{Channel: roseytest.Channel, State: protocol.StateConnected})
+	h.Say("alice", "!seen cat")
+	h.Expect(`👀 cat was last seen just now. Last said just now: "yo"`)
+	// Another channel's presence is kept, as in the database.
+	h.Say("alice", "!seen dan")
+	h.Expect(`👀 dan is in den now. Last said just now: "hey"`)
+	// With no database, stopping says what it could not store.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := h.Bot().Stop(ctx)
+	is.New(t).True(err != nil && strings.Contains(err.Error(), "sightings could not be stored"))
+}
