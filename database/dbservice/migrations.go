@@ -126,8 +126,9 @@ func splitStatements(body string) []string {
 // migrateUp applies the missing migrations, each in one transaction with
 // the row that records it, so a crash midway leaves it unapplied and the
 // next start runs it again. PostgreSQL, where several service copies may
-// start at once, holds an advisory lock meanwhile; on SQLite the single
-// writer connection serialises.
+// start at once, holds an advisory lock meanwhile; on SQLite, whose file
+// other processes may open at the same time, each migration's transaction
+// takes the write lock first and then looks for its record again.
 func migrateUp(ctx context.Context, db *bun.DB, pg bool) error {
 	ms, err := migrations(migrationFiles, pg)
 	if err != nil {
@@ -165,6 +166,17 @@ func migrateUp(ctx context.Context, db *bun.DB, pg bool) error {
 			continue
 		}
 		if err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			// Another process on the same SQLite file may have applied it
+			// since the list was read: its transaction held the write
+			// lock, which this one now holds (BEGIN IMMEDIATE), so its
+			// record is there to see.
+			var done int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+migrationsTable+` WHERE name = ?`, m.version).Scan(&done); err != nil {
+				return err
+			}
+			if done > 0 {
+				return nil
+			}
 			for _, s := range m.stmts {
 				if _, err := tx.ExecContext(ctx, s); err != nil {
 					return err

@@ -214,6 +214,43 @@ func TestMigrationsUpgrade(t *testing.T) {
 	is.NoErr(st.Close())
 }
 
+// TestConcurrentStartsMigrateOnce: service instances starting at once on
+// one SQLite file (processes sharing it each have their own connections,
+// as these stores do) apply each migration once: each sees the others'
+// records, so none runs a migration again nor records it twice.
+func TestConcurrentStartsMigrateOnce(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	all := upMigrations(t)
+	for range 3 {
+		dir := t.TempDir()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				<-start
+				st, err := dbservice.Open(ctx, dbservice.Config{Dir: dir})
+				if err != nil {
+					t.Errorf("open: %v", err)
+					return
+				}
+				if err := st.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		st, err := dbservice.Open(ctx, dbservice.Config{Dir: dir})
+		is.NoErr(err)
+		var rows, names int
+		is.NoErr(st.DB().NewRaw("SELECT COUNT(*), COUNT(DISTINCT name) FROM rosey_migrations").Scan(ctx, &rows, &names))
+		is.NoErr(st.Close())
+		is.Equal(names, all)
+		is.Equal(rows, all) // each applied and recorded once
+	}
+}
+
 // TestFailuresAreCountedInItsStatistics: the service answers failures in
 // the reply body, and counts them as errors of their endpoint in its micro
 // statistics (what the monitor shows by operation); "not found" is an
