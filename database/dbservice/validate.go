@@ -158,7 +158,59 @@ func (s *Store) checkDoc(raw json.RawMessage) (json.RawMessage, error) {
 	if !utf8.Valid(b.Bytes()) {
 		return nil, invalid("data: not valid UTF-8")
 	}
+	if loneSurrogate(b.Bytes()) {
+		return nil, invalid("data: strings must be Unicode text: a \\u escape of a UTF-16 surrogate (D800-DFFF) must be a high one followed by a low one")
+	}
 	return b.Bytes(), nil
+}
+
+// loneSurrogate reports whether valid JSON b escapes half of a UTF-16
+// surrogate pair without the other half (as "\ud800"): JSON's grammar
+// allows it, but it is no Unicode text, and PostgreSQL's jsonb refuses it.
+func loneSurrogate(b []byte) bool {
+	if !bytes.Contains(b, []byte(`\u`)) {
+		return false
+	}
+	half := func(i int) (rune, bool) { // the \uXXXX escape at b[i:]
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r, ok := half(i)
+		if !ok {
+			i++ // another escape: skip the escaped character
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low half first
+		case r >= 0xD800 && r <= 0xDBFF:
+			low, ok := half(i + 6)
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func truncate(s string) string {

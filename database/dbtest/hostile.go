@@ -31,6 +31,13 @@ func testErrorCodes(t *testing.T, env *Env) {
 		{database.SubjectSet, `{"collection":"c","id":99999999999999999999,"data":{}}`, database.CodeInvalidRequest},
 		{database.SubjectSet, `{"collection":"","data":{}}`, database.CodeInvalidRequest},
 		{database.SubjectSet, `{"collection":"c","data":{"s":"a\u0000b"}}`, database.CodeInvalidRequest},
+		// lone UTF-16 surrogates: valid JSON text, but no Unicode string
+		// (PostgreSQL's jsonb refuses them), so no backend stores them
+		{database.SubjectSet, `{"collection":"c","data":{"s":"\ud800"}}`, database.CodeInvalidRequest},
+		{database.SubjectSet, `{"collection":"c","data":{"s":"x\uDFFF"}}`, database.CodeInvalidRequest},
+		{database.SubjectSet, `{"collection":"c","data":{"s":"\ud83d\u0041"}}`, database.CodeInvalidRequest},
+		{database.SubjectSet, `{"collection":"c","data":{"\ud800":1}}`, database.CodeInvalidRequest},
+		{database.SubjectSet, `{"collection":"c","data":{"a":["\\ud800","\ude00\ud83d"]}}`, database.CodeInvalidRequest},
 		{database.SubjectGet, `{"collection":"c"}`, database.CodeInvalidRequest},
 		{database.SubjectGet, fmt.Sprintf(`{"collection":%q,"id":"nope"}`, coll), database.CodeNotFound},
 		{database.SubjectGet, fmt.Sprintf(`{"collection":%q,"id":%q}`, coll, strings.Repeat("x", 300)), database.CodeInvalidRequest},
@@ -60,6 +67,15 @@ func testErrorCodes(t *testing.T, env *Env) {
 			is.Equal(string(rep.Data), "null")
 		})
 	}
+	t.Run("Surrogates", func(t *testing.T) {
+		is := is.New(t)
+		// a pair is one character; an escaped backslash before "ud800" is text
+		rep := env.Raw(t, database.SubjectSet, fmt.Sprintf(`{"collection":%q,"id":"pair","data":{"e":"\ud83d\ude00","t":"\\ud800"}}`, coll))
+		is.True(rep.Success)
+		var m map[string]any
+		is.NoErr(env.Client.Get(context.Background(), coll, database.StringID("pair"), &m))
+		is.Equal(m, map[string]any{"e": "\U0001F600", "t": `\ud800`})
+	})
 	t.Run("TooLarge", func(t *testing.T) {
 		is := is.New(t)
 		big := strings.Repeat("x", database.DefaultMaxDocumentSize)
