@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/roseybot/rosey/database"
 )
@@ -97,9 +98,17 @@ func (s *Store) setWrite(req database.SetRequest) (*write, error) {
 // returns it. A string id made of digits may already hold the next number;
 // such numbers are skipped rather than overwritten.
 func (s *Store) insertNext(ctx context.Context, tx *wtx, collection string, data []byte, ts int64) (database.ID, error) {
-	for range 1000 {
+	for i := range 1000 {
 		var n int64
-		if err := tx.queryRow(ctx, s.sql.nextSeq, []any{collection}, &n); err != nil {
+		err := tx.queryRow(ctx, s.sql.nextSeq, []any{collection}, &n)
+		if errors.Is(err, sql.ErrNoRows) {
+			if i > 0 {
+				// Sequences were advanced: not a refusal, rolled back.
+				return database.ID{}, fmt.Errorf("no integer id is left in %s", collection)
+			}
+			return database.ID{}, invalid("id: %s has used every integer id up to %d; set documents with an id of their own", collection, int64(math.MaxInt64))
+		}
+		if err != nil {
 			return database.ID{}, err
 		}
 		id := database.IntID(n)

@@ -392,8 +392,12 @@ func (s *Store) writeSQL() writeSQL {
 		jsonParam, greatest, lock = "CAST(? AS jsonb)", "GREATEST", " FOR UPDATE"
 	}
 	return writeSQL{
+		// No row when the sequence is at the largest integer: adding one
+		// would overflow (SQLite turns the sum into a float, PostgreSQL
+		// fails).
 		nextSeq: `INSERT INTO rosey_sequences (collection, value) VALUES (?, 1)
-			ON CONFLICT (collection) DO UPDATE SET value = rosey_sequences.value + 1 RETURNING value`,
+			ON CONFLICT (collection) DO UPDATE SET value = rosey_sequences.value + 1
+			WHERE rosey_sequences.value < 9223372036854775807 RETURNING value`,
 		insertDoc: `INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)
 			VALUES (?, ?, ?, ` + jsonParam + `, ?, ?) ON CONFLICT (collection, id) DO NOTHING`,
 		upsertDoc: `INSERT INTO rosey_documents (collection, id, int_id, data, created_at, updated_at)

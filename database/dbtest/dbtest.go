@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -210,6 +211,22 @@ func testIDs(t *testing.T, env *Env) {
 	is.Equal(res.Items[0].ID, database.StringID("alice"))
 	is.Equal(res.Items[1].ID, database.IntID(41))
 	is.Equal(res.Items[3].ID, database.StringID("43"))
+
+	// past the highest integer id there is no next one: a clear refusal,
+	// not an internal error, and the rest of the collection goes on
+	full := Unique("ids_full")
+	_, err = c.Set(ctx, full, database.IntID(math.MaxInt64), map[string]any{"v": "last"})
+	is.NoErr(err)
+	for range 2 {
+		_, err = c.Set(ctx, full, database.ID{}, map[string]any{"v": "next"})
+		is.True(errors.Is(err, database.ErrInvalidRequest))
+		is.True(strings.Contains(err.Error(), "id"))
+	}
+	_, err = c.Set(ctx, full, database.StringID("named"), map[string]any{"v": "named"})
+	is.NoErr(err)
+	n, err := c.Count(ctx, full, nil)
+	is.NoErr(err)
+	is.Equal(n, int64(2))
 }
 
 func testDelete(t *testing.T, env *Env) {
