@@ -152,14 +152,14 @@ func (s *Store) Get(ctx context.Context, req database.GetRequest) (json.RawMessa
 	var data []byte
 	stmt, err := s.getStatement(ctx)
 	if err != nil {
-		return nil, internal("get", err)
+		return nil, s.readFailure("get", err)
 	}
 	err = stmt.QueryRowContext(ctx, req.Collection, req.ID.String()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
 	}
 	if err != nil {
-		return nil, internal("get", err)
+		return nil, s.readFailure("get", err)
 	}
 	return data, nil
 }

@@ -28,7 +28,7 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 	}
 	rows, err := s.readQuery(ctx, pg.sql, pg.args...)
 	if err != nil {
-		return res, internal("query", err)
+		return res, s.readFailure("query", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -43,7 +43,7 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 			dest = dest[:5]
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return res, internal("query", err)
+			return res, s.readFailure("query", err)
 		}
 		res.Items = append(res.Items, database.Item{
 			ID:        scanID(text, intID),
@@ -53,7 +53,7 @@ func (s *Store) Query(ctx context.Context, req database.QueryRequest) (database.
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return res, internal("query", err)
+		return res, s.readFailure("query", err)
 	}
 	if len(res.Items) == 0 && req.Offset > 0 && !req.NoTotal {
 		// Past the end: the page is empty but the total is not.
@@ -144,7 +144,7 @@ func (s *Store) count(ctx context.Context, collection, where string, wargs []any
 	err := s.readQueryRow(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
 		append([]any{collection}, wargs...)...).Scan(&n)
 	if err != nil {
-		return 0, internal("count", err)
+		return 0, s.readFailure("count", err)
 	}
 	return n, nil
 }

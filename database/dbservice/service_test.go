@@ -251,6 +251,35 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 	}
 }
 
+// TestClosedStoreIsUnavailable: every operation on a closed store (what
+// requests still running meet when Stop gives up waiting for them) fails
+// as unavailable, reads as writes, not as an internal error.
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	st, err := dbservice.Open(ctx, dbservice.Config{Dir: t.TempDir()})
+	is.NoErr(err)
+	_, err = st.Set(ctx, database.SetRequest{Collection: "c", ID: database.IntID(1), Data: []byte(`{"n":1}`)})
+	is.NoErr(err)
+	// each read used once, so its statement is prepared and cached
+	_, err = st.Get(ctx, database.GetRequest{Collection: "c", ID: database.IntID(1)})
+	is.NoErr(err)
+	_, err = st.Query(ctx, database.QueryRequest{Collection: "c"})
+	is.NoErr(err)
+	is.NoErr(st.Close())
+
+	_, err = st.Set(ctx, database.SetRequest{Collection: "c", Data: []byte(`{"n":2}`)})
+	is.True(errors.Is(err, database.ErrUnavailable))
+	_, err = st.Get(ctx, database.GetRequest{Collection: "c", ID: database.IntID(1)})
+	is.True(errors.Is(err, database.ErrUnavailable))
+	for _, q := range []database.QueryRequest{{Collection: "c"}, {Collection: "c", NoTotal: true}, {Collection: "c", Sort: []string{"n"}}} {
+		_, err = st.Query(ctx, q)
+		is.True(errors.Is(err, database.ErrUnavailable))
+	}
+	_, err = st.Count(ctx, database.CountRequest{Collection: "c"})
+	is.True(errors.Is(err, database.ErrUnavailable))
+}
+
 // TestFailuresAreCountedInItsStatistics: the service answers failures in
 // the reply body, and counts them as errors of their endpoint in its micro
 // statistics (what the monitor shows by operation); "not found" is an

@@ -60,6 +60,9 @@ type Store struct {
 	readMu     sync.Mutex
 	readStmts  map[string]*sql.Stmt
 	readClosed bool
+	// closed is set when Close begins: a read failing after it fails
+	// because of it.
+	closed atomic.Bool
 	// warm opens the first reader connection beside the rest of start-up
 	// (opening one costs a file open and a schema read); Close waits for it.
 	warm sync.WaitGroup
@@ -255,6 +258,7 @@ func (s *Store) getStatement(ctx context.Context) (*sql.Stmt, error) {
 // Close closes the database. SQLite folds its WAL back into the main file
 // by itself when the last connection closes.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	s.warm.Wait()
 	if s.writerDone != nil {
 		// Writes already queued are still committed and answered.
@@ -305,3 +309,13 @@ func (s *Store) rebind(q string) string {
 }
 
 func now() int64 { return time.Now().UnixMicro() }
+
+// readFailure is the error of a read that failed with err: unavailable
+// once the store is closing (what a request still running when Stop gave
+// up waiting meets), internal otherwise.
+func (s *Store) readFailure(op string, err error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("%w: %s: the database is closed", database.ErrUnavailable, op)
+	}
+	return internal(op, err)
+}
