@@ -158,7 +158,9 @@ func TestUnusedReadersClose(t *testing.T) {
 		wg.Go(read)
 	}
 	wg.Wait()
-	is.True(st.Readers().OpenConnections > 0)
+	// Open now, or already closed as unused: on a loaded machine the 50 ms
+	// may pass before this line.
+	is.True(st.Readers().OpenConnections > 0 || st.Readers().MaxIdleTimeClosed > 0)
 	deadline := time.Now().Add(30 * time.Second)
 	for st.Readers().OpenConnections > 0 {
 		if time.Now().After(deadline) {
@@ -166,9 +168,10 @@ func TestUnusedReadersClose(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	is.True(st.Readers().MaxIdleTimeClosed > 0)
-	read() // and reads go on
-	is.Equal(st.Readers().OpenConnections, 1)
+	closed := st.Readers().MaxIdleTimeClosed
+	is.True(closed > 0)
+	read() // and reads go on, on a connection opened again
+	is.True(st.Readers().OpenConnections == 1 || st.Readers().MaxIdleTimeClosed > closed)
 }
 
 // upMigrations counts the SQLite migrations in the source tree.
