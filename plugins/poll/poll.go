@@ -265,6 +265,12 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 		s.closers[req.Channel] = req.User
 		s.mu.Unlock()
 		if err := client.New(s.h.Bus(), req.Channel).ClosePoll(ctx); err != nil {
+			// Nothing closed: the next poll someone closes is not theirs.
+			s.mu.Lock()
+			if s.closers[req.Channel] == req.User {
+				delete(s.closers, req.Channel)
+			}
+			s.mu.Unlock()
 			if errors.Is(err, client.ErrNotFound) {
 				return "", plugin.UserError("❌ There is no poll open.")
 			}

@@ -327,3 +327,23 @@ func TestClosedWhileAway(t *testing.T) {
 		t.Fatalf("results: %q", last)
 	}
 }
+
+// TestRefusedCloseNamesNobody: a !poll close that closed nothing (no poll
+// open, or the bot may not close polls) does not make its user the closer
+// of the next poll someone else closes.
+func TestRefusedCloseNamesNobody(t *testing.T) {
+	is := is.New(t)
+	ch := start(t)
+	ch.Say("mod", "!poll close")
+	ch.Expect("❌ There is no poll open.")
+
+	ch.Server.OpenPoll(ch.Name, "owner", "Movie?", []string{"Alien", "Heat"}, false)
+	ch.Eventually("record the poll", func() bool { return len(polls(t, ch)) == 1 })
+	closeAsOwner(t, ch)
+	ch.Expect("📊 Poll closed: “Movie?”")
+	ch.Eventually("record the poll closed", func() bool {
+		got := polls(t, ch)
+		return len(got) == 1 && got[0].Status == "closed"
+	})
+	is.Equal(polls(t, ch)[0].ClosedBy, "") // CyTube's page closed it, not mod
+}
