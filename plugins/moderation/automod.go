@@ -582,6 +582,30 @@ func (a *automod) unmute(ctx context.Context, u pendingUnmute) error {
 	return nil
 }
 
+// forget drops the automod's end of a mute of user in channel (its
+// timer, a retry waiting for the user, the database's record of it).
+func (a *automod) forget(ctx context.Context, channel, user string) {
+	key := userKey(channel, user)
+	a.mu.Lock()
+	cancel, timed := a.unmutes[key]
+	if timed {
+		cancel()
+		delete(a.unmutes, key)
+	}
+	waiting := false
+	if cs, ok := a.state[channel]; ok {
+		_, waiting = cs.pending[strings.ToLower(user)]
+		delete(cs.pending, strings.ToLower(user))
+	}
+	a.mu.Unlock()
+	if !timed && !waiting {
+		return
+	}
+	if _, err := a.s.db.Delete(ctx, unmuteCollection, database.StringID(key)); err != nil && !errors.Is(err, database.ErrNotFound) {
+		a.log.Warn("automod: could not forget the end of a mute", "user", user, "err", err)
+	}
+}
+
 // retryUnmutes lifts the due mutes waiting in a channel (for one user, or
 // for every user when user is "").
 func (a *automod) retryUnmutes(ctx context.Context, channel, user string) {

@@ -317,3 +317,50 @@ func TestAutomodRemembersFirstVisits(t *testing.T) {
 		t.Fatalf("veteran was taken for new: %v", second.Said())
 	}
 }
+
+// TestModeratorMuteOutlastsAutomod: once a moderator has unmuted and muted
+// again a user the automod had muted, the end of the automod's mute does
+// not lift the moderator's (nor does a restart).
+func TestModeratorMuteOutlastsAutomod(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	dir := t.TempDir()
+	clock := roseytest.NewClock(epoch)
+	section := func() map[string]any {
+		return map[string]any{"automod": map[string]any{"words": on(map[string]any{"words": []string{"badword"}}), "ladder": []string{"mute 10m"}}}
+	}
+	first := startAuto(t, clock, section(), channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	first.Join("mod2", 2)
+	first.Join("troll", 0)
+	muted := func(ch *channeltest.Channel, who string) bool { u, _ := present(ch, who); return u.Muted }
+
+	first.Say("troll", "badword")
+	first.Expect("🔇 automod muted troll for 10m (banned words).")
+	first.Say("mod", "!unmute troll")
+	first.Expect("🔊 mod unmuted troll.")
+	first.Say("mod2", "!mute troll too noisy")
+	first.Expect("🔇 mod2 muted troll: too noisy.")
+	is.True(muted(first, "troll"))
+	first.Stop()
+
+	second := startAuto(t, clock, section(), channeltest.WithServer(srv), channeltest.WithDataDir(dir))
+	second.Join("spammer", 0)
+	second.Say("spammer", "badword") // a mute whose end comes after troll's would have
+	second.Expect("🔇 automod muted spammer for 10m (banned words).")
+	is.True(clock.WaitTimers(1))
+	clock.Advance(11 * time.Minute)
+	second.Eventually("see spammer unmuted", func() bool { return !muted(second, "spammer") })
+	second.Eventually("record spammer's unmute", func() bool {
+		for _, a := range recorded(t, second) {
+			if a.Action == "unmute" && a.Target == "spammer" {
+				return true
+			}
+		}
+		return false
+	})
+	is.True(muted(second, "troll")) // the moderator's mute holds
+	for _, a := range recorded(t, second) {
+		is.True(!(a.Action == "unmute" && a.By == "automod" && a.Target == "troll"))
+	}
+}

@@ -97,7 +97,8 @@
 // for a mute, until. An action CyTube refused is not recorded. The
 // automod keeps each user's place on the ladder in "automod_ladder", the
 // mutes to lift in "automod_unmutes" (lifted after a restart too, or when
-// the user is back) and, with links.new_for, when each user first joined
+// the user is back; a moderator's !mute or !unmute of the user drops the
+// automod's lift, so it never ends the moderator's mute) and, with links.new_for, when each user first joined
 // each channel in "automod_members" (counted from when the rule is on: a
 // user first seen joining then is new, one already present is not).
 //

@@ -368,6 +368,11 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 	if err != nil {
 		return "", chanwords.Explain(err, verb)
 	}
+	if action == Mute || action == Unmute {
+		// A moderator has taken the user's mute in hand: the automod's
+		// end of an earlier mute must not lift this one.
+		s.auto.forget(ctx, req.Channel, target)
+	}
 	now := s.h.Clock().Now()
 	rec := record{Channel: req.Channel, Action: action, Target: target, TargetKey: strings.ToLower(target),
 		By: req.User, ByRank: req.Rank, Reason: reason, At: now.UnixMilli()}
