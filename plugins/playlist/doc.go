@@ -104,7 +104,8 @@
 // # History
 //
 // A play starts when CyTube changes media and ends at the next change, or
-// when the item is deleted while it plays. Its time played is taken from
+// when the item is deleted while it plays (or is gone from the list CyTube
+// sends again when the playlist is cleared or shuffled). Its time played is taken from
 // the plugin's clock, corrected by CyTube's position reports (so a pause
 // is not time played), and is at most the item's length; it was skipped
 // when !skip ended it or it stopped more than a tenth of its length (at

@@ -3,6 +3,7 @@ package playlist
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/roseybot/rosey/cytube/client"
@@ -135,9 +136,17 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 	switch ev.Subject {
 	case protocol.PlaylistSnapshot:
 		var e protocol.PlaylistSnapshotEvent
-		if ev.Decode(&e) == nil {
-			s.noteChannel(e.Channel)
+		if ev.Decode(&e) != nil || !s.noteChannel(e.Channel) {
+			return
 		}
+		// CyTube sends the whole list again when it is cleared (nothing
+		// plays then, and no media change says so) or shuffled: an item
+		// playing that is not on it any more has stopped.
+		s.playMu.Lock()
+		if p := s.playing[e.Channel]; p != nil && p.rec.UID >= 0 && !slices.ContainsFunc(e.Items, func(it protocol.MediaItem) bool { return it.UID == p.rec.UID }) {
+			s.closePlay(ctx, p, s.h.Clock().Now(), "")
+		}
+		s.playMu.Unlock()
 	case protocol.PlaylistQueued:
 		var e protocol.PlaylistQueuedEvent
 		if ev.Decode(&e) != nil {

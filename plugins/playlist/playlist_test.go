@@ -665,3 +665,35 @@ func TestBlacklistCommand(t *testing.T) {
 	second.Say("mod", "!unblacklist")
 	second.Expect("❌ Usage: !unblacklist <link>")
 }
+
+// TestClearEndsThePlay: a moderator clearing the playlist in CyTube's page
+// ends the play of what played then (cut short), rather than leaving it
+// playing until the next item, long after, closes it as played whole.
+func TestClearEndsThePlay(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now")
+	ch.Say("bob", "!add "+link(bravo))
+	ch.Expect("✅ Queued “Bravo”")
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+	clock.Advance(30 * time.Second)
+
+	page, err := ch.Server.Dial(ch.Context(), ch.Name, "pagemod")
+	is.NoErr(err)
+	defer page.Close()
+	ch.Server.SetRank(ch.Name, "pagemod", 2)
+	is.NoErr(page.Emit("clearPlaylist", nil))
+	ch.Eventually("see the playlist cleared", func() bool { return len(titles(ch)) == 0 })
+	ch.Eventually("record Alpha's play ended", func() bool { got := plays(t, ch); return len(got) == 1 && got[0].Status == "played" })
+	is.Equal(plays(t, ch)[0], play{Title: "Alpha", QueuedBy: "alice", Played: 30, Skipped: true, Status: "played"})
+	ch.Say("carol", "!lastplayed alpha")
+	ch.Expect("🕘 “Alpha” last played 30s ago") // not "plays now"
+
+	clock.Advance(10 * time.Minute)
+	ch.Say("carol", "!add "+link(charlie))
+	ch.Expect("it plays now")
+	ch.Eventually("record Charlie's play", func() bool { return len(plays(t, ch)) == 2 })
+	is.Equal(plays(t, ch)[0].Played, 30.0) // Alpha's play is as the clear left it
+}
