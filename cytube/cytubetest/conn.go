@@ -299,21 +299,30 @@ func (c *conn) handle(data []byte) {
 		}
 		s.frames = append(s.frames, f)
 		s.notifyLocked()
-		if p.Name == "newPoll" { // the one event CyTube acks
-			var obj map[string]any
-			_ = json.Unmarshal(p.Arg(0), &obj)
-			if res := c.newPoll(obj); res != nil && p.ID >= 0 {
-				ack, _ := socketio.EncodeAck(p.ID, res)
-				c.sendFrame(ack)
-			}
+		if s.held[p.Name] {
+			s.heldFrames = append(s.heldFrames, heldFrame{c: c, p: p})
 			return
 		}
-		if p.ID >= 0 {
-			ack, _ := socketio.EncodeAck(p.ID, map[string]any{})
+		c.process(p)
+	}
+}
+
+// process handles an event a client sent (after Hold, when released).
+func (c *conn) process(p socketio.Packet) {
+	if p.Name == "newPoll" { // the one event CyTube acks
+		var obj map[string]any
+		_ = json.Unmarshal(p.Arg(0), &obj)
+		if res := c.newPoll(obj); res != nil && p.ID >= 0 {
+			ack, _ := socketio.EncodeAck(p.ID, res)
 			c.sendFrame(ack)
 		}
-		c.dispatch(p.Name, p.Arg(0))
+		return
 	}
+	if p.ID >= 0 {
+		ack, _ := socketio.EncodeAck(p.ID, map[string]any{})
+		c.sendFrame(ack)
+	}
+	c.dispatch(p.Name, p.Arg(0))
 }
 
 func (c *conn) leave() {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/roseybot/rosey/internal/socketio"
 )
 
 // Config sets the server's rules. The zero value behaves like a default
@@ -232,6 +234,8 @@ type Server struct {
 	failDisc   int
 	silent     bool
 	stallJoins bool
+	held       map[string]bool // events whose processing waits for Release
+	heldFrames []heldFrame
 	messages   []Message
 	watchers   map[chan Message]struct{}
 	frames     []Frame
@@ -375,6 +379,50 @@ func (s *Server) StallJoins(stall bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stallJoins = stall
+}
+
+// Hold makes the server receive the named client events (Frames lists
+// them) but act on none of them until Release, like a server busy
+// elsewhere: an answer can then be made to come after other events, or
+// never, when the connection drops first.
+func (s *Server) Hold(events ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = map[string]bool{}
+	}
+	for _, e := range events {
+		s.held[e] = true
+	}
+}
+
+// Release stops holding events and acts on those held, in the order they
+// came, except those of connections closed meanwhile (they are lost).
+func (s *Server) Release() {
+	s.mu.Lock()
+	held := s.heldFrames
+	s.held, s.heldFrames = nil, nil
+	var touched []*conn
+	s.batch = &touched
+	for _, h := range held {
+		select {
+		case <-h.c.done: // closed: what it sent is lost
+		default:
+			if !h.c.disconnected {
+				h.c.process(h.p)
+			}
+		}
+	}
+	s.batch = nil
+	s.mu.Unlock()
+	for _, c := range touched {
+		c.flush()
+	}
+}
+
+type heldFrame struct {
+	c *conn
+	p socketio.Packet
 }
 
 // DropAll closes every websocket abruptly, as a network failure would, and
