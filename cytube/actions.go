@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/roseybot/rosey/cytube/medialink"
 	"github.com/roseybot/rosey/eventbus"
@@ -18,9 +19,12 @@ import (
 
 // waiter is an action waiting for CyTube's answer: match sees every event
 // (name "" for an ack, with its id) and says when one settles the action.
+// sess is the session its request went out on (nil while a command waits
+// in the chat queue): when that session ends the answer can never come.
 type waiter struct {
 	match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)
 	done  chan protocol.Reply
+	sess  *session
 }
 
 // actions holds what the action handlers share.
@@ -60,12 +64,73 @@ func (c *Connector) answer(name string, arg json.RawMessage, id int64) {
 	}
 }
 
-func (c *Connector) expect(match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)) *waiter {
-	w := &waiter{match: match, done: make(chan protocol.Reply, 1)}
+// expect registers an action waiting for CyTube's answer to a request it
+// sends on s (nil: a command, bound to its session when it is sent).
+func (c *Connector) expect(s *session, match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)) *waiter {
+	w := &waiter{match: match, done: make(chan protocol.Reply, 1), sess: s}
 	c.acts.mu.Lock()
+	defer c.acts.mu.Unlock()
+	if s != nil && s.ended {
+		w.done <- dropped
+		return w
+	}
 	c.acts.waiters = append(c.acts.waiters, w)
-	c.acts.mu.Unlock()
 	return w
+}
+
+// dropped answers an action whose connection ended before CyTube answered.
+var dropped = fail(protocol.CodeNotConnected, "the connection to CyTube dropped before it answered; the action may or may not have been done")
+
+// bind records that w's command goes out on s now; it reports false when
+// w is no longer waiting (answered, or given up), so the command must not
+// be sent.
+func (c *Connector) bind(w *waiter, s *session) bool {
+	a := &c.acts
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !slices.Contains(a.waiters, w) {
+		return false
+	}
+	if !s.ended {
+		w.sess = s
+	}
+	return true
+}
+
+// unbind undoes bind when the command could not be written.
+func (c *Connector) unbind(w *waiter, s *session) {
+	c.acts.mu.Lock()
+	defer c.acts.mu.Unlock()
+	if w.sess == s {
+		w.sess = nil
+	}
+}
+
+// pending reports whether w still waits for its answer.
+func (c *Connector) pending(w *waiter) bool {
+	c.acts.mu.Lock()
+	defer c.acts.mu.Unlock()
+	return slices.Contains(c.acts.waiters, w)
+}
+
+// failSession answers every action sent on s, which has ended: CyTube's
+// answer can no longer come, and the next session's join burst (its
+// playlist, its setCurrent) must not be taken for it.
+func (c *Connector) failSession(s *session) {
+	a := &c.acts
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.ended = true
+	kept := a.waiters[:0]
+	for _, w := range a.waiters {
+		if w.sess == s {
+			w.done <- dropped
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(a.waiters[len(kept):])
+	a.waiters = kept
 }
 
 func (c *Connector) forget(w *waiter) {
@@ -275,17 +340,30 @@ func (c *Connector) emitAction(ctx context.Context, s *session, event string, ar
 		err = s.emit(event, arg)
 	}
 	if err != nil {
-		r := fail(protocol.CodeNotConnected, "sending to CyTube failed: %v", err)
+		r := sendFailed(err)
 		return &r
 	}
 	return nil
 }
 
+// sendFailed is the answer to an action whose request could not be sent.
+func sendFailed(err error) protocol.Reply {
+	if errors.Is(err, errTooLarge) {
+		return fail(protocol.CodeBadRequest, "%v", err)
+	}
+	return fail(protocol.CodeNotConnected, "sending to CyTube failed: %v", err)
+}
+
 // command sends a CyTube chat command (/kick …) through the chat pace,
 // dropped if it cannot leave before ctx's deadline.
-func (c *Connector) command(ctx context.Context, line string) {
+// w, when not nil, is the action waiting for its answer: the command is
+// dropped unsent once w no longer waits. The line is cut to the chat
+// length: CyTube cuts it there before running the command anyway, and a
+// longer frame may pass its message size limit (it closes the connection).
+func (c *Connector) command(ctx context.Context, line string, w *waiter) {
 	dl, _ := ctx.Deadline()
-	c.enqueue(outMsg{event: "chatMsg", parts: []string{line}, command: true, expires: dl})
+	line = truncateUTF16(line, c.cfg.MaxMessageLength)
+	c.enqueue(outMsg{event: "chatMsg", parts: []string{line}, command: true, expires: dl, w: w})
 }
 
 func sameName(a json.RawMessage, key, name string) bool {
@@ -297,6 +375,7 @@ func sameName(a json.RawMessage, key, name string) bool {
 	return strings.EqualFold(v, name)
 }
 
+// errorText returns the text of an errorMsg or channelRankFail event.
 func errorText(name string, arg json.RawMessage) (string, bool) {
 	if name != "errorMsg" && name != "channelRankFail" {
 		return "", false
@@ -306,6 +385,55 @@ func errorText(name string, arg json.RawMessage) (string, bool) {
 	}
 	_ = json.Unmarshal(arg, &m)
 	return PlainText(m.Msg), true
+}
+
+// refusal returns CyTube's refusal of the event sent, when name/arg is
+// one. CyTube's errors name no request, and other things than actions
+// cause them (a PM to a user who left): only the errors CyTube sends for
+// that very event count. It type-checks every event ("Unexpected error for
+// message delete: …"); channelRankFail answers setChannelRank, and
+// assignLeader has an error of its own.
+func refusal(event, name string, arg json.RawMessage) (string, bool) {
+	msg, isErr := errorText(name, arg)
+	switch {
+	case !isErr:
+		return "", false
+	case name == "channelRankFail":
+		return msg, event == "setChannelRank"
+	case strings.HasPrefix(msg, "Unexpected error for message "+event+":"):
+		return msg, true
+	case event == "assignLeader" && strings.HasPrefix(msg, "Unable to assign leader"):
+		return msg, true
+	}
+	return "", false
+}
+
+// commandRefusal returns CyTube's refusal of a moderation command against
+// user, when name/arg is one: an errorMsg that names the user (CyTube's
+// command errors do: "You do not have permission to kick bob", "bob is not
+// muted.") or one of the errors of the command that name nobody. Errors of
+// PMs, leaders and type checks name users too but answer other things.
+func commandRefusal(user string, generic []string, name string, arg json.RawMessage) (string, bool) {
+	msg, isErr := errorText(name, arg)
+	if !isErr || name != "errorMsg" {
+		return "", false
+	}
+	for _, other := range []string{"PM failed", "You can't PM", "You must be signed in", "Unable to assign leader", "Unexpected error for message"} {
+		if strings.HasPrefix(msg, other) {
+			return "", false
+		}
+	}
+	for _, g := range generic {
+		if strings.HasPrefix(msg, g) {
+			return msg, true
+		}
+	}
+	for _, w := range strings.FieldsFunc(msg, func(r rune) bool { return !(r == '_' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) }) {
+		if strings.EqualFold(w, user) {
+			return msg, true
+		}
+	}
+	return "", false
 }
 
 func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.ChannelRequest) protocol.Reply {
@@ -367,7 +495,7 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 			return fail(protocol.CodeTimeout, "stopped while waiting for CyTube's queue limit")
 		}
 	}
-	w := c.expect(func(name string, arg json.RawMessage, _ int64) (bool, protocol.Reply) {
+	w := c.expect(s, func(name string, arg json.RawMessage, _ int64) (bool, protocol.Reply) {
 		switch name {
 		case "queue":
 			var q struct {
@@ -420,11 +548,11 @@ func (c *Connector) simple(ctx context.Context, s *session, node, event string, 
 			return *e
 		}
 	}
-	w := c.expect(func(name string, a json.RawMessage, _ int64) (bool, protocol.Reply) {
+	w := c.expect(s, func(name string, a json.RawMessage, _ int64) (bool, protocol.Reply) {
 		if match(name, a) {
 			return true, ok(nil)
 		}
-		if msg, isErr := errorText(name, a); isErr {
+		if msg, isErr := refusal(event, name, a); isErr {
 			return true, fail(protocol.CodeRefused, "%s", msg)
 		}
 		return false, protocol.Reply{}
@@ -578,7 +706,7 @@ func (c *Connector) doPollOpen(ctx context.Context, s *session, req protocol.Cha
 	c.acts.ackID++
 	id := c.acts.ackID
 	c.acts.mu.Unlock()
-	w := c.expect(func(name string, arg json.RawMessage, ackID int64) (bool, protocol.Reply) {
+	w := c.expect(s, func(name string, arg json.RawMessage, ackID int64) (bool, protocol.Reply) {
 		if name != "" || ackID != id {
 			return false, protocol.Reply{}
 		}
@@ -610,7 +738,7 @@ func (c *Connector) doPollOpen(ctx context.Context, s *session, req protocol.Cha
 	}
 	if err != nil {
 		c.forget(w)
-		return fail(protocol.CodeNotConnected, "sending to CyTube failed: %v", err)
+		return sendFailed(err)
 	}
 	return c.wait(ctx, w, nil)
 }
@@ -646,7 +774,8 @@ func (c *Connector) doPollClose(ctx context.Context, s *session, _ protocol.Chan
 
 // modCommand sends a chat command after checking node and the target, and
 // waits for match or an errorMsg.
-func (c *Connector) modCommand(ctx context.Context, node, user string, mustBePresent bool, line string, match func(name string, arg json.RawMessage) bool) protocol.Reply {
+// generic lists the errors of the command that name nobody.
+func (c *Connector) modCommand(ctx context.Context, node, user string, mustBePresent bool, line string, generic []string, match func(name string, arg json.RawMessage) bool) protocol.Reply {
 	if !userRe.MatchString(user) {
 		return fail(protocol.CodeBadRequest, "user must be a CyTube user name, not %q", user)
 	}
@@ -658,16 +787,16 @@ func (c *Connector) modCommand(ctx context.Context, node, user string, mustBePre
 	if _, here := c.userPresent(user); mustBePresent && !here {
 		return fail(protocol.CodeUnknownUser, "%s is not in channel %s", user, c.cfg.Channel)
 	}
-	w := c.expect(func(name string, a json.RawMessage, _ int64) (bool, protocol.Reply) {
+	w := c.expect(nil, func(name string, a json.RawMessage, _ int64) (bool, protocol.Reply) {
 		if match(name, a) {
 			return true, ok(nil)
 		}
-		if msg, isErr := errorText(name, a); isErr {
+		if msg, isErr := commandRefusal(user, generic, name, a); isErr {
 			return true, fail(protocol.CodeRefused, "%s", msg)
 		}
 		return false, protocol.Reply{}
 	})
-	c.command(ctx, line)
+	c.command(ctx, line, w)
 	return c.wait(ctx, w, nil)
 }
 
@@ -684,7 +813,7 @@ func oneLine(s string) string {
 }
 
 func (c *Connector) doKick(ctx context.Context, _ *session, req protocol.ChannelRequest) protocol.Reply {
-	return c.modCommand(ctx, "kick", req.User, true, oneLine("/kick "+req.User+" "+req.Reason), func(n string, a json.RawMessage) bool {
+	return c.modCommand(ctx, "kick", req.User, true, oneLine("/kick "+req.User+" "+req.Reason), nil, func(n string, a json.RawMessage) bool {
 		return n == "userLeave" && sameName(a, "name", req.User)
 	})
 }
@@ -694,15 +823,16 @@ func (c *Connector) doBan(ctx context.Context, _ *session, req protocol.ChannelR
 	if req.IP {
 		cmd = "/ipban "
 	}
-	return c.modCommand(ctx, "ban", req.User, false, oneLine(cmd+req.User+" "+req.Reason), func(n string, a json.RawMessage) bool {
-		return serverLine(n, a, "namebanned "+req.User)
-	})
+	return c.modCommand(ctx, "ban", req.User, false, oneLine(cmd+req.User+" "+req.Reason),
+		[]string{"You cannot ban yourself", "You do not have ban permissions"}, func(n string, a json.RawMessage) bool {
+			return serverLine(n, a, "namebanned "+req.User)
+		})
 }
 
 func (c *Connector) doMute(verb string) func(context.Context, *session, protocol.ChannelRequest) protocol.Reply {
 	return func(ctx context.Context, _ *session, req protocol.ChannelRequest) protocol.Reply {
 		notice := map[string]string{"mute": " muted ", "smute": " shadowmuted ", "unmute": " unmuted "}[verb] + req.User
-		return c.modCommand(ctx, "mute", req.User, true, "/"+verb+" "+req.User, func(n string, a json.RawMessage) bool {
+		return c.modCommand(ctx, "mute", req.User, true, "/"+verb+" "+req.User, []string{"You are not allowed to unmute yourself"}, func(n string, a json.RawMessage) bool {
 			if serverLine(n, a, notice) { // "bot shadowmuted alice", seen from the mute rank
 				return true
 			}
@@ -722,10 +852,10 @@ func (c *Connector) doClearChat(ctx context.Context, _ *session, _ protocol.Chan
 	if e := c.need("chatclear"); e != nil {
 		return *e
 	}
-	w := c.expect(func(name string, _ json.RawMessage, _ int64) (bool, protocol.Reply) {
+	w := c.expect(nil, func(name string, _ json.RawMessage, _ int64) (bool, protocol.Reply) {
 		return name == "clearchat", ok(nil)
 	})
-	c.command(ctx, "/clear")
+	c.command(ctx, "/clear", w)
 	return c.wait(ctx, w, nil)
 }
 

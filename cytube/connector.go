@@ -102,6 +102,7 @@ type outMsg struct {
 	// by then (its action has been answered with a timeout).
 	command bool
 	expires time.Time
+	w       *waiter // the action waiting for the command's answer, if any
 }
 
 // sentLine is one chat line or PM sent, kept until the server echoes it.
@@ -109,6 +110,7 @@ type sentLine struct {
 	event, to, text string
 	command         bool
 	expires         time.Time
+	w               *waiter
 	at              time.Time
 	tries           int // times sent again after a cooldown
 }
@@ -514,6 +516,7 @@ func (c *Connector) sessionEnded(s *session) {
 		c.ready = make(chan struct{})
 	}
 	c.mu.Unlock()
+	c.failSession(s)
 	// Lines of a dead session are never answered, and a new socket gets a
 	// fresh limiter on the server.
 	c.flightMu.Lock()

@@ -2,6 +2,7 @@ package cytube
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -72,7 +73,7 @@ func (c *Connector) enqueue(m outMsg) {
 	// Fast path: with nothing waiting and the pace allowing it, send from
 	// this goroutine; a hand-off to the send loop costs a wake-up.
 	if c.waiting.Load() == 0 {
-		for len(m.parts) > 0 && c.sendNow(sentLine{event: m.event, to: m.to, text: m.parts[0], command: m.command, expires: m.expires}) {
+		for len(m.parts) > 0 && c.sendNow(sentLine{event: m.event, to: m.to, text: m.parts[0], command: m.command, expires: m.expires, w: m.w}) {
 			m.parts = m.parts[1:]
 		}
 		if len(m.parts) == 0 {
@@ -119,6 +120,10 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 	c.mu.Lock()
 	r := c.ruleLocked(l.event)
 	c.mu.Unlock()
+	if l.w != nil && !c.bind(l.w, s) {
+		c.log.Debug("action command answered before it was sent; dropped", "text", l.text)
+		return true
+	}
 	c.out.Add(1) // counted first so that Stats never lags what the server saw
 	// In flight before it is sent: the echo may come back at once.
 	l.at = time.Now()
@@ -134,6 +139,13 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 			c.inflight = c.inflight[:n-1]
 		}
 		c.flightMu.Unlock()
+		if l.w != nil {
+			c.unbind(l.w, s)
+		}
+		if errors.Is(err, errTooLarge) { // never sendable: sending again cannot help
+			c.log.Warn("line too large for CyTube; dropped", "event", l.event, "err", err)
+			return true
+		}
 		c.log.Debug("send failed; waiting for the next session", "err", err)
 		return false
 	}
@@ -199,7 +211,7 @@ func (c *Connector) sendLoop(ctx context.Context) {
 			c.sendMu.Lock()
 			ok := true
 			for _, p := range m.parts {
-				if ok = c.deliver(ctx, sentLine{event: m.event, to: m.to, text: p, command: m.command, expires: m.expires}); !ok {
+				if ok = c.deliver(ctx, sentLine{event: m.event, to: m.to, text: p, command: m.command, expires: m.expires, w: m.w}); !ok {
 					break
 				}
 			}
@@ -276,7 +288,7 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 			default:
 			}
 		}
-		if !l.expires.IsZero() && time.Now().After(l.expires) {
+		if !l.expires.IsZero() && time.Now().After(l.expires) || l.w != nil && !c.pending(l.w) {
 			c.log.Debug("action command expired unsent", "text", l.text)
 			return true
 		}

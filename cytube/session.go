@@ -35,7 +35,20 @@ type session struct {
 	// joinChannel was sent; a server that keeps pinging but never lets the
 	// bot in would otherwise hold it forever.
 	joinBy time.Time
+	// maxPayload is the largest frame the server takes (the handshake's
+	// maxPayload; CyTube closes the connection on a larger one).
+	maxPayload int
+	// ended is set, under Connector.acts.mu, once the session is over:
+	// nothing sent on it will be answered.
+	ended bool
 }
+
+// errTooLarge is returned for a frame over the server's message size limit.
+var errTooLarge = errors.New("cytube: too large for CyTube")
+
+// defaultMaxPayload is CyTube's maxHttpBufferSize, for a handshake that
+// does not say.
+const defaultMaxPayload = 1 << 20
 
 // discover asks the site for the channel's socket URL.
 func (c *Connector) discover(ctx context.Context) (string, error) {
@@ -118,7 +131,7 @@ func (c *Connector) connectOnce(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("cytube: dial %s: %w", wsURL, err)
 	}
 	ws.SetReadLimit(4 << 20)
-	s := &session{c: c, ws: ws, ctx: ctx, deadAfter: c.cfg.HandshakeTimeout}
+	s := &session{c: c, ws: ws, ctx: ctx, deadAfter: c.cfg.HandshakeTimeout, maxPayload: defaultMaxPayload}
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	err = s.loop()
 	stop()
@@ -139,6 +152,9 @@ func (c *Connector) connectOnce(ctx context.Context) (time.Duration, error) {
 }
 
 func (s *session) write(frame []byte) error {
+	if len(frame) > s.maxPayload {
+		return fmt.Errorf("%w: the frame would be %d bytes and CyTube closes the connection over %d", errTooLarge, len(frame), s.maxPayload)
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.ws.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout))
@@ -201,6 +217,9 @@ func (s *session) handle(data []byte) error {
 		}
 		if s.deadAfter <= 0 {
 			s.deadAfter = 145 * time.Second
+		}
+		if h.MaxPayload > 0 && h.MaxPayload < defaultMaxPayload {
+			s.maxPayload = int(h.MaxPayload)
 		}
 		return s.write(socketio.ConnectFrame)
 	case socketio.EnginePing:

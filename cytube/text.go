@@ -130,3 +130,16 @@ func utf16Len(s string) int {
 func MediaURL(typ, id string) string {
 	return medialink.URL(typ, id)
 }
+
+// truncateUTF16 cuts s to at most max UTF-16 code units, as JavaScript's
+// substring(0, max) does (never inside a rune).
+func truncateUTF16(s string, max int) string {
+	n := 0
+	for i, r := range s {
+		n += utf16.RuneLen(r)
+		if n > max {
+			return s[:i]
+		}
+	}
+	return s
+}

@@ -1,0 +1,187 @@
+package cytube_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/roseybot/rosey/cytube"
+	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/protocol"
+)
+
+// doAsync sends a request in the background; the reply comes on the
+// channel.
+func (h *harness) doAsync(subject string, req protocol.ChannelRequest) <-chan protocol.Reply {
+	h.t.Helper()
+	h.connect()
+	out := make(chan protocol.Reply, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		var r protocol.Reply
+		ev, err := h.bus.Request(ctx, subject, req)
+		if err == nil {
+			err = ev.Decode(&r)
+		}
+		if err != nil {
+			r = protocol.Reply{Code: "test", Error: err.Error()}
+		}
+		out <- r
+	}()
+	return out
+}
+
+// waitFrames waits until the server has received n events named event.
+func (h *harness) waitFrames(event string, n int) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	seen := 0
+	if _, err := h.srv.WaitFrame(ctx, func(f cytubetest.Frame) bool {
+		if f.Event == event {
+			seen++
+		}
+		return seen == n
+	}); err != nil {
+		h.t.Fatalf("%d %s frames: %v", n, event, err)
+	}
+}
+
+func reply(t *testing.T, ch <-chan protocol.Reply) protocol.Reply {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(2 * wait):
+		t.Fatal("no reply")
+	}
+	return protocol.Reply{}
+}
+
+// An errorMsg that answers something else (a PM to a user who left) does
+// not answer the actions waiting for CyTube meanwhile.
+func TestPMFailureAnswersNoAction(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
+	_, at := h.waitState(0, protocol.StateConnected)
+	uid := h.srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/a.m3u8", Title: "A"}, false)
+	h.waitEvent(at, protocol.PlaylistQueued, nil)
+
+	h.srv.Hold("delete") // CyTube answers the delete after the PM's error
+	del := h.doAsync(protocol.DoDelete, protocol.ChannelRequest{UID: uidp(uid)})
+	h.waitFrames("delete", 1)
+	h.publish(protocol.SendPM, protocol.SendPMRequest{To: "ghost", Message: "are you there?"})
+	h.waitEvent(at, protocol.ModerationError, func(ev *eventbus.Event) bool {
+		return strings.HasPrefix(decodeEv[protocol.ServerMessage](t, ev).Message, "PM failed")
+	})
+	h.srv.Release()
+	r := reply(t, del)
+	is.Equal(r.Error, "")
+	is.True(r.OK)
+	items, _ := h.srv.Playlist("test")
+	is.Equal(len(items), 0)
+}
+
+// CyTube's refusal of one kick answers that kick only, not another kick
+// waiting at the same time.
+func TestRefusalAnswersItsOwnAction(t *testing.T) {
+	is := is.New(t)
+	h := moderatorHarness(t, protocol.RankModerator, cytubetest.ChannelConfig{})
+	at := h.mark()
+	h.srv.Join("test", "alice", 0)
+	h.srv.Join("test", "boss", protocol.RankAdmin)
+	h.waitEvent(at, protocol.UserJoin, func(ev *eventbus.Event) bool {
+		return decodeEv[protocol.UserJoinEvent](t, ev).User == "boss"
+	})
+
+	h.srv.Hold("chatMsg") // both commands reach CyTube before it answers either
+	boss := h.doAsync(protocol.DoKick, protocol.ChannelRequest{User: "boss"})
+	h.waitFrames("chatMsg", 1)
+	alice := h.doAsync(protocol.DoKick, protocol.ChannelRequest{User: "alice"})
+	h.waitFrames("chatMsg", 2)
+	h.srv.Release()
+
+	r := reply(t, boss)
+	is.Equal(r.Code, protocol.CodeRefused)
+	is.Equal(r.Error, "You do not have permission to kick boss")
+	r = reply(t, alice)
+	is.Equal(r.Error, "")
+	is.True(r.OK)
+	is.True(!present(h.srv.Users("test"), "alice"))
+}
+
+// Actions sent on a connection that drops before CyTube answers fail at
+// once as not_connected: they neither wait for their timeout nor take the
+// next connection's join burst (its playlist, its setCurrent) for their
+// answer.
+func TestActionsInFlightFailWhenTheConnectionDrops(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
+	_, at := h.waitState(0, protocol.StateConnected)
+	a := h.srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/a.m3u8", Title: "A"}, false)
+	b := h.srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/b.m3u8", Title: "B"}, false)
+	h.waitEvent(at, protocol.PlaylistQueued, func(ev *eventbus.Event) bool {
+		return decodeEv[protocol.PlaylistQueuedEvent](t, ev).Item.UID == int64(b)
+	})
+
+	h.srv.Hold("shufflePlaylist", "delete", "playNext")
+	shuffle := h.doAsync(protocol.DoShuffle, protocol.ChannelRequest{})
+	del := h.doAsync(protocol.DoDelete, protocol.ChannelRequest{UID: uidp(a)})
+	skip := h.doAsync(protocol.DoSkip, protocol.ChannelRequest{})
+	h.waitFrames("shufflePlaylist", 1)
+	h.waitFrames("delete", 1)
+	h.waitFrames("playNext", 1)
+	from := h.mark()
+	h.srv.DropAll() // the held events are lost with the connection
+	h.srv.Release()
+	for _, ch := range []<-chan protocol.Reply{shuffle, del, skip} {
+		r := reply(t, ch)
+		is.Equal(r.Code, protocol.CodeNotConnected)
+		is.True(strings.Contains(r.Error, "dropped"))
+	}
+	h.waitState(from, protocol.StateConnected)
+	items, cur := h.srv.Playlist("test")
+	is.Equal(len(items), 2)
+	is.Equal(cur, a)
+}
+
+// An action whose frame CyTube could not take (over its 1 MiB message
+// limit, it closes the connection) is refused before it is sent; a
+// moderation command is cut to the chat length CyTube keeps anyway.
+func TestOversizedActionsNeverDropTheConnection(t *testing.T) {
+	is := is.New(t)
+	h := moderatorHarness(t, protocol.RankModerator, cytubetest.ChannelConfig{})
+	at := h.mark()
+	h.srv.Join("test", "alice", 0)
+	h.waitEvent(at, protocol.UserJoin, nil)
+
+	// 400 000 bytes that are not UTF-8 are 400 kB in the request and 1.2 MB
+	// in the frame to CyTube, each made a U+FFFD.
+	sep := strings.Repeat("\xff", 400_000)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	msg, err := h.bus.Conn().RequestWithContext(ctx, protocol.DoPollOpen, []byte(`{"title":"`+sep+`","options":["a","b"]}`))
+	is.NoErr(err)
+	var r protocol.Reply
+	is.NoErr(json.Unmarshal(msg.Data, &r))
+	is.Equal(r.Code, protocol.CodeBadRequest)
+	msg, err = h.bus.Conn().RequestWithContext(ctx, protocol.DoKick, []byte(`{"user":"alice","reason":"`+sep+`"}`))
+	is.NoErr(err)
+	r = protocol.Reply{}
+	is.NoErr(json.Unmarshal(msg.Data, &r))
+	is.Equal(r.Error, "")
+	is.True(r.OK)
+	is.True(!present(h.srv.Users("test"), "alice"))
+	is.Equal(h.conn.Stats().Reconnects, uint64(0))
+	is.Equal(h.conn.State(), protocol.StateConnected)
+	for _, f := range h.srv.Frames() {
+		is.True(f.Event != "newPoll")
+		is.True(len(f.Data) < 2000)
+	}
+}
