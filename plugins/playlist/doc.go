@@ -110,8 +110,9 @@
 // is not time played), and is at most the item's length; it was skipped
 // when !skip ended it or it stopped more than a tenth of its length (at
 // least 5 s) before its end. When the bot joins again and the same item
-// (same uid) plays, the play goes on; a play in progress when the bot
-// stopped is completed when the bot is back.
+// (same uid) plays, the play goes on (unless it had played to its end:
+// CyTube plays the only item of a playlist again, a new play); a play in
+// progress when the bot stopped is completed when the bot is back.
 //
 // # Data
 //

@@ -697,3 +697,27 @@ func TestClearEndsThePlay(t *testing.T) {
 	ch.Eventually("record Charlie's play", func() bool { return len(plays(t, ch)) == 2 })
 	is.Equal(plays(t, ch)[0].Played, 30.0) // Alpha's play is as the clear left it
 }
+
+// TestOnlyItemPlaysAgain: CyTube plays the only item of a playlist again
+// when it ends (the same uid, the same media): each round is a play of its
+// own, not one play going on for ever.
+func TestOnlyItemPlaysAgain(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now")
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+	_, uid := ch.Server.Playlist(ch.Name)
+
+	clock.Advance(202 * time.Second) // its end, and CyTube's 2 s after it
+	page, err := ch.Server.Dial(ch.Context(), ch.Name, "viewer")
+	is.NoErr(err)
+	defer page.Close()
+	is.NoErr(page.Emit("jumpTo", uid)) // what CyTube sends when it plays it again: setCurrent, changeMedia
+	ch.Eventually("record Alpha's second play", func() bool { return len(plays(t, ch)) == 2 })
+	got := plays(t, ch)
+	is.Equal(got[0], play{Title: "Alpha", QueuedBy: "alice", Played: 200, Status: "played"})
+	is.Equal(got[1].Status, "playing")
+	is.Equal(got[1].QueuedBy, "alice")
+}
