@@ -471,6 +471,15 @@ func (a *automod) enforce(ctx context.Context, off offense) {
 	}
 	if err != nil {
 		log.Warn("automod: the action failed", "err", err)
+		if action == Mute && transient(err) {
+			// CyTube may have muted them with its answer lost (late, or
+			// the connection dropped): keep the mute's end all the same,
+			// or they stay muted for ever. Lifting a mute that never was
+			// is refused, and forgotten.
+			sctx, scancel := context.WithTimeout(a.h.Context(), 5*time.Second)
+			a.startUnmute(sctx, pendingUnmute{Channel: off.channel, User: off.user, At: until.UnixMilli(), For: shortDuration(off.step.d)})
+			scancel()
+		}
 		return
 	}
 	var msg string

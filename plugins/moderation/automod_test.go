@@ -364,3 +364,43 @@ func TestModeratorMuteOutlastsAutomod(t *testing.T) {
 		is.True(!(a.Action == "unmute" && a.By == "automod" && a.Target == "troll"))
 	}
 }
+
+// TestAutomodLiftsAMuteItsAnswerMissed: a mute whose answer CyTube was too
+// late to give (the action timed out) may have happened all the same: its
+// end is kept, so the user is not muted for ever.
+func TestAutomodLiftsAMuteItsAnswerMissed(t *testing.T) {
+	clock := roseytest.NewClock(epoch)
+	ch := startAuto(t, clock, map[string]any{"automod": map[string]any{
+		"words": on(map[string]any{"words": []string{"badword"}}), "ladder": []string{"warn", "mute 10m"}}},
+		channeltest.WithConfig(func(c *rosey.Config) { c.CyTube.ActionTimeout = 300 * time.Millisecond }))
+	ch.Join("troll", 0)
+	ch.Join("bystander", 0)
+	muted := func() bool { u, _ := present(ch, "troll"); return u.Muted }
+	sent := func(text string) func() bool {
+		return func() bool {
+			for _, f := range ch.Server.Frames() {
+				if f.Event == "chatMsg" && f.User == ch.BotName && strings.Contains(string(f.Data), text) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+
+	ch.Say("troll", "badword")
+	ch.Expect("⚠️ troll, automod warning (banned words).")
+	clock.Advance(20 * time.Second)
+	ch.Server.Hold("chatMsg") // CyTube busy: its answer to the mute comes after the connector gave up
+	ch.Say("troll", "badword")
+	ch.Eventually("see the mute sent", sent("/mute troll"))
+	ch.Say("bystander", "badword") // acted on once the mute is done with
+	ch.Eventually("see the next action sent", sent("bystander, automod warning"))
+	ch.Server.Release()
+	ch.Eventually("see troll muted", muted)
+
+	if !clock.WaitTimers(1) {
+		t.Fatal("no timer for the end of the mute")
+	}
+	clock.Advance(10 * time.Minute)
+	ch.Eventually("see troll unmuted", func() bool { return !muted() })
+}
