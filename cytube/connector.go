@@ -62,6 +62,7 @@ type Connector struct {
 	// waiting counts messages queued or being delivered by the send loop:
 	// while it is not zero, new messages queue behind them.
 	sendMu  sync.Mutex
+	enqMu   sync.Mutex // held by enqueue only, never while waiting for the pace
 	waiting atomic.Int64
 
 	// Lines sent and not yet answered (echoed, refused, dropped), oldest

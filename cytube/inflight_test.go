@@ -185,3 +185,38 @@ func TestOversizedActionsNeverDropTheConnection(t *testing.T) {
 		is.True(len(f.Data) < 2000)
 	}
 }
+
+// While the bot is away, what is published waits in the bounded send
+// queue (QueueSize) and the overflow is dropped and counted, at once: the
+// bus handlers never block until the bot is back, with everything piling
+// up unbounded behind them in the NATS client.
+func TestSendQueueBoundedWhileAway(t *testing.T) {
+	is := is.New(t)
+	const size, sent = 3, 8
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.QueueSize = size })
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.StallJoins(true) // the bot reconnects but never gets in
+	h.srv.DropAll()
+	h.waitState(at, protocol.StateReconnecting)
+	for i := 0; i < sent; i++ {
+		h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "away " + itoa(i)})
+	}
+	deadline := time.Now().Add(wait)
+	for h.conn.Stats().Dropped == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := h.conn.Stats()
+	is.True(st.Dropped > 0)                 // the overflow is dropped while the bot is away
+	is.True(st.Queued <= size)              // and what waits is bounded
+	is.True(int(st.Dropped) >= sent-size-1) // what the queue (and the line being sent) cannot hold
+	at = h.mark()
+	h.srv.StallJoins(false)
+	h.waitState(at, protocol.StateConnected)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "back"})
+	h.waitBotSaid("back")
+	lines := h.botLines()
+	is.Equal(len(lines)-1+int(h.conn.Stats().Dropped), sent) // each line said once or counted dropped
+	for i, l := range lines[:len(lines)-1] {
+		is.Equal(l, "away "+itoa(i)) // the first ones, in order
+	}
+}

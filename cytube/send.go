@@ -66,22 +66,31 @@ func (c *Connector) handleSendPM(_ context.Context, ev *eventbus.Event) {
 	}
 }
 
-// enqueue sends m's parts in order, nothing else in between.
+// enqueue sends m's parts in order, nothing else in between. It never
+// waits for the send loop, which holds sendMu while it waits for the pace,
+// a cooldown or a session: a bus handler blocked there would stop the
+// bounded queue from filling (and dropping), with everything piling up
+// behind it in the NATS client instead.
 func (c *Connector) enqueue(m outMsg) {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
+	// enqMu orders the enqueuers, so that the parts a fast path could not
+	// send are queued before any later message.
+	c.enqMu.Lock()
+	defer c.enqMu.Unlock()
 	// Fast path: with nothing waiting and the pace allowing it, send from
-	// this goroutine; a hand-off to the send loop costs a wake-up.
-	if c.waiting.Load() == 0 {
+	// this goroutine; a hand-off to the send loop costs a wake-up. Taken
+	// only when sendMu is free: the send loop holds it while it resends
+	// after a cooldown.
+	if c.waiting.Load() == 0 && c.sendMu.TryLock() {
 		for len(m.parts) > 0 && c.sendNow(sentLine{event: m.event, to: m.to, text: m.parts[0], command: m.command, expires: m.expires, w: m.w}) {
 			m.parts = m.parts[1:]
 		}
+		c.sendMu.Unlock()
 		if len(m.parts) == 0 {
 			return
 		}
 	}
-	// Queued under sendMu, so whoever sends next sees it waiting; the
-	// channel send never blocks.
+	// Counted before it is queued, so whoever sends next sees it waiting;
+	// the channel send never blocks.
 	c.waiting.Add(1)
 	select {
 	case c.queue <- m:
