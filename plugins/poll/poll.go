@@ -298,6 +298,7 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 	} else if open != nil {
 		return "", plugin.UserError("❌ A poll is already open: “%s”. Close it first with !poll close.", open.Title)
 	}
+	asked := s.h.Clock().Now()
 	if err := c.OpenPoll(ctx, po); err != nil {
 		return "", chanwords.Explain(err, "open polls")
 	}
@@ -307,7 +308,7 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 	if po.Timeout > 0 {
 		rec.ClosesAt = now.Add(po.Timeout).UnixMilli()
 	}
-	s.store(ctx, rec)
+	s.store(ctx, rec, asked)
 	var b strings.Builder
 	fmt.Fprintf(&b, "📊 Poll open: “%s” — %s.", po.Title, strings.Join(po.Options, " / "))
 	if po.Timeout > 0 {
@@ -320,14 +321,30 @@ func (s *server) command(ctx context.Context, req *plugin.Request) (string, erro
 	return b.String(), nil
 }
 
-// store records a poll the bot opened, unless the opened event recorded
-// it first (then it completes that record with who asked).
-func (s *server) store(ctx context.Context, rec record) {
+// store records a poll the bot opened (asked for at since), unless the
+// opened event recorded it first: then it completes that record with who
+// asked, even when the poll has closed already (closed at once in
+// CyTube's page, or by a short --time).
+func (s *server) store(ctx context.Context, rec record, since time.Time) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
 	id, cur, ok, err := s.openRecord(ctx, rec.Channel)
 	if err != nil {
 		return
+	}
+	if !ok || cur.Title != rec.Title {
+		res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
+			Filter: database.Filter{"channel": rec.Channel, "title": rec.Title, "status": statusClosed,
+				"opened_at": database.Filter{"$gte": since.UnixMilli()}},
+			Sort: []string{"-opened_at"}, Limit: 1, NoTotal: true})
+		if err != nil {
+			s.log.Error("could not look for a poll closed already", "channel", rec.Channel, "err", err)
+			return
+		}
+		if len(res.Items) == 1 {
+			id, ok = res.Items[0].ID, true
+			cur.Title = rec.Title
+		}
 	}
 	if ok && cur.Title == rec.Title {
 		set := map[string]any{"opened_by": rec.OpenedBy, "hidden": rec.Hidden}

@@ -347,3 +347,39 @@ func TestRefusedCloseNamesNobody(t *testing.T) {
 	})
 	is.Equal(polls(t, ch)[0].ClosedBy, "") // CyTube's page closed it, not mod
 }
+
+// TestClosedBeforeRecorded: a poll the bot opened that closes at once (in
+// CyTube's page, before the plugin has written down who asked for it) is
+// recorded once, closed, with who opened it.
+func TestClosedBeforeRecorded(t *testing.T) {
+	is := is.New(t)
+	ch := start(t)
+	page, err := ch.Server.Dial(ch.Context(), ch.Name, "closer")
+	is.NoErr(err)
+	defer page.Close()
+	ch.Server.SetRank(ch.Name, "closer", 3)
+	sent := func(event string) func() bool {
+		return func() bool {
+			for _, f := range ch.Server.Frames() {
+				if f.Event == event {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	ch.Server.Hold("newPoll", "closePoll") // CyTube busy: it opens the poll and closes it in one go
+	ch.Say("mod", "!poll Lunch? | pizza | soup")
+	ch.Eventually("see the poll sent", sent("newPoll"))
+	is.NoErr(page.Emit("closePoll", nil))
+	ch.Eventually("see the close sent", sent("closePoll"))
+	ch.Server.Release()
+	ch.Eventually("say the poll open and closed, in either order", func() bool {
+		return ch.Count("📊 Poll open: “Lunch?”") == 1 && ch.Count("📊 Poll closed: “Lunch?”") == 1
+	})
+	ch.Eventually("record the poll closed", func() bool {
+		got := polls(t, ch)
+		return len(got) >= 1 && got[0].Status == "closed" && got[0].OpenedBy == "mod"
+	})
+	is.Equal(polls(t, ch), []stored{{Title: "Lunch?", OpenedBy: "mod", Status: "closed", Counts: []int{0, 0}}})
+}
