@@ -220,3 +220,35 @@ func TestSendQueueBoundedWhileAway(t *testing.T) {
 		is.Equal(l, "away "+itoa(i)) // the first ones, in order
 	}
 }
+
+// CyTube gives a registered bot its channel rank after the join burst
+// (from its database): the connector says it is connected only once it has
+// it, so that the first actions after every (re)connect are checked
+// against the bot's real rank.
+func TestConnectedWithTheChannelRank(t *testing.T) {
+	is := is.New(t)
+	scfg := cytubetest.Fast()
+	scfg.ChannelRankDelay = time.Second
+	h := newHarness(t, scfg, func(c *cytube.Config) { c.Password, c.ActionTimeout = "pw", 5*time.Second })
+	h.srv.AddAccount("bot", "pw", 1)
+	h.srv.AddChannel("test", cytubetest.ChannelConfig{Registered: true, Ranks: map[string]float64{"bot": protocol.RankModerator}})
+	h.srv.Join("test", "alice", 0)
+	_, at := h.waitState(0, protocol.StateConnected)
+	var b protocol.BotState
+	okData(t, h.do(protocol.StateBot, protocol.ChannelRequest{}), &b)
+	is.Equal(b.Rank, float64(protocol.RankModerator))
+	okData(t, h.do(protocol.DoMute, protocol.ChannelRequest{User: "alice"}), nil)
+
+	// Again after a reconnect.
+	h.srv.DropAll()
+	_, at = h.waitState(at, protocol.StateReconnecting)
+	h.waitState(at, protocol.StateConnected)
+	okData(t, h.do(protocol.DoUnmute, protocol.ChannelRequest{User: "alice"}), nil)
+	var users []protocol.User
+	okData(t, h.do(protocol.StateUsers, protocol.ChannelRequest{}), &users)
+	for _, u := range users {
+		if u.Name == "bot" {
+			is.Equal(u.Rank, float64(protocol.RankModerator))
+		}
+	}
+}

@@ -41,6 +41,19 @@ type session struct {
 	// ended is set, under Connector.acts.mu, once the session is over:
 	// nothing sent on it will be answered.
 	ended bool
+	// A registered bot gets its channel rank from CyTube's database after
+	// the join burst: rankLoaded is set by a rank that came after
+	// joinChannel; until it comes (or readyBy passes) a joined session
+	// waits (waitRank) before it is ready, so that no action is checked
+	// against the bot's global rank.
+	rankLoaded, waitRank, ready bool
+	readyBy                     time.Time
+}
+
+// makeReady makes s the session that messages and actions go out on.
+func (s *session) makeReady() {
+	s.waitRank, s.ready = false, true
+	s.c.sessionReady(s)
 }
 
 // errTooLarge is returned for a frame over the server's message size limit.
@@ -143,7 +156,7 @@ func (c *Connector) connectOnce(ctx context.Context) (time.Duration, error) {
 	s.wmu.Unlock()
 	c.sessionEnded(s)
 	var up time.Duration
-	if s.joined {
+	if s.ready {
 		c.mu.Lock()
 		up = time.Since(c.since)
 		c.mu.Unlock()
@@ -192,6 +205,10 @@ func (s *session) loop() error {
 		}
 		if err := s.handle(data); err != nil {
 			return err
+		}
+		if s.waitRank && !time.Now().Before(s.readyBy) {
+			s.c.log.Warn("no channel rank from CyTube after joining; going on with the rank it gave", "waited", s.c.cfg.HandshakeTimeout)
+			s.makeReady()
 		}
 		if !s.joined && !s.joinBy.IsZero() && !time.Now().Before(s.joinBy) {
 			return fmt.Errorf("%w: joined no channel within %s of asking", ErrProtocol, s.c.cfg.HandshakeTimeout)
@@ -366,7 +383,17 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 			c.mu.Lock()
 			c.rank = r
 			c.setPaceLocked()
+			if m, ok := c.users[strings.ToLower(c.name)]; ok && c.name != "" {
+				m.rank = r // CyTube's setUserRank follows; the state must not lag it
+				c.users[strings.ToLower(c.name)] = m
+			}
 			c.mu.Unlock()
+			if !s.joinBy.IsZero() { // joinChannel was sent: the channel rank
+				s.rankLoaded = true
+				if s.waitRank {
+					s.makeReady()
+				}
+			}
 		}
 	case "needPassword":
 		var wrong bool
@@ -405,7 +432,11 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 		if !s.joined {
 			s.joined = true // everything before this was the history replay
 			c.gen++
-			c.sessionReady(s)
+			if c.cfg.Password != "" && !s.rankLoaded {
+				s.waitRank, s.readyBy = true, time.Now().Add(c.cfg.HandshakeTimeout)
+			} else {
+				s.makeReady()
+			}
 		}
 	case "addUser":
 		var u userJSON

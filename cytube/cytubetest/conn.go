@@ -498,7 +498,48 @@ func (c *conn) accept(ch *channel) {
 	if !ch.cfg.Registered {
 		c.emit("channelNotRegistered", nil)
 	}
+	if c.loggedIn {
+		c.loadChannelRank()
+	}
 	s.notifyLocked()
+}
+
+// loadChannelRank gives a registered user its channel rank as CyTube does:
+// read from the database once the user is logged in and in the channel,
+// so it comes after the join burst (after ChannelRankDelay), as rank to the
+// user and setUserRank to the channel, whether it changed or not. Guests
+// have none.
+func (c *conn) loadChannelRank() {
+	s, ch := c.s, c.ch
+	if c.guest || !c.loggedIn || ch == nil {
+		return
+	}
+	apply := func() {
+		r := c.effectiveRank(ch)
+		c.rank = r
+		if u := ch.user(c.name); u != nil && u.conn == c {
+			u.rank = r
+		}
+		c.emit("rank", r)
+		ch.emitAll("setUserRank", map[string]any{"name": c.name, "rank": r})
+	}
+	if s.cfg.ChannelRankDelay <= 0 {
+		apply()
+		return
+	}
+	time.AfterFunc(s.cfg.ChannelRankDelay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		if c.ch == ch && !c.disconnected {
+			apply()
+			s.notifyLocked()
+		}
+	})
 }
 
 // enter adds a logged-in connection to its channel's users, evicting an
@@ -517,10 +558,8 @@ func (c *conn) enter() {
 	if u := ch.user(c.name); u != nil {
 		ch.removeUser(u) // a virtual user of the same name
 	}
-	if r := c.effectiveRank(ch); r != c.rank {
-		c.rank = r
-		c.emit("rank", r)
-	}
+	// With its global rank for now: the channel rank comes later (see
+	// loadChannelRank).
 	ch.addUser(&member{name: c.name, rank: c.rank, conn: c})
 }
 
@@ -575,6 +614,7 @@ func (c *conn) login(name, pw string) {
 	c.emit("login", res)
 	if c.ch != nil {
 		c.enter()
+		c.loadChannelRank()
 	}
 	s.notifyLocked()
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// (socketconfig answers 404), to exercise a "no such channel" error.
 	// Real CyTube accepts any valid name as an unregistered channel.
 	StrictChannels bool
+	// ChannelRankDelay is how long the server's database takes to give a
+	// registered user its channel rank once it is logged in and in the
+	// channel (CyTube reads it after the join burst: the rank and
+	// setUserRank always come after the userlist). Zero sends them right
+	// after the join burst.
+	ChannelRankDelay time.Duration
 	// Clock, when set, gives the time stamped on chat lines and PMs (a
 	// fixed clock makes lines said together share their millisecond, as
 	// they often do on a real server). Nil uses time.Now.
