@@ -105,14 +105,15 @@
 //
 // A play starts when CyTube changes media and ends at the next change, or
 // when the item is deleted while it plays (or is gone from the list CyTube
-// sends again when the playlist is cleared or shuffled). Its time played is taken from
-// the plugin's clock, corrected by CyTube's position reports (so a pause
-// is not time played), and is at most the item's length; it was skipped
-// when !skip ended it or it stopped more than a tenth of its length (at
-// least 5 s) before its end. When the bot joins again and the same item
-// (same uid) plays, the play goes on (unless it had played to its end:
-// CyTube plays the only item of a playlist again, a new play); a play in
-// progress when the bot stopped is completed when the bot is back.
+// sends again when the playlist is cleared or shuffled). Its time played is
+// taken from the plugin's clock, corrected by CyTube's position reports (so
+// a pause is not time played), and is at most the item's length; it was
+// skipped when !skip ended it or it stopped more than a tenth of its length
+// (at least 5 s) before its end. When the bot joins again and the same item
+// (same uid) plays, the play goes on (unless it had played to its end or
+// was skipped: CyTube plays the only item of a playlist again, a new play);
+// a play in progress when the bot stopped is completed when the bot is
+// back.
 //
 // # Data
 //

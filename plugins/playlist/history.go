@@ -214,15 +214,16 @@ func (s *server) ownerOf(ctx context.Context, channel string, it protocol.MediaI
 
 // startPlay records the item that began to play in channel and ends the
 // one before. The same item again (same uid, same media) is the bot
-// joining again, and its play goes on, unless it has played to its end:
-// CyTube plays the only item of a playlist again and again.
+// joining again, and its play goes on, unless it has played to its end or
+// was skipped: CyTube plays the only item of a playlist again, from the
+// start.
 func (s *server) startPlay(ctx context.Context, channel string, it protocol.MediaItem) {
 	now := s.h.Clock().Now()
 	key := it.Type + ":" + it.ID
 	s.playMu.Lock()
 	defer s.playMu.Unlock()
 	if p := s.playing[channel]; p != nil {
-		again := p.rec.Duration > 0 && !p.paused && now.Sub(p.anchor) >= duration(p.rec.Duration)
+		again := p.skippedBy != "" || p.rec.Duration > 0 && !p.paused && now.Sub(p.anchor) >= duration(p.rec.Duration)
 		if p.rec.UID == it.UID && p.rec.Key == key && !again {
 			return
 		}

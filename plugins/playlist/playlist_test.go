@@ -721,3 +721,41 @@ func TestOnlyItemPlaysAgain(t *testing.T) {
 	is.Equal(got[1].Status, "playing")
 	is.Equal(got[1].QueuedBy, "alice")
 }
+
+// TestSkipTheOnlyItem: !skip of the only item of a playlist makes CyTube
+// play it again from the start (the same uid): the play skipped ends,
+// skipped by the moderator, and the new round is a play of its own.
+func TestSkipTheOnlyItem(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now")
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+	_, uid := ch.Server.Playlist(ch.Name)
+	clock.Advance(40 * time.Second)
+
+	// What CyTube answers a playNext with one item: setCurrent and
+	// changeMedia of that item again (a jumpTo to it, from CyTube's page,
+	// sends the same; the fake server would send nothing).
+	page, err := ch.Server.Dial(ch.Context(), ch.Name, "viewer")
+	is.NoErr(err)
+	defer page.Close()
+	ch.Server.Hold("playNext")
+	ch.Say("mod", "!skip")
+	ch.Eventually("see the skip sent", func() bool {
+		for _, f := range ch.Server.Frames() {
+			if f.Event == "playNext" {
+				return true
+			}
+		}
+		return false
+	})
+	is.NoErr(page.Emit("jumpTo", uid))
+	ch.Expect("⏭️ Skipped “Alpha”.")
+	ch.Server.Release()
+	ch.Eventually("record Alpha's second play", func() bool { return len(plays(t, ch)) == 2 })
+	got := plays(t, ch)
+	is.Equal(got[0], play{Title: "Alpha", QueuedBy: "alice", Played: 40, Skipped: true, SkippedBy: "mod", Status: "played"})
+	is.Equal(got[1].Status, "playing")
+}
