@@ -229,9 +229,11 @@ func (s *server) startPlay(ctx context.Context, channel string, it protocol.Medi
 		}
 		s.closePlay(ctx, p, now, "")
 	}
-	if s.discarded[discardKey(channel, it.UID)] {
-		delete(s.discarded, discardKey(channel, it.UID))
-		return
+	if at, ok := s.discarded[discardKey(channel, it.UID, key)]; ok {
+		delete(s.discarded, discardKey(channel, it.UID, key))
+		if now.Sub(at) < discardedFor {
+			return
+		}
 	}
 	// Who queued it: the playlist says, by uid.
 	queuedBy := ""
@@ -315,7 +317,14 @@ func (s *server) closePlay(ctx context.Context, p *play, now time.Time, skippedB
 	}
 }
 
-func discardKey(channel string, uid int64) string { return fmt.Sprintf("%s/%d", channel, uid) }
+func discardKey(channel string, uid int64, key string) string {
+	return fmt.Sprintf("%s/%d/%s", channel, uid, key)
+}
+
+// discardedFor is how long an item taken off may still see its change of
+// media come (it comes at once, if at all): past it the uid may be
+// another item's, once CyTube, restarted, numbers its playlist from 0.
+const discardedFor = time.Minute
 
 // discard forgets the play of an item !add queued and takes off again at
 // once (out of the limits, or blacklisted by title): it never really
@@ -332,10 +341,16 @@ func (s *server) discard(ctx context.Context, channel string, it protocol.MediaI
 		_ = s.db.Update(ctx, MediaCollection, database.StringID(docID(channel, key)), database.Update{Inc: map[string]any{"plays": -1}}, nil)
 	} else {
 		// Its change of media may come yet: it is not to be recorded.
+		now := s.h.Clock().Now()
+		for k, at := range s.discarded {
+			if now.Sub(at) >= discardedFor {
+				delete(s.discarded, k)
+			}
+		}
 		if len(s.discarded) > 100 {
 			clear(s.discarded)
 		}
-		s.discarded[discardKey(channel, it.UID)] = true
+		s.discarded[discardKey(channel, it.UID, key)] = now
 	}
 	s.playMu.Unlock()
 	u := database.Update{Inc: map[string]any{"plays": 0, "skips": 0, "likes": 0, "dislikes": 0, "score": 0}, Set: mediaSet(channel, it)}

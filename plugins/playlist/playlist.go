@@ -112,7 +112,7 @@ func (p *Plugin) Start(ctx context.Context, h *plugin.Host) error {
 		return err
 	}
 	s := &server{h: h, db: h.DB(), log: h.Logger(), base: base, chans: map[string]*settings{},
-		bots: map[string]string{}, owners: map[string]string{}, playing: map[string]*play{}, discarded: map[string]bool{}, banned: map[string]bool{},
+		bots: map[string]string{}, owners: map[string]string{}, playing: map[string]*play{}, discarded: map[string]time.Time{}, banned: map[string]bool{},
 		current: map[string]int64{}, lastQueue: map[string]time.Time{}, channels: map[string]bool{}}
 	every := time.Duration(base.autofill.Every)
 	autofill := base.autofill.Min > 0
@@ -169,9 +169,9 @@ type server struct {
 	// subscriptions and !skip touch them).
 	playMu  sync.Mutex
 	playing map[string]*play // by channel
-	// discarded are items (channel/uid) !add took off again before their
-	// play was seen.
-	discarded map[string]bool
+	// discarded are items (channel/uid/media) !add took off again before
+	// their play was seen, with when.
+	discarded map[string]time.Time
 
 	mu        sync.Mutex
 	bots      map[string]string    // the bot's name, by channel

@@ -759,3 +759,43 @@ func TestSkipTheOnlyItem(t *testing.T) {
 	is.Equal(got[0], play{Title: "Alpha", QueuedBy: "alice", Played: 40, Skipped: true, SkippedBy: "mod", Status: "played"})
 	is.Equal(got[1].Status, "playing")
 }
+
+// TestRefusedItemForgottenAfterRestart: an item !add took off again (out of
+// the limits) is not held against another item that gets its uid once
+// CyTube, restarted, numbers its playlist from 0 again: that one's play is
+// recorded.
+func TestRefusedItemForgottenAfterRestart(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	srv := newServer(t)
+	ch := start(t, srv, clock, t.TempDir(), map[string]any{"limits": map[string]any{"0": map[string]any{"max_length": "10m"}}})
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now") // uid 0
+	clock.Advance(3 * time.Second)
+	ch.Say("bob", "!add "+link(delta))
+	ch.Expect("⛔ “Delta” lasts 25:00") // uid 1, taken off at once
+	ch.Eventually("take Delta off", func() bool { return len(titles(ch)) == 1 })
+
+	srv.Restart() // an unregistered channel starts empty, its uids from 0
+	ch.Eventually("see the bot back", func() bool {
+		for _, u := range srv.Users(ch.Name) {
+			if u.Name == ch.BotName {
+				return true
+			}
+		}
+		return false
+	})
+	for _, u := range []string{"alice", "bob", "carol"} {
+		ch.Join(u, 0)
+	}
+	clock.Advance(3 * time.Second)
+	ch.Say("alice", "!add "+link(bravo))
+	ch.Expect("✅ Queued “Bravo” (3:00); it plays now") // uid 0
+	ch.Say("carol", "!add "+link(charlie))
+	ch.Expect("✅ Queued “Charlie”") // uid 1
+	ch.Eventually("record Bravo's play", func() bool { return len(plays(t, ch)) == 2 })
+	clock.Advance(180 * time.Second)
+	srv.EndMedia(ch.Name)
+	ch.Eventually("record Charlie's play", func() bool { return len(plays(t, ch)) == 3 })
+	is.Equal(plays(t, ch)[2].Title, "Charlie")
+}
