@@ -799,3 +799,25 @@ func TestRefusedItemForgottenAfterRestart(t *testing.T) {
 	ch.Eventually("record Charlie's play", func() bool { return len(plays(t, ch)) == 3 })
 	is.Equal(plays(t, ch)[2].Title, "Charlie")
 }
+
+// TestRandomGoesBeforeFiller: items a person queues with !random are moved
+// before auto-fill's waiting items, as those of !add and of CyTube's page.
+func TestRandomGoesBeforeFiller(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), map[string]any{"random_recent": "1h", "limits": map[string]any{},
+		"autofill": map[string]any{"min": 2, "idle": "5m", "every": "30s"}})
+	history(t, ch, alpha, charlie, foxtrot, delta, echo)
+	n := clock.Timers()
+	clock.Advance(2 * time.Hour)
+	is.True(clock.WaitTimers(n))
+	ch.Expect("🎲 Nobody has queued for 5m, so I added ")
+	is.Equal(len(titles(ch)), 3) // one plays, two fillers follow
+
+	ch.Say("alice", "!random")
+	got := ch.Expect("🎲 Queued from the history: ")
+	is.True(strings.HasSuffix(got, " at #1)")) // next, before the filler
+	l := titles(ch)
+	is.Equal(len(l), 4)
+	is.True(strings.Contains(got, "“"+l[1]+"”"))
+}

@@ -125,6 +125,9 @@ func (s *server) random(ctx context.Context, req *plugin.Request) (string, error
 	if len(got) > 0 {
 		s.noteQueue(req.Channel)
 	}
+	for _, it := range got { // a person's items: before the filler, in order
+		s.peopleFirst(ctx, c, it.UID)
+	}
 	if err != nil && len(got) == 0 {
 		return "", chanwords.Explain(err, "add to the playlist")
 	}
