@@ -121,6 +121,7 @@ func (c *Connector) failSession(s *session) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s.ended = true
+	close(s.gone)
 	kept := a.waiters[:0]
 	for _, w := range a.waiters {
 		if w.sess == s {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/nats-io/nats.go"
 
 	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/cytubetest"
@@ -251,4 +252,48 @@ func TestConnectedWithTheChannelRank(t *testing.T) {
 			is.Equal(u.Rank, float64(protocol.RankModerator))
 		}
 	}
+}
+
+// A write that fails (CyTube stopped reading: the write timed out) leaves
+// the websocket unusable for good: the connector drops it and reconnects
+// at once, rather than keep reading from it, unable to answer anything,
+// until the next ping it cannot answer either (25 s on CyTube) or for ever.
+func TestFailedWriteReconnects(t *testing.T) {
+	is := is.New(t)
+	scfg := cytubetest.Fast()
+	scfg.PingInterval, scfg.PingTimeout = time.Hour, time.Hour // nothing else ends the connection
+	h := newHarness(t, scfg, func(c *cytube.Config) { c.WriteTimeout, c.ActionTimeout = 200*time.Millisecond, 2*time.Second })
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.StallReads(true)
+	// Polls of 900 kB each until the TCP buffers are full and a write
+	// times out.
+	big := []byte(`{"title":"` + strings.Repeat("x", 900_000) + `","options":["a"]}`)
+	var replies []<-chan *nats.Msg
+	for i := 0; i < 40; i++ {
+		ch := make(chan *nats.Msg, 1)
+		replies = append(replies, ch)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			m, err := h.bus.Conn().RequestWithContext(ctx, protocol.DoPollOpen, big)
+			if err != nil {
+				m = &nats.Msg{Data: []byte(`{"code":"test"}`)}
+			}
+			ch <- m
+		}()
+	}
+	h.waitState(at, protocol.StateReconnecting)
+	for _, ch := range replies {
+		var r protocol.Reply
+		is.NoErr(json.Unmarshal((<-ch).Data, &r))
+		// (the one the server was reading when it stalled is refused: too long a title)
+		if r.Code != protocol.CodeNotConnected && r.Code != protocol.CodeTimeout && r.Code != protocol.CodeRefused {
+			t.Errorf("%s: %s", r.Code, r.Error)
+		}
+	}
+	h.srv.StallReads(false)
+	at = h.mark()
+	h.waitState(at, protocol.StateConnected)
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "back"})
+	h.waitBotSaid("back")
 }

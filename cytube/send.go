@@ -312,6 +312,13 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 		if c.emitLine(s, l) {
 			return true
 		}
+		// The session is broken (its connection is being closed): wait for
+		// it to end rather than try it again at once.
+		select {
+		case <-s.gone:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 

@@ -39,8 +39,9 @@ type session struct {
 	// maxPayload; CyTube closes the connection on a larger one).
 	maxPayload int
 	// ended is set, under Connector.acts.mu, once the session is over:
-	// nothing sent on it will be answered.
+	// nothing sent on it will be answered; gone is closed then.
 	ended bool
+	gone  chan struct{}
 	// A registered bot gets its channel rank from CyTube's database after
 	// the join burst: rankLoaded is set by a rank that came after
 	// joinChannel; until it comes (or readyBy passes) a joined session
@@ -144,7 +145,7 @@ func (c *Connector) connectOnce(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("cytube: dial %s: %w", wsURL, err)
 	}
 	ws.SetReadLimit(4 << 20)
-	s := &session{c: c, ws: ws, ctx: ctx, deadAfter: c.cfg.HandshakeTimeout, maxPayload: defaultMaxPayload}
+	s := &session{c: c, ws: ws, ctx: ctx, deadAfter: c.cfg.HandshakeTimeout, maxPayload: defaultMaxPayload, gone: make(chan struct{})}
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	err = s.loop()
 	stop()
@@ -171,7 +172,14 @@ func (s *session) write(frame []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_ = s.ws.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout))
-	return s.ws.WriteMessage(websocket.TextMessage, frame)
+	err := s.ws.WriteMessage(websocket.TextMessage, frame)
+	if err != nil {
+		// Every later write fails too (a timed-out websocket is broken for
+		// good) while reads may go on: close it, so that the read loop ends
+		// and the connector reconnects now.
+		_ = s.ws.UnderlyingConn().Close()
+	}
+	return err
 }
 
 func (s *session) emit(event string, arg any) error {

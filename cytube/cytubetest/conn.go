@@ -196,6 +196,15 @@ func (c *conn) readLoop() {
 	s := c.s
 	defer s.wg.Done()
 	for {
+		s.mu.Lock()
+		gate := s.readGate
+		s.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-c.done:
+			}
+		}
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
 			break

@@ -240,6 +240,7 @@ type Server struct {
 	failDisc   int
 	silent     bool
 	stallJoins bool
+	readGate   chan struct{}   // while not nil, connections read nothing until it is closed
 	held       map[string]bool // events whose processing waits for Release
 	heldFrames []heldFrame
 	messages   []Message
@@ -429,6 +430,21 @@ func (s *Server) Release() {
 type heldFrame struct {
 	c *conn
 	p socketio.Packet
+}
+
+// StallReads makes the server stop (true) or resume (false) reading from
+// its connections, like a server too busy to read: what clients send fills
+// the TCP buffers, and their writes block. It still writes to them.
+func (s *Server) StallReads(stall bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case stall && s.readGate == nil:
+		s.readGate = make(chan struct{})
+	case !stall && s.readGate != nil:
+		close(s.readGate)
+		s.readGate = nil
+	}
 }
 
 // DropAll closes every websocket abruptly, as a network failure would, and
