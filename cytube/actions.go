@@ -502,10 +502,17 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 			var q struct {
 				Item itemJSON `json:"item"`
 			}
-			if json.Unmarshal(arg, &q) != nil || q.Item.Media.Type != typ || !protocol.SameUser(q.Item.QueueBy, self) {
+			if json.Unmarshal(arg, &q) != nil || !protocol.SameUser(q.Item.QueueBy, self) {
 				return false, protocol.Reply{}
 			}
-			if typ != "cu" && q.Item.Media.ID != id { // CyTube renames custom embeds
+			switch {
+			case typ == "yp": // CyTube queues each video (yt) on its own: the first answers
+				if q.Item.Media.Type != "yt" {
+					return false, protocol.Reply{}
+				}
+			case q.Item.Media.Type != typ:
+				return false, protocol.Reply{}
+			case typ != "cu" && q.Item.Media.ID != id: // CyTube renames custom embeds
 				return false, protocol.Reply{}
 			}
 			it := q.Item.item()
@@ -520,6 +527,11 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 				return false, protocol.Reply{}
 			}
 			if fid, _ := f.ID.(string); fid != id && (f.Link == "" || f.Link != medialink.URL(typ, id)) {
+				return false, protocol.Reply{}
+			}
+			// One video of a YouTube playlist failed (the failure names the
+			// playlist's id and the video's link): the others may be queued.
+			if typ == "yp" && f.Link != "" && f.Link != medialink.URL(typ, id) {
 				return false, protocol.Reply{}
 			}
 			return true, fail(protocol.CodeRefused, "%s", PlainText(f.Msg))

@@ -297,3 +297,25 @@ func TestFailedWriteReconnects(t *testing.T) {
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "back"})
 	h.waitBotSaid("back")
 }
+
+// A YouTube playlist is queued by CyTube video by video: the action is
+// answered by the first video queued (not left to time out), and a video
+// already on the playlist does not fail the whole playlist.
+func TestQueueYouTubePlaylist(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
+	a := cytubetest.Media{Type: "yt", ID: "aaaaaaaaaaa", Title: "A", Seconds: 60}
+	b := cytubetest.Media{Type: "yt", ID: "bbbbbbbbbbb", Title: "B", Seconds: 60}
+	h.srv.AddMedia(a)
+	const list = "PL0123456789abcdefghijABCDEFGHIJ_-"
+	h.srv.AddYouTubePlaylist(list, a, b)
+	h.waitState(0, protocol.StateConnected)
+	okData(t, h.do(protocol.DoQueue, protocol.ChannelRequest{Type: "yt", ID: a.ID}), nil)
+
+	r := h.do(protocol.DoQueue, protocol.ChannelRequest{URL: "https://www.youtube.com/playlist?list=" + list})
+	var it protocol.MediaItem
+	okData(t, r, &it)
+	is.Equal(it.Title, "B") // A was already there
+	items, _ := h.srv.Playlist("test")
+	is.Equal(len(items), 2)
+}

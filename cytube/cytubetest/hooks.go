@@ -29,6 +29,18 @@ func (s *Server) AddMedia(m Media) {
 	s.media[m.Type+":"+m.ID] = m
 }
 
+// AddYouTubePlaylist makes a YouTube playlist known to the server: queueing
+// ("yp", id) adds each of its videos as CyTube does, one queue event each
+// (or a queueFail naming the playlist's id and the video's link).
+func (s *Server) AddYouTubePlaylist(id string, videos ...Media) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ytLists == nil {
+		s.ytLists = map[string][]Media{}
+	}
+	s.ytLists[id] = append([]Media(nil), videos...)
+}
+
 // insertLocked puts m on the playlist (after the current item when next,
 // else at the end) and broadcasts queue.
 func (ch *channel) insertLocked(m Media, by string, temp, next bool) *plItem {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,6 +252,10 @@ func (c *conn) queueMedia(obj map[string]any) {
 		fail("You are adding videos too quickly")
 		return
 	}
+	if videos, ok := s.ytLists[id]; typ == "yp" && ok {
+		c.queueVideos(videos, id, temp, pos == "next")
+		return
+	}
 	title, _ := obj["title"].(string)
 	m, errText := s.resolve(typ, id, title)
 	if errText != "" {
@@ -266,6 +271,36 @@ func (c *conn) queueMedia(obj map[string]any) {
 	it := ch.insertLocked(m, c.name, temp, pos == "next")
 	if len(ch.items) == 1 {
 		ch.play(it)
+	}
+}
+
+// queueVideos adds a YouTube playlist's videos as CyTube's
+// queueYouTubePlaylist does: each on its own, a failure naming the
+// playlist's id and the video's link; queued next, in reverse order.
+func (c *conn) queueVideos(videos []Media, id string, temp, next bool) {
+	ch := c.ch
+	vids := append([]Media(nil), videos...)
+	if next {
+		slices.Reverse(vids)
+		if len(ch.items) == 0 && len(vids) > 0 { // the real first video first
+			vids = append(vids[len(vids)-1:], vids[:len(vids)-1]...)
+		}
+	}
+	for _, m := range vids {
+		dup := false
+		for _, it := range ch.items {
+			if it.media.Type == m.Type && it.media.ID == m.ID && !ch.cfg.AllowDupes && (!next || it == ch.current) {
+				dup = true
+			}
+		}
+		if dup {
+			c.emit("queueFail", map[string]any{"msg": "This item is already on the playlist", "link": medialink.URL(m.Type, m.ID), "id": id})
+			continue
+		}
+		it := ch.insertLocked(m, c.name, temp, next)
+		if len(ch.items) == 1 {
+			ch.play(it)
+		}
 	}
 }
 

@@ -236,7 +236,8 @@ type Server struct {
 	// it queued frames for; that loop writes them once it unlocks.
 	batch      *[]*conn
 	serverBans map[string]bool
-	media      map[string]Media // known media by "type:id", see AddMedia
+	media      map[string]Media   // known media by "type:id", see AddMedia
+	ytLists    map[string][]Media // known YouTube playlists, see AddYouTubePlaylist
 	failDisc   int
 	silent     bool
 	stallJoins bool
