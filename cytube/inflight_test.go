@@ -202,8 +202,10 @@ func TestSendQueueBoundedWhileAway(t *testing.T) {
 	for i := 0; i < sent; i++ {
 		h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "away " + itoa(i)})
 	}
+	// The connector takes the lines in one by one: wait until it has taken
+	// enough of them to overflow.
 	deadline := time.Now().Add(wait)
-	for h.conn.Stats().Dropped == 0 && time.Now().Before(deadline) {
+	for int(h.conn.Stats().Dropped) < sent-size-1 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	st := h.conn.Stats()
@@ -213,6 +215,11 @@ func TestSendQueueBoundedWhileAway(t *testing.T) {
 	at = h.mark()
 	h.srv.StallJoins(false)
 	h.waitState(at, protocol.StateConnected)
+	// What waited goes out first; "back" published while the queue is
+	// still full would be dropped like the overflow.
+	for until := time.Now().Add(wait); h.conn.Stats().Queued > 0 && time.Now().Before(until); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "back"})
 	h.waitBotSaid("back")
 	lines := h.botLines()
@@ -294,6 +301,11 @@ func TestFailedWriteReconnects(t *testing.T) {
 	h.srv.StallReads(false)
 	at = h.mark()
 	h.waitState(at, protocol.StateConnected)
+	// What waited goes out first; "back" published while the queue is
+	// still full would be dropped like the overflow.
+	for until := time.Now().Add(wait); h.conn.Stats().Queued > 0 && time.Now().Before(until); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "back"})
 	h.waitBotSaid("back")
 }

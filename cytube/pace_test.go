@@ -10,6 +10,7 @@ import (
 
 	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/cytubetest"
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -130,9 +131,15 @@ func TestIdenticalLinesInOneMillisecondAllPublished(t *testing.T) {
 	_, at = h.waitState(at+1, protocol.StateConnected)
 	h.srv.Say("test", "alice", "!echo after")
 	h.waitBotSaid("echo: after")
+	// The echo may reach CyTube before this harness's own subscription has
+	// recorded the line: wait for it, then count every chat line up to it.
+	_, last := h.waitEvent(at, protocol.Chat, func(ev *eventbus.Event) bool {
+		var m protocol.ChatMessage
+		return ev.Decode(&m) == nil && m.Message == "!echo after"
+	})
 	chats := 0
 	h.mu.Lock()
-	for _, ev := range h.events[at:] {
+	for _, ev := range h.events[at : last+1] {
 		if ev.Subject == protocol.Chat {
 			chats++
 		}
