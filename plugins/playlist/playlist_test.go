@@ -680,9 +680,7 @@ func TestClearEndsThePlay(t *testing.T) {
 	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
 	clock.Advance(30 * time.Second)
 
-	page, err := ch.Server.Dial(ch.Context(), ch.Name, "pagemod")
-	is.NoErr(err)
-	defer page.Close()
+	page := viewer(t, ch, "pagemod")
 	ch.Server.SetRank(ch.Name, "pagemod", 2)
 	is.NoErr(page.Emit("clearPlaylist", nil))
 	ch.Eventually("see the playlist cleared", func() bool { return len(titles(ch)) == 0 })
@@ -698,22 +696,39 @@ func TestClearEndsThePlay(t *testing.T) {
 	is.Equal(plays(t, ch)[0].Played, 30.0) // Alpha's play is as the clear left it
 }
 
+// alphaAlone starts the plugin in a channel whose playlist holds only
+// alice's Alpha, playing and recorded, and returns the item's uid.
+func alphaAlone(t *testing.T, clock *roseytest.Clock) (*channeltest.Channel, int) {
+	t.Helper()
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now")
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+	_, uid := ch.Server.Playlist(ch.Name)
+	return ch, uid
+}
+
+// viewer opens CyTube's page in ch as name, for what a person does there.
+func viewer(t *testing.T, ch *channeltest.Channel, name string) *cytubetest.Client {
+	t.Helper()
+	page, err := ch.Server.Dial(ch.Context(), ch.Name, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = page.Close() })
+	return page
+}
+
 // TestOnlyItemPlaysAgain: CyTube plays the only item of a playlist again
 // when it ends (the same uid, the same media): each round is a play of its
 // own, not one play going on for ever.
 func TestOnlyItemPlaysAgain(t *testing.T) {
 	is := is.New(t)
 	clock := roseytest.NewClock(epoch)
-	ch := start(t, newServer(t), clock, t.TempDir(), nil)
-	ch.Say("alice", "!add "+link(alpha))
-	ch.Expect("it plays now")
-	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
-	_, uid := ch.Server.Playlist(ch.Name)
+	ch, uid := alphaAlone(t, clock)
 
 	clock.Advance(202 * time.Second) // its end, and CyTube's 2 s after it
-	page, err := ch.Server.Dial(ch.Context(), ch.Name, "viewer")
-	is.NoErr(err)
-	defer page.Close()
+	page := viewer(t, ch, "viewer")
 	is.NoErr(page.Emit("jumpTo", uid)) // what CyTube sends when it plays it again: setCurrent, changeMedia
 	ch.Eventually("record Alpha's second play", func() bool { return len(plays(t, ch)) == 2 })
 	got := plays(t, ch)
@@ -728,19 +743,13 @@ func TestOnlyItemPlaysAgain(t *testing.T) {
 func TestSkipTheOnlyItem(t *testing.T) {
 	is := is.New(t)
 	clock := roseytest.NewClock(epoch)
-	ch := start(t, newServer(t), clock, t.TempDir(), nil)
-	ch.Say("alice", "!add "+link(alpha))
-	ch.Expect("it plays now")
-	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
-	_, uid := ch.Server.Playlist(ch.Name)
+	ch, uid := alphaAlone(t, clock)
 	clock.Advance(40 * time.Second)
 
 	// What CyTube answers a playNext with one item: setCurrent and
 	// changeMedia of that item again (a jumpTo to it, from CyTube's page,
 	// sends the same; the fake server would send nothing).
-	page, err := ch.Server.Dial(ch.Context(), ch.Name, "viewer")
-	is.NoErr(err)
-	defer page.Close()
+	page := viewer(t, ch, "viewer")
 	ch.Server.Hold("playNext")
 	ch.Say("mod", "!skip")
 	ch.Eventually("see the skip sent", func() bool {
