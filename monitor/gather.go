@@ -293,8 +293,8 @@ func (g *Gatherer) takeDatabase(now time.Time, st micro.Stats) {
 			return
 		}
 		seen.base = map[string]uint64{}
-		for op, o := range ops {
-			if !g.startedWithin(st) {
+		if !g.startedWithin(st) {
+			for op, o := range ops {
 				seen.base[op] = o.Requests
 			}
 		}
