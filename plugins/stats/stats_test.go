@@ -150,10 +150,19 @@ func TestFlushOnSize(t *testing.T) {
 	srv := newServer(t)
 	ch := bot(t, srv, roseytest.NewClock(epoch), t.TempDir(), map[string]any{"flush_interval": "1h", "max_pending": 3})
 	n := writes(t, ch.Bot.Bus())
-	ch.Say("ann", "one")
+	// A barrier first: the bot's arrival is counted (it lists the users
+	// present), so the users below are not also found by that listing and
+	// pending twice, which would flush them twice.
+	ch.Say("ann", "!stats")
+	ch.Expect("📊 ann: 1 line, 1 command")
 	ch.Say("ben", "two")
-	ch.Say("cat", "three")
+	ch.Say("cat", "three") // cat's join makes three pending: a flush
 	ch.Eventually("flushed three users", func() bool { return n.Load() == 6 })
+	// Whatever the flush left (cat's line, if it came after) is one user:
+	// no second flush.
+	ch.Say("ann", "!stats cat")
+	ch.Expect("📊 cat: 1 line, 0 commands")
+	is.New(t).Equal(n.Load(), int64(6))
 }
 
 // TestRestartKeepsCounts: a clean stop writes everything in memory (no
