@@ -98,16 +98,20 @@ func (s *server) blacklist(ctx context.Context, req *plugin.Request) (string, er
 		}
 		key, name, playing = m.Item.Type+":"+m.Item.ID, m.Item.Title, m.UID
 	}
+	s.banMu.Lock()
 	if s.blacklisted(set, req.Channel, key) {
+		s.banMu.Unlock()
 		return fmt.Sprintf("🚫 %s is on this channel's blacklist already.", title(name)), nil
 	}
 	rec := bannedRecord{Channel: req.Channel, Key: key, Title: name, By: req.User, At: s.h.Clock().Now().UnixMilli()}
 	if _, err := s.db.Set(ctx, BlacklistCollection, database.StringID(docID(req.Channel, key)), rec); err != nil {
+		s.banMu.Unlock()
 		return "", fmt.Errorf("playlist: record a blacklisted media: %w", err)
 	}
 	s.mu.Lock()
 	s.banned[docID(req.Channel, key)] = true
 	s.mu.Unlock()
+	s.banMu.Unlock()
 	out := fmt.Sprintf("🚫 %s is on this channel's blacklist now.", title(name))
 	if playing >= 0 {
 		s.markSkipped(req.Channel, playing, req.User)
@@ -142,10 +146,13 @@ func (s *server) unblacklist(ctx context.Context, req *plugin.Request) (string, 
 	if set.ids[key] {
 		return "", plugin.UserError("⛔ %s is blacklisted in the bot's config: only its operator can take it off.", title(name))
 	}
+	// The database first: if it cannot forget the media, the media stays
+	// blacklisted in memory too (and after a restart, as it reads it back).
 	id := docID(req.Channel, key)
+	s.banMu.Lock()
+	defer s.banMu.Unlock()
 	s.mu.Lock()
 	had := s.banned[id]
-	delete(s.banned, id)
 	s.mu.Unlock()
 	if !had {
 		return fmt.Sprintf("🤷 %s is not on this channel's blacklist.", title(name)), nil
@@ -153,5 +160,8 @@ func (s *server) unblacklist(ctx context.Context, req *plugin.Request) (string, 
 	if _, err := s.db.Delete(ctx, BlacklistCollection, database.StringID(id)); err != nil {
 		return "", fmt.Errorf("playlist: forget a blacklisted media: %w", err)
 	}
+	s.mu.Lock()
+	delete(s.banned, id)
+	s.mu.Unlock()
 	return fmt.Sprintf("✅ %s is off this channel's blacklist.", title(name)), nil
 }

@@ -173,6 +173,10 @@ type server struct {
 	// their play was seen, with when.
 	discarded map[string]time.Time
 
+	// banMu makes each change to the blacklist one database write then
+	// one change in memory, so that the two agree.
+	banMu sync.Mutex
+
 	mu        sync.Mutex
 	bots      map[string]string    // the bot's name, by channel
 	owners    map[string]string    // who asked the bot to queue a media, by docID
