@@ -443,31 +443,48 @@ func (s *server) like(ctx context.Context, req *plugin.Request) (string, error) 
 		return "", fmt.Errorf("playlist: load a vote: %w", err)
 	}
 	if prev.Vote == vote {
+		// A count that failed to follow this vote before is put right now.
+		if _, err := s.countVotes(ctx, req.Channel, it); err != nil {
+			s.log.Warn("could not count the votes", "channel", req.Channel, "media", key, "err", err)
+		}
 		return fmt.Sprintf("%s You %s %s already.", icon, strings.TrimSuffix(verb, "s"), title(it.Title)), nil
 	}
 	rec := voteRecord{Channel: req.Channel, Key: key, User: req.User, Vote: vote, At: s.h.Clock().Now().UnixMilli()}
 	if _, err := s.db.Set(ctx, VotesCollection, vid, rec); err != nil {
 		return "", fmt.Errorf("playlist: record a vote: %w", err)
 	}
-	inc := map[string]any{"score": vote - prev.Vote}
-	switch {
-	case vote > 0:
-		inc["likes"] = 1
-	default:
-		inc["dislikes"] = 1
-	}
-	switch prev.Vote {
-	case 1:
-		inc["likes"] = -1
-	case -1:
-		inc["dislikes"] = -1
-	}
-	var after mediaRecord
-	if err := s.db.Upsert(ctx, MediaCollection, database.StringID(docID(req.Channel, key)),
-		database.Update{Inc: inc, Set: mediaSet(req.Channel, it)}, &after); err != nil {
-		return "", fmt.Errorf("playlist: count a vote: %w", err)
+	after, err := s.countVotes(ctx, req.Channel, it)
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("%s %s %s %s (%d 👍 %d 👎).", icon, req.User, verb, title(it.Title), after.Likes, after.Dislikes), nil
+}
+
+// countVotes sets the media's likes, dislikes and score from the votes
+// recorded, rather than adding this vote to them: a count that failed
+// after its vote was saved is put right by the next one, and two votes at
+// once cannot lose one. voteMu makes each count see every vote saved
+// before it.
+func (s *server) countVotes(ctx context.Context, channel string, it protocol.MediaItem) (mediaRecord, error) {
+	key := it.Type + ":" + it.ID
+	s.voteMu.Lock()
+	defer s.voteMu.Unlock()
+	var n [2]int64
+	for i, vote := range []int{1, -1} {
+		c, err := s.db.Count(ctx, VotesCollection, database.Filter{"channel": channel, "key": key, "vote": vote})
+		if err != nil {
+			return mediaRecord{}, fmt.Errorf("playlist: count the votes: %w", err)
+		}
+		n[i] = c
+	}
+	set := mediaSet(channel, it)
+	set["likes"], set["dislikes"], set["score"] = n[0], n[1], n[0]-n[1]
+	var after mediaRecord
+	if err := s.db.Upsert(ctx, MediaCollection, database.StringID(docID(channel, key)),
+		database.Update{Inc: map[string]any{"plays": 0, "skips": 0}, Set: set}, &after); err != nil {
+		return mediaRecord{}, fmt.Errorf("playlist: count a vote: %w", err)
+	}
+	return after, nil
 }
 
 // liked lists the most liked media of the channel.

@@ -74,3 +74,31 @@ func TestUnblacklistWriteFails(t *testing.T) {
 	second.Expect("✅ Queued “Charlie”")
 }
 
+// TestLikeCountWriteFails: when the database saves a like but not the
+// media's count, !like says so, and the count is put right by the next
+// vote on that media, even the same user's "already".
+func TestLikeCountWriteFails(t *testing.T) {
+	srv := newServer(t)
+	clock := roseytest.NewClock(epoch)
+	dir := t.TempDir()
+	ch := start(t, srv, clock, dir, nil)
+	srv.Queue(ch.Name, "owner", alpha, false)
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+
+	undoUpdate := failWrites(t, dir, "UPDATE", playlist.MediaCollection)
+	undoInsert := failWrites(t, dir, "INSERT", playlist.MediaCollection)
+	ch.Say("alice", "!like")
+	ch.Expect("⚠️ Something went wrong in !like.")
+	undoUpdate()
+	undoInsert()
+
+	clock.Advance(2 * time.Second) // the !like cooldown
+	ch.Say("alice", "!like")
+	ch.Expect("👍 You like “Alpha” already.")
+	ch.Say("carol", "!liked")
+	ch.Expect("❤️ Most liked here: 1. “Alpha” (1 👍 0 👎)")
+	ch.Say("bob", "!like")
+	ch.Expect("👍 bob likes “Alpha” (2 👍 0 👎).")
+	ch.Say("carol", "!dislike")
+	ch.Expect("👎 carol dislikes “Alpha” (2 👍 1 👎).")
+}

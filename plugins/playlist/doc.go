@@ -59,7 +59,9 @@
 // !history [n] lists the last items that finished playing; !lastplayed
 // <title words> tells when the last media with all the words in its title
 // played, how often, and its likes. !like and !dislike vote on what plays,
-// once per user and media (a second vote changes the first). !liked [n]
+// once per user and media (a second vote changes the first); the media's
+// counts are recounted from the votes at each vote, so a count the
+// database failed to save is put right by the next vote. !liked [n]
 // lists the channel's most liked media: the issue asked for !top, but the
 // stats plugin owns !top chatters|queuers, so the most-liked list is
 // !liked.

@@ -176,6 +176,8 @@ type server struct {
 	// banMu makes each change to the blacklist one database write then
 	// one change in memory, so that the two agree.
 	banMu sync.Mutex
+	// voteMu makes the counts of votes one at a time (see countVotes).
+	voteMu sync.Mutex
 
 	mu        sync.Mutex
 	bots      map[string]string    // the bot's name, by channel
