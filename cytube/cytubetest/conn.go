@@ -313,6 +313,7 @@ func (c *conn) handle(data []byte) {
 			return
 		}
 		c.process(p)
+		s.afterProcessLocked(c, p)
 	}
 }
 

@@ -24,7 +24,7 @@
 // Test hooks let a test speak as other users (Say, PM, Join, Leave, Queue,
 // Vote, Voteskip, SetAFK), act as a moderator or admin (Kick, Ban, SetRank,
 // ChangeMedia, EndMedia, MediaUpdate, OpenPoll, SetPlaylistLocked,
-// UpdateChannel), break things (DropAll,
+// UpdateChannel), break things (DropAll, DropAfter, Hold,
 // Restart, SetSilent, FailDiscovery, SendRaw), and look at what clients did
 // (Messages, Frames, Users, Playlist, Poll, Banned, Leader, MOTD, Stats,
 // and the Wait* helpers).

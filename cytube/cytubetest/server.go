@@ -243,6 +243,7 @@ type Server struct {
 	stallJoins bool
 	readGate   chan struct{}   // while not nil, connections read nothing until it is closed
 	held       map[string]bool // events whose processing waits for Release
+	dropAfter  map[string]int  // events after which the sender's connection is dropped, see DropAfter
 	heldFrames []heldFrame
 	messages   []Message
 	watchers   map[chan Message]struct{}
@@ -418,6 +419,7 @@ func (s *Server) Release() {
 		default:
 			if !h.c.disconnected {
 				h.c.process(h.p)
+				s.afterProcessLocked(h.c, h.p)
 			}
 		}
 	}
@@ -426,6 +428,33 @@ func (s *Server) Release() {
 	for _, c := range touched {
 		c.flush()
 	}
+}
+
+// DropAfter makes the server act on the next n client events named event
+// (from any connection; n below 1 counts as 1) and drop the connection
+// that sent each one right after, before writing it anything more: the
+// request reached CyTube and was carried out, but its answer (a chat
+// line's echo) never reached the client. Held events (Hold) count when
+// they are released.
+func (s *Server) DropAfter(event string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dropAfter == nil {
+		s.dropAfter = map[string]int{}
+	}
+	s.dropAfter[event] += max(n, 1)
+}
+
+// afterProcessLocked drops c if DropAfter asked for it after p.
+func (s *Server) afterProcessLocked(c *conn, p socketio.Packet) {
+	if s.dropAfter[p.Name] <= 0 {
+		return
+	}
+	s.dropAfter[p.Name]--
+	c.qmu.Lock()
+	c.queue = nil // nothing more reaches the client
+	c.qmu.Unlock()
+	c.close()
 }
 
 type heldFrame struct {
