@@ -74,6 +74,16 @@ type Connector struct {
 	inflight []sentLine
 	mirror   floodMirror
 	answered chan struct{}
+	lineID   uint64 // numbers the lines written, for sending one again
+
+	// Lines lost with a connection (see lost.go), guarded by flightMu:
+	// lost are to be sent again before anything else, once lostReady says
+	// the new session's history was checked; resend wakes the send loop
+	// for them. mark is used by the run goroutine only.
+	lost      []sentLine
+	lostReady bool
+	resend    chan struct{}
+	mark      chatMark
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -114,6 +124,12 @@ type sentLine struct {
 	w               *waiter
 	at              time.Time
 	tries           int // times sent again after a cooldown
+	id              uint64
+	// lost counts the connections the line was lost with; unsure marks it
+	// lost with the last one, not yet checked against CyTube's history;
+	// resend marks it taken from Connector.lost to be sent again.
+	lost           int
+	unsure, resend bool
 }
 
 // cooldownEv is a cooldown event with the line it most likely dropped.
@@ -193,6 +209,7 @@ func New(bus *eventbus.Bus, cfg Config) (*Connector, error) {
 		queue:    make(chan outMsg, cfg.QueueSize),
 		cooldown: make(chan cooldownEv, 64),
 		answered: make(chan struct{}, 1),
+		resend:   make(chan struct{}, 1),
 		capLim:   rate.NewLimiter(rate.Inf, 1),
 		evLim:    rate.NewLimiter(rate.Inf, 1),
 		connLim:  rate.NewLimiter(rate.Every(cfg.ConnectInterval), cfg.ConnectBurst),
@@ -507,6 +524,10 @@ func (c *Connector) sessionReady(s *session) {
 	c.since = time.Now()
 	close(c.ready)
 	c.mu.Unlock()
+	select { // lines lost with the last connection go first
+	case c.resend <- struct{}{}:
+	default:
+	}
 	c.setState(protocol.StateConnected, "")
 }
 
@@ -518,9 +539,11 @@ func (c *Connector) sessionEnded(s *session) {
 	}
 	c.mu.Unlock()
 	c.failSession(s)
-	// Lines of a dead session are never answered, and a new socket gets a
-	// fresh limiter on the server.
+	// Lines of a dead session are never answered (those CyTube may have
+	// missed are sent again, see lost.go), and a new socket gets a fresh
+	// limiter on the server.
 	c.flightMu.Lock()
+	c.collectLostLocked(s)
 	c.inflight, c.mirror = nil, floodMirror{}
 	c.flightMu.Unlock()
 }

@@ -45,7 +45,10 @@
 //
 // It subscribes to the bus once, in Start, so no number of reconnects makes
 // a command answered twice. What is published while disconnected waits in a
-// bounded queue and is sent after reconnecting; overflow is logged.
+// bounded queue and is sent after reconnecting; overflow is logged. Lines
+// written to a connection that died before CyTube answered them are sent
+// again first, unless the chat history CyTube replays on the next join shows
+// that it took them (see lost.go for the exact rules and their bounds).
 //
 // The protocol facts behind all this are in docs/ and in the package
 // cytubetest, a fake CyTube server for tests.

@@ -2,13 +2,14 @@ package cytube
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/roseybot/rosey/eventbus"
+	"github.com/roseybot/rosey/internal/socketio"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -113,18 +114,30 @@ func (c *Connector) sendNow(l sentLine) bool {
 	r := c.ruleLocked(l.event)
 	c.mu.Unlock()
 	now := time.Now()
-	if s == nil || c.paceWait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
+	// (lines lost with the last connection are made ready before its
+	// successor is the session: read after it, lostWaiting sees them)
+	if s == nil || c.lostWaiting() || c.paceWait(now, r) > 0 || !c.capLim.AllowN(now, 1) || !c.evLim.AllowN(now, 1) {
 		return false
 	}
 	return c.emitLine(s, l)
 }
 
 // emitLine sends one line on s and records it for pacing; the caller holds
-// sendMu.
+// sendMu. It reports false when the line was not written and must wait
+// for the next session; a line written on a connection that then fails is
+// done with here: it is lost with the connection (see lost.go).
 func (c *Connector) emitLine(s *session, l sentLine) bool {
 	var payload any = chatOut{Msg: l.text}
 	if l.event == "pm" {
 		payload = pmOut{To: l.to, Msg: l.text}
+	}
+	frame, err := socketio.EncodeEvent(l.event, payload)
+	if err == nil && len(frame) > s.maxPayload {
+		err = fmt.Errorf("%w: the frame would be %d bytes and CyTube closes the connection over %d", errTooLarge, len(frame), s.maxPayload)
+	}
+	if err != nil { // never sendable: sending again cannot help
+		c.log.Warn("line cannot be sent to CyTube; dropped", "event", l.event, "err", err)
+		return true
 	}
 	c.mu.Lock()
 	r := c.ruleLocked(l.event)
@@ -133,27 +146,41 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 		c.log.Debug("action command answered before it was sent; dropped", "text", l.text)
 		return true
 	}
-	c.out.Add(1) // counted first so that Stats never lags what the server saw
 	// In flight before it is sent: the echo may come back at once.
-	l.at = time.Now()
-	if !l.command {
-		c.flightMu.Lock()
-		c.inflight = append(c.inflight, l)
-		c.flightMu.Unlock()
-	}
-	if err := s.emit(l.event, payload); err != nil {
-		c.out.Add(^uint64(0))
-		c.flightMu.Lock()
-		if n := len(c.inflight); !l.command && n > 0 && c.inflight[n-1] == l {
-			c.inflight = c.inflight[:n-1]
-		}
+	c.flightMu.Lock()
+	if s.over { // its lines were counted lost already: this one waits for the next
 		c.flightMu.Unlock()
 		if l.w != nil {
 			c.unbind(l.w, s)
 		}
-		if errors.Is(err, errTooLarge) { // never sendable: sending again cannot help
-			c.log.Warn("line too large for CyTube; dropped", "event", l.event, "err", err)
+		return false
+	}
+	if l.resend {
+		if !c.lostReady || len(c.lost) == 0 || c.lost[0].id != l.id {
+			c.flightMu.Unlock()
+			return true // no longer to be sent
+		}
+		c.lost = c.lost[1:]
+	}
+	if l.id == 0 {
+		c.lineID++
+		l.id = c.lineID
+	}
+	l.at, l.resend = time.Now(), false
+	if !l.command {
+		c.inflight = append(c.inflight, l)
+	}
+	c.flightMu.Unlock()
+	c.out.Add(1) // counted first so that Stats never lags what the server saw
+	if err := s.write(frame); err != nil {
+		if !l.command {
+			// It may have left: CyTube's history on the next join tells.
+			c.log.Debug("send failed; the line is lost with the connection", "err", err)
 			return true
+		}
+		c.out.Add(^uint64(0))
+		if l.w != nil {
+			c.unbind(l.w, s)
 		}
 		c.log.Debug("send failed; waiting for the next session", "err", err)
 		return false
@@ -212,6 +239,16 @@ func (c *Connector) sendLoop(ctx context.Context) {
 		case cd := <-c.cooldown:
 			c.sendMu.Lock()
 			ok := c.afterCooldown(ctx, cd)
+			c.sendMu.Unlock()
+			if !ok {
+				return
+			}
+		case <-c.resend:
+			c.sendMu.Lock()
+			ok := true
+			if s := c.readySessionNow(); s != nil {
+				ok = c.resendLost(ctx, s)
+			}
 			c.sendMu.Unlock()
 			if !ok {
 				return
@@ -304,6 +341,19 @@ func (c *Connector) deliverLine(ctx context.Context, l sentLine, cooldowns bool)
 		s := c.readySession(ctx)
 		if s == nil {
 			return false
+		}
+		if cooldowns && c.lostWaiting() { // they go first
+			if !c.resendLost(ctx, s) {
+				return false
+			}
+			if c.lostWaiting() { // s ended meanwhile: wait for the next
+				select {
+				case <-s.gone:
+				case <-ctx.Done():
+					return false
+				}
+			}
+			continue
 		}
 		if !l.expires.IsZero() && time.Now().After(l.expires) { // expired while the bot was away
 			c.log.Debug("action command expired unsent", "text", l.text)

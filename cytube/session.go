@@ -49,6 +49,12 @@ type session struct {
 	// against the bot's global rank.
 	rankLoaded, waitRank, ready bool
 	readyBy                     time.Time
+	// replayed holds the server times of the bot's own lines in the
+	// history replayed on joining (see lost.go). over is set, under
+	// Connector.flightMu, once the lines written on s are counted lost:
+	// no line may be written on it after that.
+	replayed []float64
+	over     bool
 }
 
 // makeReady makes s the session that messages and actions go out on.
@@ -439,6 +445,7 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 		s.c.replaceUsers(list)
 		if !s.joined {
 			s.joined = true // everything before this was the history replay
+			c.judgeLost(s.replayed)
 			c.gen++
 			if c.cfg.Password != "" && !s.rankLoaded {
 				s.waitRank, s.readyBy = true, time.Now().Add(c.cfg.HandshakeTimeout)
@@ -471,13 +478,17 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 			}
 		}
 	case "chatMsg":
-		if !s.joined {
-			return nil // replayed history
-		}
 		var m chatJSON
+		if !s.joined { // replayed history
+			if json.Unmarshal(arg, &m) == nil && c.isSelf(m.Username) {
+				s.replayed = append(s.replayed, m.Time)
+			}
+			return nil
+		}
 		if decode(&m) {
 			if c.isSelf(m.Username) {
 				c.settled("chatMsg")
+				c.mark.saw(m.Time)
 			}
 			if m.Username == "[server]" {
 				c.publish(protocol.ModerationNotice, protocol.ServerMessage{Channel: c.cfg.Channel, Message: PlainText(m.Msg)})
