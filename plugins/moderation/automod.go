@@ -480,6 +480,19 @@ func (a *automod) enforce(ctx context.Context, off offense) {
 			a.startUnmute(sctx, pendingUnmute{Channel: off.channel, User: off.user, At: until.UnixMilli(), For: shortDuration(off.step.d)})
 			scancel()
 		}
+		if unanswered(err) {
+			// Sent, and perhaps done: logged so that moderators see it.
+			rec := record{Channel: off.channel, Action: action, Target: off.user, TargetKey: strings.ToLower(off.user),
+				By: AutomodName, ByRank: bot.Rank, Reason: reason, Rule: off.rule, At: off.at.UnixMilli(), Status: StatusUnconfirmed}
+			if !until.IsZero() {
+				rec.Until = until.UnixMilli()
+			}
+			wctx, wcancel := recordContext(ctx)
+			if _, err := a.s.db.Set(wctx, a.s.cfg.Collection, database.ID{}, rec); err != nil {
+				log.Error("automod: could not record the unconfirmed action", "err", err)
+			}
+			wcancel()
+		}
 		return
 	}
 	var msg string

@@ -3,6 +3,7 @@ package moderation_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,7 +368,8 @@ func TestModeratorMuteOutlastsAutomod(t *testing.T) {
 
 // TestAutomodLiftsAMuteItsAnswerMissed: a mute whose answer CyTube was too
 // late to give (the action timed out) may have happened all the same: its
-// end is kept, so the user is not muted for ever.
+// end is kept, so the user is not muted for ever, and it is logged as
+// unconfirmed.
 func TestAutomodLiftsAMuteItsAnswerMissed(t *testing.T) {
 	clock := roseytest.NewClock(epoch)
 	ch := startAuto(t, clock, map[string]any{"automod": map[string]any{
@@ -395,6 +397,10 @@ func TestAutomodLiftsAMuteItsAnswerMissed(t *testing.T) {
 	ch.Eventually("see the mute sent", sent("/mute troll"))
 	ch.Say("bystander", "badword") // acted on once the mute is done with
 	ch.Eventually("see the next action sent", sent("bystander, automod warning"))
+	// Done with before the next action: logged as attempted.
+	if !slices.Contains(recorded(t, ch), action{Action: "mute", Target: "troll", By: moderation.AutomodName, Reason: "banned words", Status: moderation.StatusUnconfirmed}) {
+		t.Fatalf("the unanswered mute is not logged as unconfirmed: %+v", recorded(t, ch))
+	}
 	ch.Server.Release()
 	ch.Eventually("see troll muted", muted)
 

@@ -3,6 +3,7 @@ package moderation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/roseybot/rosey/cytube/client"
 	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/chanwords"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/protocol"
@@ -201,6 +203,26 @@ type record struct {
 	Rule string `json:"rule,omitempty"`
 	// Until is when an automod mute ends, ms since the epoch.
 	Until int64 `json:"until,omitempty"`
+	// Status is StatusUnconfirmed for an action CyTube did not answer;
+	// empty for one it confirmed.
+	Status string `json:"status,omitempty"`
+}
+
+// StatusUnconfirmed marks a recorded kick, ban or (un)mute that was sent
+// but that CyTube did not answer in time: it may or may not have
+// happened, and moderators see it was attempted.
+const StatusUnconfirmed = "unconfirmed"
+
+// unanswered reports whether err means the action was sent and no answer
+// came (rather than refused, or never sent).
+func unanswered(err error) bool {
+	return errors.Is(err, client.ErrTimeout) || errors.Is(err, eventbus.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// recordContext bounds a record's write by its own time: after an action
+// timed out the command's context may be over.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
 // Start reads the config and registers the commands.
@@ -365,6 +387,19 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 	case Unmute:
 		err = c.Unmute(ctx, target)
 	}
+	if err != nil && unanswered(err) {
+		// Sent, but CyTube said nothing: it may have happened, so it is
+		// logged for the moderators to see what was attempted.
+		rec := record{Channel: req.Channel, Action: action, Target: target, TargetKey: strings.ToLower(target),
+			By: req.User, ByRank: req.Rank, Reason: reason, At: s.h.Clock().Now().UnixMilli(), Status: StatusUnconfirmed}
+		wctx, wcancel := recordContext(ctx)
+		defer wcancel()
+		if _, werr := s.db.Set(wctx, s.cfg.Collection, database.ID{}, rec); werr != nil {
+			s.log.Error("could not record an unconfirmed moderation action", "action", action, "target", target, "err", werr)
+			return "", plugin.UserError("⚠️ CyTube did not answer %s's %s of %s in time: it may have happened or not (not recorded: the database failed).", req.User, verb, target)
+		}
+		return "", plugin.UserError("⚠️ CyTube did not answer %s's %s of %s in time: it may have happened or not; it is logged as unconfirmed.", req.User, verb, target)
+	}
 	if err != nil {
 		return "", chanwords.Explain(err, verb)
 	}
@@ -450,6 +485,9 @@ func (s *server) modlog(ctx context.Context, req *plugin.Request) (string, error
 		line := fmt.Sprintf("%s — %s: %s %s", time.UnixMilli(r.At).UTC().Format("2006-01-02 15:04 UTC"), r.By, r.Action, r.Target)
 		if r.Reason != "" {
 			line += " (" + r.Reason + ")"
+		}
+		if r.Status == StatusUnconfirmed {
+			line += " — unconfirmed: CyTube did not answer"
 		}
 		lines = append(lines, line)
 	}

@@ -3,8 +3,10 @@ package moderation_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -43,6 +45,7 @@ type action struct {
 	Target string `json:"target"`
 	By     string `json:"by"`
 	Reason string `json:"reason"`
+	Status string `json:"status"`
 }
 
 func recorded(t *testing.T, ch *channeltest.Channel) []action {
@@ -292,4 +295,38 @@ func TestSeveralChannels(t *testing.T) {
 	is.True(!here)
 	lounge.Say("mod2", "!modlog")
 	lounge.ExpectPM("mod2", "📜 Moderation log of lounge: nothing yet.")
+}
+
+// TestUnansweredActionsLogged: a kick, ban or mute CyTube does not answer
+// in time may have happened all the same: it is logged as unconfirmed,
+// the moderator is told so, and !modlog shows it.
+func TestUnansweredActionsLogged(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, 3, channeltest.WithConfig(func(c *rosey.Config) { c.CyTube.ActionTimeout = 200 * time.Millisecond }))
+	ch.Join("troll", 0)
+	ch.Join("spammer", 1)
+	ch.Join("noisy", 1)
+	ch.Server.Hold("chatMsg") // CyTube busy: it takes the commands (and the replies) in only at Release
+	ch.Say("mod2", "!kick troll spam links")
+	ch.Say("mod", "!ban spammer raid")
+	ch.Say("owner", "!mute noisy")
+	ch.Eventually("log the three attempts", func() bool { return len(recorded(t, ch)) == 3 })
+	ch.Server.Release()
+	// The three replies, in whichever order they were sent.
+	for _, want := range []string{
+		"⚠️ CyTube did not answer mod2's kick of troll in time: it may have happened or not; it is logged as unconfirmed.",
+		"⚠️ CyTube did not answer mod's ban of spammer in time: it may have happened or not; it is logged as unconfirmed.",
+		"⚠️ CyTube did not answer owner's mute of noisy in time: it may have happened or not; it is logged as unconfirmed.",
+	} {
+		ch.Eventually("say "+want, func() bool { return ch.Count(want) == 1 })
+	}
+	got := recorded(t, ch)
+	slices.SortFunc(got, func(a, b action) int { return strings.Compare(a.Action, b.Action) })
+	is.Equal(got, []action{
+		{Action: "ban", Target: "spammer", By: "mod", Reason: "raid", Status: "unconfirmed"},
+		{Action: "kick", Target: "troll", By: "mod2", Reason: "spam links", Status: "unconfirmed"},
+		{Action: "mute", Target: "noisy", By: "owner", Status: "unconfirmed"},
+	})
+	ch.Say("mod", "!modlog troll")
+	ch.ExpectPM("mod", "mod2: kick troll (spam links) — unconfirmed: CyTube did not answer")
 }
