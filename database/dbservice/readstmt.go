@@ -25,6 +25,7 @@ func (s *Store) readStatement(ctx context.Context, query string) *sql.Stmt {
 		return st
 	}
 	if full {
+		s.readUnprepared.Add(1)
 		return nil
 	}
 	st, err := s.r.DB.PrepareContext(ctx, query)
@@ -41,7 +42,27 @@ func (s *Store) readStatement(ctx context.Context, query string) *sql.Stmt {
 		s.readStmts = map[string]*sql.Stmt{}
 	}
 	s.readStmts[query] = st
+	s.readPrepared.Add(1)
 	return st
+}
+
+// ReadStatementStats are the counters of the prepared read statements.
+type ReadStatementStats struct {
+	// Cached is how many are kept now.
+	Cached int
+	// Prepared is how many were prepared since the store opened.
+	Prepared int64
+	// Evicted is how many were closed to make room for another.
+	Evicted int64
+	// Unprepared is how many reads ran as plain text, without a statement.
+	Unprepared int64
+}
+
+// ReadStatements returns the counters of the prepared read statements.
+func (s *Store) ReadStatements() ReadStatementStats {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	return ReadStatementStats{Cached: len(s.readStmts), Prepared: s.readPrepared.Load(), Unprepared: s.readUnprepared.Load()}
 }
 
 // readQuery runs a read through its prepared statement when it has one.

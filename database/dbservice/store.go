@@ -60,6 +60,7 @@ type Store struct {
 	readMu     sync.Mutex
 	readStmts  map[string]*sql.Stmt
 	readClosed bool
+	readPrepared, readUnprepared atomic.Int64
 	// closed is set when Close begins: a read failing after it fails
 	// because of it.
 	closed atomic.Bool
