@@ -150,11 +150,7 @@ func (s *Store) Get(ctx context.Context, req database.GetRequest) (json.RawMessa
 		return nil, err
 	}
 	var data []byte
-	stmt, err := s.getStatement(ctx)
-	if err != nil {
-		return nil, s.readFailure("get", err)
-	}
-	err = stmt.QueryRowContext(ctx, req.Collection, req.ID.String()).Scan(&data)
+	err := s.readRow(ctx, s.getSQL, []any{req.Collection, req.ID.String()}, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s/%s", database.ErrNotFound, req.Collection, req.ID)
 	}

@@ -141,8 +141,8 @@ func (s *Store) Count(ctx context.Context, req database.CountRequest) (database.
 
 func (s *Store) count(ctx context.Context, collection, where string, wargs []any) (int64, error) {
 	var n int64
-	err := s.readQueryRow(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
-		append([]any{collection}, wargs...)...).Scan(&n)
+	err := s.readRow(ctx, s.rebind(`SELECT COUNT(*) FROM rosey_documents WHERE collection = ?`+where),
+		append([]any{collection}, wargs...), &n)
 	if err != nil {
 		return 0, s.readFailure("count", err)
 	}

@@ -49,18 +49,10 @@ type Store struct {
 	// prepared (see wtx), by query; Close closes them.
 	sql      writeSQL
 	prepared map[string]*sql.Stmt
-	// getStmt is the prepared statement of Get, the hottest read: preparing
-	// it once saves SQLite's parser on every request. It is prepared on
-	// first use, so opening the store does not open a reader yet.
-	getOnce sync.Once
-	getStmt *sql.Stmt
-	getErr  error
-	// readStmts are the prepared statements of Query and Count, by text,
-	// at most maxReadStmts (see readStatement); readClosed is set by Close.
-	readMu     sync.Mutex
-	readStmts  map[string]*sql.Stmt
-	readClosed bool
-	readPrepared, readUnprepared atomic.Int64
+	// reads holds the prepared statements of reads (see readCache);
+	// getSQL is the text of Get's, the hottest.
+	reads  readCache
+	getSQL string
 	// closed is set when Close begins: a read failing after it fails
 	// because of it.
 	closed atomic.Bool
@@ -89,6 +81,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.getSQL = s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`)
 	if err := migrateUp(ctx, s.w, s.pg); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("dbservice: migrate: %w", err)
@@ -248,14 +241,6 @@ func (s *Store) Readers() sql.DBStats { return s.r.DB.Stats() }
 // Postgres reports whether the store runs on PostgreSQL.
 func (s *Store) Postgres() bool { return s.pg }
 
-// getStatement returns the prepared statement of Get.
-func (s *Store) getStatement(ctx context.Context) (*sql.Stmt, error) {
-	s.getOnce.Do(func() {
-		s.getStmt, s.getErr = s.r.DB.PrepareContext(context.WithoutCancel(ctx), s.rebind(`SELECT data FROM rosey_documents WHERE collection = ? AND id = ?`))
-	})
-	return s.getStmt, s.getErr
-}
-
 // Close closes the database. SQLite folds its WAL back into the main file
 // by itself when the last connection closes.
 func (s *Store) Close() error {
@@ -270,9 +255,6 @@ func (s *Store) Close() error {
 		_ = st.Close()
 	}
 	var errs []error
-	if s.getStmt != nil {
-		_ = s.getStmt.Close()
-	}
 	s.closeReadStatements()
 	if !s.pg {
 		if err := s.r.Close(); err != nil {
