@@ -52,6 +52,20 @@ func (p *GoProxy) Env(modcache string) ([]string, error) {
 		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
 	}
 	cache := strings.TrimSpace(string(out))
+	// go mod tidy in a plugin module reads every module its imports need
+	// on any platform (nats-server's Windows-only go-tpm, say), while a
+	// fresh machine's cache holds only what Linux builds downloaded.
+	// Download the repository's whole module list into it first, through
+	// the machine's own GOPROXY (a no-op once everything is there).
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	download := exec.Command("go", "mod", "download")
+	download.Dir = root
+	if out, err := download.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go mod download (the module cache the proxy falls back to): %w\n%s", err, out)
+	}
 	return []string{
 		"GOPROXY=" + p.URL() + ",file://" + filepath.ToSlash(filepath.Join(cache, "cache", "download")),
 		"GOSUMDB=off",
