@@ -120,6 +120,16 @@ type connection struct {
 // maxChannels bounds the channels remembered from connection events.
 const maxChannels = 1000
 
+// stoppedReason is a connector's last word as it stops (see
+// cytube.Connector.Stop): disconnected, "stopped". Until the channel's
+// next connection event nobody serves it.
+const stoppedReason = "stopped"
+
+// gone reports whether c is a connector's goodbye.
+func (c connection) gone() bool {
+	return c.ev.State == protocol.StateDisconnected && c.ev.Reason == stoppedReason
+}
+
 func (s *server) onConnection(_ context.Context, ev *eventbus.Event) {
 	var c protocol.ConnectionEvent
 	if err := ev.Decode(&c); err != nil || c.Channel == "" || utf8.RuneCountInString(c.Channel) > 100 {
@@ -241,11 +251,16 @@ func (s *server) status(ctx context.Context, asked string) string {
 	}
 	keys := slices.Sorted(maps.Keys(conns))
 	// Each channel's connector tells its own figures; one that does not
-	// answer in time is shown from its last connection change.
+	// answer in time is shown from its last connection change. One that
+	// said it stopped is not asked: nobody would answer, and the status
+	// would wait the whole time for it.
 	figures := make([]*protocol.ConnectorStats, len(keys))
 	askCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	var wg sync.WaitGroup
 	for i, k := range keys {
+		if conns[k].gone() {
+			continue
+		}
 		wg.Go(func() {
 			// An answer about another channel is not this one's: counted
 			// here it would count that channel once per channel asked.
@@ -281,6 +296,9 @@ func (s *server) status(ctx context.Context, asked string) string {
 		}
 		if !since.IsZero() {
 			text += ", for " + plugin.FormatDuration(now.Sub(since))
+		}
+		if f == nil {
+			text += ", not answering"
 		}
 		states = append(states, text)
 	}

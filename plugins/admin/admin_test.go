@@ -12,6 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/roseybot/rosey"
+	"github.com/roseybot/rosey/cytube"
 	"github.com/roseybot/rosey/cytube/cytubetest"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/plugin"
@@ -248,4 +249,59 @@ func TestStatusHugeFigures(t *testing.T) {
 	r := h.Expect("📊 Uptime ")
 	want := fmt.Sprintf("messages in %d, out %d", uint64(math.MaxUint64), uint64(math.MaxUint64))
 	is.True(strings.Contains(r.Message, want)) // not 4 and 3
+}
+
+// TestStatusSkipsAStoppedConnector: a channel whose connector said it
+// stopped is not asked (its answer would never come, and the status would
+// wait for it): it is shown from its last word, as not answering, beside
+// the figures of the connectors that are there.
+func TestStatusSkipsAStoppedConnector(t *testing.T) {
+	is := is.New(t)
+	h := start(t)
+	srv := h.CyTube()
+	den, err := cytube.New(h.Bus(), cytube.Config{Server: srv.URL, Channel: "den", User: "RoseyBot",
+		BackoffMin: 20 * time.Millisecond, ConnectInterval: 20 * time.Millisecond})
+	is.NoErr(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	is.NoErr(den.Start(ctx))
+	is.NoErr(srv.WaitUser(ctx, "den", "RoseyBot"))
+	is.NoErr(den.Stop(ctx))
+
+	// Once the plugin has heard den's connector stop (the status says so),
+	// a status asks only the live connector.
+	for {
+		h.Say("boss", "!admin status")
+		if r := h.Expect("📊 Uptime "); strings.Contains(r.Message, "disconnected to den (stopped)") {
+			break
+		}
+	}
+	asked, err := h.Bus().Conn().SubscribeSync(h.Bus().Subject(protocol.StateConnector))
+	is.NoErr(err)
+	defer func() { _ = asked.Unsubscribe() }()
+	is.NoErr(h.Bus().Flush(ctx))
+	h.Say("boss", "!admin status")
+	r := h.Expect("📊 Uptime ")
+	states := r.Message[strings.Index(r.Message, "CyTube: "):]
+	states = states[:strings.Index(states, " · ")]
+	parts := strings.Split(strings.TrimPrefix(states, "CyTube: "), "; ")
+	is.Equal(len(parts), 2)
+	is.True(strings.HasPrefix(parts[0], "disconnected to den (stopped), for ")) // shown all the same
+	is.True(strings.HasSuffix(parts[0], ", not answering"))
+	is.True(strings.HasPrefix(parts[1], "connected to "+roseytest.Channel+", for "))
+	is.True(!strings.Contains(parts[1], "not answering"))
+	is.True(strings.Contains(r.Message, "messages in ") && !strings.Contains(r.Message, "no connector answered")) // the live one did
+	// The requests came before the answer, on the connection the answer
+	// came by: they are queued already.
+	var channels []string
+	for {
+		m, err := asked.NextMsg(50 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		var req protocol.ChannelRequest
+		is.NoErr(json.Unmarshal(m.Data, &req))
+		channels = append(channels, req.Channel)
+	}
+	is.Equal(channels, []string{roseytest.Channel})
 }

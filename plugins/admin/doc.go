@@ -23,7 +23,11 @@
 // summed over the channels that answered within 2 s (an answer naming
 // another channel than the one asked is not counted). Channels are known
 // from their cytube.connection events and the channel asking; one whose
-// connector does not answer is shown from its last connection change.
+// connector does not answer is shown from its last connection change,
+// marked "not answering". A channel whose connector said it stopped (its
+// last event is disconnected, "stopped") is not asked, so the status does
+// not wait 2 s for it; a connector gone without a word (its process
+// killed) is still waited for.
 // The plugin follows nothing else, so the channel's chat costs it nothing.
 // A list too long for one chat line goes to the caller by PM.
 package admin
