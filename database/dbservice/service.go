@@ -271,12 +271,19 @@ func (s *Service) respond(ctx context.Context, r *service.Request, req *eventbus
 		if code != database.CodeNotFound { // an answer, not a failure
 			// The error travels in the reply's body, as the contract says;
 			// the service's statistics (the monitor's errors by operation)
-			// count it all the same.
-			r.Failed(string(code), err.Error())
+			// count it all the same. Anyone on the bus may read those
+			// ($SRV.STATS), so they say the code and its generic text,
+			// never the detail (SQL, paths, what the request held): that
+			// goes to the log.
+			r.Failed(string(code), strings.TrimPrefix(code.Err().Error(), "database: "))
 		}
-		if code == database.CodeInternal {
+		switch code {
+		case database.CodeInternal:
 			s.store.log.Error("database request failed", "subject", req.Subject, "err", err, "correlation_id", eventbus.CorrelationID(ctx))
 			rep.Error = "internal error (see the service log)"
+		case database.CodeNotFound:
+		default:
+			s.store.log.Debug("database request refused", "subject", req.Subject, "code", code, "err", err, "correlation_id", eventbus.CorrelationID(ctx))
 		}
 	} else {
 		rep.Success = true
