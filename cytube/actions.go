@@ -221,6 +221,13 @@ func (c *Connector) subscribeChannel(ctx context.Context) error {
 				c.reply(ev, fail(protocol.CodeBadRequest, "the request body must be a JSON object (see docs/PROTOCOL.md)"))
 				return
 			}
+			// Away from the channel, what the connector saw last is not
+			// the channel now: say so, as actions do. The bot's own state
+			// still names it, marked not connected.
+			if subject != protocol.StateBot && c.readySessionNow() == nil {
+				c.reply(ev, fail(protocol.CodeNotConnected, "the bot is not in channel %s right now", c.cfg.Channel))
+				return
+			}
 			c.reply(ev, ok(data()))
 		})
 		if err != nil {
@@ -1005,7 +1012,7 @@ var botAllowed = map[string]string{
 func (c *Connector) stateBot() any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := protocol.BotState{Channel: c.cfg.Channel, Name: c.name, Rank: c.rank, Allowed: map[string]bool{}}
+	b := protocol.BotState{Channel: c.cfg.Channel, Name: c.name, Rank: c.rank, Allowed: map[string]bool{}, Connected: c.sess != nil}
 	for subject, node := range botAllowed {
 		b.Allowed[subject] = c.canLocked(node)
 	}

@@ -27,7 +27,9 @@
 //   - the rest of the channel → cytube.playlist.*, cytube.media.current,
 //     .position and .voteskip, cytube.user.rank/.afk/.muted/.leader/.count,
 //     cytube.poll.*, cytube.channel.*, cytube.moderation.*; the connector
-//     keeps the channel's state and answers cytube.state.* requests, and
+//     keeps the channel's state and answers cytube.state.* requests (with
+//     not_connected while it is not in the channel: what it saw last may
+//     no longer be true; cytube.state.bot answers, marked not connected), and
 //     carries out cytube.do.* actions (queue, skip, polls, kick, ban…) with
 //     CyTube's real outcome, after checking the bot's rank against the
 //     channel's permissions table and pacing them with CyTube's own limits.

@@ -177,4 +177,7 @@ type BotState struct {
 	Name    string          `json:"name"`
 	Rank    float64         `json:"rank"`
 	Allowed map[string]bool `json:"allowed"`
+	// Connected is false while the bot is not in the channel: Rank and
+	// Allowed are then as last seen, and actions answer CodeNotConnected.
+	Connected bool `json:"connected"`
 }

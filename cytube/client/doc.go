@@ -14,4 +14,8 @@
 //	case errors.Is(err, client.ErrPermission): // the bot's rank is too low
 //	case errors.Is(err, client.ErrRefused): // CyTube said no: err.Error() is its text
 //	}
+//
+// While the bot is not in the channel (connecting, reconnecting) the state
+// requests fail with ErrNotConnected too, rather than answer what the
+// connector saw last; Bot still answers, with Connected false.
 package client

@@ -331,7 +331,7 @@ func (c *Connector) answerRequests() error {
 	state := map[string]func() any{
 		protocol.StateUsers: users,
 		protocol.StateBot: func() any {
-			return protocol.BotState{Channel: c.cfg.Channel, Name: c.cfg.BotName, Rank: protocol.RankAdmin, Allowed: map[string]bool{}}
+			return protocol.BotState{Channel: c.cfg.Channel, Name: c.cfg.BotName, Rank: protocol.RankAdmin, Allowed: map[string]bool{}, Connected: true}
 		},
 		protocol.StatePoll: func() any { return nil },
 		protocol.StatePlaylist: func() any {
