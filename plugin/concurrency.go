@@ -16,6 +16,15 @@ const MaxConcurrency = 256
 // user's flood alone does not fill it and hold up everybody else.
 const maxWaiting = 256
 
+// MaxPerUser bounds the commands one user holds in a plugin serving side
+// by side (running or waiting their turn), whatever channels they come
+// from: a quarter of what may wait. Past it that user's commands are
+// turned away at once ("try again in a moment") rather than fill the pool
+// and hold up everybody else's. The router's default max_per_user (64)
+// keeps a user in one channel within it; a user in many channels, or a
+// component publishing to plugin.<name>.command itself, is what it stops.
+const MaxPerUser = maxWaiting / 4
+
 // ErrInvalidConcurrency is returned by Host.Concurrency for a bound out of
 // range, or when called once the plugin serves its commands.
 var ErrInvalidConcurrency = errors.New("plugin: invalid concurrency")
@@ -33,8 +42,10 @@ var ErrInvalidConcurrency = errors.New("plugin: invalid concurrency")
 // more commands wait in the plugin for their turn; past that the plugin
 // takes no more from NATS until one is done (they wait in the
 // subscription's buffer, as they do for a plugin serving one at a time, and
-// the router's timeout applies). Stopping still serves every command
-// already delivered.
+// the router's timeout applies). One user holds at most MaxPerUser of them
+// (64, a quarter): their next are answered at once that they have too many
+// waiting, so that one user cannot fill the pool and starve the others.
+// Stopping still serves every command already delivered.
 //
 // It is a Host method, beside Handle and Use, because whether handlers are
 // safe side by side is the plugin author's knowledge, not the runner's; it
@@ -70,22 +81,35 @@ type pool struct {
 	queued map[string][]func()
 	// ready lists the keys waiting for a worker, oldest first.
 	ready []string
+	// held counts, per key, its commands submitted and not done (at most
+	// MaxPerUser).
+	held map[string]int
 }
 
 func newPool(size int) *pool {
-	p := &pool{size: size, limit: size + maxWaiting, queued: map[string][]func(){}}
+	p := &pool{size: size, limit: size + maxWaiting, queued: map[string][]func(){}, held: map[string]int{}}
 	p.room.L = &p.mu
 	return p
 }
 
 // submit runs job once the key's earlier commands are done and a worker is
-// free. It waits while the pool holds its limit. job must not panic.
-func (p *pool) submit(key string, job func()) {
+// free, and reports true; it reports false, at once, when the key holds
+// MaxPerUser commands already. It waits while the pool holds its limit.
+// job must not panic.
+func (p *pool) submit(key string, job func()) bool {
 	p.mu.Lock()
+	if p.held[key] >= MaxPerUser {
+		p.mu.Unlock()
+		return false
+	}
+	// Checked before waiting for room: the key's own commands cannot end
+	// while the pool is full of others' and it waits here, so it still
+	// holds fewer than MaxPerUser when room comes.
 	for p.admitted >= p.limit {
 		p.room.Wait()
 	}
 	p.admitted++
+	p.held[key]++
 	q, busy := p.queued[key]
 	p.queued[key] = append(q, job)
 	switch {
@@ -97,6 +121,7 @@ func (p *pool) submit(key string, job func()) {
 		p.ready = append(p.ready, key)
 	}
 	p.mu.Unlock()
+	return true
 }
 
 // work serves key's next command, then the next key ready, until none is.
@@ -115,6 +140,9 @@ func (p *pool) work(key string) {
 
 		p.mu.Lock()
 		p.admitted--
+		if p.held[key]--; p.held[key] == 0 {
+			delete(p.held, key)
+		}
 		p.room.Signal() // only the subscription's goroutine submits
 		if len(p.queued[key]) > 0 {
 			p.ready = append(p.ready, key)

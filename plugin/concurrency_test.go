@@ -370,6 +370,73 @@ func TestConcurrencyFullPoolWaits(t *testing.T) {
 	is.Equal(errs, 0)
 }
 
+// TestConcurrencyOneUserCannotFillThePool: one user (here in many
+// channels, each within the router's own per-channel bound, or a component
+// publishing to the command subject directly) holds at most
+// plugin.MaxPerUser of a pool's commands; past that theirs are turned away
+// at once, so the others' commands are still taken in and served while the
+// user's wait.
+func TestConcurrencyOneUserCannotFillThePool(t *testing.T) {
+	is := is.New(t)
+	srv := startServer(t)
+	const n, flood = 2, 2 + 256 + 50
+	release := make(chan struct{})
+	in := run(t, connect(t, srv, "plugin"), plugin.RunConfig{}, sideBySide{n: n, fn: func(ctx context.Context, req *plugin.Request) (string, error) {
+		if req.User != "alice" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		return "ok " + req.Args[0], nil
+	}})
+	var reqs []plugin.Request
+	for i := range flood {
+		reqs = append(reqs, plugin.Request{Command: "do", User: []string{"mallory", "Mallory"}[i%2],
+			Channel: "chan" + strconv.Itoa(i%8), Args: []string{strconv.Itoa(i)}})
+	}
+	reqs = append(reqs, plugin.Request{Command: "do", User: "alice", Channel: "chan0", Args: []string{strconv.Itoa(flood)}})
+	a := sendAll(t, connect(t, srv, "router"), reqs)
+	// alice is answered while mallory's commands still wait; mallory's
+	// past the bound were turned away before alice's came in.
+	for {
+		receive(t, a.ch)
+		a.mu.Lock()
+		_, done := a.got[flood]
+		a.mu.Unlock()
+		if done {
+			break
+		}
+	}
+	a.mu.Lock()
+	is.Equal(a.got[flood], plugin.Response{Result: "ok " + strconv.Itoa(flood)})
+	is.Equal(len(a.got), 1+flood-plugin.MaxPerUser)
+	for i := plugin.MaxPerUser; i < flood; i++ {
+		is.Equal(a.got[i], plugin.Response{Error: "⚠️ " + reqs[i].User + ", too many of your commands are waiting in side; try again in a moment."})
+	}
+	a.mu.Unlock()
+	close(release)
+	for {
+		a.mu.Lock()
+		all := len(a.got) == len(reqs)
+		a.mu.Unlock()
+		if all {
+			break
+		}
+		receive(t, a.ch)
+	}
+	a.mu.Lock()
+	for i := range plugin.MaxPerUser {
+		is.Equal(a.got[i], plugin.Response{Result: "ok " + strconv.Itoa(i)})
+	}
+	is.Equal(len(a.got), len(reqs))
+	a.mu.Unlock()
+	requests, errs, _ := in.Stats()
+	is.Equal(requests, len(reqs))
+	is.Equal(errs, flood-plugin.MaxPerUser) // the ones turned away
+}
+
 // TestConcurrencyRecoversPanicsAndCountsErrors: a handler that panics
 // beside others is answered "internal error" and counted as an error; the
 // others are served as usual.

@@ -250,7 +250,7 @@ func (in *Instance) receive(r *service.Request) {
 		return
 	}
 	answered := r.Later()
-	in.pool.submit(strings.ToLower(req.User), func() {
+	taken := in.pool.submit(strings.ToLower(req.User), func() {
 		defer func() {
 			in.lastDone.Store(time.Now().UnixNano())
 			answered()
@@ -262,6 +262,14 @@ func (in *Instance) receive(r *service.Request) {
 		}
 		in.serveRecovered(r, ev, req, nil)
 	})
+	if !taken {
+		defer in.gate.RUnlock()
+		defer answered()
+		text := fmt.Sprintf("⚠️ %s, too many of your commands are waiting in %s; try again in a moment.", Clip(req.User, 64), in.info.Name)
+		if err := r.Error("429", text, encodeResponse(Response{Error: text}), in.bus.Header(in.host.ctx)); err != nil {
+			in.host.log.Warn("reply failed", "err", err)
+		}
+	}
 }
 
 // stopping answers that the plugin is stopping.
