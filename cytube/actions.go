@@ -21,10 +21,19 @@ import (
 // (name "" for an ack, with its id) and says when one settles the action.
 // sess is the session its request went out on (nil while a command waits
 // in the chat queue): when that session ends the answer can never come.
+//
+// A ghost is a waiter whose action timed out but whose answer CyTube may
+// still send: CyTube answers the requests of one link in order, so the
+// first answer that matches it is its own, not that of the next action of
+// the same kind (kind) waiting behind it. It haunts until that answer, the
+// end of its session, or until.
 type waiter struct {
 	match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)
 	done  chan protocol.Reply
 	sess  *session
+	kind  string
+	ghost bool
+	until time.Time
 }
 
 // actions holds what the action handlers share.
@@ -49,14 +58,30 @@ func fail(code, format string, args ...any) protocol.Reply {
 }
 
 // answer shows an event (or an ack, name "") to the waiting actions.
+// Waiters see it oldest first; one that a ghost's late answer matched
+// never sees it if it is of the ghost's kind.
 func (c *Connector) answer(name string, arg json.RawMessage, id int64) {
 	a := &c.acts
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := time.Now()
+	var late string // the kind of the ghost that took this event
 	for i := 0; i < len(a.waiters); {
 		w := a.waiters[i]
+		if w.ghost && now.After(w.until) {
+			a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
+			continue
+		}
+		if late != "" && w.kind == late {
+			i++
+			continue
+		}
 		if done, r := w.match(name, arg, id); done {
-			w.done <- r
+			if w.ghost {
+				late = w.kind
+			} else {
+				w.done <- r
+			}
 			a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
 			continue
 		}
@@ -67,7 +92,12 @@ func (c *Connector) answer(name string, arg json.RawMessage, id int64) {
 // expect registers an action waiting for CyTube's answer to a request it
 // sends on s (nil: a command, bound to its session when it is sent).
 func (c *Connector) expect(s *session, match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)) *waiter {
-	w := &waiter{match: match, done: make(chan protocol.Reply, 1), sess: s}
+	return c.expectKind(s, "", match)
+}
+
+// expectKind is expect for an action of a kind that waitOrHaunt waits for.
+func (c *Connector) expectKind(s *session, kind string, match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)) *waiter {
+	w := &waiter{match: match, done: make(chan protocol.Reply, 1), sess: s, kind: kind}
 	c.acts.mu.Lock()
 	defer c.acts.mu.Unlock()
 	if s != nil && s.ended {
@@ -160,6 +190,35 @@ func (c *Connector) wait(ctx context.Context, w *waiter, soft *protocol.Reply) p
 		return fail(protocol.CodeTimeout, "CyTube did not answer within %s", c.cfg.ActionTimeout)
 	}
 }
+
+// waitOrHaunt is wait for an action (registered with expectKind) whose
+// answer may come after its timeout: w then stays a ghost for haunt, so
+// that the late answer settles no later action of its kind.
+func (c *Connector) waitOrHaunt(ctx context.Context, w *waiter, haunt time.Duration) protocol.Reply {
+	select {
+	case r := <-w.done:
+		return r
+	case <-ctx.Done():
+	}
+	c.acts.mu.Lock()
+	i := slices.Index(c.acts.waiters, w)
+	if i >= 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		w.ghost, w.until = true, time.Now().Add(haunt)
+	} else if i >= 0 {
+		c.acts.waiters = slices.Delete(c.acts.waiters, i, i+1)
+	}
+	c.acts.mu.Unlock()
+	select {
+	case r := <-w.done: // answered as it timed out
+		return r
+	default:
+	}
+	return fail(protocol.CodeTimeout, "CyTube did not answer within %s", c.cfg.ActionTimeout)
+}
+
+// queueHaunt is how long a timed-out queue's late answer is waited for
+// (CyTube answers every queue, after looking the media up).
+const queueHaunt = time.Minute
 
 // actionSubjects maps each cytube.do.* subject to its handler.
 func (c *Connector) actionSubjects() map[string]func(context.Context, *session, protocol.ChannelRequest) protocol.Reply {
@@ -503,7 +562,7 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 			return fail(protocol.CodeTimeout, "stopped while waiting for CyTube's queue limit")
 		}
 	}
-	w := c.expect(s, func(name string, arg json.RawMessage, _ int64) (bool, protocol.Reply) {
+	w := c.expectKind(s, "queue", func(name string, arg json.RawMessage, _ int64) (bool, protocol.Reply) {
 		switch name {
 		case "queue":
 			var q struct {
@@ -557,7 +616,7 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 		c.forget(w)
 		return *e
 	}
-	return c.wait(ctx, w, nil)
+	return c.waitOrHaunt(ctx, w, queueHaunt)
 }
 
 // simple sends event(arg) after checking node and waits for an event

@@ -331,3 +331,27 @@ func TestQueueYouTubePlaylist(t *testing.T) {
 	items, _ := h.srv.Playlist("test")
 	is.Equal(len(items), 2)
 }
+
+// CyTube answers a queue it was slow to carry out after the action timed
+// out: that late answer is the timed-out action's, not the answer of the
+// next queue of the same link, which gets its own.
+func TestLateQueueAnswerSettlesNotTheNextQueue(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 2 * time.Second })
+	a := cytubetest.Media{Type: "yt", ID: "aaaaaaaaaaa", Title: "A", Seconds: 60}
+	h.srv.AddMedia(a)
+	h.waitState(0, protocol.StateConnected)
+	h.srv.Hold("queue") // CyTube is busy: it reads both queues and answers later
+	first := h.doAsync(protocol.DoQueue, protocol.ChannelRequest{Type: "yt", ID: a.ID})
+	h.waitFrames("queue", 1)
+	is.Equal(reply(t, first).Code, protocol.CodeTimeout)
+
+	second := h.doAsync(protocol.DoQueue, protocol.ChannelRequest{Type: "yt", ID: a.ID})
+	h.waitFrames("queue", 2)
+	h.srv.Release() // the first is queued; the second is a duplicate
+	r := reply(t, second)
+	is.Equal(r.Code, protocol.CodeRefused)
+	is.Equal(r.Error, "This item is already on the playlist")
+	items, _ := h.srv.Playlist("test")
+	is.Equal(len(items), 1)
+}
