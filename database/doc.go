@@ -28,6 +28,15 @@
 // the total should not ask for it ([QueryRequest]). [SortByID] sorts by id;
 // "-$id" with a limit of 1 reads a collection's highest integer id.
 //
+// Sorting by a field orders its values the same way on every backend, by
+// JSON type first: numbers by value, then strings in byte order (of their
+// UTF-8: "B" before "a", "z" before "é"), then false and true, then arrays
+// and objects, which are not compared with one another. Documents whose
+// field is null or missing come after all of them, ascending or
+// descending: "-name" reverses the order of the values only. Documents
+// that tie are ordered by the next sort field, and last in insertion
+// order, so pages never overlap.
+//
 // Ids are integers or strings ([IntID], [StringID]). A set without an id gets
 // the next integer of its collection (a quote plugin says "Quote #42").
 // An integer id and the string of the same digits name the same document.

@@ -86,7 +86,9 @@ type Filter map[string]any
 
 // QueryRequest is the body of database.query. Sort lists field names, each
 // optionally prefixed with "-" for descending order, or SortByID; documents
-// are otherwise in insertion order. Limit defaults to DefaultLimit and is at
+// are otherwise in insertion order. A field holding values of several JSON
+// types sorts numbers, strings, booleans, then arrays and objects, with null
+// and missing last (see the package doc). Limit defaults to DefaultLimit and is at
 // most MaxLimit. Reply data: QueryResult.
 //
 // NoTotal asks for the page alone: the reply's Total is then NotCounted.

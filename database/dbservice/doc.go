@@ -50,9 +50,10 @@
 // Query semantics worth knowing: comparisons only match values of the
 // operand's JSON type (1 never equals true or "1"); $like is SQL LIKE with %
 // and _ and backslash as escape, case-insensitive (ASCII on SQLite, full
-// Unicode on PostgreSQL); sorting puts missing fields last, and values of
-// different JSON types in one sorted field order differently on the two
-// backends.
+// Unicode on PostgreSQL); sorting orders a field's values by JSON type
+// (numbers, strings in byte order, booleans, then arrays and objects, not
+// compared), with null and missing last either way, the same on both
+// backends (see package database).
 //
 // Compiled schemas are cached by each service instance and reloaded at
 // start; with several instances on one PostgreSQL database, a schema

@@ -364,6 +364,29 @@ func (s *Store) where(filter database.Filter) (string, []any, error) {
 	return c.sql.String(), c.args, nil
 }
 
+// sortKey orders by field in the contract's order of JSON values, the
+// same on both databases: first the type's rank (numbers, strings,
+// booleans, then arrays and objects; null and missing have none, and come
+// last either way), then the value within its type. Strings compare in
+// byte order (PostgreSQL's jsonb would use the database's collation);
+// arrays and objects are not compared (SQLite would compare their text,
+// PostgreSQL their structure), and so keep the next key's order.
+func (c *cond) sortKey(field, dir string) {
+	p := c.path(field)
+	if c.pg {
+		c.add("CASE jsonb_typeof(data->?) WHEN 'number' THEN 1 WHEN 'string' THEN 2 WHEN 'boolean' THEN 3 "+
+			"WHEN 'array' THEN 4 WHEN 'object' THEN 4 END "+dir+" NULLS LAST, ", p)
+		c.add("CASE WHEN jsonb_typeof(data->?) IN ('number', 'boolean') THEN data->? END "+dir+", ", p, p)
+		c.add(`(CASE WHEN jsonb_typeof(data->?) = 'string' THEN data->>? END) COLLATE "C" `+dir+", ", p, p)
+		return
+	}
+	// json_extract gives numbers as numbers, strings as text (compared
+	// BINARY: byte order), false and true as 0 and 1.
+	c.add("CASE json_type(data, ?) WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 "+
+		"WHEN 'false' THEN 3 WHEN 'true' THEN 3 WHEN 'array' THEN 4 WHEN 'object' THEN 4 END "+dir+" NULLS LAST, ", p)
+	c.add("CASE WHEN json_type(data, ?) IN ('array', 'object') THEN NULL ELSE json_extract(data, ?) END "+dir+", ", p, p)
+}
+
 // orderBy renders sort fields ("name" ascending, "-name" descending, "$id"
 // the integer id) and ends with insertion order, so pages never overlap.
 func (s *Store) orderBy(fields []string) (string, []any, error) {
@@ -389,11 +412,7 @@ func (s *Store) orderBy(fields []string) (string, []any, error) {
 		if err := checkField("sort", f); err != nil {
 			return "", nil, err
 		}
-		if s.pg {
-			c.add("data->? "+dir+" NULLS LAST, ", f)
-		} else {
-			c.add("json_extract(data, ?) "+dir+" NULLS LAST, ", "$."+f)
-		}
+		c.sortKey(f, dir)
 	}
 	c.add("seq ASC")
 	return c.sql.String(), c.args, nil

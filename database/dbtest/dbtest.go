@@ -110,6 +110,7 @@ func RunContract(t *testing.T, newConfig func(t *testing.T) dbservice.Config) {
 		{"QueryFilters", testQueryFilters},
 		{"LargeFilters", testLargeFilters},
 		{"QuerySortPaging", testQuerySortPaging},
+		{"SortMixedTypes", testSortMixedTypes},
 		{"QueryNoTotal", testQueryNoTotal},
 		{"SortByID", testSortByID},
 		{"Count", testCount},
