@@ -34,9 +34,13 @@
 // database namespace: channel, title, options, counts, hidden, opened_by,
 // opened_at, closes_at, closed_by, closed_at (times in ms since the
 // epoch), status (open or closed). A poll left open across a restart is
-// completed when it closes; one that closed while the bot was away is
-// recorded closed, with the counts last seen, when the bot is back (CyTube
-// sends the open poll, if any, before the bot is in).
+// completed when it closes; one that closed while the bot (or the plugin
+// alone: restarted, reloaded) was away is recorded closed, with the counts
+// last seen and closed_by "(closed while the bot was away)", when the bot
+// is back in the channel or the plugin starts (CyTube sends the open poll,
+// if any, before the bot is in). A close or opening event of that poll
+// (CyTube's timestamp) that comes after completes or reopens that record
+// rather than record the poll twice.
 //
 // # NATS permissions
 //

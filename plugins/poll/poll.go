@@ -198,32 +198,101 @@ func (p *Plugin) Start(_ context.Context, h *plugin.Host) error {
 	if err := h.Subscribe(protocol.Connection, s.onConnection); err != nil {
 		return fmt.Errorf("poll: subscribe: %w", err)
 	}
+	// So too when the plugin alone was away (restarted, reloaded): the
+	// connector stayed in the channel, and no connection event comes.
+	h.Go(s.reconcileAll)
 	h.Handle("poll", s.command)
 	return nil
 }
+
+// awayCloser is the closed_by of a poll found closed on coming back.
+const awayCloser = "(closed while the bot was away)"
 
 func (s *server) onConnection(ctx context.Context, ev *eventbus.Event) {
 	var c protocol.ConnectionEvent
 	if ev.Decode(&c) != nil || c.State != protocol.StateConnected {
 		return
 	}
-	sctx, cancel := chanwords.State(ctx)
-	defer cancel()
-	open, err := client.New(s.h.Bus(), c.Channel).Poll(sctx)
+	s.reconcile(ctx, c.Channel)
+}
+
+// reconcileAll reconciles every channel with a poll recorded open whose
+// connector answers now; one that does not is reconciled when it
+// connects.
+func (s *server) reconcileAll(ctx context.Context) {
+	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
+		Filter: database.Filter{"status": statusOpen}, Limit: database.MaxLimit, NoTotal: true})
 	if err != nil {
-		s.log.Warn("could not check the open poll", "channel", c.Channel, "err", err)
+		s.log.Warn("could not load the polls recorded open", "err", err)
 		return
 	}
+	seen := map[string]bool{}
+	for _, it := range res.Items {
+		var r record
+		if it.Decode(&r) != nil || seen[r.Channel] {
+			continue
+		}
+		seen[r.Channel] = true
+		// Asked first without holding recMu: a channel whose connector
+		// is not there yet (the whole bot starting) must not hold up the
+		// poll events for the state request's timeout.
+		sctx, cancel := chanwords.State(ctx)
+		_, err := client.New(s.h.Bus(), r.Channel).Poll(sctx)
+		cancel()
+		if err == nil {
+			s.reconcile(ctx, r.Channel)
+		}
+	}
+}
+
+// reconcile closes the channel's poll recorded open when CyTube no longer
+// has it, with the counts last seen. It holds recMu from reading the
+// record to writing it, so that no poll event is handled meanwhile: the
+// connector's answer is then at least as new as every event handled
+// before. An event of the same poll handled after (its close, or its
+// opening replayed on joining) completes or reopens the record rather
+// than record the poll twice (see onPoll).
+func (s *server) reconcile(ctx context.Context, channel string) {
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
-	id, cur, ok, err := s.openRecord(ctx, c.Channel)
-	if err != nil || !ok || (open != nil && open.Title == cur.Title) {
+	id, cur, ok, err := s.openRecord(ctx, channel)
+	if err != nil || !ok {
 		return
 	}
-	set := map[string]any{"status": statusClosed, "closed_at": s.h.Clock().Now().UnixMilli(), "closed_by": "(closed while the bot was away)"}
+	sctx, cancel := chanwords.State(ctx)
+	open, err := client.New(s.h.Bus(), channel).Poll(sctx)
+	cancel()
+	if err != nil {
+		s.log.Warn("could not check the open poll", "channel", channel, "err", err)
+		return
+	}
+	if open != nil && open.Title == cur.Title {
+		return
+	}
+	set := map[string]any{"status": statusClosed, "closed_at": s.h.Clock().Now().UnixMilli(), "closed_by": awayCloser}
 	if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
 		s.log.Error("could not close a poll's record", "err", err)
 	}
+}
+
+// closedAway finds the record of the poll p of channel (the same CyTube
+// timestamp) that reconcile closed: an event of that poll handled after
+// reconcile belongs to it.
+func (s *server) closedAway(ctx context.Context, channel string, p *protocol.Poll) (database.ID, bool) {
+	if p.Timestamp == 0 {
+		return database.ID{}, false
+	}
+	res, err := s.db.Query(ctx, database.QueryRequest{Collection: s.cfg.Collection,
+		Filter: database.Filter{"channel": channel, "title": p.Title, "timestamp": p.Timestamp, "closed_by": awayCloser},
+		Sort:   []string{"-opened_at"}, Limit: 1, NoTotal: true})
+	if err != nil {
+		s.log.Error("could not look for a poll closed on coming back", "channel", channel, "err", err)
+		return database.ID{}, false
+	}
+	if len(res.Items) == 0 {
+		return database.ID{}, false
+	}
+	return res.Items[0].ID, true
 }
 
 // Stop has nothing to release: the Host ends the subscription.
@@ -535,6 +604,15 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 		if ok { // a poll CyTube replaced without a close we saw
 			_ = s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: map[string]any{"status": statusClosed, "closed_at": now}}, nil)
 		}
+		if id, found := s.closedAway(ctx, pe.Channel, p); found {
+			// Still open after all (reconcile asked before the connector
+			// had it again): open again, not a second record.
+			set := map[string]any{"status": statusOpen, "closed_at": 0, "closed_by": ""}
+			if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
+				s.log.Error("could not reopen a poll's record", "err", err)
+			}
+			return
+		}
 		rec := record{Channel: pe.Channel, Title: p.Title, Options: p.Options, Hidden: p.Hidden, OpenedBy: p.Initiator,
 			OpenedAt: now, Status: statusOpen, Timestamp: p.Timestamp}
 		if _, err := s.db.Set(ctx, s.cfg.Collection, database.ID{}, rec); err != nil {
@@ -563,6 +641,7 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 			if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
 				s.log.Error("could not record a poll's results", "err", err)
 			}
+		case s.completeAway(ctx, pe.Channel, p, set, by):
 		default:
 			rec := record{Channel: pe.Channel, Title: p.Title, Options: p.Options, Counts: p.Counts, Hidden: p.Hidden,
 				OpenedBy: p.Initiator, OpenedAt: now, ClosedAt: now, ClosedBy: by, Status: statusClosed, Timestamp: p.Timestamp}
@@ -581,4 +660,19 @@ func (s *server) onPoll(ctx context.Context, ev *eventbus.Event) {
 			s.log.Warn("could not announce a poll's results", "err", err)
 		}
 	}
+}
+
+// completeAway completes with its close the record reconcile closed of
+// poll p, if there is one: reconcile found it closed just before this
+// event was handled. It reports whether it did.
+func (s *server) completeAway(ctx context.Context, channel string, p *protocol.Poll, set map[string]any, by string) bool {
+	id, found := s.closedAway(ctx, channel, p)
+	if !found {
+		return false
+	}
+	set["closed_by"] = by // who closed it, or nobody known: not "away"
+	if err := s.db.Update(ctx, s.cfg.Collection, id, database.Update{Set: set}, nil); err != nil {
+		s.log.Error("could not record a poll's results", "err", err)
+	}
+	return true
 }

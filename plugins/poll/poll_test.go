@@ -393,3 +393,49 @@ func TestClosedBeforeRecorded(t *testing.T) {
 	})
 	is.Equal(polls(t, ch), []stored{{Title: "Lunch?", OpenedBy: "mod", Status: "closed", Counts: []int{0, 0}}})
 }
+
+// TestClosedWhilePluginAway: when the poll plugin alone restarts (the
+// connector stays in the channel, so no connection event comes), a poll
+// that closed meanwhile is recorded closed with the counts last seen, and
+// one still open stays recorded open, once.
+func TestClosedWhilePluginAway(t *testing.T) {
+	is := is.New(t)
+	ch := start(t)
+	plugins := ch.Bot.Plugins()
+	restart := func(between func()) {
+		t.Helper()
+		is.NoErr(plugins.StopPlugin(ch.Context(), poll.Name))
+		between()
+		is.NoErr(plugins.StartPlugin(ch.Context(), poll.Name))
+	}
+	ch.Say("mod", "!poll Lunch? | pizza | soup")
+	ch.Expect("📊 Poll open: “Lunch?”")
+	ch.Server.Vote(ch.Name, "alice", 1)
+	ch.Eventually("record the vote", func() bool {
+		got := polls(t, ch)
+		return len(got) == 1 && len(got[0].Counts) == 2 && got[0].Counts[1] == 1
+	})
+	restart(func() { closeAsOwner(t, ch) })
+	ch.Eventually("record the poll closed", func() bool {
+		got := polls(t, ch)
+		return len(got) == 1 && got[0].Status == "closed"
+	})
+	is.Equal(polls(t, ch), []stored{{Title: "Lunch?", Counts: []int{0, 1}, OpenedBy: "mod", ClosedBy: "(closed while the bot was away)", Status: "closed"}})
+
+	ch.Server.OpenPoll(ch.Name, "owner", "Movie?", []string{"Alien", "Heat"}, false)
+	ch.Eventually("record the second poll", func() bool { return len(polls(t, ch)) == 2 })
+	restart(func() {})
+	ch.Say("alice", "!poll results") // answered: the plugin follows the poll events again
+	ch.Expect("📊 “Movie?” so far: Alien 0, Heat 0 (no votes)")
+	ch.Server.Vote(ch.Name, "bob", 0)
+	ch.Eventually("record bob's vote on the poll still open", func() bool {
+		got := polls(t, ch)
+		return len(got) == 2 && got[1].Status == "open" && len(got[1].Counts) == 2 && got[1].Counts[0] == 1
+	})
+	closeAsOwner(t, ch)
+	ch.Eventually("record the second poll closed", func() bool {
+		got := polls(t, ch)
+		return len(got) == 2 && got[1].Status == "closed"
+	})
+	is.Equal(polls(t, ch)[1], stored{Title: "Movie?", Counts: []int{1, 0}, OpenedBy: "owner", Status: "closed"})
+}
