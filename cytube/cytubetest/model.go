@@ -138,8 +138,10 @@ func (ch *channel) play(it *plItem) {
 	ch.voteskips = nil
 }
 
-// advance plays the item after the current one (or the first), deleting
-// the old current item if it was temporary.
+// advance plays the item after the current one, as CyTube's _playNext
+// does: the item after the last is the first, so a single item plays again
+// from the start. A temporary current item is deleted instead, and the
+// item after it (or the first, unless that was itself) plays.
 func (ch *channel) advance() {
 	old := ch.current
 	if old == nil {
@@ -148,17 +150,21 @@ func (ch *channel) advance() {
 		}
 		return
 	}
-	i := ch.index(old.uid)
 	var next *plItem
-	if i >= 0 && len(ch.items) > 1 {
-		next = ch.items[(i+1)%len(ch.items)]
+	if i := ch.index(old.uid); i >= 0 && i+1 < len(ch.items) {
+		next = ch.items[i+1]
+	} else if len(ch.items) > 0 {
+		next = ch.items[0]
 	}
 	if old.temp {
 		ch.deleteItem(old.uid)
+		if next == old {
+			next = nil
+		}
 	}
-	if next != nil && next != old {
+	if next != nil {
 		ch.play(next)
-	} else if len(ch.items) == 0 {
+	} else {
 		ch.current, ch.media = nil, nil
 	}
 }

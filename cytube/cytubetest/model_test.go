@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -113,4 +114,45 @@ func TestVoteskipThreshold(t *testing.T) {
 	srv.Voteskip("lobby", "b")
 	_, cur = srv.Playlist("lobby")
 	is.Equal(cur, second)
+}
+
+// playNext with a single item plays it again from the start, as CyTube's
+// _playNext does (the item after the last is the first); a single
+// temporary item is deleted instead, and nothing plays.
+func TestPlayNextOfTheOnlyItem(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := srv.Dial(ctx, "lobby", "alice")
+	is.NoErr(err)
+	defer c.Close()
+	uid := srv.Queue("lobby", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/a.m3u8", Title: "A"}, false)
+	waitEvent(ctx, t, c, "changeMedia")
+
+	is.NoErr(c.Emit("playNext", nil))
+	cur := waitEvent(ctx, t, c, "setCurrent")
+	is.Equal(string(cur.Args[0]), fmt.Sprint(uid))
+	media := waitEvent(ctx, t, c, "changeMedia")
+	var m struct {
+		Title string `json:"title"`
+	}
+	is.NoErr(json.Unmarshal(media.Args[0], &m))
+	is.Equal(m.Title, "A")
+	items, playing := srv.Playlist("lobby")
+	is.Equal(len(items), 1)
+	is.Equal(playing, uid)
+
+	srv.EndMedia("lobby") // its time running out does the same
+	cur = waitEvent(ctx, t, c, "setCurrent")
+	is.Equal(string(cur.Args[0]), fmt.Sprint(uid))
+
+	is.NoErr(c.Emit("setTemp", map[string]any{"uid": uid, "temp": true}))
+	waitEvent(ctx, t, c, "setTemp")
+	is.NoErr(c.Emit("playNext", nil))
+	waitEvent(ctx, t, c, "delete")
+	items, playing = srv.Playlist("lobby")
+	is.Equal(len(items), 0)
+	is.Equal(playing, -1)
 }
