@@ -148,15 +148,40 @@ func (s *Store) releaseRead(e *readStmt) {
 	}
 }
 
-// readQuery runs a read through its prepared statement when it has one.
-func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	e := s.acquireRead(ctx, query)
-	if e == nil {
-		return s.r.DB.QueryContext(ctx, query, args...)
+// dropRead takes e out of the cache, if it is still there, and closes it
+// once unused.
+func (s *Store) dropRead(e *readStmt) {
+	c := &s.reads
+	c.mu.Lock()
+	idle := false
+	if !e.gone {
+		idle = c.removeLocked(e)
+		c.stats.Evicted++
 	}
-	rows, err := e.st.QueryContext(ctx, args...)
-	s.releaseRead(e)
-	return rows, err
+	c.mu.Unlock()
+	if idle {
+		_ = e.st.Close()
+	}
+}
+
+// readQuery runs a read through its prepared statement when it has one.
+// A statement PostgreSQL refuses because a migration changed what it
+// returns (another instance upgraded first) is dropped, and the read tried
+// once more on a statement prepared again.
+func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	for retried := false; ; retried = true {
+		e := s.acquireRead(ctx, query)
+		if e == nil {
+			return s.r.DB.QueryContext(ctx, query, args...)
+		}
+		rows, err := e.st.QueryContext(ctx, args...)
+		s.releaseRead(e)
+		if err == nil || retried || !stalePlan(err) {
+			return rows, err
+		}
+		s.dropRead(e)
+		s.log.Info("read statement prepared again: the tables changed under it", "err", err)
+	}
 }
 
 // readRow runs a read of one row into dest; it returns sql.ErrNoRows when

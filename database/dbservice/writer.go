@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -243,7 +244,7 @@ func (s *Store) do(ctx context.Context, w *write) error {
 // while it does, in one transaction, commits, and finishes each. It
 // returns the batch's slice, for its room.
 func (s *Store) runBatch(ctx context.Context, batch []*write, grow bool) []*write {
-	retries, blamed := 0, 0
+	retries, blamed, reprepared := 0, 0, false
 	for len(batch) > 0 {
 		if blamed == maxBlamed {
 			// Many writes the database refuses (a sick database, or a
@@ -276,6 +277,14 @@ func (s *Store) runBatch(ctx context.Context, batch []*write, grow bool) []*writ
 			}
 			s.finishAll(batch)
 			return batch
+		case stalePlan(err) && !reprepared:
+			// The batch is applied again on statements prepared again; a
+			// write still refused after that is to blame.
+			reprepared = true
+			s.log.Info("write statements prepared again: the tables changed under them", "err", err)
+			if perr := s.prepareWrites(ctx); perr != nil {
+				s.log.Warn("write statements not prepared again", "err", perr)
+			}
 		case transient(err) && retries < transientRetries:
 			retries++
 			s.log.Debug("write batch retried", "writes", len(batch), "err", err)
@@ -357,6 +366,16 @@ func (s *Store) finishAll(batch []*write) {
 	s.finished <- slices.Clone(batch)
 }
 
+// stalePlan reports PostgreSQL's refusal of a prepared statement whose
+// result columns changed since it was prepared: a migration run by
+// another service instance (a rolling upgrade) altered a table under it.
+// Preparing the statement again cures it.
+func stalePlan(err error) bool {
+	var pe pgdriver.Error
+	return errors.As(err, &pe) && pe.Field('C') == "0A000" &&
+		strings.Contains(pe.Field('M'), "cached plan must not change result type")
+}
+
 // transient reports a PostgreSQL error that says to try again: a deadlock
 // or a serialization failure.
 func transient(err error) bool {
@@ -415,20 +434,29 @@ func (s *Store) writeSQL() writeSQL {
 	}
 }
 
-// prepareWrites prepares the writer's frequent statements. It runs before
-// the writer starts: on SQLite the writer's pool has one connection, which
-// a transaction holds, so nothing can be prepared on the pool during one.
+// prepareWrites prepares the writer's frequent statements, closing those
+// prepared before, if any: it runs before the writer starts, or in the
+// writer between two transactions. On SQLite the writer's pool has one
+// connection, which a transaction holds, so nothing can be prepared on the
+// pool during one.
 func (s *Store) prepareWrites(ctx context.Context) error {
 	s.sql = s.writeSQL()
 	q := s.sql
-	s.prepared = map[string]*sql.Stmt{}
+	prepared := map[string]*sql.Stmt{}
 	for _, text := range []string{q.nextSeq, q.insertDoc, q.upsertDoc, q.bumpSeq, q.deleteDoc, q.selectDoc, q.updateDoc, q.deleteSchema, q.upsertSchema} {
 		st, err := s.w.DB.PrepareContext(ctx, s.rebind(text))
 		if err != nil {
+			for _, st := range prepared {
+				_ = st.Close()
+			}
 			return fmt.Errorf("dbservice: prepare: %w", err)
 		}
-		s.prepared[text] = st
+		prepared[text] = st
 	}
+	for _, st := range s.prepared {
+		_ = st.Close()
+	}
+	s.prepared = prepared
 	return nil
 }
 
