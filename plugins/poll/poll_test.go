@@ -16,6 +16,7 @@ import (
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/poll"
 	"github.com/roseybot/rosey/plugins/seen"
+	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -438,4 +439,66 @@ func TestClosedWhilePluginAway(t *testing.T) {
 		return len(got) == 2 && got[1].Status == "closed"
 	})
 	is.Equal(polls(t, ch)[1], stored{Title: "Movie?", Counts: []int{1, 0}, OpenedBy: "owner", Status: "closed"})
+}
+
+// TestLateEventOfAPollClosedOnComingBack: an event of a poll (the same
+// CyTube timestamp) that comes after the plugin, starting, recorded it
+// closed while it was away belongs to that record: its opening (CyTube
+// still had it after all) opens it again, its close completes it; neither
+// records the poll a second time.
+func TestLateEventOfAPollClosedOnComingBack(t *testing.T) {
+	is := is.New(t)
+	ch := start(t)
+	plugins := ch.Bot.Plugins()
+	closedAway := func() {
+		t.Helper()
+		is.NoErr(plugins.StopPlugin(ch.Context(), poll.Name))
+		if ch.Server.Poll(ch.Name) != nil {
+			closeAsOwner(t, ch)
+		}
+		is.NoErr(plugins.StartPlugin(ch.Context(), poll.Name))
+		ch.Eventually("record the poll closed while away", func() bool {
+			got := polls(t, ch)
+			return len(got) == 1 && got[0].Status == "closed" && got[0].ClosedBy == "(closed while the bot was away)"
+		})
+	}
+	ch.Server.OpenPoll(ch.Name, "owner", "Movie?", []string{"Alien", "Heat"}, false)
+	var stamp int64
+	ch.Eventually("record the poll and its timestamp", func() bool {
+		db := database.NewClient(ch.Bot.Bus()).Namespace(poll.Name)
+		res, err := db.Query(context.Background(), database.QueryRequest{Collection: poll.DefaultCollection})
+		if err != nil || len(res.Items) != 1 {
+			return false
+		}
+		var r struct {
+			Timestamp int64 `json:"timestamp"`
+		}
+		if res.Items[0].Decode(&r) != nil {
+			return false
+		}
+		stamp = r.Timestamp
+		return stamp != 0
+	})
+	event := func(subject string, counts []int) {
+		t.Helper()
+		is.NoErr(ch.Bot.Bus().Publish(ch.Context(), subject, protocol.PollEvent{Channel: ch.Name, Poll: &protocol.Poll{
+			Title: "Movie?", Options: []string{"Alien", "Heat"}, Counts: counts, Initiator: "owner", Timestamp: stamp}}))
+	}
+
+	closedAway()
+	event(protocol.PollOpened, []int{0, 0})
+	ch.Eventually("record the poll open again", func() bool {
+		got := polls(t, ch)
+		return len(got) == 1 && got[0].Status == "open"
+	})
+	is.Equal(polls(t, ch), []stored{{Title: "Movie?", OpenedBy: "owner", Status: "open"}})
+
+	closedAway()
+	event(protocol.PollClosed, []int{2, 1})
+	ch.Expect("📊 Poll closed: “Movie?” — Alien 2, Heat 1 (3 votes): Alien wins")
+	ch.Eventually("complete the record", func() bool {
+		got := polls(t, ch)
+		return len(got) >= 1 && got[0].ClosedBy == ""
+	})
+	is.Equal(polls(t, ch), []stored{{Title: "Movie?", Counts: []int{2, 1}, OpenedBy: "owner", Status: "closed"}})
 }
