@@ -150,12 +150,7 @@ func (ch *channel) advance() {
 		}
 		return
 	}
-	var next *plItem
-	if i := ch.index(old.uid); i >= 0 && i+1 < len(ch.items) {
-		next = ch.items[i+1]
-	} else if len(ch.items) > 0 {
-		next = ch.items[0]
-	}
+	next := ch.after(old)
 	if old.temp {
 		ch.deleteItem(old.uid)
 		if next == old {
@@ -167,6 +162,18 @@ func (ch *channel) advance() {
 	} else {
 		ch.current, ch.media = nil, nil
 	}
+}
+
+// after returns the item after it, the first after the last (it itself
+// when it is the only one), or nil for an empty playlist.
+func (ch *channel) after(it *plItem) *plItem {
+	if i := ch.index(it.uid); i >= 0 && i+1 < len(ch.items) {
+		return ch.items[i+1]
+	}
+	if len(ch.items) > 0 {
+		return ch.items[0]
+	}
+	return nil
 }
 
 func (ch *channel) deleteItem(uid int) bool {
@@ -323,9 +330,18 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 		if json.Unmarshal(arg, &uid) != nil || !ch.can(rank, "playlistdelete") {
 			return // CyTube wants a number, and ignores the rest silently
 		}
+		// The item after the one playing (the first after the last)
+		// plays when it is deleted, unless it was the only one.
+		next := ch.current
+		if next != nil && next.uid == int(uid) {
+			next = ch.after(next)
+		}
 		ch.deleteItem(int(uid))
 		if ch.current == nil && len(ch.items) > 0 {
-			ch.play(ch.items[0])
+			if next == nil || ch.index(next.uid) < 0 {
+				next = ch.items[0]
+			}
+			ch.play(next)
 		}
 	case "jumpTo":
 		var v any

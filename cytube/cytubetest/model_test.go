@@ -156,3 +156,32 @@ func TestPlayNextOfTheOnlyItem(t *testing.T) {
 	is.Equal(len(items), 0)
 	is.Equal(playing, -1)
 }
+
+// Deleting the item playing plays the one after it (the first after the
+// last), as CyTube's _delete does.
+func TestDeleteTheItemPlaying(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := srv.Dial(ctx, "lobby", "alice")
+	is.NoErr(err)
+	defer c.Close()
+	var uids []int
+	for _, n := range []string{"a", "b", "c"} {
+		uids = append(uids, srv.Queue("lobby", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/" + n + ".m3u8", Title: n}, false))
+	}
+	srv.EndMedia("lobby") // b plays
+	_, playing := srv.Playlist("lobby")
+	is.Equal(playing, uids[1])
+
+	is.NoErr(c.Emit("delete", uids[1]))
+	waitEvent(ctx, t, c, "delete")
+	cur := waitEvent(ctx, t, c, "setCurrent")
+	is.Equal(string(cur.Args[0]), fmt.Sprint(uids[2]))
+	is.NoErr(c.Emit("delete", uids[2])) // the last: the first plays
+	waitEvent(ctx, t, c, "delete")
+	cur = waitEvent(ctx, t, c, "setCurrent")
+	is.Equal(string(cur.Args[0]), fmt.Sprint(uids[0]))
+}
