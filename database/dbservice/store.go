@@ -19,7 +19,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	"modernc.org/sqlite" // also registers the pure-Go "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/roseybot/rosey/database"
 )
@@ -196,7 +197,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
 	wdb.SetConnMaxLifetime(0)
-	if err := wdb.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, wdb, s.cfg.BusyTimeout); err != nil {
 		wdb.Close()
 		return fmt.Errorf("dbservice: open %s: %w", path, err)
 	}
@@ -215,6 +216,27 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	s.r = bun.NewDB(rdb, sqlitedialect.New())
 	s.warm.Go(func() { _ = rdb.PingContext(context.WithoutCancel(ctx)) })
 	return nil
+}
+
+// pingSQLite opens db's first connection, trying again for up to wait
+// while the file is busy. Processes starting at once on a new file each
+// switch it to WAL; SQLite answers some of them SQLITE_BUSY at once,
+// without its busy handler (waiting could deadlock on the locks they
+// hold), so the busy timeout alone does not cover it.
+func pingSQLite(ctx context.Context, db *sql.DB, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 func (s *Store) openPostgres(ctx context.Context) error {
