@@ -375,7 +375,7 @@ var permWhat = map[string]string{
 	"playlistshuffle": "shuffle the playlist", "playlistclear": "clear the playlist", "settemp": "change temp flags",
 	"voteskip": "voteskip", "pollctl": "open or close polls", "pollvote": "vote in polls", "kick": "kick",
 	"ban": "ban", "mute": "mute", "chatclear": "clear the chat", "leaderctl": "assign the leader",
-	"motdedit": "edit the MOTD",
+	"motdedit": "edit the MOTD", "chat": "chat (CyTube ignores the chat commands of a user who may not chat)",
 }
 
 func (c *Connector) hasItem(uid int64) bool {
@@ -858,8 +858,12 @@ func (c *Connector) modCommand(ctx context.Context, node, user string, mustBePre
 	if !userRe.MatchString(user) {
 		return fail(protocol.CodeBadRequest, "user must be a CyTube user name, not %q", user)
 	}
+	nodes := []string{"chat"} // CyTube runs no command of a user who may not chat
 	if node != "" {
-		if e := c.need(node); e != nil {
+		nodes = append(nodes, node)
+	}
+	for _, n := range nodes {
+		if e := c.need(n); e != nil {
 			return *e
 		}
 	}
@@ -928,8 +932,10 @@ func (c *Connector) doMute(verb string) func(context.Context, *session, protocol
 }
 
 func (c *Connector) doClearChat(ctx context.Context, _ *session, _ protocol.ChannelRequest) protocol.Reply {
-	if e := c.need("chatclear"); e != nil {
-		return *e
+	for _, n := range []string{"chat", "chatclear"} {
+		if e := c.need(n); e != nil {
+			return *e
+		}
 	}
 	w := c.expect(nil, func(name string, _ json.RawMessage, _ int64) (bool, protocol.Reply) {
 		return name == "clearchat", ok(nil)
@@ -1068,12 +1074,19 @@ var botAllowed = map[string]string{
 	protocol.DoSetMOTD: "motdedit",
 }
 
+// chatCommand lists the actions sent as chat commands, which CyTube runs
+// only for a user who may chat.
+var chatCommand = map[string]bool{
+	protocol.DoKick: true, protocol.DoBan: true, protocol.DoMute: true, protocol.DoSMute: true,
+	protocol.DoUnmute: true, protocol.DoClearChat: true,
+}
+
 func (c *Connector) stateBot() any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := protocol.BotState{Channel: c.cfg.Channel, Name: c.name, Rank: c.rank, Allowed: map[string]bool{}, Connected: c.sess != nil}
 	for subject, node := range botAllowed {
-		b.Allowed[subject] = c.canLocked(node)
+		b.Allowed[subject] = c.canLocked(node) && (!chatCommand[subject] || c.canLocked("chat"))
 	}
 	b.Allowed[protocol.DoSetRank] = c.rank >= protocol.RankAdmin
 	return b

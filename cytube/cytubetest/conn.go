@@ -638,7 +638,9 @@ func truncate(s string, n int) string {
 
 func (c *conn) chat(msg string) {
 	s, ch := c.s, c.ch
-	if !c.loggedIn || ch == nil || c.rank < 0 {
+	// CyTube's handleChatMsg: a user who may not chat is ignored, its
+	// commands (/kick, /clear, …) too.
+	if !c.loggedIn || ch == nil || !ch.can(c.rank, "chat") {
 		return
 	}
 	burst, sustained := s.cfg.ChatBurst, s.cfg.ChatSustained

@@ -17,7 +17,7 @@
 // an admin event sent without the rank, polls (newPoll answered through its
 // ack), voteskip with CyTube's threshold, the moderation chat commands
 // (/kick, /ban, /ipban, /mute, /smute, /unmute, /clear) with [server]
-// notices, channel ranks, the leader, the MOTD, emotes and channelOpts
+// notices (run, like chat, only for a user with the chat permission), channel ranks, the leader, the MOTD, emotes and channelOpts
 // (antiflood parameters included). Media cannot be looked up offline:
 // AddMedia makes an id known; live links and custom embeds always queue.
 //
