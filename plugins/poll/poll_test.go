@@ -10,7 +10,9 @@ import (
 
 	"github.com/roseybot/rosey/cytube/cytubetest"
 	"github.com/roseybot/rosey/database"
+	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/internal/channeltest"
+	"github.com/roseybot/rosey/internal/natstest"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 	"github.com/roseybot/rosey/plugins/help"
@@ -224,6 +226,32 @@ func closeAsOwner(t *testing.T, ch *channeltest.Channel) {
 	ch.Eventually("see the poll closed", func() bool { return ch.Server.Poll(ch.Name) == nil })
 }
 
+// closeWhilePluginAway closes the open poll while the poll plugin is
+// stopped and the connector stays in the channel. It returns once the
+// connector has published the close: the plugin, started after, cannot
+// hear it (the server's poll gone is not enough, the connector may not
+// have read CyTube's closePoll yet) and finds the poll closed on coming
+// back.
+func closeWhilePluginAway(t *testing.T, ch *channeltest.Channel) {
+	t.Helper()
+	closed := make(chan struct{}, 1)
+	sub, err := ch.Bot.Bus().Subscribe(protocol.PollClosed, func(context.Context, *eventbus.Event) {
+		select {
+		case closed <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := ch.Bot.Bus().Flush(ch.Context()); err != nil {
+		t.Fatal(err)
+	}
+	closeAsOwner(t, ch)
+	natstest.Receive(t, closed)
+}
+
 // TestRestartKeepsPolls: a poll opened before a restart is closed after
 // it with its results and its opener intact, and !poll results remembers
 // the last poll.
@@ -416,7 +444,7 @@ func TestClosedWhilePluginAway(t *testing.T) {
 		got := polls(t, ch)
 		return len(got) == 1 && len(got[0].Counts) == 2 && got[0].Counts[1] == 1
 	})
-	restart(func() { closeAsOwner(t, ch) })
+	restart(func() { closeWhilePluginAway(t, ch) })
 	ch.Eventually("record the poll closed", func() bool {
 		got := polls(t, ch)
 		return len(got) == 1 && got[0].Status == "closed"
@@ -454,7 +482,7 @@ func TestLateEventOfAPollClosedOnComingBack(t *testing.T) {
 		t.Helper()
 		is.NoErr(plugins.StopPlugin(ch.Context(), poll.Name))
 		if ch.Server.Poll(ch.Name) != nil {
-			closeAsOwner(t, ch)
+			closeWhilePluginAway(t, ch)
 		}
 		is.NoErr(plugins.StartPlugin(ch.Context(), poll.Name))
 		ch.Eventually("record the poll closed while away", func() bool {
