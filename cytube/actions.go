@@ -109,7 +109,7 @@ func (c *Connector) expectKind(s *session, kind string, match func(name string, 
 }
 
 // dropped answers an action whose connection ended before CyTube answered.
-var dropped = fail(protocol.CodeNotConnected, "the connection to CyTube dropped before it answered; the action may or may not have been done")
+var dropped = fail(protocol.CodeUnknownOutcome, "the connection to CyTube dropped after the action was sent and before CyTube answered; it may or may not have been done")
 
 // bind records that w's command goes out on s now; it reports false when
 // w is no longer waiting (answered, or given up), so the command must not

@@ -118,9 +118,10 @@ func TestRefusalAnswersItsOwnAction(t *testing.T) {
 }
 
 // Actions sent on a connection that drops before CyTube answers fail at
-// once as not_connected: they neither wait for their timeout nor take the
-// next connection's join burst (its playlist, its setCurrent) for their
-// answer.
+// once as unknown_outcome (sent, perhaps done: not not_connected, which
+// says nothing was sent): they neither wait for their timeout nor take
+// the next connection's join burst (its playlist, its setCurrent) for
+// their answer.
 func TestActionsInFlightFailWhenTheConnectionDrops(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
@@ -143,7 +144,7 @@ func TestActionsInFlightFailWhenTheConnectionDrops(t *testing.T) {
 	h.srv.Release()
 	for _, ch := range []<-chan protocol.Reply{shuffle, del, skip} {
 		r := reply(t, ch)
-		is.Equal(r.Code, protocol.CodeNotConnected)
+		is.Equal(r.Code, protocol.CodeUnknownOutcome)
 		is.True(strings.Contains(r.Error, "dropped"))
 	}
 	h.waitState(from, protocol.StateConnected)
@@ -293,8 +294,9 @@ func TestFailedWriteReconnects(t *testing.T) {
 	for _, ch := range replies {
 		var r protocol.Reply
 		is.NoErr(json.Unmarshal((<-ch).Data, &r))
-		// (the one the server was reading when it stalled is refused: too long a title)
-		if r.Code != protocol.CodeNotConnected && r.Code != protocol.CodeTimeout && r.Code != protocol.CodeRefused {
+		// (the one the server was reading when it stalled is refused: too long a title;
+		// those written before the failed one were sent: their outcome is unknown)
+		if r.Code != protocol.CodeNotConnected && r.Code != protocol.CodeUnknownOutcome && r.Code != protocol.CodeTimeout && r.Code != protocol.CodeRefused {
 			t.Errorf("%s: %s", r.Code, r.Error)
 		}
 	}

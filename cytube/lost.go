@@ -17,7 +17,7 @@ import (
 //     connection was found dead count, at most maxLost (20, CyTube's
 //     burst) of them, and a line is sent again at most maxTries times in
 //     all. Commands sent for actions are never sent again: their actions
-//     were answered "not_connected" already.
+//     were answered "unknown_outcome" already.
 //   - CyTube replays its chat history on every join, its time stamps
 //     included. Every one of the bot's own lines in it that is newer than
 //     the newest the bot saw before (its server time, counting lines of the

@@ -121,8 +121,12 @@ const (
 	CodeRateLimited  = "rate_limited"  // CyTube's own limit for the action would refuse it
 	CodeRefused      = "refused"       // CyTube refused; Error is its own text
 	CodeTimeout      = "timeout"       // CyTube did not answer in time
-	CodeNotConnected = "not_connected" // the connector is not in the channel
-	CodeNotSupported = "not_supported" // the connector has no such thing (the console has no playlist)
+	CodeNotConnected = "not_connected" // the connector is not in the channel; nothing was sent
+	// CodeUnknownOutcome: the action was sent, and the connection dropped
+	// before CyTube answered it: it may or may not have been done (look at
+	// the state once the bot is back), unlike CodeNotConnected.
+	CodeUnknownOutcome = "unknown_outcome"
+	CodeNotSupported   = "not_supported" // the connector has no such thing (the console has no playlist)
 )
 
 // ChannelRequest is the body of every cytube.state.* and cytube.do.*

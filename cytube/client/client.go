@@ -22,7 +22,10 @@ var (
 	ErrRefused      = errors.New("client: CyTube refused")
 	ErrTimeout      = errors.New("client: CyTube did not answer")
 	ErrNotConnected = errors.New("client: the bot is not in the channel")
-	ErrNotSupported = errors.New("client: the connector cannot do this")
+	// ErrUnknownOutcome: the action was sent but the connection dropped
+	// before CyTube answered; it may or may not have been done.
+	ErrUnknownOutcome = errors.New("client: the connection dropped before CyTube answered")
+	ErrNotSupported   = errors.New("client: the connector cannot do this")
 )
 
 var sentinels = map[string]error{
@@ -30,7 +33,7 @@ var sentinels = map[string]error{
 	protocol.CodeUnknownUser: ErrUnknownUser, protocol.CodeNotFound: ErrNotFound,
 	protocol.CodeRateLimited: ErrRateLimited, protocol.CodeRefused: ErrRefused,
 	protocol.CodeTimeout: ErrTimeout, protocol.CodeNotConnected: ErrNotConnected,
-	protocol.CodeNotSupported: ErrNotSupported,
+	protocol.CodeNotSupported: ErrNotSupported, protocol.CodeUnknownOutcome: ErrUnknownOutcome,
 }
 
 // Error is a refused or failed request: Code is one of the protocol.Code*

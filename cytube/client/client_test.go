@@ -133,3 +133,36 @@ func TestClientWrongChannelTimesOut(t *testing.T) {
 	var ce *client.Error
 	is.True(!errors.As(err, &ce)) // no connector answered: a bus error, not a refusal
 }
+
+// An action whose connection drops after it was sent fails with
+// ErrUnknownOutcome, which a caller tells apart from ErrNotConnected
+// (never sent).
+func TestActionLostWithTheConnection(t *testing.T) {
+	is := is.New(t)
+	bus, srv := start(t, cytubetest.ChannelConfig{}, func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
+	uid := srv.Queue("test", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/a.m3u8", Title: "A"}, false)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c := client.New(bus, "test")
+	for known := false; !known; { // the connector has seen the item
+		p, err := c.Playlist(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		known = len(p.Items) == 1 && p.Items[0].UID == int64(uid)
+		if !known {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	srv.Hold("delete")
+	done := make(chan error, 1)
+	go func() { done <- c.Delete(ctx, int64(uid)) }()
+	if _, err := srv.WaitFrame(ctx, func(f cytubetest.Frame) bool { return f.Event == "delete" }); err != nil {
+		t.Fatal(err)
+	}
+	srv.DropAll() // the held delete is lost with the connection
+	srv.Release()
+	err := <-done
+	is.True(errors.Is(err, client.ErrUnknownOutcome))
+	is.True(!errors.Is(err, client.ErrNotConnected))
+}

@@ -15,6 +15,11 @@
 //	case errors.Is(err, client.ErrRefused): // CyTube said no: err.Error() is its text
 //	}
 //
+// An action is never answered ErrNotConnected once it was sent: when the
+// connection drops before CyTube's answer, it fails with ErrUnknownOutcome
+// (it may or may not have been done; look at the state once the bot is
+// back), and with ErrTimeout when CyTube did not answer in time.
+//
 // While the bot is not in the channel (connecting, reconnecting) the state
 // requests fail with ErrNotConnected too, rather than answer what the
 // connector saw last; Bot still answers, with Connected false.

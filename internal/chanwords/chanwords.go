@@ -34,6 +34,8 @@ func Explain(err error, verb string) error {
 		return plugin.UserError("❌ %s", err)
 	case errors.Is(err, client.ErrNotSupported):
 		return plugin.UserError("⚠️ %s.", err)
+	case errors.Is(err, client.ErrUnknownOutcome):
+		return plugin.UserError("⚠️ The connection to CyTube dropped before it answered: it may or may not be done; look again once I am back.")
 	case errors.Is(err, client.ErrNotConnected):
 		return plugin.UserError("⚠️ I am not in the channel right now; try again in a moment.")
 	case errors.Is(err, eventbus.ErrNoResponders), errors.Is(err, eventbus.ErrTimeout):

@@ -566,7 +566,7 @@ func (a *automod) unmuteRetrying(ctx context.Context, u pendingUnmute) {
 // transient reports whether err says the channel did not answer, rather
 // than that the unmute cannot be done.
 func transient(err error) bool {
-	return errors.Is(err, client.ErrNotConnected) || errors.Is(err, client.ErrTimeout) ||
+	return errors.Is(err, client.ErrNotConnected) || errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrUnknownOutcome) ||
 		errors.Is(err, eventbus.ErrNoResponders) || errors.Is(err, eventbus.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 

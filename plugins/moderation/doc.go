@@ -95,10 +95,11 @@
 // "automod"), by_rank, reason, at (ms since the epoch), and for the
 // automod's actions rule (flood, repeat, caps, words, links, emotes) and,
 // for a mute, until. An action CyTube refused is not recorded. One whose
-// answer never came in time (the connector's action timeout) may have
-// happened: it is recorded with status "unconfirmed", the moderator is
-// told so and !modlog marks it; the end of such an automod mute is kept
-// all the same (CyTube may have muted the user). The
+// answer never came in time (the connector's action timeout), or whose
+// connection dropped before the answer, may have happened: it is recorded
+// with status "unconfirmed", the moderator is told so and !modlog marks
+// it; the end of such an automod mute is kept all the same (CyTube may
+// have muted the user). The
 // automod keeps each user's place on the ladder in "automod_ladder", the
 // mutes to lift in "automod_unmutes" (lifted after a restart too, or when
 // the user is back; a moderator's !mute or !unmute of the user drops the

@@ -209,14 +209,16 @@ type record struct {
 }
 
 // StatusUnconfirmed marks a recorded kick, ban or (un)mute that was sent
-// but that CyTube did not answer in time: it may or may not have
-// happened, and moderators see it was attempted.
+// but that CyTube did not answer (in time, or before the connection
+// dropped): it may or may not have happened, and moderators see it was
+// attempted.
 const StatusUnconfirmed = "unconfirmed"
 
 // unanswered reports whether err means the action was sent and no answer
 // came (rather than refused, or never sent).
 func unanswered(err error) bool {
-	return errors.Is(err, client.ErrTimeout) || errors.Is(err, eventbus.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, client.ErrTimeout) || errors.Is(err, client.ErrUnknownOutcome) ||
+		errors.Is(err, eventbus.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // recordContext bounds a record's write by its own time: after an action
@@ -392,13 +394,17 @@ func (s *server) act(ctx context.Context, action string, req *plugin.Request) (s
 		// logged for the moderators to see what was attempted.
 		rec := record{Channel: req.Channel, Action: action, Target: target, TargetKey: strings.ToLower(target),
 			By: req.User, ByRank: req.Rank, Reason: reason, At: s.h.Clock().Now().UnixMilli(), Status: StatusUnconfirmed}
+		what := fmt.Sprintf("CyTube did not answer %s's %s of %s in time", req.User, verb, target)
+		if errors.Is(err, client.ErrUnknownOutcome) {
+			what = fmt.Sprintf("The connection to CyTube dropped before it answered %s's %s of %s", req.User, verb, target)
+		}
 		wctx, wcancel := recordContext(ctx)
 		defer wcancel()
 		if _, werr := s.db.Set(wctx, s.cfg.Collection, database.ID{}, rec); werr != nil {
 			s.log.Error("could not record an unconfirmed moderation action", "action", action, "target", target, "err", werr)
-			return "", plugin.UserError("⚠️ CyTube did not answer %s's %s of %s in time: it may have happened or not (not recorded: the database failed).", req.User, verb, target)
+			return "", plugin.UserError("⚠️ %s: it may have happened or not (not recorded: the database failed).", what)
 		}
-		return "", plugin.UserError("⚠️ CyTube did not answer %s's %s of %s in time: it may have happened or not; it is logged as unconfirmed.", req.User, verb, target)
+		return "", plugin.UserError("⚠️ %s: it may have happened or not; it is logged as unconfirmed.", what)
 	}
 	if err != nil {
 		return "", chanwords.Explain(err, verb)

@@ -330,3 +330,25 @@ func TestUnansweredActionsLogged(t *testing.T) {
 	ch.Say("mod", "!modlog troll")
 	ch.ExpectPM("mod", "mod2: kick troll (spam links) — unconfirmed: CyTube did not answer")
 }
+
+// A kick whose connection drops after it was sent, before CyTube answered,
+// may have happened: it is logged as unconfirmed and the moderator is
+// told why, instead of "not in the channel" as if it had never been sent.
+func TestActionLostWithTheConnectionLogged(t *testing.T) {
+	is := is.New(t)
+	ch := start(t, 3)
+	ch.Join("troll", 0)
+	ch.Server.Hold("chatMsg") // the kick reaches CyTube, which is lost with the connection before acting
+	ch.Say("mod2", "!kick troll spam")
+	if _, err := ch.Server.WaitFrame(ch.Context(), func(f cytubetest.Frame) bool {
+		return f.Event == "chatMsg" && strings.Contains(string(f.Data), "/kick troll")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ch.Server.DropAll()
+	ch.Server.Release()
+	ch.Expect("⚠️ The connection to CyTube dropped before it answered mod2's kick of troll: it may have happened or not; it is logged as unconfirmed.")
+	is.Equal(recorded(t, ch), []action{{Action: "kick", Target: "troll", By: "mod2", Reason: "spam", Status: "unconfirmed"}})
+	ch.Say("mod", "!modlog troll")
+	ch.ExpectPM("mod", "mod2: kick troll (spam) — unconfirmed: CyTube did not answer")
+}
