@@ -300,7 +300,7 @@ func (c *Connector) Stop(ctx context.Context) error {
 		c.log.Warn("stopped with messages unsent", "count", n)
 	}
 	if first && c.State() != protocol.StateFailed {
-		c.setState(protocol.StateDisconnected, "stopped")
+		c.setState(protocol.StateDisconnected, protocol.ReasonStopped)
 	}
 	return nil
 }

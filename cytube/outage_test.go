@@ -1,6 +1,7 @@
 package cytube_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/matryer/is"
@@ -48,4 +49,18 @@ func TestStateDuringAnOutageSaysNotConnected(t *testing.T) {
 	is.Equal(len(users), 2)
 	okData(t, h.do(protocol.StateBot, protocol.ChannelRequest{}), &b)
 	is.True(b.Connected)
+}
+
+// The connector's last word as it stops is disconnected with the reason
+// protocol.ReasonStopped, which others (the admin plugin) rely on to know
+// that nobody serves the channel any more.
+func TestStopSaysStopped(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), nil)
+	_, at := h.waitState(0, protocol.StateConnected)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	is.NoErr(h.conn.Stop(ctx))
+	ce, _ := h.waitState(at, protocol.StateDisconnected)
+	is.Equal(ce.Reason, protocol.ReasonStopped)
 }

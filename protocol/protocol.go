@@ -121,6 +121,11 @@ const (
 	StateFailed       = "failed"
 )
 
+// ReasonStopped is the Reason of a connector's last ConnectionEvent, with
+// StateDisconnected, as it stops: nobody serves the channel until its next
+// connection event.
+const ReasonStopped = "stopped"
+
 // ConnectionEvent is the payload of cytube.connection. User is the name the
 // bot is logged in as, when known.
 type ConnectionEvent struct {

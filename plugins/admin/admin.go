@@ -120,14 +120,9 @@ type connection struct {
 // maxChannels bounds the channels remembered from connection events.
 const maxChannels = 1000
 
-// stoppedReason is a connector's last word as it stops (see
-// cytube.Connector.Stop): disconnected, "stopped". Until the channel's
-// next connection event nobody serves it.
-const stoppedReason = "stopped"
-
 // gone reports whether c is a connector's goodbye.
 func (c connection) gone() bool {
-	return c.ev.State == protocol.StateDisconnected && c.ev.Reason == stoppedReason
+	return c.ev.State == protocol.StateDisconnected && c.ev.Reason == protocol.ReasonStopped
 }
 
 func (s *server) onConnection(_ context.Context, ev *eventbus.Event) {
