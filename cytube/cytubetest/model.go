@@ -141,13 +141,11 @@ func (ch *channel) play(it *plItem) {
 // advance plays the item after the current one, as CyTube's _playNext
 // does: the item after the last is the first, so a single item plays again
 // from the start. A temporary current item is deleted instead, and the
-// item after it (or the first, unless that was itself) plays.
+// item after it (or the first, unless that was itself) plays. With nothing
+// playing it does nothing, as CyTube's _playNext, even with items queued.
 func (ch *channel) advance() {
 	old := ch.current
 	if old == nil {
-		if len(ch.items) > 0 {
-			ch.play(ch.items[0])
-		}
 		return
 	}
 	next := ch.after(old)
@@ -331,16 +329,14 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 			return // CyTube wants a number, and ignores the rest silently
 		}
 		// The item after the one playing (the first after the last)
-		// plays when it is deleted, unless it was the only one.
-		next := ch.current
-		if next != nil && next.uid == int(uid) {
-			next = ch.after(next)
+		// plays when it is deleted, unless it was the only one; deleting
+		// another item, or one while nothing plays, plays nothing.
+		var next *plItem
+		if ch.current != nil && ch.current.uid == int(uid) {
+			next = ch.after(ch.current)
 		}
 		ch.deleteItem(int(uid))
-		if ch.current == nil && len(ch.items) > 0 {
-			if next == nil || ch.index(next.uid) < 0 {
-				next = ch.items[0]
-			}
+		if next != nil && ch.index(next.uid) >= 0 {
 			ch.play(next)
 		}
 	case "jumpTo":
