@@ -425,6 +425,11 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 			return
 		}
 		rand.Shuffle(len(ch.items), func(i, j int) { ch.items[i], ch.items[j] = ch.items[j], ch.items[i] })
+		if cur := ch.current; cur != nil { // CyTube's handleShuffle puts the item playing first
+			i := ch.index(cur.uid)
+			copy(ch.items[1:i+1], ch.items[:i])
+			ch.items[0] = cur
+		}
 		for _, it := range ch.items {
 			it.uid = ch.nextUID
 			ch.nextUID++

@@ -185,3 +185,35 @@ func TestDeleteTheItemPlaying(t *testing.T) {
 	cur = waitEvent(ctx, t, c, "setCurrent")
 	is.Equal(string(cur.Args[0]), fmt.Sprint(uids[0]))
 }
+
+// Shuffling keeps the item playing first, still playing (under a new
+// uid, as every item gets one), as CyTube's handleShuffle does.
+func TestShuffleKeepsThePlayingItemFirst(t *testing.T) {
+	is := is.New(t)
+	srv := cytubetest.NewServer(cytubetest.Fast())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := srv.Dial(ctx, "lobby", "alice")
+	is.NoErr(err)
+	defer c.Close()
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		srv.Queue("lobby", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/" + n + ".m3u8", Title: n}, false)
+	}
+	srv.EndMedia("lobby") // b plays
+	for i := 0; i < 10; i++ { // a shuffle that moved it would show within a few
+		is.NoErr(c.Emit("shufflePlaylist", nil))
+		for { // the shuffled playlist, not the join's
+			var pl []json.RawMessage
+			if ev := waitEvent(ctx, t, c, "playlist"); json.Unmarshal(ev.Args[0], &pl) == nil && len(pl) == 5 {
+				break
+			}
+		}
+		cur := waitEvent(ctx, t, c, "setCurrent")
+		items, playing := srv.Playlist("lobby")
+		is.Equal(len(items), 5)
+		is.Equal(items[0].Media.Title, "b")
+		is.Equal(playing, items[0].UID)
+		is.Equal(string(cur.Args[0]), fmt.Sprint(playing))
+	}
+}
