@@ -143,7 +143,7 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 		// plays then, and no media change says so) or shuffled: an item
 		// playing that is not on it any more has stopped.
 		s.playMu.Lock()
-		if p := s.playing[e.Channel]; p != nil && p.rec.UID >= 0 && !slices.ContainsFunc(e.Items, func(it protocol.MediaItem) bool { return it.UID == p.rec.UID }) {
+		if p := s.playing[e.Channel]; p != nil && p.rec.UID >= 0 && !listed(e.Items, p) && !s.stillListed(ctx, p) {
 			s.closePlay(ctx, p, s.h.Clock().Now(), "")
 		}
 		s.playMu.Unlock()
@@ -175,6 +175,24 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 			}
 		}
 	}
+}
+
+// listed reports whether items hold the item of p (by its uid).
+func listed(items []protocol.MediaItem, p *play) bool {
+	return slices.ContainsFunc(items, func(it protocol.MediaItem) bool { return it.UID == p.rec.UID })
+}
+
+// stillListed reports whether the connector's playlist holds the item of p
+// now. A snapshot can be older than the media change that started p: the
+// two come by separate subscriptions, and the empty playlist of the bot's
+// join may be handled after the first item queued began to play. The
+// connector's playlist is at least as new as that change. When it cannot
+// be had, the snapshot is taken at its word.
+func (s *server) stillListed(ctx context.Context, p *play) bool {
+	sctx, cancel := chanwords.State(ctx)
+	defer cancel()
+	snap, err := client.New(s.h.Bus(), p.rec.Channel).Playlist(sctx)
+	return err == nil && listed(snap.Items, p)
 }
 
 // botName returns the bot's name in channel, asking the connector once.

@@ -2,6 +2,7 @@ package playlist_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/roseybot/rosey/plugins/help"
 	"github.com/roseybot/rosey/plugins/playlist"
 	"github.com/roseybot/rosey/plugins/seen"
+	"github.com/roseybot/rosey/protocol"
 	"github.com/roseybot/rosey/roseytest"
 )
 
@@ -736,6 +738,47 @@ func TestOnlyItemPlaysAgain(t *testing.T) {
 	is.Equal(got[0], play{Title: "Alpha", QueuedBy: "alice", Played: 200, Status: "played"})
 	is.Equal(got[1].Status, "playing")
 	is.Equal(got[1].QueuedBy, "alice")
+}
+
+// TestLateSnapshotKeepsThePlay: the playlist events and the media events
+// come by separate subscriptions, so a playlist snapshot older than the
+// media change that started a play (the empty playlist of the bot's join,
+// handled after the first item queued began to play) may be handled after
+// it: it does not end that play, which goes on to be recorded whole.
+func TestLateSnapshotKeepsThePlay(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch, uid := alphaAlone(t, clock)
+	bus := ch.Bot.Bus()
+	asked, err := bus.Conn().SubscribeSync(bus.Subject(protocol.StateBot))
+	is.NoErr(err)
+	defer func() { _ = asked.Unsubscribe() }()
+	is.NoErr(bus.Flush(ch.Context()))
+
+	// The join's snapshot, handled late; then a playlist event of a
+	// channel the plugin never saw, which makes it ask the bot's name
+	// there: once it asks, the snapshot before it was handled.
+	is.NoErr(bus.Publish(ch.Context(), protocol.PlaylistSnapshot, protocol.PlaylistSnapshotEvent{Channel: ch.Name, Items: []protocol.MediaItem{}}))
+	is.NoErr(bus.Publish(ch.Context(), protocol.PlaylistQueued, protocol.PlaylistQueuedEvent{Channel: "elsewhere",
+		Item: protocol.MediaItem{UID: 1, Title: "Bravo", Type: bravo.Type, ID: bravo.ID, Duration: bravo.Seconds, QueuedBy: "bob"}}))
+	for {
+		m, err := asked.NextMsg(roseytest.DefaultTimeout)
+		is.NoErr(err) // the barrier: the plugin asks the bot's name in "elsewhere"
+		var req protocol.ChannelRequest
+		if json.Unmarshal(m.Data, &req) == nil && req.Channel == "elsewhere" {
+			break
+		}
+	}
+	got := plays(t, ch)
+	is.Equal(len(got), 1)
+	is.Equal(got[0].Status, "playing") // not ended by the old snapshot
+
+	clock.Advance(202 * time.Second)
+	ch.Server.EndMedia(ch.Name)
+	_, playing := ch.Server.Playlist(ch.Name)
+	is.Equal(playing, uid)
+	ch.Eventually("record Alpha's second play", func() bool { return len(plays(t, ch)) == 2 })
+	is.Equal(plays(t, ch)[0], play{Title: "Alpha", QueuedBy: "alice", Played: 200, Status: "played"})
 }
 
 // TestSkipTheOnlyItem: !skip of the only item of a playlist makes CyTube
