@@ -27,6 +27,10 @@ import (
 // first answer that matches it is its own, not that of the next action of
 // the same kind (kind) waiting behind it. It haunts until that answer, the
 // end of its session, or until.
+//
+// after is the number of events read when it was registered: those, and
+// the one being handled then (whose publication a plugin may have answered
+// with this action), came before its request and never answer it.
 type waiter struct {
 	match func(name string, arg json.RawMessage, id int64) (bool, protocol.Reply)
 	done  chan protocol.Reply
@@ -34,11 +38,13 @@ type waiter struct {
 	kind  string
 	ghost bool
 	until time.Time
+	after uint64
 }
 
 // actions holds what the action handlers share.
 type actions struct {
 	mu      sync.Mutex
+	read    uint64 // events and acks read from CyTube, counted before their handling
 	waiters []*waiter
 	ackID   int64
 	queueMu sync.Mutex  // one queue action at a time, paced by queue
@@ -57,10 +63,20 @@ func fail(code, format string, args ...any) protocol.Reply {
 	return protocol.Reply{Code: code, Error: fmt.Sprintf(format, args...)}
 }
 
-// answer shows an event (or an ack, name "") to the waiting actions.
+// readOne counts an event or ack read from CyTube, before it is handled,
+// and returns its number for answer.
+func (c *Connector) readOne() uint64 {
+	c.acts.mu.Lock()
+	defer c.acts.mu.Unlock()
+	c.acts.read++
+	return c.acts.read
+}
+
+// answer shows an event (or an ack, name "") numbered seq by readOne to
+// the waiting actions registered before it was read.
 // Waiters see it oldest first; one that a ghost's late answer matched
 // never sees it if it is of the ghost's kind.
-func (c *Connector) answer(name string, arg json.RawMessage, id int64) {
+func (c *Connector) answer(seq uint64, name string, arg json.RawMessage, id int64) {
 	a := &c.acts
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -72,7 +88,7 @@ func (c *Connector) answer(name string, arg json.RawMessage, id int64) {
 			a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
 			continue
 		}
-		if late != "" && w.kind == late {
+		if w.after >= seq || late != "" && w.kind == late {
 			i++
 			continue
 		}
@@ -100,6 +116,7 @@ func (c *Connector) expectKind(s *session, kind string, match func(name string, 
 	w := &waiter{match: match, done: make(chan protocol.Reply, 1), sess: s, kind: kind}
 	c.acts.mu.Lock()
 	defer c.acts.mu.Unlock()
+	w.after = c.acts.read
 	if s != nil && s.ended {
 		w.done <- dropped
 		return w

@@ -357,3 +357,59 @@ func TestLateQueueAnswerSettlesNotTheNextQueue(t *testing.T) {
 	items, _ := h.srv.Playlist("test")
 	is.Equal(len(items), 1)
 }
+
+// An action is answered only by what CyTube sends after it was asked for:
+// an event the connector had already read (and published), whose handling
+// a plugin reacted to by asking for the action, is not its answer. A
+// vote asked for on hearing another user's vote was answered by that
+// vote's update, before CyTube counted the bot's.
+func TestEventBeforeTheRequestIsNotItsAnswer(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) { c.ActionTimeout = 15 * time.Second })
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.Join("test", "alice", 0)
+	// The bot votes as alice did as soon as it hears her vote: from the
+	// handler of the event itself, as a plugin does.
+	votes := make(chan protocol.Reply, 1)
+	sub, err := h.bus.Subscribe(protocol.PollUpdated, func(ctx context.Context, ev *eventbus.Event) {
+		var p protocol.PollEvent
+		if ev.Decode(&p) != nil || len(p.Poll.Counts) != 2 || p.Poll.Counts[0]+p.Poll.Counts[1] != 1 { // alice's vote alone
+			return
+		}
+		o := 0
+		if p.Poll.Counts[1] == 1 {
+			o = 1
+		}
+		var r protocol.Reply
+		rev, err := h.bus.Request(ctx, protocol.DoPollVote, protocol.ChannelRequest{Option: intp(o)})
+		if err == nil {
+			err = rev.Decode(&r)
+		}
+		if err != nil {
+			r = protocol.Reply{Code: "test", Error: err.Error()}
+		}
+		votes <- r
+	})
+	is.NoErr(err)
+	defer func() { _ = sub.Unsubscribe() }()
+	for i := 0; i < 30; i++ {
+		o := i % 2
+		h.srv.OpenPoll("test", "alice", "round "+itoa(i), []string{"x", "y"}, false)
+		_, at = h.waitEvent(at, protocol.PollOpened, func(ev *eventbus.Event) bool {
+			return decodeEv[protocol.PollEvent](t, ev).Poll.Title == "round "+itoa(i)
+		})
+		h.srv.Vote("test", "alice", o)
+		r := reply(t, votes)
+		is.Equal(r.Error, "")
+		var d struct {
+			Confirmed *bool `json:"confirmed"`
+		}
+		_ = json.Unmarshal(r.Data, &d)
+		is.Equal(d.Confirmed, (*bool)(nil)) // answered by CyTube's update, not the soft answer
+		var poll protocol.Poll
+		okData(t, h.do(protocol.StatePoll, protocol.ChannelRequest{}), &poll)
+		want := []int{0, 0}
+		want[o] = 2
+		is.Equal(poll.Counts, want) // the bot's vote is in once it is answered
+	}
+}

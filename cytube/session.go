@@ -280,7 +280,7 @@ func (s *session) handle(data []byte) error {
 	case socketio.Event:
 		return s.event(&p)
 	case socketio.Ack:
-		c.answer("", p.Arg(0), p.ID)
+		c.answer(c.readOne(), "", p.Arg(0), p.ID)
 	}
 	return nil
 }
@@ -345,8 +345,9 @@ type chatJSON struct {
 // event handles one Socket.IO event, then shows it to the actions waiting
 // for CyTube's answer.
 func (s *session) event(p *socketio.Packet) error {
+	seq := s.c.readOne()
 	err := s.handleEvent(p)
-	s.c.answer(p.Name, p.Arg(0), p.ID)
+	s.c.answer(seq, p.Name, p.Arg(0), p.ID)
 	return err
 }
 

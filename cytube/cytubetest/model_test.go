@@ -201,7 +201,8 @@ func TestShuffleKeepsThePlayingItemFirst(t *testing.T) {
 		srv.Queue("lobby", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/" + n + ".m3u8", Title: n}, false)
 	}
 	srv.EndMedia("lobby") // b plays
-	for i := 0; i < 10; i++ { // a shuffle that moved it would show within a few
+	// A shuffle that moved it would show within a few.
+	for i := 0; i < 10; i++ {
 		is.NoErr(c.Emit("shufflePlaylist", nil))
 		for { // the shuffled playlist, not the join's
 			var pl []json.RawMessage
