@@ -1,7 +1,6 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/roseybot/rosey/internal/logtest"
 	"github.com/roseybot/rosey/plugin"
 )
 
@@ -135,7 +135,7 @@ func TestLogCommands(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
 	bus := connect(t, srv, "bot")
-	var buf syncBuffer
+	var buf logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	run(t, bus, plugin.RunConfig{Middleware: []plugin.Middleware{plugin.LogCommands(log), plugin.Timeout(50 * time.Millisecond)}},
 		mwPlugin{note: func(string) {}})
@@ -149,24 +149,6 @@ func TestLogCommands(t *testing.T) {
 	// A user error (here the timeout's) is the user's to read, not a warning.
 	is.True(strings.Contains(lines[1], "level=INFO") && strings.Contains(lines[1], "command=slow") && strings.Contains(lines[1], "took too long"))
 	is.True(strings.Contains(lines[2], "level=WARN") && strings.Contains(lines[2], "command=fail") && strings.Contains(lines[2], "disk on fire"))
-}
-
-// syncBuffer is a bytes.Buffer safe for the handler goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // ServeConfig.Middleware wraps the commands of a plugin served on its own

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/roseybot/rosey/cytube/console"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/logtest"
 	"github.com/roseybot/rosey/protocol"
 )
 
@@ -33,24 +33,6 @@ func newBus(t *testing.T) *eventbus.Bus {
 	}
 	t.Cleanup(func() { _ = bus.Close(ctx); _ = srv.Shutdown(ctx) })
 	return bus
-}
-
-// syncBuffer is an io.Writer safe to read while the console writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // run feeds input to a console and returns the chat events it published
@@ -71,7 +53,7 @@ func run(t *testing.T, cfg console.Config, input string) ([]protocol.ChatMessage
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	cfg.In, cfg.Out, cfg.Idle = strings.NewReader(input), out, 300*time.Millisecond
 	c, err := console.New(bus, cfg)
 	if err != nil {

@@ -1,13 +1,11 @@
 package dbservice_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +16,8 @@ import (
 	"github.com/roseybot/rosey/database/dbservice"
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/logtest"
 )
-
-// syncBuffer is a bytes.Buffer a logger and a test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // endpointStats asks the database service for its micro statistics
 // ($SRV.STATS), by endpoint name.
@@ -69,7 +50,7 @@ func TestStatsLastErrorSanitized(t *testing.T) {
 	bus, err := eventbus.Connect(ctx, srv.BusConfig("bot"))
 	is.NoErr(err)
 	t.Cleanup(func() { _ = bus.Close(context.Background()) })
-	var logs syncBuffer
+	var logs logtest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := dbservice.Start(ctx, bus, dbservice.Config{Dir: t.TempDir(), Logger: logger})
 	is.NoErr(err)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/roseybot/rosey/eventbus"
 	"github.com/roseybot/rosey/eventbus/embedded"
+	"github.com/roseybot/rosey/internal/logtest"
 	"github.com/roseybot/rosey/plugin"
 	"github.com/roseybot/rosey/plugin/supervisor"
 )
@@ -299,7 +299,7 @@ func TestAnnouncementFloodIsBounded(t *testing.T) {
 func TestPluginEventsAreNotAnnouncements(t *testing.T) {
 	is := is.New(t)
 	srv := startServer(t)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	bus := connect(t, srv, "bot", func(c *eventbus.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -314,22 +314,4 @@ func TestPluginEventsAreNotAnnouncements(t *testing.T) {
 	is.NoErr(other.Publish(ctx, "platform.plugin.playlist.started", own))
 	eventually(t, "the announcement", func() bool { _, _, ok := dir.Lookup("add"); return ok })
 	is.True(!strings.Contains(logs.String(), "level=WARN")) // no warning about the event
-}
-
-// syncBuffer is an io.Writer safe to read while a logger writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
