@@ -1,6 +1,7 @@
 package cytube_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +98,25 @@ func TestOnlyTheLinesCyTubeMissedSentAgain(t *testing.T) {
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "marker"})
 	h.waitBotSaid("marker")
 	is.Equal(h.botSaid(), []string{"before", "a", "b", "c", "marker"})
+}
+
+// A lost line that the next connection's server takes no more (its
+// handshake allows only smaller frames) is dropped with a warning, not
+// tried for ever: the lines after it go out.
+func TestLostLineTooLargeForTheNextConnection(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), nil)
+	_, at := h.waitState(0, protocol.StateConnected)
+	h.srv.Hold("chatMsg")
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: strings.Repeat("x", 150)})
+	h.waitFrames("chatMsg", 1)
+	h.srv.SetMaxPayload(120) // the frame of that line is larger
+	h.srv.DropAll()
+	h.srv.Release() // lost with the connection
+	_, at = h.waitState(at, protocol.StateReconnecting)
+	h.waitState(at, protocol.StateConnected)
+
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "marker"})
+	h.waitBotSaid("marker")
+	is.Equal(h.botSaid(), []string{"marker"})
 }

@@ -137,6 +137,13 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 	}
 	if err != nil { // never sendable: sending again cannot help
 		c.log.Warn("line cannot be sent to CyTube; dropped", "event", l.event, "err", err)
+		if l.resend { // a lost line (the new server takes smaller frames): off the list, or resendLost takes it again
+			c.flightMu.Lock()
+			if len(c.lost) > 0 && c.lost[0].id == l.id {
+				c.lost = c.lost[1:]
+			}
+			c.flightMu.Unlock()
+		}
 		return true
 	}
 	c.mu.Lock()

@@ -152,12 +152,16 @@ func (c *conn) pingLoop() {
 	s := c.s
 	t := time.NewTimer(s.cfg.PingInterval)
 	defer t.Stop()
+	s.mu.Lock()
+	maxPayload := s.maxPayload
+	if maxPayload == 0 {
+		maxPayload = 1 << 20
+	}
 	open, _ := socketio.EncodeOpen(socketio.Handshake{
 		SID: c.id, Upgrades: []string{},
 		PingInterval: s.cfg.PingInterval.Milliseconds(), PingTimeout: s.cfg.PingTimeout.Milliseconds(),
-		MaxPayload: 1 << 20,
+		MaxPayload: int64(maxPayload),
 	})
-	s.mu.Lock()
 	c.sendFrame(open)
 	s.mu.Unlock()
 	for {

@@ -241,6 +241,7 @@ type Server struct {
 	failDisc   int
 	silent     bool
 	stallJoins bool
+	maxPayload int             // advertised in the handshake of new connections; 0: 1 MiB
 	readGate   chan struct{}   // while not nil, connections read nothing until it is closed
 	held       map[string]bool // events whose processing waits for Release
 	dropAfter  map[string]int  // events after which the sender's connection is dropped, see DropAfter
@@ -388,6 +389,15 @@ func (s *Server) StallJoins(stall bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stallJoins = stall
+}
+
+// SetMaxPayload sets the largest frame (bytes) the handshake of the next
+// connections advertises, as a server restarted with another
+// maxHttpBufferSize would; n below 1 restores the default, 1 MiB.
+func (s *Server) SetMaxPayload(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxPayload = max(n, 0)
 }
 
 // Hold makes the server receive the named client events (Frames lists
