@@ -194,18 +194,37 @@ func (c *Connector) forget(w *waiter) {
 }
 
 // wait returns the action's answer, or soft (when not nil) if CyTube says
-// nothing by then, else a timeout.
+// nothing by then, else a timeout. A command still in the chat queue then
+// was never sent (nor will be: bind refuses it once forgotten), which is
+// no timeout.
 func (c *Connector) wait(ctx context.Context, w *waiter, soft *protocol.Reply) protocol.Reply {
 	defer c.forget(w)
 	select {
 	case r := <-w.done:
 		return r
 	case <-ctx.Done():
-		if soft != nil && !errors.Is(ctx.Err(), context.Canceled) {
-			return *soft
-		}
-		return fail(protocol.CodeTimeout, "CyTube did not answer within %s", c.cfg.ActionTimeout)
 	}
+	c.acts.mu.Lock() // forgotten at once: bind must not send it after this
+	i := slices.Index(c.acts.waiters, w)
+	unsent := i >= 0 && w.sess == nil
+	if i >= 0 {
+		c.acts.waiters = slices.Delete(c.acts.waiters, i, i+1)
+	}
+	c.acts.mu.Unlock()
+	select {
+	case r := <-w.done: // answered as it timed out
+		return r
+	default:
+	}
+	switch {
+	case unsent && c.readySessionNow() == nil:
+		return fail(protocol.CodeNotConnected, "the bot was not in channel %s in time to send the command; nothing was sent", c.cfg.Channel)
+	case unsent:
+		return fail(protocol.CodeRateLimited, "the chat pace left no room for the command within %s; nothing was sent", c.cfg.ActionTimeout)
+	case soft != nil && !errors.Is(ctx.Err(), context.Canceled):
+		return *soft
+	}
+	return fail(protocol.CodeTimeout, "CyTube did not answer within %s", c.cfg.ActionTimeout)
 }
 
 // waitOrHaunt is wait for an action (registered with expectKind) whose

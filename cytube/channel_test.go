@@ -584,7 +584,8 @@ func TestRequestsForOtherChannelsAndBadBodies(t *testing.T) {
 }
 
 // A moderation command the chat pace cannot send before its request's
-// deadline is answered with a timeout and never sent later.
+// deadline is answered rate_limited (nothing was sent), not as a timeout,
+// and never sent later.
 func TestExpiredCommandNeverSent(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, cytubetest.Fast(), func(c *cytube.Config) {
@@ -600,7 +601,8 @@ func TestExpiredCommandNeverSent(t *testing.T) {
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "first"})
 	h.waitBotSaid("first")
 	r := h.do(protocol.DoKick, protocol.ChannelRequest{User: "alice"})
-	is.Equal(r.Code, protocol.CodeTimeout)
+	// Never sent: not a timeout, which would say CyTube was asked.
+	is.Equal(r.Code, protocol.CodeRateLimited)
 	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "marker"})
 	h.waitBotSaid("marker") // anything queued before it has gone by now
 	for _, f := range h.srv.Frames() {
