@@ -564,6 +564,15 @@ func (s *server) stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// waitLine waits until the chat line or PM that said req has been counted
+// (the subscription takes it in apart from the command): a user's
+// !stats counts the command itself, a PM's too.
+func (s *server) waitLine(ctx context.Context, req *plugin.Request) {
+	if req.Source == plugin.SourceChat || req.Source == plugin.SourcePM {
+		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
+	}
+}
+
 // load returns k's counts: what is stored plus what is still in memory,
 // the current session of a user present included.
 func (s *server) load(ctx context.Context, k key) (r record, found bool, err error) {
@@ -627,9 +636,7 @@ func (s *server) stats(ctx context.Context, req *plugin.Request) (string, error)
 	if !ok {
 		return "", plugin.Usage(statsCommand())
 	}
-	if req.Source == plugin.SourceChat {
-		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
-	}
+	s.waitLine(ctx, req)
 	r, found, err := s.load(ctx, k)
 	if err != nil {
 		return "", fmt.Errorf("stats: load %s: %w", who, err)
@@ -671,9 +678,7 @@ func (s *server) top(ctx context.Context, req *plugin.Request) (string, error) {
 	default:
 		return "", plugin.Usage(topCommand())
 	}
-	if req.Source == plugin.SourceChat {
-		s.handled.Wait(ctx, eventbus.CorrelationID(ctx), 2*time.Second)
-	}
+	s.waitLine(ctx, req)
 	// Write what is pending first: the database then sorts the whole.
 	s.flusher.Now(ctx)
 	res, err := s.db.Query(ctx, database.QueryRequest{
