@@ -127,14 +127,22 @@ func (ch *channel) index(uid int) int {
 	return -1
 }
 
-// play makes it current and tells everyone.
-func (ch *channel) play(it *plItem) {
+// play makes it current and tells everyone; it starts at CyTube's 3 s
+// lead-in.
+func (ch *channel) play(it *plItem) { ch.playAt(it, -3) }
+
+// playAt is play from at seconds, as CyTube's startPlayback(time): paused
+// while at is negative (the lead-in).
+func (ch *channel) playAt(it *plItem, at float64) {
 	ch.current = it
 	ch.uid = it.uid
 	m := it.media
 	ch.media = &m
+	ch.position, ch.paused = at, at < 0
+	p := mediaPayload(it.media)
+	p["currentTime"], p["paused"] = at, at < 0
 	ch.emitAll("setCurrent", it.uid)
-	ch.emitAll("changeMedia", mediaPayload(it.media))
+	ch.emitAll("changeMedia", p)
 	ch.voteskips = nil
 }
 
@@ -425,10 +433,14 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 			return
 		}
 		rand.Shuffle(len(ch.items), func(i, j int) { ch.items[i], ch.items[j] = ch.items[j], ch.items[i] })
+		at := -3.0
 		if cur := ch.current; cur != nil { // CyTube's handleShuffle puts the item playing first
 			i := ch.index(cur.uid)
 			copy(ch.items[1:i+1], ch.items[:i])
 			ch.items[0] = cur
+			if ch.position != 0 { // startPlayback(currentTime): 0 is the lead-in
+				at = ch.position
+			}
 		}
 		for _, it := range ch.items {
 			it.uid = ch.nextUID
@@ -436,7 +448,7 @@ func (c *conn) playlistEvent(event string, arg json.RawMessage, obj map[string]a
 		}
 		ch.emitAll("playlist", ch.playlistPayload())
 		if len(ch.items) > 0 {
-			ch.play(ch.items[0])
+			ch.playAt(ch.items[0], at) // resumed where it was
 		}
 	case "voteskip":
 		c.voteskip()

@@ -187,7 +187,9 @@ func TestDeleteTheItemPlaying(t *testing.T) {
 }
 
 // Shuffling keeps the item playing first, still playing (under a new
-// uid, as every item gets one), as CyTube's handleShuffle does.
+// uid, as every item gets one), as CyTube's handleShuffle does: its
+// startPlayback(currentTime) sends setCurrent with the new uid and
+// changeMedia resumed where it was, not at the lead-in.
 func TestShuffleKeepsThePlayingItemFirst(t *testing.T) {
 	is := is.New(t)
 	srv := cytubetest.NewServer(cytubetest.Fast())
@@ -201,6 +203,8 @@ func TestShuffleKeepsThePlayingItemFirst(t *testing.T) {
 		srv.Queue("lobby", "alice", cytubetest.Media{Type: "hl", ID: "https://example.com/" + n + ".m3u8", Title: n}, false)
 	}
 	srv.EndMedia("lobby") // b plays
+	srv.MediaUpdate("lobby", 42, false)
+	_, before := srv.Playlist("lobby")
 	// A shuffle that moved it would show within a few.
 	for i := 0; i < 10; i++ {
 		is.NoErr(c.Emit("shufflePlaylist", nil))
@@ -216,5 +220,16 @@ func TestShuffleKeepsThePlayingItemFirst(t *testing.T) {
 		is.Equal(items[0].Media.Title, "b")
 		is.Equal(playing, items[0].UID)
 		is.Equal(string(cur.Args[0]), fmt.Sprint(playing))
+		is.True(playing != before) // a new uid
+		before = playing
+		var m struct {
+			Title       string  `json:"title"`
+			CurrentTime float64 `json:"currentTime"`
+			Paused      bool    `json:"paused"`
+		}
+		is.NoErr(json.Unmarshal(waitEvent(ctx, t, c, "changeMedia").Args[0], &m))
+		is.Equal(m.Title, "b")
+		is.Equal(m.CurrentTime, 42.0) // resumed
+		is.True(!m.Paused)
 	}
 }
