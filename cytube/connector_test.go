@@ -352,7 +352,7 @@ func TestUsersMediaAndPM(t *testing.T) {
 	ev, at = h.waitEvent(at, protocol.MediaChange, nil)
 	var mc protocol.MediaChangeEvent
 	is.NoErr(ev.Decode(&mc))
-	is.Equal(mc, protocol.MediaChangeEvent{Title: "Song & Dance", URL: "https://youtu.be/dQw4w9WgXcQ", Duration: 212, Type: "yt", ID: "dQw4w9WgXcQ", Channel: "test"})
+	is.Equal(mc, protocol.MediaChangeEvent{Title: "Song & Dance", URL: "https://youtu.be/dQw4w9WgXcQ", Duration: 212, Type: "yt", ID: "dQw4w9WgXcQ", Channel: "test", Time: -3})
 
 	is.NoErr(h.srv.PM("test", "carol", "bot", "!echo secret"))
 	ev, at = h.waitEvent(at, protocol.PM, nil)

@@ -528,7 +528,7 @@ func (s *session) handleEvent(p *socketio.Packet) error {
 			Paused      bool    `json:"paused"`
 		}
 		if decode(&m) {
-			ev := protocol.MediaChangeEvent{Title: m.Title, URL: MediaURL(m.Type, m.ID), Duration: m.Seconds, Type: m.Type, ID: m.ID, Channel: c.cfg.Channel}
+			ev := protocol.MediaChangeEvent{Title: m.Title, URL: MediaURL(m.Type, m.ID), Duration: m.Seconds, Type: m.Type, ID: m.ID, Channel: c.cfg.Channel, Time: m.CurrentTime}
 			c.publish(protocol.MediaChange, ev)
 			c.position(m.CurrentTime, m.Paused, true)
 		}

@@ -101,7 +101,10 @@ type UserLeaveEvent struct {
 }
 
 // MediaChangeEvent is the payload of cytube.media.change. URL is rebuilt
-// from Type and ID; Duration is in seconds.
+// from Type and ID; Duration is in seconds. Time is where it starts, in
+// seconds: negative during CyTube's lead-in, past 0 when CyTube resumes
+// it (a shuffle plays the item playing again, under a new uid, where it
+// was).
 type MediaChangeEvent struct {
 	Title    string  `json:"title"`
 	URL      string  `json:"url"`
@@ -109,6 +112,7 @@ type MediaChangeEvent struct {
 	Type     string  `json:"type"`
 	ID       string  `json:"id"`
 	Channel  string  `json:"channel"`
+	Time     float64 `json:"time"`
 }
 
 // Connection states.

@@ -107,7 +107,7 @@ func (s *server) onMedia(ctx context.Context, ev *eventbus.Event) {
 			uid = -1
 		}
 		item := protocol.MediaItem{UID: uid, Title: e.Title, Type: e.Type, ID: e.ID, URL: e.URL, Duration: e.Duration}
-		s.startPlay(ctx, e.Channel, item)
+		s.startPlay(ctx, e.Channel, item, e.Time)
 	case protocol.MediaPosition:
 		var e protocol.MediaPositionEvent
 		if ev.Decode(&e) != nil {
@@ -141,9 +141,11 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 		}
 		// CyTube sends the whole list again when it is cleared (nothing
 		// plays then, and no media change says so) or shuffled: an item
-		// playing that is not on it any more has stopped.
+		// playing that is not on it any more has stopped. A shuffle
+		// lists it first under a new uid, and its media change says
+		// whether it goes on (startPlay).
 		s.playMu.Lock()
-		if p := s.playing[e.Channel]; p != nil && p.rec.UID >= 0 && !listed(e.Items, p) && !s.stillListed(ctx, p) {
+		if p := s.playing[e.Channel]; p != nil && p.rec.UID >= 0 && !listed(e.Items, p) && !shuffled(e.Items, p) && !s.stillListed(ctx, p) {
 			s.closePlay(ctx, p, s.h.Clock().Now(), "")
 		}
 		s.playMu.Unlock()
@@ -180,6 +182,12 @@ func (s *server) onPlaylist(ctx context.Context, ev *eventbus.Event) {
 // listed reports whether items hold the item of p (by its uid).
 func listed(items []protocol.MediaItem, p *play) bool {
 	return slices.ContainsFunc(items, func(it protocol.MediaItem) bool { return it.UID == p.rec.UID })
+}
+
+// shuffled reports whether items start with the media of p under another
+// uid: CyTube's shuffle puts the item playing first, with a new uid.
+func shuffled(items []protocol.MediaItem, p *play) bool {
+	return len(items) > 0 && items[0].UID != p.rec.UID && items[0].Type+":"+items[0].ID == p.rec.Key
 }
 
 // stillListed reports whether the connector's playlist holds the item of p
@@ -230,12 +238,15 @@ func (s *server) ownerOf(ctx context.Context, channel string, it protocol.MediaI
 	return it.QueuedBy
 }
 
-// startPlay records the item that began to play in channel and ends the
-// one before. The same item again (same uid, same media) is the bot
-// joining again, and its play goes on, unless it has played to its end or
-// was skipped: CyTube plays the only item of a playlist again, from the
-// start.
-func (s *server) startPlay(ctx context.Context, channel string, it protocol.MediaItem) {
+// startPlay records the item that began to play in channel, at seconds
+// into it, and ends the one before. The same item again (same uid, same
+// media) is the bot joining again, and its play goes on, unless it has
+// played to its end or was skipped: CyTube plays the only item of a
+// playlist again, from the start. The same media under another uid,
+// resumed past its start, is CyTube's shuffle (every item gets a new uid,
+// the one playing goes on where it was): its play goes on, under the new
+// uid.
+func (s *server) startPlay(ctx context.Context, channel string, it protocol.MediaItem, at float64) {
 	now := s.h.Clock().Now()
 	key := it.Type + ":" + it.ID
 	s.playMu.Lock()
@@ -243,6 +254,15 @@ func (s *server) startPlay(ctx context.Context, channel string, it protocol.Medi
 	if p := s.playing[channel]; p != nil {
 		again := p.skippedBy != "" || p.rec.Duration > 0 && !p.paused && now.Sub(p.anchor) >= duration(p.rec.Duration)
 		if p.rec.UID == it.UID && p.rec.Key == key && !again {
+			return
+		}
+		if p.rec.UID != it.UID && p.rec.Key == key && at > 0 && it.UID >= 0 {
+			p.rec.UID = it.UID
+			if !p.id.IsZero() {
+				if err := s.db.Update(ctx, PlaysCollection, p.id, database.Update{Set: map[string]any{"uid": it.UID}}, nil); err != nil {
+					s.log.Warn("could not record a play's new uid", "err", err)
+				}
+			}
 			return
 		}
 		s.closePlay(ctx, p, now, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -862,4 +863,64 @@ func TestRandomGoesBeforeFiller(t *testing.T) {
 	l := titles(ch)
 	is.Equal(len(l), 4)
 	is.True(strings.Contains(got, "“"+l[1]+"”"))
+}
+
+// TestShuffleGoesOnWithThePlay: CyTube's shuffle gives every item a new
+// uid and plays the item that was playing again, first, resumed where it
+// was (changeMedia past its start): that is the same play going on, not a
+// second play of it (nor the first one ended as skipped).
+func TestShuffleGoesOnWithThePlay(t *testing.T) {
+	is := is.New(t)
+	clock := roseytest.NewClock(epoch)
+	ch := start(t, newServer(t), clock, t.TempDir(), nil)
+	ch.Say("alice", "!add "+link(alpha))
+	ch.Expect("it plays now")
+	for _, m := range []cytubetest.Media{bravo, charlie} {
+		clock.Advance(3 * time.Second) // bob's command cooldown
+		ch.Say("bob", "!add "+link(m))
+		ch.Expect("✅ Queued")
+	}
+	ch.Eventually("record Alpha's play", func() bool { return len(plays(t, ch)) == 1 })
+	_, before := ch.Server.Playlist(ch.Name)
+
+	// Near its end, so that it ends played whole without the clock
+	// moving after the shuffle (the position the shuffle resumes it at
+	// may reach the plugin after the barrier below).
+	clock.Advance(190 * time.Second)
+	ch.Server.MediaUpdate(ch.Name, 190, false)
+	ch.Say("mod", "!shuffle")
+	ch.Expect("🔀 Shuffled the playlist.")
+	items, playing := ch.Server.Playlist(ch.Name)
+	is.True(playing != before) // CyTube's new uid
+	is.Equal(items[0].Media.Title, "Alpha")
+	// Once the plugin has heard of the new uid, one way or the other.
+	ch.Eventually("record Alpha's new uid", func() bool { return slices.Contains(playUIDs(t, ch), int64(playing)) })
+	got := plays(t, ch)
+	is.Equal(len(got), 1) // one play of Alpha
+	is.Equal(got[0].Status, "playing")
+
+	ch.Server.EndMedia(ch.Name)
+	ch.Eventually("record the next play", func() bool { return len(plays(t, ch)) == 2 })
+	is.Equal(plays(t, ch)[0], play{Title: "Alpha", QueuedBy: "alice", Played: 190, Status: "played"})
+}
+
+// playUIDs lists the uids of the plays recorded.
+func playUIDs(t *testing.T, ch *channeltest.Channel) []int64 {
+	t.Helper()
+	db := database.NewClient(ch.Bot.Bus()).Namespace(playlist.Name)
+	res, err := db.Query(context.Background(), database.QueryRequest{Collection: playlist.PlaysCollection})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, it := range res.Items {
+		var p struct {
+			UID int64 `json:"uid"`
+		}
+		if err := it.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.UID)
+	}
+	return out
 }
