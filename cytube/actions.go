@@ -647,7 +647,7 @@ func (c *Connector) doQueue(ctx context.Context, s *session, req protocol.Channe
 	if req.Duration > 0 {
 		out["duration"] = req.Duration
 	}
-	c.acts.queue.sent(time.Now(), rule)
+	c.acts.queue.sent(time.Now(), rule, time.Time{})
 	if e := c.emitAction(ctx, s, "queue", out); e != nil {
 		c.forget(w)
 		return *e

@@ -69,7 +69,7 @@ type floodMirror struct {
 // none): past the burst, the next line waits for that answer (at most
 // answerWait) so that it is spaced from when the server really counted it.
 func (m *floodMirror) wait(now time.Time, r floodRule, unanswered time.Time) time.Duration {
-	if m.fresh(now, r) || m.count < r.Burst {
+	if m.fresh(now, r, unanswered) || m.count < r.Burst {
 		return 0
 	}
 	iv := r.interval()
@@ -84,15 +84,23 @@ func (m *floodMirror) wait(now time.Time, r floodRule, unanswered time.Time) tim
 // get none: without the chat permission CyTube ignores them).
 const answerWait = 2 * time.Second
 
-// fresh reports whether the server has surely reset its count.
-func (m *floodMirror) fresh(now time.Time, r floodRule) bool {
+// fresh reports whether the server has surely reset its count: a whole
+// cooldown of quiet since the last line it counted, and no line sent
+// before still unanswered (unanswered is when the oldest was sent). A busy
+// server or a slow link counts such a line late, after the quiet the bot
+// saw: lines sent then would arrive with it as one burst, and be dropped.
+func (m *floodMirror) fresh(now time.Time, r floodRule, unanswered time.Time) bool {
+	if !unanswered.IsZero() && now.Before(unanswered.Add(answerWait)) {
+		return false
+	}
 	return m.last.IsZero() || now.Sub(m.last) > r.Cooldown+paceMargin(r.interval())
 }
 
-// sent records a line sent at now under r.
-func (m *floodMirror) sent(now time.Time, r floodRule) {
+// sent records a line sent at now under r; unanswered is as for fresh,
+// without this line.
+func (m *floodMirror) sent(now time.Time, r floodRule, unanswered time.Time) {
 	switch {
-	case m.fresh(now, r):
+	case m.fresh(now, r, unanswered):
 		m.count = 1
 	case m.count < r.Burst:
 		m.count++

@@ -194,3 +194,28 @@ func TestCooldownResendsTheDroppedLineOnce(t *testing.T) {
 	is.Equal(h.botLines(), []string{"x0", "x1", "x2", "x3", "x4"})
 	is.True(h.conn.Stats().Cooldowns >= 1)
 }
+
+// A line the server has not counted yet (busy, or a slow link) keeps the
+// limiter from resetting however quiet the bot has been: lines sent after
+// a cooldown's quiet would reach the server with it, as one burst, and be
+// dropped.
+func TestPaceWaitsForLinesNotYetCounted(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, cytubetest.Fast(), unpacedCaps)
+	h.srv.AddChannel("test", cytubetest.ChannelConfig{AntiFlood: true, AntiFloodBurst: 2, AntiFloodSustained: 5})
+	h.waitState(0, protocol.StateConnected)
+	is.Equal(h.conn.Stats().Pace.Cooldown, 400*time.Millisecond)
+	h.srv.Hold("chatMsg") // received, counted only at Release
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "line 0"})
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "line 1"})
+	eventually(t, "the burst sent", func() bool { return h.conn.Stats().MessagesOut >= 2 })
+	time.Sleep(600 * time.Millisecond) // longer than the cooldown: quiet, as far as the bot can tell
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "line 2"})
+	h.publish(protocol.SendChat, protocol.SendChatRequest{Message: "line 3"})
+	time.Sleep(300 * time.Millisecond) // what the bot would send now goes out before the release
+	h.srv.Release()
+	h.waitBotSaid("line 3")
+	is.Equal(h.srv.Stats().Cooldowns, 0) // nothing dropped
+	lines := h.botLines()
+	is.Equal(lines, []string{"line 0", "line 1", "line 2", "line 3"})
+}

@@ -193,7 +193,14 @@ func (c *Connector) emitLine(s *session, l sentLine) bool {
 		return false
 	}
 	c.flightMu.Lock()
-	c.mirror.sent(l.at, r)
+	var unanswered time.Time
+	for _, o := range c.inflight {
+		if o.id != l.id {
+			unanswered = o.at
+			break
+		}
+	}
+	c.mirror.sent(l.at, r, unanswered)
 	c.flightMu.Unlock()
 	return true
 }
