@@ -116,11 +116,19 @@ func NewDirectory(bus *eventbus.Bus) *Directory {
 // may have missed (started before it, or gone without a word).
 const DefaultSweepInterval = 30 * time.Second
 
-// Start subscribes to lifecycle events and begins periodic discovery. The
+// Start subscribes to lifecycle events (heard from its return on, from any
+// connection) and begins periodic discovery. The
 // first discovery sweep runs in the background; call Refresh to wait for one.
 func (d *Directory) Start(ctx context.Context, sweepEvery time.Duration) error {
 	sub, err := d.bus.Subscribe("platform.plugin.*.*", d.onLifecycle)
 	if err != nil {
+		return err
+	}
+	// Listening once Start returns: an announcement made just after, from
+	// another connection, must not reach the server before the
+	// subscription does.
+	if err := d.bus.Flush(ctx); err != nil {
+		_ = sub.Unsubscribe()
 		return err
 	}
 	d.sub = sub
