@@ -268,6 +268,14 @@ func (c *Connector) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("cytube: start: %w", err)
 	}
+	// Heard from the return on: a line published right after, from
+	// another connection, must not reach the server before the
+	// subscriptions do.
+	if err := c.bus.Flush(ctx); err != nil {
+		c.unsubscribe()
+		cancel()
+		return fmt.Errorf("cytube: start: %w", err)
+	}
 	c.wg.Add(2)
 	go c.run(runCtx)
 	go c.sendLoop(runCtx)
