@@ -147,8 +147,18 @@ func TestStatus(t *testing.T) {
 	// connection change, without figures of its own.
 	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection,
 		protocol.ConnectionEvent{Channel: "den", State: protocol.StateReconnecting, Reason: "server closed"}))
-	h.Say("boss", "!admin status")
-	r = h.Expect("📊 Uptime ")
+	// Once the plugin has heard it: the event and the command reach it by
+	// different subscriptions.
+	for i := 0; ; i++ {
+		h.Say("boss", "!admin status")
+		r = h.Expect("📊 Uptime ")
+		if strings.Contains(r.Message, "den") {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("the status never showed den: %s", r.Message)
+		}
+	}
 	is.True(strings.Contains(r.Message, "reconnecting to den (server closed), for "))
 	is.True(strings.Contains(r.Message, "messages in 5, out ")) // the one connector that answered
 }
