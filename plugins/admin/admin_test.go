@@ -265,8 +265,17 @@ func TestStatusHugeFigures(t *testing.T) {
 	})
 	is.NoErr(h.Bus().Publish(context.Background(), protocol.Connection,
 		protocol.ConnectionEvent{Channel: "den", State: protocol.StateConnected}))
-	h.Say("boss", "!admin status")
-	r := h.Expect("📊 Uptime ")
+	var r roseytest.Reply
+	for i := 0; ; i++ { // once the plugin has heard of den (another subscription than the command's)
+		h.Say("boss", "!admin status")
+		r = h.Expect("📊 Uptime ")
+		if strings.Contains(r.Message, "connected to den") {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("the status never showed den: %s", r.Message)
+		}
+	}
 	want := fmt.Sprintf("messages in %d, out %d", uint64(math.MaxUint64), uint64(math.MaxUint64))
 	is.True(strings.Contains(r.Message, want)) // not 4 and 3
 }
