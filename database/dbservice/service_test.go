@@ -3,7 +3,6 @@ package dbservice_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -309,16 +308,7 @@ func TestFailuresAreCountedInItsStatistics(t *testing.T) {
 	_, err = bus.Conn().Request(bus.Subject(database.SubjectSet), []byte(`{"collection":`), 5*time.Second)
 	is.NoErr(err) // answered, with the error in the body
 
-	subject, err := micro.ControlSubject(micro.StatsVerb, database.ServiceName, "")
-	is.NoErr(err)
-	msg, err := bus.Conn().Request(subject, nil, 5*time.Second)
-	is.NoErr(err)
-	var stats micro.Stats
-	is.NoErr(json.Unmarshal(msg.Data, &stats))
-	byName := map[string]*micro.EndpointStats{}
-	for _, e := range stats.Endpoints {
-		byName[e.Name] = e
-	}
+	byName := endpointStats(t, bus)
 	is.Equal(byName["get"].NumRequests, 2)
 	is.Equal(byName["get"].NumErrors, 1) // the bad collection; not the missing document
 	is.True(strings.HasPrefix(byName["get"].LastError, "invalid_request:"))
